@@ -23,4 +23,5 @@ extern crate std;
 
 pub mod seq;
 pub mod time;
+pub mod tuple;
 pub mod wire;
