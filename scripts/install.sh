@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what synack's build and tests need on a Debian machine. Safe to
+# run again: it only installs what is missing. Called by scripts/test.sh and
+# .ci/run; without root it says what it could not install and carries on
+# (the tests that need those tools then skip with a printed reason).
+set -euo pipefail
+
+log() { echo "install: $*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+        sudo "$@"
+    else
+        return 1
+    fi
+}
+
+# Debian packages: tshark (Wireshark's verdict on captures), tcpdump
+# (capturing real Linux TCP on loopback), iproute2 (network namespaces).
+apt_packages=(tshark tcpdump iproute2)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! { as_root apt-get update -qq && as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
+        log "could not install ${missing[*]} (need root); tests that use them will skip"
+    fi
+fi
+
+# Rust components the CI checks use.
+if command -v rustup >/dev/null; then
+    for component in rustfmt clippy; do
+        rustup component list --installed 2>/dev/null | grep -q "^$component" \
+            || rustup component add "$component"
+    done
+fi
+log "done"
