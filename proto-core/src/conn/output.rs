@@ -1,0 +1,430 @@
+//! What the connection sends, and when: handshake segments, data cut to
+//! the MSS under Nagle and sender-side silly-window avoidance, FIN, ACKs
+//! (delayed or not, with SACK blocks), resets, and the probes of the
+//! persist and keepalive timers. Also the timers that make sending happen.
+
+use super::timers::TimerKind;
+use super::{CloseReason, Connection, State, Transmit};
+use crate::seq::SeqNumber;
+use crate::time::Instant;
+use crate::wire::{
+    ChecksumMode, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpPacket, TcpRepr, Timestamps,
+};
+
+/// Bytes of TCP header and options a data segment can need at most.
+const MAX_HEADER: usize = 60;
+
+/// One segment to build.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    seq: SeqNumber,
+    flags: TcpFlags,
+    /// Payload: offset into the send buffer and length.
+    data: Option<(usize, usize)>,
+    /// Carries the SYN options.
+    syn_options: bool,
+}
+
+impl Connection {
+    /// Writes the next segment to send into `buf` and describes it, or
+    /// returns `None` when there is nothing to send now. Call it until it
+    /// returns `None` after every other call. `buf` should hold a whole
+    /// packet (the MTU); a smaller one gets smaller segments.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        let plan = self.plan_segment(now, buf.len())?;
+        let len = self.emit(now, plan, buf)?;
+        self.after_send(now, &plan);
+        self.rearm_timers(now);
+        Some(Transmit {
+            len,
+            tuple: self.tuple,
+        })
+    }
+
+    /// Decides what the next segment is.
+    fn plan_segment(&mut self, now: Instant, room: usize) -> Option<Plan> {
+        if let Some((seq, ack)) = self.rst.take() {
+            let mut flags = TcpFlags::RST;
+            if ack.is_some() {
+                flags |= TcpFlags::ACK;
+            }
+            // The acknowledgment number comes from `ack` in `emit`.
+            self.pending_rst_ack = ack;
+            return Some(Plan {
+                seq,
+                flags,
+                data: None,
+                syn_options: false,
+            });
+        }
+        match self.state {
+            State::Closed | State::Listen => None,
+            State::SynSent | State::SynReceived if self.snd.nxt == self.snd.iss => {
+                let mut flags = TcpFlags::SYN;
+                if self.state == State::SynReceived {
+                    flags |= TcpFlags::ACK;
+                }
+                Some(Plan {
+                    seq: self.snd.iss,
+                    flags,
+                    data: None,
+                    syn_options: true,
+                })
+            }
+            State::SynSent => None,
+            _ => self.plan_synchronized(now, room),
+        }
+    }
+
+    /// Data, FIN, probes and ACKs once the SYN is out.
+    fn plan_synchronized(&mut self, _now: Instant, room: usize) -> Option<Plan> {
+        let ack_plan = |seq| Plan {
+            seq,
+            flags: TcpFlags::ACK,
+            data: None,
+            syn_options: false,
+        };
+        if self.state == State::SynReceived {
+            // Our SYN-ACK is out; only ACKs (e.g. challenge ACKs) until it
+            // is acknowledged.
+            return self.take_ack_due().then(|| ack_plan(self.snd.nxt));
+        }
+        if let Some(plan) = self.plan_data(room) {
+            return Some(plan);
+        }
+        if self.probe_now {
+            // A zero-window or keepalive probe: an ACK with an old sequence
+            // number, which the peer must answer with an ACK showing its
+            // window (RFC 9293 §3.8.6.1, §3.8.4; as Linux probes).
+            self.probe_now = false;
+            self.stats.window_probes += 1;
+            return Some(ack_plan(self.snd.una - 1u32));
+        }
+        self.take_ack_due().then(|| ack_plan(self.snd.nxt))
+    }
+
+    /// True (and the ACK obligation cleared) when an ACK must go out now.
+    fn take_ack_due(&mut self) -> bool {
+        self.ack_now
+    }
+
+    /// Bytes the peer's window lets us send beyond SND.NXT. Congestion
+    /// control will bound this further.
+    pub(super) fn send_allowance(&self) -> usize {
+        let right_edge = self.snd.una + self.snd.wnd.min(u32::MAX as usize >> 1);
+        if right_edge > self.snd.nxt {
+            right_edge.distance_from(self.snd.nxt) as usize
+        } else {
+            0
+        }
+    }
+
+    /// The next data and/or FIN segment, if the window, Nagle and
+    /// silly-window avoidance allow one.
+    fn plan_data(&mut self, room: usize) -> Option<Plan> {
+        if !matches!(
+            self.state,
+            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
+        ) {
+            return None;
+        }
+        let base = self.data_base();
+        // Sequence space past the data (only the FIN) is not data.
+        let offset = if self.snd.nxt > base {
+            (self.snd.nxt.distance_from(base) as usize).min(self.send_buf.len())
+        } else {
+            0
+        };
+        let unsent = self.send_buf.len() - offset;
+        let fin_unsent = self.snd.fin.is_some_and(|fin| self.snd.nxt <= fin);
+        if unsent == 0 && !fin_unsent {
+            return None;
+        }
+        let mss = self.send_mss.min(room.saturating_sub(MAX_HEADER)).max(1);
+        let allowance = self.send_allowance();
+        let len = unsent.min(mss).min(allowance);
+        let in_flight = self.snd.nxt != self.snd.una;
+        let with_fin = fin_unsent && len == unsent;
+        if len < unsent || (len == 0 && !with_fin) {
+            // Window-limited, or a partial segment with more to come.
+            if len == 0 {
+                return None;
+            }
+            // Sender SWS (RFC 9293 §3.8.6.2.1): send a partial segment
+            // only if it is at least half the largest window the peer
+            // offered, or nothing is in flight (the override, with no
+            // delay, so a small window cannot stall the connection).
+            if len < mss && !(len >= self.snd.max_wnd / 2 || !in_flight) {
+                return None;
+            }
+        } else if len < mss && len > 0 && !with_fin && self.nagle && in_flight {
+            // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small segment while
+            // data is unacknowledged. A FIN-bearing segment goes at once.
+            return None;
+        }
+        let mut flags = TcpFlags::ACK;
+        if with_fin {
+            flags |= TcpFlags::FIN;
+        }
+        if len > 0 && len == unsent {
+            flags |= TcpFlags::PSH;
+        }
+        Some(Plan {
+            seq: self.snd.nxt,
+            flags,
+            data: (len > 0).then_some((offset, len)),
+            syn_options: false,
+        })
+    }
+
+    /// Builds the segment into `buf`.
+    fn emit(&mut self, now: Instant, plan: Plan, buf: &mut [u8]) -> Option<usize> {
+        let ack_flag = plan.flags.contains(TcpFlags::ACK);
+        let rst = plan.flags.contains(TcpFlags::RST);
+        let syn = plan.flags.contains(TcpFlags::SYN);
+        let ack = if rst {
+            self.pending_rst_ack.take().unwrap_or(SeqNumber(0))
+        } else if ack_flag {
+            self.rcv.nxt
+        } else {
+            SeqNumber(0)
+        };
+        let mut options = TcpOptions::default();
+        let n = self.negotiated;
+        if plan.syn_options {
+            let passive = self.state == State::SynReceived;
+            let c = &self.config;
+            options.mss = Some(c.mss_for(self.tuple.is_ipv4()));
+            // In a SYN-ACK, offer only what the peer offered (RFC 7323
+            // §1.3, RFC 2018 §2).
+            if c.window_scaling && (!passive || n.window_scaling) {
+                options.window_scale = Some(c.window_shift());
+            }
+            options.sack_permitted = c.sack && (!passive || n.sack);
+            if c.timestamps && (!passive || n.timestamps) {
+                options.timestamps = Some(Timestamps {
+                    value: self.ts_now(now),
+                    echo_reply: if passive { self.ts.recent } else { 0 },
+                });
+            }
+        } else if n.timestamps && !rst {
+            // RFC 7323 §3.2: once agreed, on every segment but resets.
+            options.timestamps = Some(Timestamps {
+                value: self.ts_now(now),
+                echo_reply: self.ts.recent,
+            });
+        }
+        if ack_flag && !rst && n.sack {
+            options.sack = self.sack_blocks(options.timestamps.is_some());
+        }
+        let window = if rst {
+            0
+        } else {
+            self.window.next_field(
+                self.rcv.nxt,
+                self.recv_buf.window(),
+                self.recv_buf.capacity(),
+                self.recv_mss(),
+                syn,
+            )
+        };
+        let repr = TcpRepr {
+            src_port: self.tuple.local.port(),
+            dst_port: self.tuple.remote.port(),
+            seq: plan.seq,
+            ack,
+            flags: plan.flags,
+            window,
+            urgent: 0,
+            options,
+            payload: &[],
+        };
+        let addrs = self.tuple.outgoing_addrs()?;
+        let header_len = repr.header_len();
+        let data_len = plan.data.map_or(0, |(_, len)| len);
+        if buf.len() < header_len + data_len {
+            return None;
+        }
+        repr.emit(buf, &addrs, ChecksumMode::Skip).ok()?;
+        if let Some((offset, len)) = plan.data {
+            let copied = self.send_buf.read_at(offset, &mut buf[header_len..header_len + len]);
+            debug_assert_eq!(copied, len);
+        }
+        let total = header_len + data_len;
+        if self.config.checksums == ChecksumMode::Full {
+            TcpPacket::new_unchecked(&mut buf[..total]).fill_checksum(&addrs);
+        }
+        if ack_flag && !rst {
+            self.ts.last_ack_sent = self.rcv.nxt;
+            self.ack_now = false;
+            self.rcv.unacked_bytes = 0;
+            self.timers.delayed_ack = None;
+            self.dsack = None;
+        }
+        Some(total)
+    }
+
+    /// SACK blocks for an ACK (RFC 2018 §4, RFC 2883): a D-SACK block first
+    /// when a duplicate arrived, then the out-of-order ranges, most recent
+    /// first. Three fit beside the timestamps, four without.
+    fn sack_blocks(&self, with_timestamps: bool) -> SackBlocks {
+        let max = if with_timestamps { 3 } else { 4 };
+        let mut blocks = SackBlocks::new();
+        if let Some((left, right)) = self.dsack {
+            let _ = blocks.push(SackBlock { left, right });
+        }
+        let nxt = self.rcv.nxt;
+        for (start, end) in self.recv_buf.sack_ranges(max) {
+            if blocks.len() >= max {
+                break;
+            }
+            let _ = blocks.push(SackBlock {
+                left: nxt + start,
+                right: nxt + end,
+            });
+        }
+        blocks
+    }
+
+    /// Bookkeeping after a segment left: sequence numbers, statistics,
+    /// the retransmission timer (RFC 6298 §5.1) and RTT timing.
+    fn after_send(&mut self, now: Instant, plan: &Plan) {
+        self.stats.segments_sent += 1;
+        if plan.flags.contains(TcpFlags::RST) {
+            return;
+        }
+        let data_len = plan.data.map_or(0, |(_, len)| len);
+        let seq_len = data_len
+            + usize::from(plan.flags.contains(TcpFlags::SYN))
+            + usize::from(plan.flags.contains(TcpFlags::FIN));
+        if seq_len == 0 {
+            return; // a pure ACK or a probe
+        }
+        self.stats.bytes_sent += data_len as u64;
+        let end = plan.seq + seq_len;
+        if plan.seq < self.snd.max {
+            self.stats.retransmitted_segments += 1;
+            self.stats.retransmitted_bytes += data_len as u64;
+        } else if self.rtt_timed.is_none() && !self.negotiated.timestamps {
+            self.rtt_timed = Some((end, now));
+        }
+        self.snd.nxt = end;
+        if end > self.snd.max {
+            self.snd.max = end;
+        }
+        if self.timers.retransmit.is_none() {
+            self.timers.retransmit = Some(now + self.rtt.rto());
+        }
+        if self.unacked_since.is_none() {
+            self.unacked_since = Some(now);
+        }
+    }
+
+    /// Runs the timers that are due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(kind) = self.timers.take_expired(now) {
+            match kind {
+                TimerKind::TimeWait | TimerKind::FinWait2 => self.enter_closed(CloseReason::Normal),
+                TimerKind::UserTimeout => self.fail(CloseReason::TimedOut),
+                TimerKind::Retransmit => self.on_retransmit_timeout(now),
+                TimerKind::Persist => {
+                    self.probes += 1;
+                    if self.probes > self.config.max_retries {
+                        self.fail(CloseReason::TimedOut);
+                    } else {
+                        self.probe_now = true;
+                    }
+                }
+                TimerKind::Keepalive => {
+                    let limit = self.config.keepalive.map_or(0, |k| k.probes);
+                    if self.probes >= limit {
+                        self.fail(CloseReason::TimedOut);
+                    } else {
+                        self.probes += 1;
+                        self.probe_now = true;
+                    }
+                }
+                TimerKind::DelayedAck => self.ack_now = true,
+            }
+            if self.state == State::Closed {
+                break;
+            }
+        }
+        self.rearm_timers(now);
+    }
+
+    /// RFC 6298 §5.4–5.6: resend from the oldest unacknowledged byte,
+    /// back off the timer, and give up after the configured retries.
+    fn on_retransmit_timeout(&mut self, now: Instant) {
+        if self.snd.una == self.snd.max {
+            return;
+        }
+        self.stats.timeouts += 1;
+        self.retries += 1;
+        let limit = if self.state.is_synchronized() {
+            self.config.max_retries
+        } else {
+            self.config.max_syn_retries
+        };
+        if self.retries > limit {
+            return self.fail(CloseReason::TimedOut);
+        }
+        self.rtt.on_timeout();
+        // Karn: nothing sent before the timeout may give an RTT sample.
+        self.rtt_timed = None;
+        self.snd.nxt = self.snd.una;
+        self.timers.retransmit = Some(now + self.rtt.rto());
+    }
+
+    /// Ends the connection because the peer stopped answering; a reset
+    /// tells the peer, should it still be there.
+    fn fail(&mut self, reason: CloseReason) {
+        if self.state.is_synchronized() || self.state == State::SynReceived {
+            self.rst = Some((self.snd.nxt, None));
+        }
+        self.enter_closed(reason);
+    }
+
+    /// Starts or stops the timers whose need follows from the state:
+    /// user timeout, persist, keepalive.
+    pub(super) fn rearm_timers(&mut self, now: Instant) {
+        if self.state == State::Closed {
+            self.timers.clear();
+            return;
+        }
+        let outstanding = self.snd.una != self.snd.max;
+        if !outstanding {
+            self.timers.retransmit = None;
+            self.unacked_since = None;
+        }
+        self.timers.user_timeout = match (self.config.user_timeout, self.unacked_since) {
+            (Some(limit), Some(since)) if self.state != State::TimeWait => Some(since + limit),
+            _ => None,
+        };
+        // Persist: data waits, nothing is in flight, and the window is too
+        // small to send it (RFC 9293 §3.8.6.1).
+        let base = self.data_base();
+        let unsent = self.snd.max.distance_from(base) as usize;
+        let blocked = self.state.is_synchronized()
+            && !outstanding
+            && self.send_buf.len() > unsent.min(self.send_buf.len())
+            && self.send_allowance() == 0;
+        if blocked {
+            if self.timers.persist.is_none() {
+                let backoff = self.probes.min(16);
+                let interval = self.rtt.rto().saturating_mul(1 << backoff).min(self.config.max_rto);
+                self.timers.persist = Some(now + interval);
+            }
+        } else if self.timers.persist.is_some() && !blocked {
+            self.timers.persist = None;
+        }
+        // Keepalive: idle established connections (RFC 9293 §3.8.4).
+        self.timers.keepalive = match self.config.keepalive {
+            Some(k) if matches!(self.state, State::Established | State::CloseWait) && !outstanding && !blocked => {
+                let wait = if self.probes == 0 { k.idle } else { k.interval };
+                Some(self.timers.keepalive.unwrap_or(self.last_received + wait).max(now.min(self.last_received + wait)))
+            }
+            _ => None,
+        };
+    }
+}
