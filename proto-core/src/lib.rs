@@ -11,6 +11,8 @@
 //! - [`time`]: microsecond [`Instant`](time::Instant) and
 //!   [`Duration`](time::Duration) newtypes passed in by the host.
 //! - [`seq`]: 32-bit TCP sequence numbers with modular arithmetic.
+//! - [`buffer`]: the send buffer and the reassembling receive buffer of a
+//!   connection, over a lazily allocated byte ring.
 //! - [`wire`]: zero-copy parsing and emission of TCP segments (with every
 //!   option in use today), IPv4 and IPv6 headers, and the Internet checksum.
 #![no_std]
@@ -21,6 +23,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod buffer;
 pub mod seq;
 pub mod time;
 pub mod tuple;
