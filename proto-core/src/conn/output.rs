@@ -23,6 +23,9 @@ struct Plan {
     data: Option<(usize, usize)>,
     /// Carries the SYN options.
     syn_options: bool,
+    /// The acknowledgment number of a reset that answers a segment
+    /// without ACK (RFC 9293 §3.10.7.1).
+    rst_ack: Option<SeqNumber>,
 }
 
 impl Connection {
@@ -48,13 +51,12 @@ impl Connection {
             if ack.is_some() {
                 flags |= TcpFlags::ACK;
             }
-            // The acknowledgment number comes from `ack` in `emit`.
-            self.pending_rst_ack = ack;
             return Some(Plan {
                 seq,
                 flags,
                 data: None,
                 syn_options: false,
+                rst_ack: ack,
             });
         }
         match self.state {
@@ -69,6 +71,7 @@ impl Connection {
                     flags,
                     data: None,
                     syn_options: true,
+                    rst_ack: None,
                 })
             }
             State::SynSent => None,
@@ -83,11 +86,12 @@ impl Connection {
             flags: TcpFlags::ACK,
             data: None,
             syn_options: false,
+            rst_ack: None,
         };
         if self.state == State::SynReceived {
             // Our SYN-ACK is out; only ACKs (e.g. challenge ACKs) until it
             // is acknowledged.
-            return self.take_ack_due().then(|| ack_plan(self.snd.nxt));
+            return self.ack_now.then(|| ack_plan(self.snd.nxt));
         }
         if let Some(plan) = self.plan_data(room) {
             return Some(plan);
@@ -100,12 +104,7 @@ impl Connection {
             self.stats.window_probes += 1;
             return Some(ack_plan(self.snd.una - 1u32));
         }
-        self.take_ack_due().then(|| ack_plan(self.snd.nxt))
-    }
-
-    /// True (and the ACK obligation cleared) when an ACK must go out now.
-    fn take_ack_due(&mut self) -> bool {
-        self.ack_now
+        self.ack_now.then(|| ack_plan(self.snd.nxt))
     }
 
     /// Bytes the peer's window lets us send beyond SND.NXT. Congestion
@@ -174,6 +173,7 @@ impl Connection {
             flags,
             data: (len > 0).then_some((offset, len)),
             syn_options: false,
+            rst_ack: None,
         })
     }
 
@@ -183,7 +183,7 @@ impl Connection {
         let rst = plan.flags.contains(TcpFlags::RST);
         let syn = plan.flags.contains(TcpFlags::SYN);
         let ack = if rst {
-            self.pending_rst_ack.take().unwrap_or(SeqNumber(0))
+            plan.rst_ack.unwrap_or(SeqNumber(0))
         } else if ack_flag {
             self.rcv.nxt
         } else {
