@@ -11,8 +11,16 @@
 //! - [`time`]: microsecond [`Instant`](time::Instant) and
 //!   [`Duration`](time::Duration) newtypes passed in by the host.
 //! - [`seq`]: 32-bit TCP sequence numbers with modular arithmetic.
+//! - [`tuple`](mod@tuple): the [`FourTuple`](tuple::FourTuple) naming a connection.
 //! - [`buffer`]: the send buffer and the reassembling receive buffer of a
 //!   connection, over a lazily allocated byte ring.
+//! - [`flow`]: the receive window we advertise (silly-window avoidance,
+//!   scaling) and receive-buffer auto-tuning.
+//! - [`rtt`]: the RFC 6298 RTT estimator and retransmission timeout, with a
+//!   windowed minimum RTT.
+//! - [`isn`]: RFC 6528 initial sequence numbers from a host secret.
+//! - [`syncookie`]: stateless SYN cookies (RFC 4987 §3.6).
+//! - [`conn`]: one TCP connection, the RFC 9293 state machine.
 //! - [`wire`]: zero-copy parsing and emission of TCP segments (with every
 //!   option in use today), IPv4 and IPv6 headers, and the Internet checksum.
 #![no_std]
@@ -24,7 +32,13 @@ extern crate alloc;
 extern crate std;
 
 pub mod buffer;
+pub mod conn;
+pub mod flow;
+pub mod isn;
+mod keyed_hash;
+pub mod rtt;
 pub mod seq;
+pub mod syncookie;
 pub mod time;
 pub mod tuple;
 pub mod wire;

@@ -66,7 +66,7 @@ impl Connection {
         if !seg.flags.contains(TcpFlags::SYN) || tuple.outgoing_addrs().is_none() {
             return self.drop_segment(DropReason::InvalidForState);
         }
-        let Some(isn) = self.isn else {
+        let Some(isn) = &self.isn else {
             return self.drop_segment(DropReason::InvalidForState);
         };
         self.tuple = tuple;
@@ -311,7 +311,7 @@ impl Connection {
     /// Back to LISTEN after a passive open failed (RFC 9293 §3.10.7.4).
     fn return_to_listen(&mut self) {
         let local = self.tuple.local;
-        let isn = self.isn;
+        let isn = self.isn.take();
         let stats = core::mem::take(&mut self.stats);
         let config = self.config.clone();
         *self = Connection::new(&config, FourTuple::new(local, core::net::SocketAddr::new(local.ip(), 0)), self.last_received);

@@ -337,7 +337,7 @@ impl Connection {
     pub fn stats(&self) -> Stats {
         let mut s = self.stats.clone();
         s.srtt = self.rtt.srtt();
-        s.rttvar = self.rtt.rttvar();
+        s.rttvar = self.rtt.rttvar().unwrap_or_default();
         s.rto = self.rtt.rto();
         s.send_window = self.snd.wnd;
         s.receive_window = self.window.advertised(self.rcv.nxt);

@@ -267,7 +267,7 @@ impl Connection {
     /// SACK blocks for an ACK (RFC 2018 §4, RFC 2883): a D-SACK block first
     /// when a duplicate arrived, then the out-of-order ranges, most recent
     /// first. Three fit beside the timestamps, four without.
-    fn sack_blocks(&self, with_timestamps: bool) -> SackBlocks {
+    pub(super) fn sack_blocks(&self, with_timestamps: bool) -> SackBlocks {
         let max = if with_timestamps { 3 } else { 4 };
         let mut blocks = SackBlocks::new();
         if let Some((left, right)) = self.dsack {
