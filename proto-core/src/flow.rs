@@ -68,7 +68,14 @@ impl ReceiveWindow {
     ///
     /// A SYN or SYN-ACK carries an unscaled window (RFC 7323 §2.2): pass
     /// `syn = true` then.
-    pub fn next_field(&mut self, rcv_nxt: SeqNumber, free: usize, capacity: usize, mss: usize, syn: bool) -> u16 {
+    pub fn next_field(
+        &mut self,
+        rcv_nxt: SeqNumber,
+        free: usize,
+        capacity: usize,
+        mss: usize,
+        syn: bool,
+    ) -> u16 {
         if syn {
             let field = free.min(usize::from(u16::MAX));
             self.edge = rcv_nxt + field;
@@ -99,7 +106,13 @@ impl ReceiveWindow {
     /// to be worth a segment of its own: the edge could advance by the SWS
     /// threshold and the window would at least double. This is how a
     /// sender stalled by a zero or small window learns it may go on.
-    pub fn update_worth_sending(&self, rcv_nxt: SeqNumber, free: usize, capacity: usize, mss: usize) -> bool {
+    pub fn update_worth_sending(
+        &self,
+        rcv_nxt: SeqNumber,
+        free: usize,
+        capacity: usize,
+        mss: usize,
+    ) -> bool {
         let current = self.advertised(rcv_nxt);
         let potential = self.potential(free);
         potential >= current + Self::sws_threshold(capacity, mss) && potential >= 2 * current
@@ -151,7 +164,12 @@ impl AutoTuner {
         // the window, not the path, may be the limit.
         let per_rtt = usize::try_from(per_rtt).unwrap_or(usize::MAX);
         if per_rtt.saturating_mul(2) > capacity && capacity < max {
-            Some(per_rtt.saturating_mul(2).max(capacity.saturating_mul(2)).min(max))
+            Some(
+                per_rtt
+                    .saturating_mul(2)
+                    .max(capacity.saturating_mul(2))
+                    .min(max),
+            )
         } else {
             None
         }
@@ -171,16 +189,25 @@ mod tests {
     #[test]
     fn syn_window_is_unscaled_and_capped() {
         let mut w = ReceiveWindow::new(SeqNumber(100), 7);
-        assert_eq!(w.next_field(SeqNumber(100), 1 << 20, 1 << 20, 1460, true), 65535);
+        assert_eq!(
+            w.next_field(SeqNumber(100), 1 << 20, 1 << 20, 1460, true),
+            65535
+        );
         assert_eq!(w.edge(), SeqNumber(100) + 65535u32);
     }
 
     #[test]
     fn edge_never_moves_left() {
         let mut w = ReceiveWindow::new(SeqNumber(0), 0);
-        assert_eq!(w.next_field(SeqNumber(0), 10_000, 10_000, 1000, false), 10_000);
+        assert_eq!(
+            w.next_field(SeqNumber(0), 10_000, 10_000, 1000, false),
+            10_000
+        );
         // 4000 bytes arrive unread: free space shrinks with rcv_nxt moving.
-        assert_eq!(w.next_field(SeqNumber(4000), 6000, 10_000, 1000, false), 6000);
+        assert_eq!(
+            w.next_field(SeqNumber(4000), 6000, 10_000, 1000, false),
+            6000
+        );
         assert_eq!(w.edge(), SeqNumber(10_000));
     }
 
@@ -194,7 +221,10 @@ mod tests {
         assert!(!w.update_worth_sending(SeqNumber(10_000), 500, 10_000, 1000));
         // After 1000 bytes are read the edge may move.
         assert!(w.update_worth_sending(SeqNumber(10_000), 1000, 10_000, 1000));
-        assert_eq!(w.next_field(SeqNumber(10_000), 1000, 10_000, 1000, false), 1000);
+        assert_eq!(
+            w.next_field(SeqNumber(10_000), 1000, 10_000, 1000, false),
+            1000
+        );
     }
 
     #[test]
@@ -211,9 +241,15 @@ mod tests {
     #[test]
     fn window_is_capped_by_the_field() {
         let mut w = ReceiveWindow::new(SeqNumber(0), 0);
-        assert_eq!(w.next_field(SeqNumber(0), 1 << 20, 1 << 20, 1460, false), 65535);
+        assert_eq!(
+            w.next_field(SeqNumber(0), 1 << 20, 1 << 20, 1460, false),
+            65535
+        );
         let mut w = ReceiveWindow::new(SeqNumber(0), 14);
-        assert_eq!(w.next_field(SeqNumber(0), usize::MAX / 2, usize::MAX / 2, 1460, false), 65535);
+        assert_eq!(
+            w.next_field(SeqNumber(0), usize::MAX / 2, usize::MAX / 2, 1460, false),
+            65535
+        );
     }
 
     #[test]
@@ -221,14 +257,32 @@ mod tests {
         let mut t = AutoTuner::new();
         let rtt = Some(Duration::from_millis(10));
         let cap = 64 * 1024;
-        assert_eq!(t.on_read(Instant::from_millis(0), 0, rtt, cap, 1 << 20), None);
-        assert_eq!(t.on_read(Instant::from_millis(5), 50_000, rtt, cap, 1 << 20), None);
+        assert_eq!(
+            t.on_read(Instant::from_millis(0), 0, rtt, cap, 1 << 20),
+            None
+        );
+        assert_eq!(
+            t.on_read(Instant::from_millis(5), 50_000, rtt, cap, 1 << 20),
+            None
+        );
         // 60 000 bytes in one RTT through a 64 KiB buffer: grow.
-        assert_eq!(t.on_read(Instant::from_millis(10), 60_000, rtt, cap, 1 << 20), Some(131_072));
+        assert_eq!(
+            t.on_read(Instant::from_millis(10), 60_000, rtt, cap, 1 << 20),
+            Some(131_072)
+        );
         // A slow reader does not grow it.
-        assert_eq!(t.on_read(Instant::from_millis(20), 61_000, rtt, 131_072, 1 << 20), None);
+        assert_eq!(
+            t.on_read(Instant::from_millis(20), 61_000, rtt, 131_072, 1 << 20),
+            None
+        );
         // Never beyond the maximum, and not without an RTT.
-        assert_eq!(t.on_read(Instant::from_millis(30), 900_000, rtt, 131_072, 200_000), Some(200_000));
-        assert_eq!(t.on_read(Instant::from_millis(40), 2_000_000, None, 131_072, 1 << 20), None);
+        assert_eq!(
+            t.on_read(Instant::from_millis(30), 900_000, rtt, 131_072, 200_000),
+            Some(200_000)
+        );
+        assert_eq!(
+            t.on_read(Instant::from_millis(40), 2_000_000, None, 131_072, 1 << 20),
+            None
+        );
     }
 }

@@ -128,7 +128,10 @@ impl core::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ConfigError::MtuTooSmall(mtu) => {
-                write!(f, "MTU {mtu} is too small: IP and TCP headers need 61 bytes or more")
+                write!(
+                    f,
+                    "MTU {mtu} is too small: IP and TCP headers need 61 bytes or more"
+                )
             }
             ConfigError::BadBufferSize => f.write_str(
                 "buffer sizes must be non-zero and recv_buffer_max at least recv_buffer",
@@ -151,7 +154,8 @@ impl Config {
         if self.mtu < 41 + 20 {
             return Err(ConfigError::MtuTooSmall(self.mtu));
         }
-        if self.send_buffer == 0 || self.recv_buffer == 0 || self.recv_buffer_max < self.recv_buffer {
+        if self.send_buffer == 0 || self.recv_buffer == 0 || self.recv_buffer_max < self.recv_buffer
+        {
             return Err(ConfigError::BadBufferSize);
         }
         if self.max_rto < Duration::from_secs(60) || self.min_rto > self.max_rto {

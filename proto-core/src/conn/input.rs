@@ -100,7 +100,11 @@ impl Connection {
             peer_mss: opts.mss.unwrap_or(default_mss(ipv4)),
             window_scaling: scaling,
             // RFC 7323 §2.3: a shift above 14 is used as 14.
-            snd_shift: if scaling { opts.window_scale.unwrap_or(0).min(14) } else { 0 },
+            snd_shift: if scaling {
+                opts.window_scale.unwrap_or(0).min(14)
+            } else {
+                0
+            },
             rcv_shift: if scaling { c.window_shift() } else { 0 },
             sack: c.sack && opts.sack_permitted,
             timestamps: c.timestamps && opts.timestamps.is_some(),
@@ -113,7 +117,9 @@ impl Connection {
         // options every segment carries.
         let ours = c.mss_for(ipv4);
         let ts_overhead = if n.timestamps { 12 } else { 0 };
-        self.send_mss = usize::from(n.peer_mss.min(ours)).saturating_sub(ts_overhead).max(1);
+        self.send_mss = usize::from(n.peer_mss.min(ours))
+            .saturating_sub(ts_overhead)
+            .max(1);
         self.window = ReceiveWindow::new(self.rcv.nxt, n.rcv_shift);
         self.negotiated = n;
     }
@@ -314,7 +320,11 @@ impl Connection {
         let isn = self.isn.take();
         let stats = core::mem::take(&mut self.stats);
         let config = self.config.clone();
-        *self = Connection::new(&config, FourTuple::new(local, core::net::SocketAddr::new(local.ip(), 0)), self.last_received);
+        *self = Connection::new(
+            &config,
+            FourTuple::new(local, core::net::SocketAddr::new(local.ip(), 0)),
+            self.last_received,
+        );
         self.isn = isn;
         self.stats = stats;
         self.state = State::Listen;
@@ -344,7 +354,11 @@ impl Connection {
                 self.rst = Some((ack, None));
                 return false;
             }
-            self.update_send_window(usize::from(seg.window) << self.negotiated.snd_shift, seg.seq, ack);
+            self.update_send_window(
+                usize::from(seg.window) << self.negotiated.snd_shift,
+                seg.seq,
+                ack,
+            );
             self.establish();
         }
         if ack > self.snd.max {
@@ -364,7 +378,11 @@ impl Connection {
         // Window update (RFC 9293 §3.10.7.4: SND.WL1/WL2 guard against old
         // segments reopening a window).
         if self.snd.wl1 < seg.seq || (self.snd.wl1 == seg.seq && self.snd.wl2 <= ack) {
-            self.update_send_window(usize::from(seg.window) << self.negotiated.snd_shift, seg.seq, ack);
+            self.update_send_window(
+                usize::from(seg.window) << self.negotiated.snd_shift,
+                seg.seq,
+                ack,
+            );
         }
         let fin_acked = self.snd.fin.is_some_and(|fin| self.snd.una == fin + 1u32);
         match self.state {
@@ -407,8 +425,11 @@ impl Connection {
         self.take_rtt_sample(now, seg);
         self.retries = 0;
         self.rtt.reset_backoff();
-        self.unacked_since = (self.snd.una != self.snd.max).then_some(now);
-        self.timers.retransmit = None;
+        // RFC 6298 §5.2–5.3: stop the timer when everything is
+        // acknowledged, otherwise restart it.
+        let outstanding = self.snd.una != self.snd.max;
+        self.unacked_since = outstanding.then_some(now);
+        self.timers.retransmit = outstanding.then(|| now + self.rtt.rto());
         if freed > 0 && self.write_blocked {
             self.write_blocked = false;
             self.events |= event_bits::WRITABLE;
@@ -425,7 +446,8 @@ impl Connection {
                 let elapsed_ms = (now.total_millis() as u32).wrapping_sub(sent);
                 // An echo from the future or from weeks ago is garbage.
                 if elapsed_ms < 3_600_000 {
-                    self.rtt.on_sample(now, Duration::from_millis(u64::from(elapsed_ms)));
+                    self.rtt
+                        .on_sample(now, Duration::from_millis(u64::from(elapsed_ms)));
                 }
             }
             return;

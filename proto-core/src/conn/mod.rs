@@ -186,7 +186,12 @@ impl Connection {
     /// Opens a connection actively: the result is in SYN-SENT with a SYN
     /// ready for [`Connection::poll_transmit`]. `iss` is the initial
     /// sequence number (see [`crate::isn::IsnGenerator`]).
-    pub fn connect(config: &Config, tuple: FourTuple, iss: SeqNumber, now: Instant) -> Result<Connection, Error> {
+    pub fn connect(
+        config: &Config,
+        tuple: FourTuple,
+        iss: SeqNumber,
+        now: Instant,
+    ) -> Result<Connection, Error> {
         tuple.outgoing_addrs().ok_or(Error::AddressFamilyMismatch)?;
         let mut conn = Connection::new(config, tuple, now);
         conn.init_send(iss);
@@ -199,7 +204,12 @@ impl Connection {
     /// that run one connection at a time; [`crate::endpoint`]-style
     /// demultiplexers use [`Connection::accept`] instead. `isn` chooses
     /// initial sequence numbers.
-    pub fn listen(config: &Config, local: SocketAddr, isn: IsnGenerator, now: Instant) -> Connection {
+    pub fn listen(
+        config: &Config,
+        local: SocketAddr,
+        isn: IsnGenerator,
+        now: Instant,
+    ) -> Connection {
         let unspecified = SocketAddr::new(local.ip(), 0);
         let mut conn = Connection::new(config, FourTuple::new(local, unspecified), now);
         conn.isn = Some(isn);
@@ -219,7 +229,9 @@ impl Connection {
     ) -> Result<Connection, Error> {
         tuple.outgoing_addrs().ok_or(Error::AddressFamilyMismatch)?;
         if !syn.flags.contains(crate::wire::TcpFlags::SYN)
-            || syn.flags.intersects(crate::wire::TcpFlags::ACK | crate::wire::TcpFlags::RST)
+            || syn
+                .flags
+                .intersects(crate::wire::TcpFlags::ACK | crate::wire::TcpFlags::RST)
         {
             return Err(Error::InvalidState(State::Listen));
         }
@@ -386,7 +398,16 @@ impl Connection {
         if let Some(reason) = self.close_reason {
             return Err(Error::Closed(reason));
         }
-        if self.snd.fin.is_some() || matches!(self.state, State::FinWait1 | State::FinWait2 | State::Closing | State::LastAck | State::TimeWait) {
+        if self.snd.fin.is_some()
+            || matches!(
+                self.state,
+                State::FinWait1
+                    | State::FinWait2
+                    | State::Closing
+                    | State::LastAck
+                    | State::TimeWait
+            )
+        {
             return Err(Error::SendClosed);
         }
         if !matches!(
@@ -488,7 +509,11 @@ impl Connection {
             State::Established => self.state = State::FinWait1,
             State::CloseWait => self.state = State::LastAck,
             // Already closing.
-            State::FinWait1 | State::FinWait2 | State::Closing | State::LastAck | State::TimeWait => {
+            State::FinWait1
+            | State::FinWait2
+            | State::Closing
+            | State::LastAck
+            | State::TimeWait => {
                 return Ok(());
             }
         }

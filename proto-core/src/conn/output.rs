@@ -11,9 +11,6 @@ use crate::wire::{
     ChecksumMode, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpPacket, TcpRepr, Timestamps,
 };
 
-/// Bytes of TCP header and options a data segment can need at most.
-const MAX_HEADER: usize = 60;
-
 /// One segment to build.
 #[derive(Clone, Copy, Debug)]
 struct Plan {
@@ -123,7 +120,11 @@ impl Connection {
     fn plan_data(&mut self, room: usize) -> Option<Plan> {
         if !matches!(
             self.state,
-            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
         ) {
             return None;
         }
@@ -139,7 +140,20 @@ impl Connection {
         if unsent == 0 && !fin_unsent {
             return None;
         }
-        let mss = self.send_mss.min(room.saturating_sub(MAX_HEADER)).max(1);
+        // SACK blocks riding on the segment take room from the payload, so
+        // the packet stays within the MTU (as Linux does).
+        let sack_len = if self.negotiated.sack {
+            let blocks = self.sack_blocks(self.negotiated.timestamps).len();
+            if blocks > 0 { 4 + 8 * blocks } else { 0 }
+        } else {
+            0
+        };
+        let header = self.data_header_len() + sack_len;
+        let mss = self
+            .send_mss
+            .saturating_sub(sack_len)
+            .min(room.saturating_sub(header))
+            .max(1);
         let allowance = self.send_allowance();
         let len = unsent.min(mss).min(allowance);
         let in_flight = self.snd.nxt != self.snd.una;
@@ -153,7 +167,7 @@ impl Connection {
             // only if it is at least half the largest window the peer
             // offered, or nothing is in flight (the override, with no
             // delay, so a small window cannot stall the connection).
-            if len < mss && !(len >= self.snd.max_wnd / 2 || !in_flight) {
+            if len < mss && len < self.snd.max_wnd / 2 && in_flight {
                 return None;
             }
         } else if len < mss && len > 0 && !with_fin && self.nagle && in_flight {
@@ -175,6 +189,12 @@ impl Connection {
             syn_options: false,
             rst_ack: None,
         })
+    }
+
+    /// Header length of a data segment before SACK blocks: 20 bytes plus
+    /// the timestamp option when in use.
+    fn data_header_len(&self) -> usize {
+        if self.negotiated.timestamps { 32 } else { 20 }
     }
 
     /// Builds the segment into `buf`.
@@ -247,7 +267,9 @@ impl Connection {
         }
         repr.emit(buf, &addrs, ChecksumMode::Skip).ok()?;
         if let Some((offset, len)) = plan.data {
-            let copied = self.send_buf.read_at(offset, &mut buf[header_len..header_len + len]);
+            let copied = self
+                .send_buf
+                .read_at(offset, &mut buf[header_len..header_len + len]);
             debug_assert_eq!(copied, len);
         }
         let total = header_len + data_len;
@@ -336,12 +358,15 @@ impl Connection {
                     }
                 }
                 TimerKind::Keepalive => {
-                    let limit = self.config.keepalive.map_or(0, |k| k.probes);
-                    if self.probes >= limit {
+                    let Some(keepalive) = self.config.keepalive else {
+                        continue;
+                    };
+                    if self.probes >= keepalive.probes {
                         self.fail(CloseReason::TimedOut);
                     } else {
                         self.probes += 1;
                         self.probe_now = true;
+                        self.timers.keepalive = Some(now + keepalive.interval);
                     }
                 }
                 TimerKind::DelayedAck => self.ack_now = true,
@@ -412,18 +437,24 @@ impl Connection {
         if blocked {
             if self.timers.persist.is_none() {
                 let backoff = self.probes.min(16);
-                let interval = self.rtt.rto().saturating_mul(1 << backoff).min(self.config.max_rto);
+                let interval = self
+                    .rtt
+                    .rto()
+                    .saturating_mul(1 << backoff)
+                    .min(self.config.max_rto);
                 self.timers.persist = Some(now + interval);
             }
         } else if self.timers.persist.is_some() && !blocked {
             self.timers.persist = None;
         }
-        // Keepalive: idle established connections (RFC 9293 §3.8.4).
+        // Keepalive: idle established connections (RFC 9293 §3.8.4). The
+        // first probe waits `idle` after the last segment received; later
+        // ones are timed by the expiry handler.
+        let idle =
+            matches!(self.state, State::Established | State::CloseWait) && !outstanding && !blocked;
         self.timers.keepalive = match self.config.keepalive {
-            Some(k) if matches!(self.state, State::Established | State::CloseWait) && !outstanding && !blocked => {
-                let wait = if self.probes == 0 { k.idle } else { k.interval };
-                Some(self.timers.keepalive.unwrap_or(self.last_received + wait).max(now.min(self.last_received + wait)))
-            }
+            Some(k) if idle && self.probes == 0 => Some(self.last_received + k.idle),
+            Some(k) if idle => Some(self.timers.keepalive.unwrap_or(now + k.interval)),
             _ => None,
         };
     }

@@ -95,9 +95,18 @@ mod tests {
         };
         assert_eq!(t.next(), Some(Instant::from_millis(40)));
         assert_eq!(t.take_expired(Instant::from_millis(39)), None);
-        assert_eq!(t.take_expired(Instant::from_millis(300)), Some(TimerKind::TimeWait));
-        assert_eq!(t.take_expired(Instant::from_millis(300)), Some(TimerKind::Retransmit));
-        assert_eq!(t.take_expired(Instant::from_millis(300)), Some(TimerKind::DelayedAck));
+        assert_eq!(
+            t.take_expired(Instant::from_millis(300)),
+            Some(TimerKind::TimeWait)
+        );
+        assert_eq!(
+            t.take_expired(Instant::from_millis(300)),
+            Some(TimerKind::Retransmit)
+        );
+        assert_eq!(
+            t.take_expired(Instant::from_millis(300)),
+            Some(TimerKind::DelayedAck)
+        );
         assert_eq!(t.take_expired(Instant::from_millis(300)), None);
         assert_eq!(t.next(), None);
     }
