@@ -20,6 +20,8 @@
 //!   windowed minimum RTT.
 //! - [`isn`]: RFC 6528 initial sequence numbers from a host secret.
 //! - [`syncookie`]: stateless SYN cookies (RFC 4987 §3.6).
+//! - [`cc`]: congestion control behind a trait: NewReno and CUBIC.
+//! - [`recovery`]: loss recovery: SACK scoreboard, RACK-TLP, PRR, F-RTO.
 //! - [`conn`]: one TCP connection, the RFC 9293 state machine.
 //! - [`wire`]: zero-copy parsing and emission of TCP segments (with every
 //!   option in use today), IPv4 and IPv6 headers, and the Internet checksum.
@@ -32,10 +34,12 @@ extern crate alloc;
 extern crate std;
 
 pub mod buffer;
+pub mod cc;
 pub mod conn;
 pub mod flow;
 pub mod isn;
 mod keyed_hash;
+pub mod recovery;
 pub mod rtt;
 pub mod seq;
 pub mod syncookie;
