@@ -21,6 +21,7 @@
 //! - [`isn`]: RFC 6528 initial sequence numbers from a host secret.
 //! - [`syncookie`]: stateless SYN cookies (RFC 4987 §3.6).
 //! - [`cc`]: congestion control behind a trait: NewReno and CUBIC.
+//! - [`pacing`]: the token bucket that spreads segments over the RTT.
 //! - [`recovery`]: loss recovery: SACK scoreboard, RACK-TLP, PRR, F-RTO.
 //! - [`conn`]: one TCP connection, the RFC 9293 state machine.
 //! - [`wire`]: zero-copy parsing and emission of TCP segments (with every
@@ -39,6 +40,7 @@ pub mod conn;
 pub mod flow;
 pub mod isn;
 mod keyed_hash;
+pub mod pacing;
 pub mod recovery;
 pub mod rtt;
 pub mod seq;

@@ -57,6 +57,12 @@ pub struct Config {
     pub keepalive: Option<Keepalive>,
     /// At most this many challenge ACKs (RFC 5961 §7) per second.
     pub challenge_ack_limit: u32,
+    /// The congestion controller (NewReno by default).
+    pub congestion: crate::cc::CcAlgorithm,
+    /// Pace segments at a rate derived from cwnd and SRTT.
+    pub pacing: bool,
+    /// Detect spurious retransmission timeouts with F-RTO (RFC 5682).
+    pub frto: bool,
     /// Verify checksums of arriving segments and fill them in on emitted
     /// ones. Hosts whose link already protects the bytes may skip it.
     pub checksums: crate::wire::ChecksumMode,
@@ -106,6 +112,9 @@ impl Default for Config {
             user_timeout: None,
             keepalive: None,
             challenge_ack_limit: 10,
+            congestion: crate::cc::CcAlgorithm::NewReno,
+            pacing: true,
+            frto: true,
             checksums: crate::wire::ChecksumMode::Full,
         }
     }

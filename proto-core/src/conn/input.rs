@@ -3,6 +3,7 @@
 
 use super::{CloseReason, Connection, DropReason, Negotiated, State, event_bits};
 use crate::flow::ReceiveWindow;
+use crate::recovery::AckInput;
 use crate::seq::SeqNumber;
 use crate::time::{Duration, Instant};
 use crate::tuple::FourTuple;
@@ -121,6 +122,8 @@ impl Connection {
             .saturating_sub(ts_overhead)
             .max(1);
         self.window = ReceiveWindow::new(self.rcv.nxt, n.rcv_shift);
+        self.recovery.set_sack(n.sack);
+        self.cc.set_mss(self.send_mss);
         self.negotiated = n;
     }
 
@@ -372,17 +375,27 @@ impl Connection {
             self.send_challenge_ack(now);
             return false;
         }
-        if ack > self.snd.una {
-            self.acknowledge(now, seg);
-        }
+        let prior_una = self.snd.una;
+        let window = usize::from(seg.window) << self.negotiated.snd_shift;
+        // RFC 5681 §2: a duplicate ACK carries no data and no window
+        // change, acknowledges nothing new, while data is outstanding.
+        let duplicate = ack == self.snd.una
+            && seg.payload.is_empty()
+            && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN)
+            && window == self.snd.wnd
+            && self.snd.una != self.snd.max;
+        let rtt_sample = if ack > self.snd.una {
+            self.acknowledge(now, seg)
+        } else {
+            None
+        };
         // Window update (RFC 9293 §3.10.7.4: SND.WL1/WL2 guard against old
         // segments reopening a window).
         if self.snd.wl1 < seg.seq || (self.snd.wl1 == seg.seq && self.snd.wl2 <= ack) {
-            self.update_send_window(
-                usize::from(seg.window) << self.negotiated.snd_shift,
-                seg.seq,
-                ack,
-            );
+            self.update_send_window(window, seg.seq, ack);
+        }
+        if self.state.is_synchronized() {
+            self.feed_recovery(now, seg, prior_una, duplicate, rtt_sample);
         }
         let fin_acked = self.snd.fin.is_some_and(|fin| self.snd.una == fin + 1u32);
         match self.state {
@@ -402,9 +415,48 @@ impl Connection {
         true
     }
 
+    /// Tells the recovery machine (and through it the congestion
+    /// controller) what this ACK acknowledged and SACKed.
+    fn feed_recovery(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        prior_una: SeqNumber,
+        duplicate: bool,
+        rtt: Option<Duration>,
+    ) {
+        let app_limited = self.app_limited_until.is_some_and(|until| seg.ack <= until);
+        if !app_limited {
+            self.app_limited_until = None;
+        }
+        let input = AckInput {
+            now,
+            ack: seg.ack,
+            prior_una,
+            snd_max: self.snd.max,
+            sack: seg.options.sack.as_slice(),
+            duplicate,
+            rtt,
+            srtt: self.rtt.srtt(),
+            min_rtt: self.rtt.min_rtt(),
+            app_limited,
+            has_unsent: self.unsent().1 > 0,
+            mss: self.send_mss,
+        };
+        let outcome = self.recovery.on_ack(&input, self.cc.as_mut());
+        if outcome.delivered > 0 || seg.ack > prior_una {
+            self.probe_base = now;
+        }
+        self.timers.reorder = outcome.reorder_deadline;
+        if outcome.spurious_timeout {
+            self.rtt.reset_backoff();
+        }
+    }
+
     /// New data acknowledged: SND.UNA moves, the buffer frees, the RTT is
-    /// sampled and the timers restart (RFC 6298 §5.2–5.3).
-    fn acknowledge(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+    /// sampled and the timers restart (RFC 6298 §5.2–5.3). Returns the RTT
+    /// sample, if any.
+    fn acknowledge(&mut self, now: Instant, seg: &TcpRepr<'_>) -> Option<Duration> {
         let ack = seg.ack;
         let mut data_acked = ack.distance_from(self.snd.una) as usize;
         if self.snd.una == self.snd.iss {
@@ -422,7 +474,7 @@ impl Connection {
             // more than we resent.
             self.snd.nxt = ack;
         }
-        self.take_rtt_sample(now, seg);
+        let sample = self.take_rtt_sample(now, seg);
         self.retries = 0;
         self.rtt.reset_backoff();
         // RFC 6298 §5.2–5.3: stop the timer when everything is
@@ -434,30 +486,32 @@ impl Connection {
             self.write_blocked = false;
             self.events |= event_bits::WRITABLE;
         }
+        sample
     }
 
     /// One RTT sample per acknowledgment of new data: from the echoed
     /// timestamp when timestamps are on (RFC 7323 §4.1), otherwise from the
     /// timed segment if nothing was retransmitted since (Karn, RFC 6298 §3).
-    fn take_rtt_sample(&mut self, now: Instant, seg: &TcpRepr<'_>) {
-        if self.negotiated.timestamps {
-            if let Some(ts) = seg.options.timestamps {
-                let sent = ts.echo_reply.wrapping_sub(self.ts.offset);
-                let elapsed_ms = (now.total_millis() as u32).wrapping_sub(sent);
-                // An echo from the future or from weeks ago is garbage.
-                if elapsed_ms < 3_600_000 {
-                    self.rtt
-                        .on_sample(now, Duration::from_millis(u64::from(elapsed_ms)));
-                }
+    fn take_rtt_sample(&mut self, now: Instant, seg: &TcpRepr<'_>) -> Option<Duration> {
+        let sample = if self.negotiated.timestamps {
+            let ts = seg.options.timestamps?;
+            let sent = ts.echo_reply.wrapping_sub(self.ts.offset);
+            let elapsed_ms = (now.total_millis() as u32).wrapping_sub(sent);
+            // An echo from the future or from weeks ago is garbage.
+            if elapsed_ms >= 3_600_000 {
+                return None;
             }
-            return;
-        }
-        if let Some((seq, sent)) = self.rtt_timed
-            && seg.ack >= seq
-        {
-            self.rtt.on_sample(now, now.saturating_duration_since(sent));
+            Duration::from_millis(u64::from(elapsed_ms))
+        } else {
+            let (seq, sent) = self.rtt_timed?;
+            if seg.ack < seq {
+                return None;
+            }
             self.rtt_timed = None;
-        }
+            now.saturating_duration_since(sent)
+        };
+        self.rtt.on_sample(now, sample);
+        Some(sample)
     }
 
     pub(super) fn update_send_window(&mut self, window: usize, seq: SeqNumber, ack: SeqNumber) {

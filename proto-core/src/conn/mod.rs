@@ -17,9 +17,9 @@
 //! - [`crate::buffer`]: the bytes in each direction;
 //! - [`crate::rtt`]: round-trip time and the retransmission timeout.
 //!
-//! Loss recovery here is the plain RFC 6298 timer (go back to SND.UNA and
-//! resend); congestion control is not applied yet. Both plug in at
-//! `output::Connection::send_allowance` and the ACK path.
+//! - [`crate::recovery`]: what is lost and what to resend;
+//! - [`crate::cc`]: how much may be in flight;
+//! - [`crate::pacing`]: how fast it may leave.
 
 mod config;
 mod input;
@@ -35,7 +35,12 @@ pub use types::{CloseReason, DropCounts, DropReason, Error, Event, State, Stats}
 
 use core::net::SocketAddr;
 
+use alloc::boxed::Box;
+
 use crate::buffer::{ReceiveBuffer, SendBuffer};
+use crate::cc::CongestionControl;
+use crate::pacing::Pacer;
+use crate::recovery::Recovery;
 use crate::flow::{AutoTuner, ReceiveWindow};
 use crate::isn::IsnGenerator;
 use crate::rtt::{RttConfig, RttEstimator};
@@ -152,6 +157,19 @@ pub struct Connection {
     window: ReceiveWindow,
     tuner: AutoTuner,
     rtt: RttEstimator,
+    cc: Box<dyn CongestionControl>,
+    recovery: Recovery,
+    pacer: Pacer,
+    /// When data was last sent (tail loss probes, restart after idle).
+    last_sent: Instant,
+    /// A tail loss probe is due.
+    probe_due: bool,
+    /// The last transmission or acknowledgment of new data: the tail loss
+    /// probe timer runs from here.
+    probe_base: Instant,
+    /// Data sent up to here was sent while the application had nothing
+    /// more to send: its ACKs must not grow the window (RFC 7661).
+    app_limited_until: Option<SeqNumber>,
     /// A segment being timed for an RTT sample when timestamps are off:
     /// (sequence number that acknowledges it, when it was sent). Karn's
     /// rule: cleared whenever anything is retransmitted.
@@ -262,6 +280,13 @@ impl Connection {
             window: ReceiveWindow::new(SeqNumber(0), 0),
             tuner: AutoTuner::new(),
             rtt,
+            cc: config.congestion.build(usize::from(config.mss_for(tuple.is_ipv4()))),
+            recovery: Recovery::new(false),
+            pacer: Pacer::new(now),
+            last_sent: now,
+            probe_due: false,
+            probe_base: now,
+            app_limited_until: None,
             rtt_timed: None,
             timers: Timers::default(),
             retries: 0,
@@ -352,6 +377,13 @@ impl Connection {
         s.rttvar = self.rtt.rttvar().unwrap_or_default();
         s.rto = self.rtt.rto();
         s.send_window = self.snd.wnd;
+        s.congestion_control = self.cc.name();
+        s.cwnd = self.cc.window();
+        s.ssthresh = self.cc.ssthresh();
+        s.bytes_in_flight = self.recovery.in_flight(self.send_mss);
+        s.pacing_rate = self.pacer.rate();
+        s.recovery = self.recovery.stats();
+        s.min_rtt = self.rtt.min_rtt();
         s.receive_window = self.window.advertised(self.rcv.nxt);
         s.mss = self.send_mss;
         s.state = self.state;

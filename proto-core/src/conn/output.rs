@@ -5,14 +5,16 @@
 
 use super::timers::TimerKind;
 use super::{CloseReason, Connection, State, Transmit};
+use crate::pacing::Pacer;
 use crate::seq::SeqNumber;
 use crate::time::Instant;
+use crate::recovery::SentSegment;
 use crate::wire::{
     ChecksumMode, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpPacket, TcpRepr, Timestamps,
 };
 
 /// One segment to build.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Plan {
     seq: SeqNumber,
     flags: TcpFlags,
@@ -23,6 +25,10 @@ struct Plan {
     /// The acknowledgment number of a reset that answers a segment
     /// without ACK (RFC 9293 §3.10.7.1).
     rst_ack: Option<SeqNumber>,
+    /// It resends sequence space sent before.
+    retransmission: bool,
+    /// It is a tail loss probe.
+    probe: bool,
 }
 
 impl Connection {
@@ -51,9 +57,8 @@ impl Connection {
             return Some(Plan {
                 seq,
                 flags,
-                data: None,
-                syn_options: false,
                 rst_ack: ack,
+                ..Plan::default()
             });
         }
         match self.state {
@@ -66,9 +71,9 @@ impl Connection {
                 Some(Plan {
                     seq: self.snd.iss,
                     flags,
-                    data: None,
                     syn_options: true,
-                    rst_ack: None,
+                    retransmission: self.snd.max != self.snd.iss,
+                    ..Plan::default()
                 })
             }
             State::SynSent => None,
@@ -76,22 +81,33 @@ impl Connection {
         }
     }
 
-    /// Data, FIN, probes and ACKs once the SYN is out.
-    fn plan_synchronized(&mut self, _now: Instant, room: usize) -> Option<Plan> {
+    /// Data, FIN, probes and ACKs once the SYN is out, in this order:
+    /// a due tail loss probe, retransmissions of lost segments, new data,
+    /// a window or keepalive probe, a due ACK.
+    fn plan_synchronized(&mut self, now: Instant, room: usize) -> Option<Plan> {
         let ack_plan = |seq| Plan {
             seq,
             flags: TcpFlags::ACK,
-            data: None,
-            syn_options: false,
-            rst_ack: None,
+            ..Plan::default()
         };
         if self.state == State::SynReceived {
             // Our SYN-ACK is out; only ACKs (e.g. challenge ACKs) until it
             // is acknowledged.
             return self.ack_now.then(|| ack_plan(self.snd.nxt));
         }
-        if let Some(plan) = self.plan_data(room) {
-            return Some(plan);
+        if self.sends_data() {
+            if self.probe_due {
+                self.probe_due = false;
+                if let Some(plan) = self.plan_tail_probe(room) {
+                    return Some(plan);
+                }
+            }
+            if let Some(plan) = self.plan_retransmission(now, room) {
+                return Some(plan);
+            }
+            if let Some(plan) = self.plan_new_data(now, room) {
+                return Some(plan);
+            }
         }
         if self.probe_now {
             // A zero-window or keepalive probe: an ACK with an old sequence
@@ -104,8 +120,15 @@ impl Connection {
         self.ack_now.then(|| ack_plan(self.snd.nxt))
     }
 
-    /// Bytes the peer's window lets us send beyond SND.NXT. Congestion
-    /// control will bound this further.
+    /// States in which data and our FIN may be (re)sent.
+    fn sends_data(&self) -> bool {
+        matches!(
+            self.state,
+            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
+        )
+    }
+
+    /// Bytes the peer's window lets us send beyond SND.NXT.
     pub(super) fn send_allowance(&self) -> usize {
         let right_edge = self.snd.una + self.snd.wnd.min(u32::MAX as usize >> 1);
         if right_edge > self.snd.nxt {
@@ -115,19 +138,9 @@ impl Connection {
         }
     }
 
-    /// The next data and/or FIN segment, if the window, Nagle and
-    /// silly-window avoidance allow one.
-    fn plan_data(&mut self, room: usize) -> Option<Plan> {
-        if !matches!(
-            self.state,
-            State::Established
-                | State::CloseWait
-                | State::FinWait1
-                | State::Closing
-                | State::LastAck
-        ) {
-            return None;
-        }
+    /// Where unsent data starts in the send buffer, how much there is, and
+    /// whether our FIN is still to be sent.
+    pub(super) fn unsent(&self) -> (usize, usize, bool) {
         let base = self.data_base();
         // Sequence space past the data (only the FIN) is not data.
         let offset = if self.snd.nxt > base {
@@ -135,13 +148,14 @@ impl Connection {
         } else {
             0
         };
-        let unsent = self.send_buf.len() - offset;
         let fin_unsent = self.snd.fin.is_some_and(|fin| self.snd.nxt <= fin);
-        if unsent == 0 && !fin_unsent {
-            return None;
-        }
-        // SACK blocks riding on the segment take room from the payload, so
-        // the packet stays within the MTU (as Linux does).
+        (offset, self.send_buf.len() - offset, fin_unsent)
+    }
+
+    /// The most payload one segment may carry now: the MSS less any SACK
+    /// blocks riding along (so the packet stays within the MTU, as Linux
+    /// does), and what fits the caller's buffer.
+    fn payload_room(&self, room: usize) -> usize {
         let sack_len = if self.negotiated.sack {
             let blocks = self.sack_blocks(self.negotiated.timestamps).len();
             if blocks > 0 { 4 + 8 * blocks } else { 0 }
@@ -149,14 +163,118 @@ impl Connection {
             0
         };
         let header = self.data_header_len() + sack_len;
-        let mss = self
-            .send_mss
+        self.send_mss
             .saturating_sub(sack_len)
             .min(room.saturating_sub(header))
-            .max(1);
-        let allowance = self.send_allowance();
-        let len = unsent.min(mss).min(allowance);
+            .max(1)
+    }
+
+    /// True when the pacer lets `size` bytes go now; otherwise arms the
+    /// pacing timer for when it will.
+    fn paced(&mut self, now: Instant, size: usize) -> bool {
+        match self.pacer.release_time(now, size) {
+            None => true,
+            Some(at) => {
+                self.timers.pacing = Some(at);
+                false
+            }
+        }
+    }
+
+    /// A segment that resends `seg` as it was first sent.
+    fn resend_plan(&self, seg: &SentSegment, room: usize) -> Option<Plan> {
+        let data_len = seg.len() - usize::from(seg.fin);
+        if self.data_header_len() + data_len > room {
+            return None;
+        }
+        let offset = seg.start.distance_from(self.data_base()) as usize;
+        let mut flags = TcpFlags::ACK;
+        if seg.fin {
+            flags |= TcpFlags::FIN;
+        }
+        Some(Plan {
+            seq: seg.start,
+            flags,
+            data: (data_len > 0).then_some((offset, data_len)),
+            retransmission: true,
+            ..Plan::default()
+        })
+    }
+
+    /// The next lost segment, if recovery's quota (PRR, or the window after
+    /// a timeout) and the pacer allow it (RFC 6675 NextSeg rule 1).
+    fn plan_retransmission(&mut self, now: Instant, room: usize) -> Option<Plan> {
+        if self.recovery.holding_retransmissions() {
+            return None;
+        }
+        let seg = self.recovery.next_retransmission()?;
+        let quota = self.recovery.send_quota(self.cc.window(), self.send_mss);
+        if quota < seg.len().min(self.send_mss) || !self.paced(now, seg.len()) {
+            return None;
+        }
+        self.resend_plan(&seg, room)
+    }
+
+    /// A tail loss probe (RFC 8985 §7.3): one new segment if the peer's
+    /// window allows, else the last segment again. Neither the congestion
+    /// window nor the pacer holds it back.
+    fn plan_tail_probe(&mut self, room: usize) -> Option<Plan> {
+        let (offset, unsent, fin_unsent) = self.unsent();
+        let len = unsent.min(self.payload_room(room)).min(self.send_allowance());
+        if len > 0 {
+            let mut plan = self.new_data_plan(offset, len, unsent, fin_unsent);
+            plan.probe = true;
+            return Some(plan);
+        }
+        let last = self.recovery.probe_target()?;
+        let mut plan = self.resend_plan(&last, room)?;
+        plan.probe = true;
+        Some(plan)
+    }
+
+    /// A new data and/or FIN segment of `len` payload bytes at SND.NXT.
+    fn new_data_plan(&self, offset: usize, len: usize, unsent: usize, fin_unsent: bool) -> Plan {
+        let mut flags = TcpFlags::ACK;
+        if fin_unsent && len == unsent {
+            flags |= TcpFlags::FIN;
+        }
+        if len > 0 && len == unsent {
+            flags |= TcpFlags::PSH;
+        }
+        Plan {
+            seq: self.snd.nxt,
+            flags,
+            data: (len > 0).then_some((offset, len)),
+            ..Plan::default()
+        }
+    }
+
+    /// The next new data and/or FIN segment, if the peer's window, the
+    /// congestion window, Nagle, silly-window avoidance and the pacer allow
+    /// one.
+    fn plan_new_data(&mut self, now: Instant, room: usize) -> Option<Plan> {
+        let (offset, unsent, fin_unsent) = self.unsent();
+        let cc_room = self.recovery.send_quota(self.cc.window(), self.send_mss);
+        if unsent == 0 && !fin_unsent {
+            if cc_room >= self.send_mss {
+                // The window is not the limit: the application is (RFC 7661).
+                self.app_limited_until = Some(self.snd.max);
+            }
+            return None;
+        }
+        let mss = self.payload_room(room);
         let in_flight = self.snd.nxt != self.snd.una;
+        // RFC 5681 §4.1 / RFC 7661: after an idle period longer than the
+        // RTO, the window restarts from at most the initial window.
+        if !in_flight && now.saturating_duration_since(self.last_sent) > self.rtt.rto() {
+            self.cc.on_idle_restart(now, self.send_mss);
+        }
+        // The congestion window: wait until a full segment fits, unless
+        // nothing is in flight (a FIN alone always fits).
+        if unsent > 0 && cc_room < unsent.min(mss) && in_flight {
+            return None;
+        }
+        let len = unsent.min(mss).min(self.send_allowance()).min(cc_room.max(if in_flight { 0 } else { mss }));
         let with_fin = fin_unsent && len == unsent;
         if len < unsent || (len == 0 && !with_fin) {
             // Window-limited, or a partial segment with more to come.
@@ -175,20 +293,10 @@ impl Connection {
             // data is unacknowledged. A FIN-bearing segment goes at once.
             return None;
         }
-        let mut flags = TcpFlags::ACK;
-        if with_fin {
-            flags |= TcpFlags::FIN;
+        if !self.paced(now, len) {
+            return None;
         }
-        if len > 0 && len == unsent {
-            flags |= TcpFlags::PSH;
-        }
-        Some(Plan {
-            seq: self.snd.nxt,
-            flags,
-            data: (len > 0).then_some((offset, len)),
-            syn_options: false,
-            rst_ack: None,
-        })
+        Some(self.new_data_plan(offset, len, unsent, fin_unsent))
     }
 
     /// Header length of a data segment before SACK blocks: 20 bytes plus
@@ -309,28 +417,44 @@ impl Connection {
     }
 
     /// Bookkeeping after a segment left: sequence numbers, statistics,
-    /// the retransmission timer (RFC 6298 §5.1) and RTT timing.
+    /// the recovery scoreboard, the retransmission timer (RFC 6298 §5.1),
+    /// RTT timing and pacing.
     fn after_send(&mut self, now: Instant, plan: &Plan) {
         self.stats.segments_sent += 1;
         if plan.flags.contains(TcpFlags::RST) {
             return;
         }
         let data_len = plan.data.map_or(0, |(_, len)| len);
-        let seq_len = data_len
-            + usize::from(plan.flags.contains(TcpFlags::SYN))
-            + usize::from(plan.flags.contains(TcpFlags::FIN));
+        let fin = plan.flags.contains(TcpFlags::FIN);
+        let seq_len = data_len + usize::from(plan.flags.contains(TcpFlags::SYN)) + usize::from(fin);
         if seq_len == 0 {
-            return; // a pure ACK or a probe
+            return; // a pure ACK or a window probe
         }
         self.stats.bytes_sent += data_len as u64;
         let end = plan.seq + seq_len;
-        if plan.seq < self.snd.max {
+        if plan.retransmission {
             self.stats.retransmitted_segments += 1;
             self.stats.retransmitted_bytes += data_len as u64;
+            // Karn: nothing timed may be resent and still give a sample.
+            self.rtt_timed = None;
         } else if self.rtt_timed.is_none() && !self.negotiated.timestamps {
             self.rtt_timed = Some((end, now));
         }
-        self.snd.nxt = end;
+        if self.state.is_synchronized() {
+            self.recovery.on_sent(now, plan.seq, end, fin, plan.retransmission);
+            self.cc.on_sent(now, data_len, self.recovery.in_flight(self.send_mss));
+            self.pacer.on_sent(now, data_len);
+            self.last_sent = now;
+            self.probe_base = now;
+            if plan.probe {
+                self.recovery.on_probe_sent(end, plan.retransmission);
+                // RFC 8985 §7.3: after the probe, the RTO covers it.
+                self.timers.retransmit = Some(now + self.rtt.rto());
+            }
+        }
+        if !plan.retransmission || plan.flags.contains(TcpFlags::SYN) {
+            self.snd.nxt = end;
+        }
         if end > self.snd.max {
             self.snd.max = end;
         }
@@ -370,6 +494,19 @@ impl Connection {
                     }
                 }
                 TimerKind::DelayedAck => self.ack_now = true,
+                TimerKind::Reorder => {
+                    self.timers.reorder = self.recovery.on_reorder_timeout(
+                        now,
+                        self.rtt.srtt(),
+                        self.rtt.min_rtt(),
+                        self.snd.max,
+                        self.send_mss,
+                        self.cc.as_mut(),
+                    );
+                }
+                TimerKind::Probe => self.probe_due = true,
+                // Nothing to do but wake up: poll_transmit sends.
+                TimerKind::Pacing => {}
             }
             if self.state == State::Closed {
                 break;
@@ -378,8 +515,9 @@ impl Connection {
         self.rearm_timers(now);
     }
 
-    /// RFC 6298 §5.4–5.6: resend from the oldest unacknowledged byte,
-    /// back off the timer, and give up after the configured retries.
+    /// RFC 6298 §5.4–5.6: back off the timer, give up after the
+    /// configured retries, and resend: the SYN (going back to the ISS), or
+    /// the data the recovery machine now marks lost.
     fn on_retransmit_timeout(&mut self, now: Instant) {
         if self.snd.una == self.snd.max {
             return;
@@ -397,7 +535,15 @@ impl Connection {
         self.rtt.on_timeout();
         // Karn: nothing sent before the timeout may give an RTT sample.
         self.rtt_timed = None;
-        self.snd.nxt = self.snd.una;
+        if self.state.is_synchronized() {
+            self.recovery
+                .on_rto(now, self.snd.max, self.send_mss, self.config.frto, self.cc.as_mut());
+            self.timers.probe = None;
+            self.timers.reorder = None;
+            self.probe_due = false;
+        } else {
+            self.snd.nxt = self.snd.una;
+        }
         self.timers.retransmit = Some(now + self.rtt.rto());
     }
 
@@ -420,7 +566,26 @@ impl Connection {
         let outstanding = self.snd.una != self.snd.max;
         if !outstanding {
             self.timers.retransmit = None;
+            self.timers.reorder = None;
             self.unacked_since = None;
+        }
+        // The tail loss probe follows the last transmission or progress
+        // (RFC 8985 §7.2–7.3).
+        self.timers.probe = if self.state.is_synchronized() && !self.probe_due {
+            self.recovery
+                .probe_deadline(self.probe_base, self.rtt.srtt(), self.rtt.rto(), self.send_mss)
+        } else {
+            None
+        };
+        // Pacing follows the window and the RTT.
+        if self.config.pacing
+            && let Some(srtt) = self.rtt.srtt()
+        {
+            let rate = self
+                .cc
+                .pacing_rate(srtt)
+                .unwrap_or_else(|| Pacer::rate_for(self.cc.window(), srtt, self.cc.in_slow_start()));
+            self.pacer.set_rate(now, rate, self.send_mss);
         }
         self.timers.user_timeout = match (self.config.user_timeout, self.unacked_since) {
             (Some(limit), Some(since)) if self.state != State::TimeWait => Some(since + limit),

@@ -14,6 +14,12 @@ pub(crate) enum TimerKind {
     UserTimeout,
     /// Retransmission timeout (RFC 6298).
     Retransmit,
+    /// RACK's reordering window ran out for some segment (RFC 8985 §6.3).
+    Reorder,
+    /// A tail loss probe is due (RFC 8985 §7).
+    Probe,
+    /// The pacer lets the next segment go.
+    Pacing,
     /// Zero-window probe due (RFC 9293 §3.8.6.1).
     Persist,
     /// Keepalive probe due (RFC 9293 §3.8.4).
@@ -29,18 +35,24 @@ pub(crate) struct Timers {
     pub fin_wait2: Option<Instant>,
     pub user_timeout: Option<Instant>,
     pub retransmit: Option<Instant>,
+    pub reorder: Option<Instant>,
+    pub probe: Option<Instant>,
+    pub pacing: Option<Instant>,
     pub persist: Option<Instant>,
     pub keepalive: Option<Instant>,
     pub delayed_ack: Option<Instant>,
 }
 
 impl Timers {
-    fn all(&self) -> [(TimerKind, Option<Instant>); 7] {
+    fn all(&self) -> [(TimerKind, Option<Instant>); 10] {
         [
             (TimerKind::TimeWait, self.time_wait),
             (TimerKind::FinWait2, self.fin_wait2),
             (TimerKind::UserTimeout, self.user_timeout),
             (TimerKind::Retransmit, self.retransmit),
+            (TimerKind::Reorder, self.reorder),
+            (TimerKind::Probe, self.probe),
+            (TimerKind::Pacing, self.pacing),
             (TimerKind::Persist, self.persist),
             (TimerKind::Keepalive, self.keepalive),
             (TimerKind::DelayedAck, self.delayed_ack),
@@ -69,6 +81,9 @@ impl Timers {
             TimerKind::FinWait2 => &mut self.fin_wait2,
             TimerKind::UserTimeout => &mut self.user_timeout,
             TimerKind::Retransmit => &mut self.retransmit,
+            TimerKind::Reorder => &mut self.reorder,
+            TimerKind::Probe => &mut self.probe,
+            TimerKind::Pacing => &mut self.pacing,
             TimerKind::Persist => &mut self.persist,
             TimerKind::Keepalive => &mut self.keepalive,
             TimerKind::DelayedAck => &mut self.delayed_ack,

@@ -275,6 +275,20 @@ pub struct Stats {
     pub window_probes: u64,
     /// Dropped segments by reason.
     pub drops: DropCounts,
+    /// Congestion controller in use.
+    pub congestion_control: &'static str,
+    /// Congestion window in bytes.
+    pub cwnd: usize,
+    /// Slow-start threshold in bytes (`usize::MAX` before any loss).
+    pub ssthresh: usize,
+    /// Bytes in flight (RFC 6675 pipe).
+    pub bytes_in_flight: usize,
+    /// Pacing rate in bytes per second (0 when not pacing).
+    pub pacing_rate: u64,
+    /// Loss recovery counters: fast recoveries, probes, spurious events.
+    pub recovery: crate::recovery::RecoveryStats,
+    /// Minimum RTT over the estimator's window.
+    pub min_rtt: Option<Duration>,
     /// Smoothed round-trip time, once measured.
     pub srtt: Option<Duration>,
     /// Round-trip time variation.
