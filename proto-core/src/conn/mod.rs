@@ -392,6 +392,33 @@ impl Connection {
         s
     }
 
+    /// Checks internal invariants for the fuzz targets and tests; `Err`
+    /// names the first one broken. Not part of the API.
+    #[doc(hidden)]
+    pub fn debug_invariants(&self) -> Result<(), &'static str> {
+        let (una, nxt, max) = (self.snd.una, self.snd.nxt, self.snd.max);
+        if nxt.distance_from(una) > max.distance_from(una) {
+            return Err("SND.UNA <= SND.NXT <= SND.MAX does not hold");
+        }
+        // Sequence space in flight is buffered data plus SYN and FIN.
+        if self.state != State::Closed && max.distance_from(una) as usize > self.send_buf.len() + 2
+        {
+            return Err("sent sequence space exceeds the send buffer");
+        }
+        if !self.recovery.board().check_invariants() {
+            return Err("recovery scoreboard counts are inconsistent");
+        }
+        let ooo_end = self
+            .recv_buf
+            .out_of_order_ranges()
+            .last()
+            .map_or(0, |r| r.1);
+        if ooo_end > self.window.advertised(self.rcv.nxt) {
+            return Err("out-of-order bytes lie beyond the advertised window");
+        }
+        Ok(())
+    }
+
     /// Bytes written but not yet acknowledged.
     pub fn send_queue_len(&self) -> usize {
         self.send_buf.len()
