@@ -133,7 +133,7 @@ impl Connection {
         let mut ack_ok = false;
         if flags.contains(TcpFlags::ACK) {
             // Acceptable only if it acknowledges our SYN and nothing more.
-            if seg.ack.distance_from(self.snd.iss) == 0 || seg.ack > self.snd.max {
+            if seg.ack <= self.snd.iss || seg.ack > self.snd.max {
                 self.drop_segment(DropReason::AckOfUnsent);
                 if !flags.contains(TcpFlags::RST) {
                     self.rst = Some((seg.ack, None));
