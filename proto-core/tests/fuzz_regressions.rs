@@ -71,3 +71,43 @@ fn syn_sent_refuses_an_ack_below_the_iss() {
         assert_eq!(conn.state(), state);
     }
 }
+
+/// `connection` target: a SYN timeout moves SND.NXT back to the ISS so
+/// the SYN is resent; when the SYN-ACK arrived before that resend went
+/// out, SND.UNA became ISS + 1 while SND.NXT stayed at the ISS, and the
+/// first data segment was sent from the ISS, one byte early (the peer
+/// would have taken the second byte as the first).
+#[test]
+fn syn_ack_after_a_syn_timeout_does_not_leave_snd_nxt_behind() {
+    let mut now = Instant::from_secs(1);
+    let iss = SeqNumber(5000);
+    let tuple = FourTuple::new(CLIENT, SERVER);
+    let config = Config {
+        timestamps: false,
+        ..Config::default()
+    };
+    let mut conn = Connection::connect(&config, tuple, iss, now).unwrap();
+    assert_eq!(drain(&mut conn, now).len(), 1);
+    // The SYN times out; the resend is not polled yet.
+    now = conn.poll_timeout().unwrap();
+    conn.handle_timeout(now);
+    assert_eq!(conn.write(b"hello"), Ok(5));
+    let syn_ack = TcpRepr {
+        src_port: SERVER.port(),
+        dst_port: CLIENT.port(),
+        seq: SeqNumber(9000),
+        ack: iss + 1u32,
+        flags: TcpFlags::SYN | TcpFlags::ACK,
+        window: 60_000,
+        ..TcpRepr::default()
+    };
+    conn.handle_segment(now, &to_client(), &syn_ack);
+    invariants(&conn);
+    assert_eq!(conn.state(), State::Established);
+    let out = drain(&mut conn, now);
+    let data: Vec<_> = out.iter().filter(|s| s.3 > 0).collect();
+    assert_eq!(data.len(), 1, "{out:?}");
+    assert_eq!(data[0].1, iss + 1u32, "data must start right after the SYN");
+    assert!(out.iter().all(|s| !s.0.contains(TcpFlags::SYN)));
+    invariants(&conn);
+}

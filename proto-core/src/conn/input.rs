@@ -161,6 +161,9 @@ impl Connection {
         self.last_received = now;
         if ack_ok {
             self.snd.una = seg.ack;
+            // A timeout may have moved SND.NXT back to the ISS to resend
+            // the SYN; the SYN is acknowledged now.
+            self.snd.nxt = seg.ack;
             self.update_send_window(usize::from(seg.window), seg.seq, seg.ack);
             self.take_rtt_sample(now, seg);
             self.retries = 0;
