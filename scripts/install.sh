@@ -39,4 +39,11 @@ if command -v rustup >/dev/null; then
             || rustup component add "$component"
     done
 fi
+# cargo-fuzz for the fuzz targets in fuzz/ (fuzz/run.sh, fuzz/smoke.sh);
+# it needs the nightly toolchain, so only where that is installed.
+if cargo +nightly --version >/dev/null 2>&1 && ! command -v cargo-fuzz >/dev/null; then
+    log "cargo install cargo-fuzz"
+    cargo install --locked cargo-fuzz >/dev/null 2>&1 \
+        || log "could not install cargo-fuzz; fuzz/smoke.sh will skip"
+fi
 log "done"

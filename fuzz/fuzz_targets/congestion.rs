@@ -1,0 +1,459 @@
+//! The machines behind the connection's sending decisions, each fed an
+//! arbitrary sequence of events:
+//! - every built-in congestion controller, through the `CongestionControl`
+//!   trait only (so it keeps working as the controllers change);
+//! - the RFC 6298 RTT estimator;
+//! - the loss recovery machine (scoreboard, RACK-TLP, PRR, F-RTO), driven
+//!   by a model sender that keeps its inputs as consistent as a connection
+//!   would (ACKs within `[SND.UNA, SND.MAX]`, SACK blocks anywhere).
+//!
+//! Asserted: no panic and no arithmetic overflow (fuzz builds have
+//! overflow checks on); the congestion window within
+//! `[MSS, u32::MAX]`; the RTO within `[min_rto, max_rto]`, doubling on a
+//! timeout up to the cap; SRTT within the range of the samples; the minimum
+//! RTT no larger than the latest sample; the scoreboard's cached counts
+//! equal to its segments and never more in flight than was sent.
+#![no_main]
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use synack_core::cc::{AckInfo, CcAlgorithm, CongestionControl, CongestionEvent};
+use synack_core::recovery::{AckInput, Recovery};
+use synack_core::rtt::{RttConfig, RttEstimator};
+use synack_core::seq::SeqNumber;
+use synack_core::time::{Duration, Instant};
+use synack_core::wire::SackBlock;
+
+/// The contract's limits on what a connection passes in: windows and
+/// flights up to 2^30 bytes (the largest scaled window), MSS up to 65535.
+const MAX_BYTES: u32 = 1 << 30;
+
+#[derive(Arbitrary, Debug)]
+enum Input {
+    Cc {
+        cubic: bool,
+        mss: u16,
+        events: Vec<CcEvent>,
+    },
+    Rtt {
+        initial_rto_ms: u32,
+        min_rto_ms: u32,
+        max_rto_s: u16,
+        granularity_us: u32,
+        window_s: u16,
+        events: Vec<RttEvent>,
+    },
+    Recovery {
+        sack: bool,
+        cubic: bool,
+        mss: u16,
+        isn: u32,
+        events: Vec<RecEvent>,
+    },
+}
+
+#[derive(Arbitrary, Debug)]
+enum CcEvent {
+    Advance(u32),
+    Sent {
+        bytes: u32,
+        in_flight: u32,
+    },
+    Ack {
+        acked: u32,
+        prior_in_flight: u32,
+        rtt_us: Option<u32>,
+        srtt_us: Option<u32>,
+        min_rtt_us: Option<u32>,
+        app_limited: bool,
+        in_recovery: bool,
+    },
+    Congestion {
+        in_flight: u32,
+    },
+    RecoveryEnd,
+    Rto {
+        in_flight: u32,
+    },
+    Spurious,
+    IdleRestart,
+    SetMss(u16),
+    Pacing {
+        srtt_us: u64,
+    },
+}
+
+#[derive(Arbitrary, Debug)]
+enum RttEvent {
+    Sample { advance_us: u32, rtt_us: u64 },
+    Timeout,
+    ResetBackoff,
+    HandshakeComplete,
+}
+
+#[derive(Arbitrary, Debug)]
+enum RecEvent {
+    Advance(u32),
+    SendNew {
+        len: u16,
+        fin: bool,
+    },
+    Retransmit,
+    Ack {
+        /// How far past SND.UNA, as a fraction of what is outstanding.
+        advance: u16,
+        sack: Vec<(u16, u16, u16)>,
+        duplicate: bool,
+        rtt_us: Option<u32>,
+        app_limited: bool,
+        has_unsent: bool,
+    },
+    Rto {
+        frto: bool,
+    },
+    ReorderTimeout,
+    Probe,
+}
+
+fn mss_of(raw: u16) -> usize {
+    usize::from(raw.max(1))
+}
+
+fn check_cc(cc: &dyn CongestionControl, min_mss: usize) {
+    let w = cc.window();
+    assert!(
+        w >= min_mss && w <= u32::MAX as usize,
+        "{}: window {w} outside [{min_mss}, u32::MAX]",
+        cc.name()
+    );
+    assert!(cc.ssthresh() > 0, "{}: zero ssthresh", cc.name());
+    let _ = cc.in_slow_start();
+}
+
+fn run_cc(cubic: bool, mss: u16, events: &[CcEvent]) {
+    let alg = if cubic {
+        CcAlgorithm::Cubic
+    } else {
+        CcAlgorithm::NewReno
+    };
+    let mut mss = mss_of(mss);
+    let mut min_mss = mss;
+    let mut cc = alg.build(mss);
+    let mut now = Instant::from_secs(1);
+    // The calling contract, as the recovery machine keeps it: recovery
+    // ends only after a congestion event started it, and only a reduction
+    // (congestion event or timeout) can be undone, once.
+    let mut recovering = false;
+    let mut undoable = false;
+    check_cc(cc.as_ref(), min_mss);
+    let us = |v: u32| Duration::from_micros(u64::from(v));
+    for ev in events {
+        match *ev {
+            CcEvent::Advance(d) => now += us(d),
+            CcEvent::Sent { bytes, in_flight } => cc.on_sent(
+                now,
+                (bytes % MAX_BYTES) as usize,
+                (in_flight % MAX_BYTES) as usize,
+            ),
+            CcEvent::Ack {
+                acked,
+                prior_in_flight,
+                rtt_us,
+                srtt_us,
+                min_rtt_us,
+                app_limited,
+                in_recovery,
+            } => cc.on_ack(&AckInfo {
+                now,
+                acked_bytes: (acked % MAX_BYTES) as usize,
+                prior_in_flight: (prior_in_flight % MAX_BYTES) as usize,
+                rtt: rtt_us.map(us),
+                srtt: srtt_us.map(us),
+                min_rtt: min_rtt_us.map(us),
+                app_limited,
+                in_recovery: in_recovery && recovering,
+                mss,
+            }),
+            CcEvent::Congestion { in_flight } => {
+                cc.on_congestion_event(&CongestionEvent {
+                    now,
+                    in_flight: (in_flight % MAX_BYTES) as usize,
+                    mss,
+                });
+                recovering = true;
+                undoable = true;
+            }
+            CcEvent::RecoveryEnd if recovering => {
+                cc.on_recovery_end(now);
+                recovering = false;
+            }
+            CcEvent::RecoveryEnd => {}
+            CcEvent::Rto { in_flight } => {
+                cc.on_rto(now, (in_flight % MAX_BYTES) as usize, mss);
+                recovering = false;
+                undoable = true;
+            }
+            CcEvent::Spurious if undoable => {
+                cc.on_spurious_congestion(now);
+                recovering = false;
+                undoable = false;
+            }
+            CcEvent::Spurious => {}
+            CcEvent::IdleRestart => cc.on_idle_restart(now, mss),
+            CcEvent::SetMss(m) => {
+                mss = mss_of(m);
+                min_mss = min_mss.min(mss);
+                cc.set_mss(mss);
+            }
+            CcEvent::Pacing { srtt_us } => {
+                let _ = cc.pacing_rate(Duration::from_micros(srtt_us));
+            }
+        }
+        check_cc(cc.as_ref(), min_mss);
+    }
+}
+
+fn run_rtt(config: RttConfig, events: &[RttEvent]) {
+    let mut est = RttEstimator::new(config);
+    let cfg = *est.config();
+    assert!(cfg.min_rto > Duration::ZERO && cfg.min_rto <= cfg.max_rto);
+    let mut now = Instant::from_secs(1);
+    let mut sample_range: Option<(Duration, Duration)> = None;
+    let one = Duration::from_micros(1);
+    for ev in events {
+        let before = est.rto();
+        match *ev {
+            RttEvent::Sample { advance_us, rtt_us } => {
+                now += Duration::from_micros(u64::from(advance_us));
+                let rtt = Duration::from_micros(rtt_us);
+                est.on_sample(now, rtt);
+                sample_range = Some(match sample_range {
+                    None => (rtt, rtt),
+                    Some((lo, hi)) => (lo.min(rtt), hi.max(rtt)),
+                });
+                assert_eq!(est.latest(), Some(rtt));
+                assert_eq!(est.backoff_count(), 0);
+                let min = est.min_rtt().expect("a sample gives a minimum");
+                assert!(min <= rtt, "min RTT {min} above the latest sample {rtt}");
+            }
+            RttEvent::Timeout => {
+                est.on_timeout();
+                let expected = before.saturating_mul(2).min(cfg.max_rto);
+                assert_eq!(
+                    est.rto(),
+                    expected,
+                    "a timeout must double the RTO up to the cap"
+                );
+            }
+            RttEvent::ResetBackoff => est.reset_backoff(),
+            RttEvent::HandshakeComplete => est.on_handshake_complete(),
+        }
+        let rto = est.rto();
+        assert!(
+            rto >= cfg.min_rto && rto <= cfg.max_rto,
+            "RTO {rto} outside [{}, {}]",
+            cfg.min_rto,
+            cfg.max_rto
+        );
+        match sample_range {
+            None => assert_eq!(est.srtt(), None),
+            Some((lo, hi)) => {
+                let srtt = est.srtt().expect("a sample gives SRTT");
+                assert!(
+                    srtt.saturating_add(one) >= lo && srtt <= hi.saturating_add(one),
+                    "SRTT {srtt} outside the samples' range [{lo}, {hi}]"
+                );
+                let var = est.rttvar().expect("a sample gives RTTVAR");
+                assert!(
+                    var <= hi.saturating_add(one),
+                    "RTTVAR {var} above every sample"
+                );
+            }
+        }
+    }
+}
+
+/// A sender as the connection keeps one, for the recovery machine.
+struct Sender {
+    una: SeqNumber,
+    max: SeqNumber,
+    fin_sent: bool,
+    now: Instant,
+    mss: usize,
+}
+
+impl Sender {
+    fn outstanding(&self) -> u32 {
+        self.max.distance_from(self.una)
+    }
+
+    fn check(&self, rec: &Recovery, cc: &dyn CongestionControl) {
+        assert!(rec.board().check_invariants(), "scoreboard counts broken");
+        let outstanding = self.outstanding() as usize;
+        assert!(
+            rec.board().in_flight() + rec.board().sacked_bytes() + rec.board().lost_bytes()
+                <= outstanding,
+            "the scoreboard holds more than is outstanding"
+        );
+        assert!(rec.in_flight(self.mss) <= outstanding);
+        if let Some(first) = rec.board().iter().next() {
+            assert!(first.start >= self.una, "a segment below SND.UNA is kept");
+        }
+        if let Some(last) = rec.board().last() {
+            assert!(last.end <= self.max, "a segment beyond SND.MAX is kept");
+        }
+        let _ = rec.send_quota(cc.window(), self.mss);
+        let _ = rec.probe_deadline(self.now, None, Duration::from_secs(1), self.mss);
+        check_cc(cc, self.mss);
+    }
+
+    /// `offset` (a fraction of 2^16) of the outstanding sequence space,
+    /// from SND.UNA.
+    fn point(&self, fraction: u16) -> SeqNumber {
+        let span = u64::from(self.outstanding());
+        self.una + ((span * u64::from(fraction)) >> 16) as u32
+    }
+}
+
+fn run_recovery(sack: bool, cubic: bool, mss: u16, isn: u32, events: &[RecEvent]) {
+    let mss = mss_of(mss);
+    let alg = if cubic {
+        CcAlgorithm::Cubic
+    } else {
+        CcAlgorithm::NewReno
+    };
+    let mut cc = alg.build(mss);
+    let mut rec = Recovery::new(sack);
+    let mut s = Sender {
+        una: SeqNumber(isn),
+        max: SeqNumber(isn),
+        fin_sent: false,
+        now: Instant::from_secs(1),
+        mss,
+    };
+    let mut srtt: Option<Duration> = None;
+    for ev in events {
+        match ev {
+            RecEvent::Advance(d) => s.now += Duration::from_micros(u64::from(*d)),
+            RecEvent::SendNew { len, fin } => {
+                if s.fin_sent || s.outstanding() > MAX_BYTES {
+                    continue;
+                }
+                let len = usize::from(*len) % (mss + 1);
+                let end = s.max + len + usize::from(*fin);
+                if end == s.max {
+                    continue;
+                }
+                rec.on_sent(s.now, s.max, end, *fin, false);
+                cc.on_sent(s.now, len, rec.in_flight(mss));
+                s.max = end;
+                s.fin_sent = *fin;
+            }
+            RecEvent::Retransmit => {
+                if rec.holding_retransmissions() {
+                    continue;
+                }
+                if let Some(seg) = rec.next_retransmission() {
+                    rec.on_sent(s.now, seg.start, seg.end, seg.fin, true);
+                    cc.on_sent(s.now, seg.len(), rec.in_flight(mss));
+                }
+            }
+            RecEvent::Ack {
+                advance,
+                sack: blocks,
+                duplicate,
+                rtt_us,
+                app_limited,
+                has_unsent,
+            } => {
+                let ack = s.point(*advance);
+                let blocks: Vec<SackBlock> = blocks
+                    .iter()
+                    .take(4)
+                    .map(|&(base, l, r)| {
+                        // Blocks near the window, and some anywhere.
+                        let origin = if base & 1 == 0 {
+                            s.una
+                        } else {
+                            SeqNumber(u32::from(base) << 16)
+                        };
+                        SackBlock {
+                            left: origin + (u32::from(l) * (mss as u32) / 64),
+                            right: origin + (u32::from(r) * (mss as u32) / 64),
+                        }
+                    })
+                    .collect();
+                let rtt = rtt_us.map(|v| Duration::from_micros(u64::from(v)));
+                if let Some(r) = rtt {
+                    srtt = Some(srtt.map_or(r, |s| {
+                        Duration::from_micros((7 * s.total_micros() + r.total_micros()) / 8)
+                    }));
+                }
+                let prior_una = s.una;
+                let input = AckInput {
+                    now: s.now,
+                    ack,
+                    prior_una,
+                    snd_max: s.max,
+                    sack: &blocks,
+                    duplicate: *duplicate && ack == s.una && s.una != s.max,
+                    rtt,
+                    srtt,
+                    min_rtt: srtt,
+                    app_limited: *app_limited,
+                    has_unsent: *has_unsent,
+                    mss,
+                };
+                let outcome = rec.on_ack(&input, cc.as_mut());
+                s.una = ack;
+                if let Some(deadline) = outcome.reorder_deadline {
+                    assert!(deadline >= s.now, "a reorder deadline in the past");
+                }
+            }
+            RecEvent::Rto { frto } => rec.on_rto(s.now, s.max, mss, *frto, cc.as_mut()),
+            RecEvent::ReorderTimeout => {
+                let next = rec.on_reorder_timeout(s.now, srtt, srtt, s.max, mss, cc.as_mut());
+                if let Some(deadline) = next {
+                    assert!(deadline >= s.now, "a reorder deadline in the past");
+                }
+            }
+            RecEvent::Probe => {
+                if let Some(seg) = rec.probe_target() {
+                    rec.on_sent(s.now, seg.start, seg.end, seg.fin, true);
+                    rec.on_probe_sent(seg.end, true);
+                }
+            }
+        }
+        s.check(&rec, cc.as_ref());
+    }
+}
+
+fuzz_target!(|input: Input| {
+    match input {
+        Input::Cc { cubic, mss, events } => run_cc(cubic, mss, &events),
+        Input::Rtt {
+            initial_rto_ms,
+            min_rto_ms,
+            max_rto_s,
+            granularity_us,
+            window_s,
+            events,
+        } => run_rtt(
+            RttConfig {
+                initial_rto: Duration::from_millis(u64::from(initial_rto_ms)),
+                min_rto: Duration::from_millis(u64::from(min_rto_ms)),
+                max_rto: Duration::from_secs(u64::from(max_rto_s)),
+                granularity: Duration::from_micros(u64::from(granularity_us)),
+                min_rtt_window: Duration::from_secs(u64::from(window_s)),
+            },
+            &events,
+        ),
+        Input::Recovery {
+            sack,
+            cubic,
+            mss,
+            isn,
+            events,
+        } => run_recovery(sack, cubic, mss, isn, &events),
+    }
+});
