@@ -1,10 +1,13 @@
 //! Flow control on the receive side: the window we advertise.
 //!
 //! The advertised right edge never moves left (RFC 9293 §3.8.6 SHLD-14:
-//! no window shrinking), and it moves right only in steps of at least
-//! min(½·buffer, MSS) so the sender is never invited to send tiny segments
-//! (receiver-side silly-window avoidance, RFC 9293 §3.8.6.2.2). Window
-//! scaling (RFC 7323 §2) divides the advertised field by 2^shift.
+//! no window shrinking) but by less than one unit of the window scale,
+//! when rounding it up would offer more than the buffer holds (RFC 7323
+//! §2.4); the window never exceeds the free buffer space. The edge moves
+//! right only in steps of at least min(½·buffer, MSS) so the sender is
+//! never invited to send tiny segments (receiver-side silly-window
+//! avoidance, RFC 9293 §3.8.6.2.2). Window scaling (RFC 7323 §2) divides
+//! the advertised field by 2^shift.
 
 use crate::seq::SeqNumber;
 use crate::time::{Duration, Instant};
@@ -89,15 +92,21 @@ impl ReceiveWindow {
             current
         };
         // Round down to the scale unit, but up where rounding down would
-        // pull the edge left of what was already advertised.
+        // pull the edge left of what was already advertised — as long as
+        // the buffer holds the rounded-up window. Beyond that the edge
+        // retracts by less than one unit (RFC 7323 §2.4): rounding up
+        // there would add up to a unit of window the buffer cannot hold
+        // with every ACK, and a full buffer would never show a zero window
+        // (the sender, never told to stop, would retransmit into it until
+        // it gave up on the connection).
         let unit = 1usize << self.shift;
         let mut field = window >> self.shift;
-        if field * unit < current {
+        if field * unit < current && (field + 1) * unit <= potential {
             field += 1;
         }
         let field = field.min(usize::from(u16::MAX));
-        // `field` never advertises less than `current`, so this only moves
-        // the edge right (or keeps it).
+        // `field` advertises at least `current` rounded down to the unit,
+        // so the edge moves right, stays, or retracts by less than a unit.
         self.edge = rcv_nxt + (field << self.shift);
         field as u16
     }
@@ -232,10 +241,35 @@ mod tests {
         let mut w = ReceiveWindow::new(SeqNumber(0), 4);
         // 1000 bytes is 62.5 units of 16: advertise 62 units = 992 bytes.
         assert_eq!(w.next_field(SeqNumber(0), 1000, 1000, 100, false), 62);
-        // 10 bytes arrive: 982 left of the edge; rounding down to 61 units
-        // (976) would move the edge left, so 62 units are kept.
-        assert_eq!(w.next_field(SeqNumber(10), 990, 1000, 100, false), 62);
+        // 10 bytes arrive and are read: 982 left of the edge; rounding
+        // down to 61 units (976) would move the edge left, so 62 units are
+        // kept, which the buffer holds.
+        assert_eq!(w.next_field(SeqNumber(10), 1000, 1000, 100, false), 62);
         assert!(w.edge() >= SeqNumber(992));
+    }
+
+    #[test]
+    fn scaling_never_offers_more_than_the_buffer_holds() {
+        let mut w = ReceiveWindow::new(SeqNumber(0), 4);
+        assert_eq!(w.next_field(SeqNumber(0), 1000, 1000, 100, false), 62);
+        // 10 bytes arrive unread: 990 bytes free, 982 advertised. 62 units
+        // (992) would not fit, so the edge retracts to 61 units (976), by
+        // less than one unit.
+        assert_eq!(w.next_field(SeqNumber(10), 990, 1000, 100, false), 61);
+        assert_eq!(w.edge(), SeqNumber(986));
+        // Segment by segment the window shrinks with the free space, and
+        // a full buffer advertises zero instead of a unit it cannot hold.
+        let mut nxt = 10u32;
+        let mut free = 990usize;
+        while free > 0 {
+            let step = free.min(7);
+            nxt += step as u32;
+            free -= step;
+            let field = w.next_field(SeqNumber(nxt), free, 1000, 100, false);
+            assert!(usize::from(field) << 4 <= free);
+            assert!(w.advertised(SeqNumber(nxt)) <= free);
+        }
+        assert_eq!(w.next_field(SeqNumber(nxt), 0, 1000, 100, false), 0);
     }
 
     #[test]

@@ -111,3 +111,132 @@ fn syn_ack_after_a_syn_timeout_does_not_leave_snd_nxt_behind() {
     assert!(out.iter().all(|s| !s.0.contains(TcpFlags::SYN)));
     invariants(&conn);
 }
+
+/// Two connections joined by a lossless wire with a 10 ms delay, driven in
+/// virtual time; `b_reads` says when b's application reads.
+fn run_pair(
+    mut now: Instant,
+    a: &mut Connection,
+    b: &mut Connection,
+    data: &[u8],
+    sent: &mut usize,
+    until: Instant,
+    b_reads: impl Fn(Instant) -> bool,
+    got: &mut Vec<u8>,
+) -> Instant {
+    let (a_addr, b_addr) = (CLIENT, SERVER);
+    let mut wire: Vec<(Instant, bool, Vec<u8>)> = Vec::new();
+    let mut buf = vec![0u8; 2000];
+    while now <= until {
+        while *sent < data.len() {
+            match a.write(&data[*sent..]) {
+                Ok(n) => *sent += n,
+                Err(_) => break,
+            }
+        }
+        for to_b in [true, false] {
+            let conn = if to_b { &mut *a } else { &mut *b };
+            while let Some(t) = conn.poll_transmit(now, &mut buf) {
+                let at = now + synack_core::time::Duration::from_millis(10);
+                wire.push((at, to_b, buf[..t.len].to_vec()));
+            }
+        }
+        let next_delivery = wire.iter().map(|w| w.0).min();
+        let next_timer = [a.poll_timeout(), b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
+        let Some(next) = [next_delivery, next_timer].into_iter().flatten().min() else {
+            break;
+        };
+        now = now.max(next);
+        let (due, rest): (Vec<_>, Vec<_>) = wire.drain(..).partition(|w| w.0 <= now);
+        wire = rest;
+        for (_, to_b, bytes) in due {
+            let (conn, addrs) = if to_b {
+                (&mut *b, IpAddrPair::new(a_addr.ip(), b_addr.ip()).unwrap())
+            } else {
+                (&mut *a, IpAddrPair::new(b_addr.ip(), a_addr.ip()).unwrap())
+            };
+            let seg = TcpRepr::parse_bytes(&bytes, &addrs, ChecksumMode::Full).unwrap();
+            conn.handle_segment(now, &addrs, &seg);
+        }
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        if b_reads(now) {
+            let mut chunk = vec![0u8; 65536];
+            while let Ok(n) = b.read(now, &mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&chunk[..n]);
+            }
+        }
+        invariants(a);
+        invariants(b);
+    }
+    now
+}
+
+/// `connection` target (an advertised window larger than the free receive
+/// buffer, first taken for a harmless rounding artefact): with window
+/// scaling, the receiver rounded its window up to the scale unit so as
+/// never to move the right edge left, but with every ACK of unread data
+/// the rounding added up to a unit the buffer could not hold. A reader
+/// that stopped reading left the buffer full behind a window of a few
+/// units that never closed: the sender kept sending into it, the data was
+/// dropped, no zero window was ever advertised, and the sender timed the
+/// connection out after 15 retransmissions (about 15 minutes) although
+/// both ends were alive. In the default configuration (window scale 7).
+#[test]
+fn full_receive_buffer_advertises_a_zero_window_with_window_scaling() {
+    let config = Config::default();
+    let start = Instant::from_secs(1);
+    let mut a =
+        Connection::connect(&config, FourTuple::new(CLIENT, SERVER), SeqNumber(1), start).unwrap();
+    let mut b = Connection::listen(
+        &config,
+        SERVER,
+        synack_core::isn::IsnGenerator::new([1; 16]),
+        start,
+    );
+    let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    let wake = Instant::from_secs(25 * 60);
+    let mut got = Vec::new();
+    let mut sent = 0;
+    // b's application does not read for 25 minutes.
+    let now = run_pair(
+        start,
+        &mut a,
+        &mut b,
+        &data,
+        &mut sent,
+        wake,
+        |_| false,
+        &mut got,
+    );
+    assert_eq!(a.close_reason(), None, "the sender gave up on a live peer");
+    assert_eq!(
+        b.stats().receive_window,
+        0,
+        "a full buffer shows a zero window"
+    );
+    assert_eq!(a.stats().send_window, 0);
+    assert_eq!(a.stats().retransmitted_segments, 0, "nothing was dropped");
+    assert!(
+        a.stats().window_probes > 0,
+        "the sender probes the zero window"
+    );
+    // Then it reads, and everything arrives.
+    run_pair(
+        now,
+        &mut a,
+        &mut b,
+        &data,
+        &mut sent,
+        Instant::from_secs(2 * 3600),
+        |_| true,
+        &mut got,
+    );
+    assert!(got == data, "got {} of {} bytes", got.len(), data.len());
+}
