@@ -418,6 +418,10 @@ impl Connection {
         {
             return Err("out-of-order bytes lie beyond the receive buffer");
         }
+        // We never offer a window the buffer cannot hold.
+        if self.state.can_receive_data() && self.window.advertised(self.rcv.nxt) > free {
+            return Err("the advertised window exceeds the free receive buffer");
+        }
         Ok(())
     }
 
