@@ -33,12 +33,13 @@ mkdir -p "corpus/$target"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-status=0
+# Progress lines and, on a crash, the panic message and the input's path.
+set +e
 cargo +nightly fuzz run --sanitizer none "$target" "corpus/$target" -- \
-    "${options[@]}" "$@" 2>&1 | tee "$log" | grep --line-buffered -E \
-    '^(INFO: (Loaded|seed|-max_len)|#[0-9]+[[:space:]]+(INITED|DONE|pulse))|panicked|SUMMARY|^Done|Test unit written|^(thread|MS:)' \
-    || true
+    "${options[@]}" "$@" 2>&1 | tee "$log" | grep --line-buffered -E -A2 \
+    '^(INFO: seed|#[0-9]+[[:space:]]+(INITED|DONE|pulse))|panicked|SUMMARY|^Done|Test unit written'
 status=${PIPESTATUS[0]}
+set -e
 
 # libFuzzer's last status line: "#N DONE cov: C ft: F corp: K/B ... exec/s: E".
 last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
@@ -48,7 +49,7 @@ cov=$(printf '%s\n' "$last" | grep -oE 'cov: [0-9]+' | awk '{print $2}')
 ft=$(printf '%s\n' "$last" | grep -oE 'ft: [0-9]+' | awk '{print $2}')
 corp=$(printf '%s\n' "$last" | grep -oE 'corp: [0-9]+/[0-9A-Za-z]+' | awk '{print $2}')
 rate=$(printf '%s\n' "$last" | grep -oE 'exec/s: [0-9]+' | awk '{print $2}')
-echo "run.sh: $target: ${execs:-?} executions in ${seconds}s (${rate:-?} exec/s), cov: ${cov:-?}, features: ${ft:-?}, corpus: ${corp:-?}"
+echo "run.sh: $target: ${execs:-?} executions (${rate:-?} exec/s; at most ${seconds}s), cov: ${cov:-?}, features: ${ft:-?}, corpus: ${corp:-?}"
 if [ "$status" -ne 0 ]; then
     echo "run.sh: $target FAILED (exit $status); the input is in fuzz/artifacts/$target/" >&2
 fi

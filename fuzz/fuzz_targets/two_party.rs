@@ -15,7 +15,9 @@
 //!   application closed or aborted, neither connection failed, every byte
 //!   written arrived exactly, a shutdown was seen as end of stream by the
 //!   other side, and when both sides shut down both connections reached
-//!   CLOSED normally.
+//!   CLOSED normally — or, once every byte and both FINs had arrived, by a
+//!   reset answering a FIN retransmitted after the peer's TIME-WAIT ended
+//!   (2·MSL = 60 s is shorter than the largest RTO, as in Linux).
 #![no_main]
 
 use std::collections::VecDeque;
@@ -438,13 +440,21 @@ fuzz_target!(|input: Input| {
     if a.closed_by_app || b.closed_by_app {
         return;
     }
+    // Every byte and both FINs arrived: the exchange is complete.
+    let complete = a.shut && b.shut && a.eof && b.eof && a.got == b.written && b.got == a.written;
     for s in [a, b] {
-        assert!(
-            matches!(s.conn.close_reason(), None | Some(CloseReason::Normal)),
-            "{} failed ({:?}) though no application closed or aborted",
-            s.name,
-            s.conn.close_reason()
-        );
+        match s.conn.close_reason() {
+            None | Some(CloseReason::Normal) => {}
+            // TIME-WAIT (2·MSL = 60 s) is shorter than the largest RTO
+            // (120 s), as in Linux: when the last ACK of a FIN is lost,
+            // the FIN's next retransmission may find the peer closed and
+            // be answered by a reset. Nothing is lost by then.
+            Some(CloseReason::Reset) if complete => {}
+            reason => panic!(
+                "{} failed ({reason:?}) though no application closed or aborted",
+                s.name
+            ),
+        }
     }
     assert_eq!(
         a.got, b.written,
@@ -465,9 +475,8 @@ fuzz_target!(|input: Input| {
     }
     if a.shut && b.shut {
         for s in [a, b] {
-            assert_eq!(
-                s.conn.close_reason(),
-                Some(CloseReason::Normal),
+            assert!(
+                s.conn.state() == State::Closed,
                 "{} did not close after both sides shut down (state {})",
                 s.name,
                 s.conn.state()
