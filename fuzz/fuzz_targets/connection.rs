@@ -9,7 +9,8 @@
 //! Asserted after every step (public API plus `debug_invariants`):
 //! - internal invariants: SND.UNA ≤ SND.NXT ≤ SND.MAX, no more sequence
 //!   space in flight than buffered, the recovery scoreboard consistent,
-//!   out-of-order data within the advertised window;
+//!   out-of-order data within the receive buffer, an advertised window no
+//!   larger than the free buffer;
 //! - memory bounded by the configuration (receive and send queues);
 //! - the RTO within its bounds, the statistics consistent with the state;
 //! - the received byte stream: the peer's payload at sequence number `s` is
