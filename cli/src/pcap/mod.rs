@@ -442,3 +442,55 @@ fn read_pcapng(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pcap_file::DataLink;
+
+    fn interface(options: Vec<InterfaceDescriptionOption<'static>>) -> Interface {
+        Interface::new(&InterfaceDescriptionBlock {
+            linktype: DataLink::ETHERNET,
+            snaplen: 0,
+            options,
+        })
+    }
+
+    #[test]
+    fn pcapng_timestamp_resolutions() {
+        // Without if_tsresol, units are microseconds.
+        assert_eq!(
+            interface(vec![]).timestamp(1_500_000),
+            Duration::from_millis(1500)
+        );
+        let nanos = interface(vec![InterfaceDescriptionOption::IfTsResol(9)]);
+        assert_eq!(nanos.timestamp(2_000_000_001), Duration::new(2, 1));
+        let binary = interface(vec![
+            InterfaceDescriptionOption::IfTsResol(0x80 | 10),
+            InterfaceDescriptionOption::IfTsOffset(100),
+        ]);
+        assert_eq!(binary.timestamp(1024 + 512), Duration::from_millis(101_500));
+        // An exponent too large for any clock keeps the default.
+        let absurd = interface(vec![InterfaceDescriptionOption::IfTsResol(127)]);
+        assert_eq!(absurd.timestamp(1_000_000), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn link_family_must_match_the_ip_version() {
+        // An Ethernet frame that says IPv4 but holds an IPv6 header.
+        let mut data = vec![0u8; 12];
+        data.extend_from_slice(&[0x08, 0x00, 0x60]);
+        data.resize(14 + 60, 0);
+        let frame = Frame {
+            number: 1,
+            timestamp: Duration::ZERO,
+            linktype: link::ETHERNET,
+            data: &data,
+            orig_len: 74,
+        };
+        assert!(matches!(
+            decode(&frame),
+            Decoded::Malformed(wire::Error::BadVersion(6))
+        ));
+    }
+}
