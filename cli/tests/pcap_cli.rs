@@ -41,12 +41,26 @@ fn os(s: &str) -> &std::ffi::OsStr {
     s.as_ref()
 }
 
-fn scratch_file(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("synack-pcap-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+/// A file in the temp dir, removed when dropped.
+struct TempFile(PathBuf);
+
+impl std::ops::Deref for TempFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn scratch_file(name: &str, bytes: &[u8]) -> TempFile {
+    let path = std::env::temp_dir().join(format!("synack-pcap-cli-{}-{name}", std::process::id()));
     std::fs::write(&path, bytes).unwrap();
-    path
+    TempFile(path)
 }
 
 /// Exit status 2, nothing on stdout, and exactly one stderr line that
