@@ -36,6 +36,9 @@ impl FourTuple {
 
     /// True when both ends are IPv4.
     pub fn is_ipv4(&self) -> bool {
-        matches!((self.local.ip(), self.remote.ip()), (IpAddr::V4(_), IpAddr::V4(_)))
+        matches!(
+            (self.local.ip(), self.remote.ip()),
+            (IpAddr::V4(_), IpAddr::V4(_))
+        )
     }
 }
