@@ -68,7 +68,8 @@ impl Pacer {
     pub fn set_rate(&mut self, now: Instant, rate: u64, mss: usize) {
         self.refill(now);
         let mss = mss.max(1) as u64;
-        let burst_bytes = (u128::from(rate) * u128::from(BURST_TIME.total_micros()) / 1_000_000) as u64;
+        let burst_bytes =
+            (u128::from(rate) * u128::from(BURST_TIME.total_micros()) / 1_000_000) as u64;
         let burst = burst_bytes.clamp(
             MIN_BURST_SEGMENTS.saturating_mul(mss),
             MAX_BURST_SEGMENTS.saturating_mul(mss),
@@ -141,9 +142,15 @@ mod tests {
             p.on_sent(t0, 1000);
         }
         // The bucket is empty: the next segment waits 1 ms.
-        assert_eq!(p.release_time(t0, 1000), Some(t0 + Duration::from_millis(1)));
+        assert_eq!(
+            p.release_time(t0, 1000),
+            Some(t0 + Duration::from_millis(1))
+        );
         let t1 = t0 + Duration::from_micros(500);
-        assert_eq!(p.release_time(t1, 1000), Some(t0 + Duration::from_millis(1)));
+        assert_eq!(
+            p.release_time(t1, 1000),
+            Some(t0 + Duration::from_millis(1))
+        );
         let t2 = t0 + Duration::from_millis(1);
         assert_eq!(p.release_time(t2, 1000), None);
     }

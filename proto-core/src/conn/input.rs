@@ -123,7 +123,9 @@ impl Connection {
             .max(1);
         self.window = ReceiveWindow::new(self.rcv.nxt, n.rcv_shift);
         self.recovery.set_sack(n.sack);
-        self.cc.set_mss(self.send_mss);
+        // The controller's initial window depends on the MSS just settled
+        // (RFC 6928); nothing has been sent under the old one.
+        self.cc = self.config.congestion.build(self.send_mss);
         self.negotiated = n;
     }
 

@@ -39,10 +39,10 @@ use alloc::boxed::Box;
 
 use crate::buffer::{ReceiveBuffer, SendBuffer};
 use crate::cc::CongestionControl;
-use crate::pacing::Pacer;
-use crate::recovery::Recovery;
 use crate::flow::{AutoTuner, ReceiveWindow};
 use crate::isn::IsnGenerator;
+use crate::pacing::Pacer;
+use crate::recovery::Recovery;
 use crate::rtt::{RttConfig, RttEstimator};
 use crate::seq::SeqNumber;
 use crate::time::Instant;
@@ -280,7 +280,9 @@ impl Connection {
             window: ReceiveWindow::new(SeqNumber(0), 0),
             tuner: AutoTuner::new(),
             rtt,
-            cc: config.congestion.build(usize::from(config.mss_for(tuple.is_ipv4()))),
+            cc: config
+                .congestion
+                .build(usize::from(config.mss_for(tuple.is_ipv4()))),
             recovery: Recovery::new(false),
             pacer: Pacer::new(now),
             last_sent: now,

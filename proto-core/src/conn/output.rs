@@ -6,9 +6,9 @@
 use super::timers::TimerKind;
 use super::{CloseReason, Connection, State, Transmit};
 use crate::pacing::Pacer;
+use crate::recovery::SentSegment;
 use crate::seq::SeqNumber;
 use crate::time::Instant;
-use crate::recovery::SentSegment;
 use crate::wire::{
     ChecksumMode, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpPacket, TcpRepr, Timestamps,
 };
@@ -124,7 +124,11 @@ impl Connection {
     fn sends_data(&self) -> bool {
         matches!(
             self.state,
-            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
         )
     }
 
@@ -220,7 +224,9 @@ impl Connection {
     /// window nor the pacer holds it back.
     fn plan_tail_probe(&mut self, room: usize) -> Option<Plan> {
         let (offset, unsent, fin_unsent) = self.unsent();
-        let len = unsent.min(self.payload_room(room)).min(self.send_allowance());
+        let len = unsent
+            .min(self.payload_room(room))
+            .min(self.send_allowance());
         if len > 0 {
             let mut plan = self.new_data_plan(offset, len, unsent, fin_unsent);
             plan.probe = true;
@@ -274,7 +280,10 @@ impl Connection {
         if unsent > 0 && cc_room < unsent.min(mss) && in_flight {
             return None;
         }
-        let len = unsent.min(mss).min(self.send_allowance()).min(cc_room.max(if in_flight { 0 } else { mss }));
+        let len = unsent
+            .min(mss)
+            .min(self.send_allowance())
+            .min(cc_room.max(if in_flight { 0 } else { mss }));
         let with_fin = fin_unsent && len == unsent;
         if len < unsent || (len == 0 && !with_fin) {
             // Window-limited, or a partial segment with more to come.
@@ -441,8 +450,10 @@ impl Connection {
             self.rtt_timed = Some((end, now));
         }
         if self.state.is_synchronized() {
-            self.recovery.on_sent(now, plan.seq, end, fin, plan.retransmission);
-            self.cc.on_sent(now, data_len, self.recovery.in_flight(self.send_mss));
+            self.recovery
+                .on_sent(now, plan.seq, end, fin, plan.retransmission);
+            self.cc
+                .on_sent(now, data_len, self.recovery.in_flight(self.send_mss));
             self.pacer.on_sent(now, data_len);
             self.last_sent = now;
             self.probe_base = now;
@@ -504,7 +515,11 @@ impl Connection {
                         self.cc.as_mut(),
                     );
                 }
-                TimerKind::Probe => self.probe_due = true,
+                TimerKind::Probe => {
+                    self.probe_due = true;
+                    // RFC 8985 §7.3: the RTO is re-armed after the probe.
+                    self.timers.retransmit = Some(now + self.rtt.rto());
+                }
                 // Nothing to do but wake up: poll_transmit sends.
                 TimerKind::Pacing => {}
             }
@@ -536,8 +551,13 @@ impl Connection {
         // Karn: nothing sent before the timeout may give an RTT sample.
         self.rtt_timed = None;
         if self.state.is_synchronized() {
-            self.recovery
-                .on_rto(now, self.snd.max, self.send_mss, self.config.frto, self.cc.as_mut());
+            self.recovery.on_rto(
+                now,
+                self.snd.max,
+                self.send_mss,
+                self.config.frto,
+                self.cc.as_mut(),
+            );
             self.timers.probe = None;
             self.timers.reorder = None;
             self.probe_due = false;
@@ -572,8 +592,12 @@ impl Connection {
         // The tail loss probe follows the last transmission or progress
         // (RFC 8985 §7.2–7.3).
         self.timers.probe = if self.state.is_synchronized() && !self.probe_due {
-            self.recovery
-                .probe_deadline(self.probe_base, self.rtt.srtt(), self.rtt.rto(), self.send_mss)
+            self.recovery.probe_deadline(
+                self.probe_base,
+                self.rtt.srtt(),
+                self.rtt.rto(),
+                self.send_mss,
+            )
         } else {
             None
         };
@@ -581,10 +605,9 @@ impl Connection {
         if self.config.pacing
             && let Some(srtt) = self.rtt.srtt()
         {
-            let rate = self
-                .cc
-                .pacing_rate(srtt)
-                .unwrap_or_else(|| Pacer::rate_for(self.cc.window(), srtt, self.cc.in_slow_start()));
+            let rate = self.cc.pacing_rate(srtt).unwrap_or_else(|| {
+                Pacer::rate_for(self.cc.window(), srtt, self.cc.in_slow_start())
+            });
             self.pacer.set_rate(now, rate, self.send_mss);
         }
         self.timers.user_timeout = match (self.config.user_timeout, self.unacked_since) {

@@ -71,7 +71,11 @@ enum Frto {
     AwaitFirstAck { recover: SeqNumber, at: Instant },
     /// The first ACK advanced: up to two new segments may go; waiting for
     /// the second.
-    AwaitSecondAck { recover: SeqNumber, at: Instant, allowance: usize },
+    AwaitSecondAck {
+        recover: SeqNumber,
+        at: Instant,
+        allowance: usize,
+    },
 }
 
 /// A tail loss probe in flight.
@@ -212,7 +216,14 @@ impl Recovery {
     }
 
     /// Records a data segment sent: `[start, end)`, new or resent.
-    pub fn on_sent(&mut self, now: Instant, start: SeqNumber, end: SeqNumber, fin: bool, retransmission: bool) {
+    pub fn on_sent(
+        &mut self,
+        now: Instant,
+        start: SeqNumber,
+        end: SeqNumber,
+        fin: bool,
+        retransmission: bool,
+    ) {
         let len = end.distance_from(start) as usize;
         if retransmission {
             self.board.on_retransmitted(start, now);
@@ -249,15 +260,24 @@ impl Recovery {
             rack.on_delivered(now, seg, min_rtt, false);
         });
         // Bytes cut from a partially acknowledged head count too.
-        if advanced && delivered == 0 && self.board.iter().next().is_some_and(|s| s.start == input.ack) {
+        if advanced
+            && delivered == 0
+            && self
+                .board
+                .iter()
+                .next()
+                .is_some_and(|s| s.start == input.ack)
+        {
             delivered = input.ack.distance_from(input.prior_una) as usize;
         }
         let mut dsack = false;
         if self.sack && !input.sack.is_empty() {
             let rack = &mut self.rack;
-            let update = self.board.apply_sack(input.sack, input.ack, input.snd_max, |seg| {
-                rack.on_delivered(now, seg, min_rtt, false);
-            });
+            let update = self
+                .board
+                .apply_sack(input.sack, input.ack, input.snd_max, |seg| {
+                    rack.on_delivered(now, seg, min_rtt, false);
+                });
             delivered += update.newly_sacked;
             self.stats.bogus_sack_blocks += update.bogus as u64;
             if update.dsack.is_some() {
@@ -323,7 +343,12 @@ impl Recovery {
         }
         if self.sack {
             let sacked_segments = self.board.iter().filter(|s| s.sacked).count();
-            let reo_wnd = self.rack.reo_wnd(self.episode.is_some(), sacked_segments, input.min_rtt, input.srtt);
+            let reo_wnd = self.rack.reo_wnd(
+                self.episode.is_some(),
+                sacked_segments,
+                input.min_rtt,
+                input.srtt,
+            );
             let (marked, next) = self.rack.detect_loss(input.now, &mut self.board, reo_wnd);
             self.stats.rack_marked_lost += marked as u64;
             outcome.reorder_deadline = next;
@@ -334,7 +359,9 @@ impl Recovery {
             Some(e) if advanced && input.ack < e.recover => self.board.mark_lost(0),
             None if self.dupacks as usize == DUP_THRESH => {
                 // RFC 6582 §3.2 step 2: not again for the same window.
-                let fresh = self.last_recover.is_none_or(|r| input.ack - 1u32 > r || input.ack == r);
+                let fresh = self
+                    .last_recover
+                    .is_none_or(|r| input.ack - 1u32 > r || input.ack == r);
                 if fresh {
                     self.board.mark_lost(0);
                 }
@@ -344,9 +371,19 @@ impl Recovery {
     }
 
     /// RACK's reordering timer fired: mark what is now due.
-    pub fn on_reorder_timeout(&mut self, now: Instant, srtt: Option<Duration>, min_rtt: Option<Duration>, snd_max: SeqNumber, mss: usize, cc: &mut dyn CongestionControl) -> Option<Instant> {
+    pub fn on_reorder_timeout(
+        &mut self,
+        now: Instant,
+        srtt: Option<Duration>,
+        min_rtt: Option<Duration>,
+        snd_max: SeqNumber,
+        mss: usize,
+        cc: &mut dyn CongestionControl,
+    ) -> Option<Instant> {
         let sacked_segments = self.board.iter().filter(|s| s.sacked).count();
-        let reo_wnd = self.rack.reo_wnd(self.episode.is_some(), sacked_segments, min_rtt, srtt);
+        let reo_wnd = self
+            .rack
+            .reo_wnd(self.episode.is_some(), sacked_segments, min_rtt, srtt);
         let prior_in_flight = self.in_flight(mss);
         let (marked, next) = self.rack.detect_loss(now, &mut self.board, reo_wnd);
         self.stats.rack_marked_lost += marked as u64;
@@ -356,8 +393,19 @@ impl Recovery {
         next
     }
 
-    fn start_episode(&mut self, now: Instant, snd_max: SeqNumber, in_flight: usize, mss: usize, cc: &mut dyn CongestionControl) {
-        cc.on_congestion_event(&CongestionEvent { now, in_flight, mss });
+    fn start_episode(
+        &mut self,
+        now: Instant,
+        snd_max: SeqNumber,
+        in_flight: usize,
+        mss: usize,
+        cc: &mut dyn CongestionControl,
+    ) {
+        cc.on_congestion_event(&CongestionEvent {
+            now,
+            in_flight,
+            mss,
+        });
         self.stats.fast_recoveries += 1;
         self.last_recover = Some(snd_max);
         self.episode = Some(Episode {
@@ -384,7 +432,13 @@ impl Recovery {
     }
 
     /// F-RTO (RFC 5682 §2.1) steps 2 and 3.
-    fn step_frto(&mut self, input: &AckInput<'_>, advanced: bool, cc: &mut dyn CongestionControl, outcome: &mut AckOutcome) {
+    fn step_frto(
+        &mut self,
+        input: &AckInput<'_>,
+        advanced: bool,
+        cc: &mut dyn CongestionControl,
+        outcome: &mut AckOutcome,
+    ) {
         let Some(frto) = self.frto else { return };
         match frto {
             Frto::AwaitFirstAck { recover, at } => {
@@ -447,7 +501,14 @@ impl Recovery {
     /// A retransmission timeout fired (RFC 6298 §5.4, RFC 5681 §3.1).
     /// The controller collapses its window; F-RTO resends only the first
     /// segment until the next ACKs show whether the timeout was spurious.
-    pub fn on_rto(&mut self, now: Instant, snd_max: SeqNumber, mss: usize, frto: bool, cc: &mut dyn CongestionControl) {
+    pub fn on_rto(
+        &mut self,
+        now: Instant,
+        snd_max: SeqNumber,
+        mss: usize,
+        frto: bool,
+        cc: &mut dyn CongestionControl,
+    ) {
         let in_flight = self.in_flight(mss);
         cc.on_rto(now, in_flight, mss);
         self.probe = None;
@@ -456,7 +517,10 @@ impl Recovery {
         // RFC 6675 §5.1: the receiver may have reneged on what it SACKed.
         if frto && !repeated && self.frto.is_none() {
             self.board.reset_for_timeout(true);
-            self.frto = Some(Frto::AwaitFirstAck { recover: snd_max, at: now });
+            self.frto = Some(Frto::AwaitFirstAck {
+                recover: snd_max,
+                at: now,
+            });
         } else {
             self.frto = None;
             self.board.reset_for_timeout(false);
@@ -474,8 +538,19 @@ impl Recovery {
     /// When a tail loss probe should go out if nothing else happens, given
     /// the time of the last transmission: `None` when no probe applies
     /// (RFC 8985 §7.2: SACK in use, not recovering, no probe outstanding).
-    pub fn probe_deadline(&self, last_sent: Instant, srtt: Option<Duration>, rto: Duration, mss: usize) -> Option<Instant> {
-        if !self.sack || self.episode.is_some() || self.frto.is_some() || self.probe.is_some() || self.board.is_empty() {
+    pub fn probe_deadline(
+        &self,
+        last_sent: Instant,
+        srtt: Option<Duration>,
+        rto: Duration,
+        mss: usize,
+    ) -> Option<Instant> {
+        if !self.sack
+            || self.episode.is_some()
+            || self.frto.is_some()
+            || self.probe.is_some()
+            || self.board.is_empty()
+        {
             return None;
         }
         let one_segment = self.board.in_flight() <= mss;
@@ -492,7 +567,10 @@ impl Recovery {
     /// A probe went out ending at `end`.
     pub fn on_probe_sent(&mut self, end: SeqNumber, retransmission: bool) {
         self.stats.tlp_probes += 1;
-        self.probe = Some(Probe { end, retransmission });
+        self.probe = Some(Probe {
+            end,
+            retransmission,
+        });
     }
 }
 

@@ -39,7 +39,8 @@ impl Prr {
         self.delivered = self.delivered.saturating_add(delivered);
         let sndcnt = if pipe > self.ssthresh {
             // Proportional part: ceil(delivered · ssthresh / RecoverFS).
-            let target = (self.delivered as u128 * self.ssthresh as u128).div_ceil(self.recover_fs as u128);
+            let target =
+                (self.delivered as u128 * self.ssthresh as u128).div_ceil(self.recover_fs as u128);
             (target as usize).saturating_sub(self.out)
         } else {
             let limit = self.delivered.saturating_sub(self.out).max(delivered) + mss;
@@ -90,7 +91,10 @@ mod tests {
         // ssthresh. At k = 17 the pipe reaches ssthresh and the slow-start
         // reduction bound takes over: min(ssthresh − pipe, …) gives 0,
         // then 1000 as the pipe drops below.
-        assert!(quotas[..2] == [0, 0] && quotas[2..16].iter().all(|q| *q == 500), "{quotas:?}");
+        assert!(
+            quotas[..2] == [0, 0] && quotas[2..16].iter().all(|q| *q == 500),
+            "{quotas:?}"
+        );
         assert_eq!(quotas[16..], [0, 1000]);
         assert_eq!(quotas.iter().sum::<usize>(), 8000);
         // 18 000 delivered, 9000 sent in all: the pipe has come down to

@@ -81,7 +81,13 @@ impl Rack {
     /// SACKed). `tsecr_before_send` tells whether the ACK's echoed
     /// timestamp predates the segment's last transmission (an ACK of an
     /// earlier copy), when timestamps are in use.
-    pub fn on_delivered(&mut self, now: Instant, seg: &SentSegment, min_rtt: Option<Duration>, tsecr_before_send: bool) {
+    pub fn on_delivered(
+        &mut self,
+        now: Instant,
+        seg: &SentSegment,
+        min_rtt: Option<Duration>,
+        tsecr_before_send: bool,
+    ) {
         let rtt = now.saturating_duration_since(seg.sent_at);
         if seg.retransmitted() {
             // The ACK may be for the original: an RTT shorter than the
@@ -137,7 +143,13 @@ impl Rack {
     }
 
     /// RFC 8985 §6.2 step 4: the reordering window.
-    pub fn reo_wnd(&self, in_recovery: bool, sacked_segments: usize, min_rtt: Option<Duration>, srtt: Option<Duration>) -> Duration {
+    pub fn reo_wnd(
+        &self,
+        in_recovery: bool,
+        sacked_segments: usize,
+        min_rtt: Option<Duration>,
+        srtt: Option<Duration>,
+    ) -> Duration {
         if !self.reordering_seen && (in_recovery || sacked_segments >= DUP_THRESH) {
             return Duration::ZERO;
         }
@@ -154,14 +166,21 @@ impl Rack {
     /// RFC 8985 §6.2 step 5: marks lost every segment sent before the
     /// most recently delivered one whose time is up. Returns how many were
     /// marked and, if some are not yet due, when to look again.
-    pub fn detect_loss(&self, now: Instant, board: &mut Scoreboard, reo_wnd: Duration) -> (usize, Option<Instant>) {
+    pub fn detect_loss(
+        &self,
+        now: Instant,
+        board: &mut Scoreboard,
+        reo_wnd: Duration,
+    ) -> (usize, Option<Instant>) {
         let Some(rack_ts) = self.xmit_ts else {
             return (0, None);
         };
         let mut marked = 0;
         let mut next: Option<Instant> = None;
         for i in 0..board.len() {
-            let Some(seg) = board.get(i).copied() else { break };
+            let Some(seg) = board.get(i).copied() else {
+                break;
+            };
             if seg.sacked || seg.lost {
                 continue;
             }
@@ -183,7 +202,11 @@ impl Rack {
 
 /// RFC 8985 §7.2: when to send a tail loss probe. `None` without SACK
 /// (TLP relies on it) is the caller's decision; this is the arithmetic.
-pub fn probe_timeout(srtt: Option<Duration>, one_segment_in_flight: bool, rto: Duration) -> Duration {
+pub fn probe_timeout(
+    srtt: Option<Duration>,
+    one_segment_in_flight: bool,
+    rto: Duration,
+) -> Duration {
     let pto = match srtt {
         Some(srtt) => {
             let base = srtt.saturating_mul(2);
@@ -210,7 +233,12 @@ mod tests {
     fn board() -> Scoreboard {
         let mut b = Scoreboard::new();
         for i in 0..10u32 {
-            b.on_sent_new(SeqNumber(i * 100), SeqNumber((i + 1) * 100), false, ms(u64::from(i)));
+            b.on_sent_new(
+                SeqNumber(i * 100),
+                SeqNumber((i + 1) * 100),
+                false,
+                ms(u64::from(i)),
+            );
         }
         b
     }
@@ -223,9 +251,22 @@ mod tests {
         // Segment 5 (sent at 5 ms) is SACKed at 105 ms: RTT 100 ms.
         let seg5 = *b.get(5).unwrap();
         rack.on_delivered(ms(105), &seg5, Some(Duration::from_millis(100)), false);
-        b.apply_sack(&[crate::wire::SackBlock { left: SeqNumber(500), right: SeqNumber(600) }], SeqNumber(0), SeqNumber(1000), |_| {});
+        b.apply_sack(
+            &[crate::wire::SackBlock {
+                left: SeqNumber(500),
+                right: SeqNumber(600),
+            }],
+            SeqNumber(0),
+            SeqNumber(1000),
+            |_| {},
+        );
         // No reordering seen, one SACKed segment: reo_wnd = min_rtt/4 = 25 ms.
-        let reo = rack.reo_wnd(false, 1, Some(Duration::from_millis(100)), Some(Duration::from_millis(100)));
+        let reo = rack.reo_wnd(
+            false,
+            1,
+            Some(Duration::from_millis(100)),
+            Some(Duration::from_millis(100)),
+        );
         assert_eq!(reo, Duration::from_millis(25));
         // At 105 ms nothing is due yet: segment 0 is due at 0+100+25.
         let (marked, next) = rack.detect_loss(ms(105), &mut b, reo);
@@ -254,14 +295,23 @@ mod tests {
         // Segment 1 arrives after 3: reordering.
         rack.on_delivered(ms(51), &b.get(1).copied().unwrap(), min, false);
         assert!(rack.reordering_seen());
-        assert_eq!(rack.reo_wnd(true, 1, min, Some(Duration::from_secs(1))), Duration::from_millis(10));
+        assert_eq!(
+            rack.reo_wnd(true, 1, min, Some(Duration::from_secs(1))),
+            Duration::from_millis(10)
+        );
         // A D-SACK adds a quarter min_RTT, once per round.
         rack.on_dsack(SeqNumber(0), SeqNumber(1000));
         rack.on_dsack(SeqNumber(100), SeqNumber(1000));
         assert_eq!(rack.reo_wnd_mult(), 2);
-        assert_eq!(rack.reo_wnd(false, 0, min, Some(Duration::from_secs(1))), Duration::from_millis(20));
+        assert_eq!(
+            rack.reo_wnd(false, 0, min, Some(Duration::from_secs(1))),
+            Duration::from_millis(20)
+        );
         // Capped by SRTT.
-        assert_eq!(rack.reo_wnd(false, 0, min, Some(Duration::from_millis(15))), Duration::from_millis(15));
+        assert_eq!(
+            rack.reo_wnd(false, 0, min, Some(Duration::from_millis(15))),
+            Duration::from_millis(15)
+        );
         // After 16 recoveries it returns to one quarter.
         for _ in 0..16 {
             rack.on_recovery_end();
@@ -286,8 +336,14 @@ mod tests {
     #[test]
     fn probe_timeout_arithmetic() {
         let rto = Duration::from_secs(1);
-        assert_eq!(probe_timeout(Some(Duration::from_millis(50)), false, rto), Duration::from_millis(100));
-        assert_eq!(probe_timeout(Some(Duration::from_millis(50)), true, rto), Duration::from_millis(300));
+        assert_eq!(
+            probe_timeout(Some(Duration::from_millis(50)), false, rto),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            probe_timeout(Some(Duration::from_millis(50)), true, rto),
+            Duration::from_millis(300)
+        );
         assert_eq!(probe_timeout(None, false, rto), Duration::from_secs(1));
         assert_eq!(probe_timeout(Some(Duration::from_secs(2)), false, rto), rto);
     }

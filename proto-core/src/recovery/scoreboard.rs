@@ -152,9 +152,9 @@ impl Scoreboard {
     fn index_of(&self, start: SeqNumber) -> Option<usize> {
         let first = self.segments.front()?;
         // Segments are contiguous and ordered: binary search by start.
-        let i = self
-            .segments
-            .partition_point(|s| s.start.distance_from(first.start) < start.distance_from(first.start));
+        let i = self.segments.partition_point(|s| {
+            s.start.distance_from(first.start) < start.distance_from(first.start)
+        });
         (self.segments.get(i)?.start == start).then_some(i)
     }
 
@@ -290,7 +290,11 @@ impl Scoreboard {
                 update.dsack = Some(*block);
                 continue;
             }
-            if left >= right || right > max || left < una || right.distance_from(una) > max.distance_from(una) {
+            if left >= right
+                || right > max
+                || left < una
+                || right.distance_from(una) > max.distance_from(una)
+            {
                 update.bogus += 1;
                 continue;
             }
@@ -381,7 +385,12 @@ mod tests {
     fn board(n: u32) -> Scoreboard {
         let mut b = Scoreboard::new();
         for i in 0..n {
-            b.on_sent_new(SeqNumber(i * 100), SeqNumber((i + 1) * 100), false, Instant::from_millis(u64::from(i)));
+            b.on_sent_new(
+                SeqNumber(i * 100),
+                SeqNumber((i + 1) * 100),
+                false,
+                Instant::from_millis(u64::from(i)),
+            );
         }
         b
     }
@@ -398,12 +407,18 @@ mod tests {
         let mut b = board(10);
         assert_eq!(b.in_flight(), 1000);
         let mut seen = Vec::new();
-        let u = b.apply_sack(&[block(300, 500)], SeqNumber(0), SeqNumber(1000), |s| seen.push(s.start));
+        let u = b.apply_sack(&[block(300, 500)], SeqNumber(0), SeqNumber(1000), |s| {
+            seen.push(s.start)
+        });
         assert_eq!(u.newly_sacked, 200);
         assert_eq!(seen, [SeqNumber(300), SeqNumber(400)]);
         assert_eq!((b.in_flight(), b.sacked_bytes()), (800, 200));
         // The same block again changes nothing.
-        assert_eq!(b.apply_sack(&[block(300, 500)], SeqNumber(0), SeqNumber(1000), |_| {}).newly_sacked, 0);
+        assert_eq!(
+            b.apply_sack(&[block(300, 500)], SeqNumber(0), SeqNumber(1000), |_| {})
+                .newly_sacked,
+            0
+        );
         b.acknowledge(SeqNumber(400), |_| {});
         assert_eq!((b.in_flight(), b.sacked_bytes()), (500, 100));
         assert!(b.check_invariants());
@@ -416,12 +431,22 @@ mod tests {
         let u = b.apply_sack(&[block(100, 200)], SeqNumber(200), SeqNumber(1000), |_| {});
         assert_eq!(u.dsack, Some(block(100, 200)));
         // Inside the second block is a D-SACK too.
-        let u = b.apply_sack(&[block(500, 600), block(400, 700)], SeqNumber(200), SeqNumber(1000), |_| {});
+        let u = b.apply_sack(
+            &[block(500, 600), block(400, 700)],
+            SeqNumber(200),
+            SeqNumber(1000),
+            |_| {},
+        );
         assert_eq!(u.dsack, Some(block(500, 600)));
         assert_eq!(u.newly_sacked, 300);
         // Beyond SND.MAX, inverted, and below SND.UNA (not first): bogus.
         let u = b.apply_sack(
-            &[block(800, 900), block(900, 5000), block(950, 920), block(0, 100)],
+            &[
+                block(800, 900),
+                block(900, 5000),
+                block(950, 920),
+                block(0, 100),
+            ],
             SeqNumber(200),
             SeqNumber(1000),
             |_| {},
@@ -449,7 +474,10 @@ mod tests {
         let mut b = board(4);
         b.apply_sack(&[block(200, 300)], SeqNumber(0), SeqNumber(400), |_| {});
         b.mark_all_lost(true);
-        assert_eq!((b.in_flight(), b.sacked_bytes(), b.lost_bytes()), (0, 0, 400));
+        assert_eq!(
+            (b.in_flight(), b.sacked_bytes(), b.lost_bytes()),
+            (0, 0, 400)
+        );
         assert!(b.check_invariants());
     }
 

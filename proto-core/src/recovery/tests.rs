@@ -21,7 +21,11 @@ impl CongestionControl for Recorder {
         10 * MSS
     }
     fn ssthresh(&self) -> usize {
-        if self.ssthresh == 0 { usize::MAX } else { self.ssthresh }
+        if self.ssthresh == 0 {
+            usize::MAX
+        } else {
+            self.ssthresh
+        }
     }
     fn on_ack(&mut self, _: &AckInfo) {
         self.calls.push("ack");
@@ -59,7 +63,13 @@ fn sent(sack: bool, n: u32) -> Recovery {
     r
 }
 
-fn ack<'a>(now: u64, ack: SeqNumber, prior: SeqNumber, max: SeqNumber, sack: &'a [SackBlock]) -> AckInput<'a> {
+fn ack<'a>(
+    now: u64,
+    ack: SeqNumber,
+    prior: SeqNumber,
+    max: SeqNumber,
+    sack: &'a [SackBlock],
+) -> AckInput<'a> {
     AckInput {
         now: ms(now),
         ack,
@@ -77,7 +87,10 @@ fn ack<'a>(now: u64, ack: SeqNumber, prior: SeqNumber, max: SeqNumber, sack: &'a
 }
 
 fn block(l: u32, r: u32) -> SackBlock {
-    SackBlock { left: s(l), right: s(r) }
+    SackBlock {
+        left: s(l),
+        right: s(r),
+    }
 }
 
 #[test]
@@ -130,7 +143,14 @@ fn reorder_timer_marks_the_straggler() {
     let mut cc = Recorder::default();
     let blocks = [block(1, 2)];
     r.on_ack(&ack(101, s(0), s(0), s(10), &blocks), &mut cc);
-    let next = r.on_reorder_timeout(ms(125), Some(Duration::from_millis(100)), Some(Duration::from_millis(100)), s(10), MSS, &mut cc);
+    let next = r.on_reorder_timeout(
+        ms(125),
+        Some(Duration::from_millis(100)),
+        Some(Duration::from_millis(100)),
+        s(10),
+        MSS,
+        &mut cc,
+    );
     assert_eq!(next, None);
     assert!(r.in_recovery());
     assert_eq!(r.next_retransmission().map(|x| x.start), Some(s(0)));
@@ -218,14 +238,27 @@ fn frto_falls_back_on_a_real_timeout() {
 fn tail_loss_probe_repairing_a_loss_reduces_the_window() {
     let mut r = sent(true, 3);
     let mut cc = Recorder::default();
-    let deadline = r.probe_deadline(ms(2), Some(Duration::from_millis(50)), Duration::from_secs(1), MSS);
+    let deadline = r.probe_deadline(
+        ms(2),
+        Some(Duration::from_millis(50)),
+        Duration::from_secs(1),
+        MSS,
+    );
     assert_eq!(deadline, Some(ms(102)));
     let target = r.probe_target().unwrap();
     assert_eq!(target.start, s(2));
     r.on_sent(ms(102), target.start, target.end, false, true);
     r.on_probe_sent(target.end, true);
     // No second probe while one is out.
-    assert_eq!(r.probe_deadline(ms(102), Some(Duration::from_millis(50)), Duration::from_secs(1), MSS), None);
+    assert_eq!(
+        r.probe_deadline(
+            ms(102),
+            Some(Duration::from_millis(50)),
+            Duration::from_secs(1),
+            MSS
+        ),
+        None
+    );
     // The ACK covers the probe, with no D-SACK: the last segment had been
     // lost, and the probe repaired it.
     r.on_ack(&ack(160, s(3), s(0), s(3), &[]), &mut cc);
@@ -237,7 +270,14 @@ fn tail_loss_probe_repairing_a_loss_reduces_the_window() {
 fn bogus_sack_blocks_are_ignored_and_counted() {
     let mut r = sent(true, 5);
     let mut cc = Recorder::default();
-    let blocks = [block(3, 2), block(4, 50), SackBlock { left: s(1) + 7u32, right: s(2) }];
+    let blocks = [
+        block(3, 2),
+        block(4, 50),
+        SackBlock {
+            left: s(1) + 7u32,
+            right: s(2),
+        },
+    ];
     r.on_ack(&ack(100, s(1), s(0), s(5), &blocks), &mut cc);
     assert_eq!(r.stats().bogus_sack_blocks, 2);
     assert_eq!(r.board().sacked_bytes(), 0);
