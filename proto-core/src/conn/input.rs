@@ -209,6 +209,18 @@ impl Connection {
         }
         // First: is the sequence number acceptable?
         if !self.acceptable(seg) {
+            if self.state == State::TimeWait
+                && flags.contains(TcpFlags::FIN)
+                && !flags.contains(TcpFlags::RST)
+                && seg.seq + seg.segment_len() == self.rcv.nxt
+            {
+                // RFC 9293 §3.10.7.4 (TIME-WAIT): our last ACK was lost
+                // and the peer resent its FIN: acknowledge it again and
+                // restart the 2·MSL wait.
+                self.ack_now = true;
+                self.timers.time_wait = Some(now + self.config.msl.saturating_mul(2));
+                return;
+            }
             self.drop_segment(DropReason::OutOfWindow);
             if !flags.contains(TcpFlags::RST) {
                 self.send_challenge_ack(now);

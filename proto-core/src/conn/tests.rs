@@ -1008,3 +1008,35 @@ fn garbage_segments_never_panic_and_are_counted() {
     assert!(s.drops.total() > 0);
     assert!(s.segments_received >= s.drops.total());
 }
+
+#[test]
+fn time_wait_answers_a_retransmitted_fin_and_restarts() {
+    let mut p = Pair::new();
+    p.established();
+    p.a.close(p.now).unwrap();
+    assert!(p.run_until(Duration::from_secs(1), |p| p.b.state() == State::CloseWait));
+    p.b.close(p.now).unwrap();
+    // Lose a's final ACK: b resends its FIN after an RTO.
+    p.filter = |to_b, seg, n| {
+        if to_b && *n == 0 && seg.flags == TcpFlags::ACK {
+            *n = 1;
+            return Fate::Drop;
+        }
+        Fate::Deliver
+    };
+    assert!(p.run_until(Duration::from_secs(1), |p| p.a.state() == State::TimeWait));
+    let entered = p.now;
+    assert!(p.run_until(Duration::from_secs(5), |p| p.b.state() == State::Closed));
+    assert_eq!(p.b.close_reason(), Some(CloseReason::Normal));
+    let refin = p.now;
+    assert!(
+        refin > entered + Duration::from_millis(100),
+        "b needed its retransmission"
+    );
+    // a's wait restarted when the FIN came again.
+    let until = p.a.poll_timeout().unwrap();
+    assert!(
+        until >= refin + Duration::from_secs(59),
+        "TIME-WAIT restarted"
+    );
+}
