@@ -64,6 +64,26 @@ struct Episode {
     dsacked: u32,
 }
 
+impl Episode {
+    /// An episode starting now with `in_flight` bytes out, reducing toward
+    /// `ssthresh`.
+    fn begin(
+        recover: SeqNumber,
+        timeout: bool,
+        in_flight: usize,
+        ssthresh: usize,
+        mss: usize,
+    ) -> Episode {
+        Episode {
+            recover,
+            timeout,
+            prr: Prr::start(in_flight, ssthresh, mss),
+            retransmissions: 0,
+            dsacked: 0,
+        }
+    }
+}
+
 /// F-RTO's progress after a timeout (RFC 5682 §2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Frto {
@@ -408,13 +428,13 @@ impl Recovery {
         });
         self.stats.fast_recoveries += 1;
         self.last_recover = Some(snd_max);
-        self.episode = Some(Episode {
-            recover: snd_max,
-            timeout: false,
-            prr: Prr::start(in_flight, cc.ssthresh(), mss),
-            retransmissions: 0,
-            dsacked: 0,
-        });
+        self.episode = Some(Episode::begin(
+            snd_max,
+            false,
+            in_flight,
+            cc.ssthresh(),
+            mss,
+        ));
     }
 
     fn end_episode(&mut self, now: Instant, cc: &mut dyn CongestionControl) {
@@ -525,13 +545,7 @@ impl Recovery {
             self.frto = None;
             self.board.reset_for_timeout(false);
         }
-        self.episode = Some(Episode {
-            recover: snd_max,
-            timeout: true,
-            prr: Prr::start(in_flight, cc.ssthresh(), mss),
-            retransmissions: 0,
-            dsacked: 0,
-        });
+        self.episode = Some(Episode::begin(snd_max, true, in_flight, cc.ssthresh(), mss));
         self.last_recover = Some(snd_max);
     }
 
