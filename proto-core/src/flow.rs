@@ -53,6 +53,7 @@ impl ReceiveWindow {
 
     /// The smallest step by which the edge may advance (RFC 9293
     /// §3.8.6.2.2): min(½·buffer, MSS), at least one byte.
+    // RFC 9293 §3.8.6.2.2 (MUST-39): receiver-side SWS avoidance.
     fn sws_threshold(capacity: usize, mss: usize) -> usize {
         (capacity / 2).min(mss).max(1)
     }
@@ -90,6 +91,7 @@ impl ReceiveWindow {
         };
         // Round down to the scale unit, but up where rounding down would
         // pull the edge left of what was already advertised.
+        // RFC 9293 §3.8.6 (SHLD-14): the right edge never moves left.
         let unit = 1usize << self.shift;
         let mut field = window >> self.shift;
         if field * unit < current {

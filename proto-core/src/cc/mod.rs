@@ -152,7 +152,8 @@ impl CcAlgorithm {
 impl PartialEq for CcAlgorithm {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
-            (CcAlgorithm::NewReno, CcAlgorithm::NewReno) | (CcAlgorithm::Cubic, CcAlgorithm::Cubic) => true,
+            (CcAlgorithm::NewReno, CcAlgorithm::NewReno)
+            | (CcAlgorithm::Cubic, CcAlgorithm::Cubic) => true,
             (CcAlgorithm::Custom(a), CcAlgorithm::Custom(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }

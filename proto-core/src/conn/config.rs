@@ -54,6 +54,8 @@ pub struct Config {
     /// (RFC 5482 user timeout). `None`: only `max_retries` applies.
     pub user_timeout: Option<Duration>,
     /// Keepalive (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6): off by default.
+    // RFC 9293 §3.8.4 (MUST-24, MUST-25): chosen per connection, off by
+    // default.
     pub keepalive: Option<Keepalive>,
     /// At most this many challenge ACKs (RFC 5961 §7) per second.
     pub challenge_ack_limit: u32,
@@ -80,6 +82,8 @@ pub struct Keepalive {
     pub probes: u32,
 }
 
+// RFC 9293 §3.8.4 (MUST-27, MUST-28): the idle interval is configurable
+// and defaults to two hours.
 impl Default for Keepalive {
     fn default() -> Keepalive {
         Keepalive {
@@ -170,6 +174,7 @@ impl Config {
         if self.max_rto < Duration::from_secs(60) || self.min_rto > self.max_rto {
             return Err(ConfigError::BadRtoBounds);
         }
+        // RFC 9293 §3.8.6.3 (MUST-40): an ACK is delayed less than 0.5 s.
         if self.delayed_ack >= Duration::from_millis(500) {
             return Err(ConfigError::DelayedAckTooLong);
         }

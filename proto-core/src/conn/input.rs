@@ -14,6 +14,8 @@ const PAWS_IDLE_LIMIT: Duration = Duration::from_secs(24 * 24 * 3600);
 
 /// RFC 9293 §3.7.1 and RFC 8200 §5: the MSS to assume when the peer sends
 /// none.
+// RFC 9293 §3.7.1 (MUST-15): without an MSS option, assume 536 (IPv4) or
+// 1220 (IPv6).
 fn default_mss(ipv4: bool) -> u16 {
     if ipv4 { 536 } else { 1220 }
 }
@@ -116,6 +118,8 @@ impl Connection {
         }
         // RFC 9293 §3.7.1: Eff.snd.MSS = min(SendMSS, our MSS) less the
         // options every segment carries.
+        // RFC 9293 §3.7.1 (MUST-16): the effective send MSS is the smaller of the
+        // peer's MSS and ours (our MTU), less the options on every segment.
         let ours = c.mss_for(ipv4);
         let ts_overhead = if n.timestamps { 12 } else { 0 };
         self.send_mss = usize::from(n.peer_mss.min(ours))
@@ -174,6 +178,7 @@ impl Connection {
                 self.receive_text(now, seg);
             }
         } else {
+            // RFC 9293 §3.5 (MUST-10): simultaneous open is supported.
             // Simultaneous open: answer with SYN-ACK from our ISS.
             self.state = State::SynReceived;
             self.snd.nxt = self.snd.iss;
@@ -237,6 +242,8 @@ impl Connection {
         // Fourth: SYN (RFC 5961 §4.2: challenge, whatever its number).
         if flags.contains(TcpFlags::SYN) {
             self.drop_segment(DropReason::UnexpectedSyn);
+            // RFC 9293 §3.5 (MUST-11): `isn` marks a SYN-RECEIVED reached by a
+            // passive OPEN, which goes back to LISTEN.
             if self.state == State::SynReceived && self.isn.is_some() {
                 // RFC 9293 §3.10.7.4: a passive open returns to LISTEN.
                 self.return_to_listen();
@@ -303,6 +310,10 @@ impl Connection {
 
     /// RFC 9293 §3.10.7.4 "first": the four cases of segment length and
     /// receive window.
+    // RFC 9293 §3.4 (MUST-66): with a zero window a zero-length segment at
+    // RCV.NXT (an ACK or a RST) stays acceptable, so a RST is processed. URG
+    // is not processed at all, and at a zero window a segment with data is
+    // dropped whole, its ACK field unread.
     fn acceptable(&self, seg: &TcpRepr<'_>) -> bool {
         let wnd = self.window.advertised(self.rcv.nxt) as u32;
         let len = seg.segment_len() as u32;
@@ -323,6 +334,8 @@ impl Connection {
             return self.send_challenge_ack(now);
         }
         match self.state {
+            // RFC 9293 §3.6 (MUST-12): Reset or Refused tells the application the
+            // connection was aborted, not closed normally.
             State::SynReceived if self.isn.is_some() => self.return_to_listen(),
             State::SynReceived => self.enter_closed(CloseReason::Refused),
             // RFC 1337: ignore resets in TIME-WAIT (TIME-WAIT assassination).
@@ -383,6 +396,8 @@ impl Connection {
             self.send_challenge_ack(now);
             return false;
         }
+        // RFC 9293 §3.10.7.4 (MAY-12): RFC 5961 §5 data-injection check,
+        // SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT (SND.MAX here).
         let oldest_allowed = self.snd.una - (self.snd.max_wnd.min(1 << 30) as u32);
         if ack < oldest_allowed {
             self.drop_segment(DropReason::AckTooOld);
@@ -506,6 +521,8 @@ impl Connection {
     /// One RTT sample per acknowledgment of new data: from the echoed
     /// timestamp when timestamps are on (RFC 7323 §4.1), otherwise from the
     /// timed segment if nothing was retransmitted since (Karn, RFC 6298 §3).
+    // RFC 9293 §3.8.1 (MUST-18): RTT samples for the RFC 6298 RTO, never from
+    // a retransmitted segment unless timestamps tell them apart (Karn).
     fn take_rtt_sample(&mut self, now: Instant, seg: &TcpRepr<'_>) -> Option<Duration> {
         let sample = if self.negotiated.timestamps {
             let ts = seg.options.timestamps?;
@@ -548,6 +565,8 @@ impl Connection {
             if self.state.can_receive_data() && !self.read_closed {
                 self.receive_data(now, start, seg.payload);
             } else if self.state.can_receive_data() {
+                // RFC 9293 §3.6.1 (MAY-1, SHLD-3): half-duplex close; data the
+                // application will never read is answered by RST.
                 // Data for an application that closed: reset, as Linux does
                 // (RFC 2525 §2.17).
                 self.rst = Some((self.snd.nxt, Some(fin_seq)));
@@ -599,6 +618,9 @@ impl Connection {
                 // Out of order, or filling a hole: ACK at once so the
                 // sender learns fast (RFC 5681 §4.2). Otherwise at least
                 // every second full-sized segment.
+                // RFC 9293 §3.10.7.4 (MAY-13): out-of-order data is ACKed at once;
+                // §3.8.6.3 (SHLD-18, SHLD-19, MUST-40): otherwise every second
+                // full-sized segment, or when the delayed-ACK timer (< 0.5 s) fires.
                 if offset > 0 || had_holes || self.rcv.unacked_bytes >= 2 * self.recv_mss() {
                     self.ack_now = true;
                 } else if self.timers.delayed_ack.is_none() {
@@ -632,6 +654,7 @@ impl Connection {
         }
     }
 
+    // RFC 9293 §3.6.1 (MUST-13): an active close lingers 2·MSL in TIME-WAIT.
     pub(super) fn enter_time_wait(&mut self, now: Instant) {
         self.state = State::TimeWait;
         let keep_delayed_ack = self.timers.delayed_ack;

@@ -145,6 +145,7 @@ pub struct Connection {
     tuple: FourTuple,
     /// Set for connections opened by a listening connection: a reset in
     /// SYN-RECEIVED returns them to LISTEN (RFC 9293 §3.10.7.4).
+    // RFC 9293 §3.5 (MUST-11): set only by a passive OPEN.
     isn: Option<IsnGenerator>,
     snd: SendSeq,
     rcv: RecvSeq,
@@ -363,6 +364,7 @@ impl Connection {
 
     /// Turns Nagle's algorithm off (`true`) or on (`false`), like
     /// `TCP_NODELAY`.
+    // RFC 9293 §3.7.4 (MUST-17): the application can disable Nagle.
     pub fn set_nodelay(&mut self, nodelay: bool) {
         self.nagle = !nodelay;
     }
@@ -597,6 +599,8 @@ impl Connection {
     }
 
     /// Ends the connection: stops timers, drops queues, reports the reason.
+    // RFC 9293 §3.6 (MUST-12): `Event::Closed(reason)` tells a normal close
+    // from an abort.
     fn enter_closed(&mut self, reason: CloseReason) {
         self.state = State::Closed;
         self.timers.clear();

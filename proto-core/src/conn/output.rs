@@ -121,6 +121,8 @@ impl Connection {
     }
 
     /// States in which data and our FIN may be (re)sent.
+    // RFC 9293 §3.8.6 (MUST-34, SHLD-15): a window that shrank below SND.NXT
+    // gives zero, never a negative usable window, so no new data goes out.
     fn sends_data(&self) -> bool {
         matches!(
             self.state,
@@ -290,6 +292,7 @@ impl Connection {
             if len == 0 {
                 return None;
             }
+            // RFC 9293 §3.8.6.2.1 (MUST-38): sender-side SWS avoidance.
             // Sender SWS (RFC 9293 §3.8.6.2.1): send a partial segment
             // only if it is at least half the largest window the peer
             // offered, or nothing is in flight (the override, with no
@@ -298,6 +301,7 @@ impl Connection {
                 return None;
             }
         } else if len < mss && len > 0 && !with_fin && self.nagle && in_flight {
+            // RFC 9293 §3.7.4 (SHLD-7): Nagle; (MUST-17) `set_nodelay` turns it off.
             // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small segment while
             // data is unacknowledged. A FIN-bearing segment goes at once.
             return None;
@@ -305,6 +309,9 @@ impl Connection {
         if !self.paced(now, len) {
             return None;
         }
+        // RFC 9293 §3.9.1.2 (MUST-60, MUST-61): write() has no PUSH flag, so
+        // data is never held indefinitely and the segment that empties the
+        // queue carries PSH.
         Some(self.new_data_plan(offset, len, unsent, fin_unsent))
     }
 
@@ -331,6 +338,9 @@ impl Connection {
         if plan.syn_options {
             let passive = self.state == State::SynReceived;
             let c = &self.config;
+            // RFC 9293 §3.7.1 (MUST-14, MAY-3, MUST-67): every SYN carries our
+            // MSS, derived from the MTU we can receive; §3.2 (MUST-65): no other
+            // segment does.
             options.mss = Some(c.mss_for(self.tuple.is_ipv4()));
             // In a SYN-ACK, offer only what the peer offered (RFC 7323
             // §1.3, RFC 2018 §2).
@@ -393,6 +403,8 @@ impl Connection {
         if self.config.checksums == ChecksumMode::Full {
             TcpPacket::new_unchecked(&mut buf[..total]).fill_checksum(&addrs);
         }
+        // RFC 9293 §3.10.7.4 (MUST-58, MUST-59): one pending-ACK flag covers
+        // everything handed in since the last segment went out.
         if ack_flag && !rst {
             self.ts.last_ack_sent = self.rcv.nxt;
             self.ack_now = false;
@@ -496,6 +508,8 @@ impl Connection {
                     let Some(keepalive) = self.config.keepalive else {
                         continue;
                     };
+                    // RFC 9293 §3.8.4 (MUST-29): `probes` unanswered probes, not one, mean
+                    // the peer is gone.
                     if self.probes >= keepalive.probes {
                         self.fail(CloseReason::TimedOut);
                     } else {
@@ -614,6 +628,9 @@ impl Connection {
             (Some(limit), Some(since)) if self.state != State::TimeWait => Some(since + limit),
             _ => None,
         };
+        // RFC 9293 §3.8.6.1 (MUST-35, MUST-36, SHLD-29): zero-window probes, the
+        // first after one RTO; (MUST-37) an answered probe resets `probes`, so a
+        // live peer keeps the connection open.
         // Persist: data waits, nothing is in flight, and the window is too
         // small to send it (RFC 9293 §3.8.6.1).
         let base = self.data_base();
@@ -635,6 +652,8 @@ impl Connection {
         } else if self.timers.persist.is_some() && !blocked {
             self.timers.persist = None;
         }
+        // RFC 9293 §3.8.4 (MUST-26): only with nothing outstanding and nothing
+        // received for `idle`; (SHLD-12) the probe carries no data.
         // Keepalive: idle established connections (RFC 9293 §3.8.4). The
         // first probe waits `idle` after the last segment received; later
         // ones are timed by the expiry handler.

@@ -1040,3 +1040,259 @@ fn time_wait_answers_a_retransmitted_fin_and_restarts() {
         "TIME-WAIT restarted"
     );
 }
+/// A bare SYN from a to b carrying `options`, for passive opens.
+fn syn_with(options: TcpOptions<'static>) -> TcpRepr<'static> {
+    TcpRepr {
+        src_port: A_ADDR.port(),
+        dst_port: B_ADDR.port(),
+        seq: SeqNumber(4242),
+        flags: TcpFlags::SYN,
+        window: 1000,
+        options,
+        ..TcpRepr::default()
+    }
+}
+
+#[test]
+fn syn_without_mss_assumes_the_default() {
+    // RFC 9293 §3.7.1 (MUST-15): 536 for IPv4, 1220 for IPv6.
+    let now = Instant::from_secs(1);
+    let syn = syn_with(TcpOptions::default());
+    let c = Config::default();
+    let v4 =
+        Connection::accept(&c, FourTuple::new(B_ADDR, A_ADDR), &syn, SeqNumber(1), now).unwrap();
+    assert_eq!(v4.negotiated().peer_mss, 536);
+    let (b6, a6) = (
+        SocketAddr::new(IpAddr::V6(core::net::Ipv6Addr::LOCALHOST), 80),
+        SocketAddr::new(
+            IpAddr::V6(core::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
+            40000,
+        ),
+    );
+    let v6 = Connection::accept(&c, FourTuple::new(b6, a6), &syn, SeqNumber(1), now).unwrap();
+    assert_eq!(v6.negotiated().peer_mss, 1220);
+    assert_eq!(v6.stats().mss, 1220);
+}
+
+#[test]
+fn mss_option_only_on_syn_segments() {
+    // RFC 9293 §3.2 (MUST-65), §3.7.1 (MUST-14).
+    let mut p = Pair::new();
+    let mut buf = vec![0u8; 1500];
+    let t = p.a.poll_transmit(p.now, &mut buf).unwrap();
+    let syn =
+        TcpRepr::parse_bytes(&buf[..t.len], &addrs(A_ADDR, B_ADDR), ChecksumMode::Full).unwrap();
+    assert!(syn.flags.contains(TcpFlags::SYN));
+    assert_eq!(syn.options.mss, Some(1460));
+    p.deliver(true, &buf[..t.len]);
+    p.established();
+    p.a.set_nodelay(true);
+    p.a.write(&pattern(4000)).unwrap();
+    let mut segments = 0;
+    while let Some(t) = p.a.poll_transmit(p.now, &mut buf) {
+        let seg = TcpRepr::parse_bytes(&buf[..t.len], &addrs(A_ADDR, B_ADDR), ChecksumMode::Full)
+            .unwrap();
+        assert!(!seg.flags.contains(TcpFlags::SYN));
+        assert_eq!(seg.options.mss, None);
+        segments += 1;
+    }
+    assert!(segments >= 3);
+}
+
+#[test]
+fn psh_marks_the_last_queued_segment() {
+    // RFC 9293 §3.9.1.2 (MUST-61): no PUSH flag on write(), so the segment
+    // that empties the queue carries PSH; the ones before it do not.
+    let mut p = Pair::new();
+    p.established();
+    p.a.set_nodelay(true);
+    p.a.write(&pattern(3 * 1448 + 100)).unwrap();
+    let mut buf = vec![0u8; 1500];
+    let mut psh = Vec::new();
+    while let Some(t) = p.a.poll_transmit(p.now, &mut buf) {
+        let seg = TcpRepr::parse_bytes(&buf[..t.len], &addrs(A_ADDR, B_ADDR), ChecksumMode::Full)
+            .unwrap();
+        psh.push((seg.payload.len(), seg.flags.contains(TcpFlags::PSH)));
+    }
+    assert_eq!(
+        psh,
+        [(1448, false), (1448, false), (1448, false), (100, true)]
+    );
+}
+
+#[test]
+fn acks_are_aggregated_over_queued_segments() {
+    // RFC 9293 §3.10.7.4 (MUST-58, MUST-59): segments handed in together
+    // are all processed before one ACK goes out.
+    let mut p = Pair::new();
+    p.established();
+    p.b.set_nodelay(true);
+    p.b.write(&pattern(3 * 1448)).unwrap();
+    let mut buf = vec![0u8; 1500];
+    let mut queued = Vec::new();
+    while let Some(t) = p.b.poll_transmit(p.now, &mut buf) {
+        queued.push(buf[..t.len].to_vec());
+    }
+    assert_eq!(queued.len(), 3);
+    for bytes in &queued {
+        p.deliver(false, bytes);
+    }
+    let mut acks = Vec::new();
+    while let Some(t) = p.a.poll_transmit(p.now, &mut buf) {
+        let seg = TcpRepr::parse_bytes(&buf[..t.len], &addrs(A_ADDR, B_ADDR), ChecksumMode::Full)
+            .unwrap();
+        acks.push(seg.ack);
+    }
+    assert_eq!(acks, [p.a.rcv.nxt], "one ACK covering all three segments");
+}
+
+#[test]
+fn rst_is_processed_with_a_zero_receive_window() {
+    // RFC 9293 §3.4 (MUST-66).
+    let mut p = Pair::new();
+    p.established();
+    // Close a's receive window: the edge sits at RCV.NXT.
+    p.a.window = crate::flow::ReceiveWindow::new(p.a.rcv.nxt, p.a.window.shift());
+    assert_eq!(p.a.window.advertised(p.a.rcv.nxt), 0);
+    let seg = from_b(&p, TcpFlags::RST, 0, &[]);
+    p.inject(false, &seg);
+    assert_eq!(p.a.close_reason(), Some(CloseReason::Reset));
+}
+
+#[test]
+fn close_with_unread_data_resets_the_peer() {
+    // RFC 9293 §3.6.1 (MAY-1, SHLD-3): after close() the application reads
+    // no more, so data left unread, or arriving later, is answered by RST.
+    let mut p = Pair::new();
+    p.established();
+    p.a.write(b"never read").unwrap();
+    let mut buf = vec![0u8; 1500];
+    while let Some(t) = p.a.poll_transmit(p.now, &mut buf) {
+        let bytes = buf[..t.len].to_vec();
+        p.deliver(true, &bytes);
+    }
+    assert_eq!(p.b.recv_queue_len(), 10);
+    p.b.close(p.now).unwrap();
+    assert_eq!(p.b.close_reason(), Some(CloseReason::Aborted));
+    assert!(p.run_until(Duration::from_secs(1), |p| p.a.state() == State::Closed));
+    assert_eq!(p.a.close_reason(), Some(CloseReason::Reset));
+
+    // Data arriving after close().
+    let mut p = Pair::new();
+    p.established();
+    p.b.close(p.now).unwrap();
+    assert!(p.run_until(Duration::from_secs(1), |p| p.a.state() == State::CloseWait));
+    p.a.write(b"too late").unwrap();
+    assert!(p.run_until(Duration::from_secs(1), |p| p.a.state() == State::Closed));
+    assert_eq!(p.b.close_reason(), Some(CloseReason::Aborted));
+    assert_eq!(p.a.close_reason(), Some(CloseReason::Reset));
+    assert!(p.got_b.is_empty());
+}
+
+#[test]
+fn keepalive_is_off_by_default_and_waits_two_hours() {
+    // RFC 9293 §3.8.4 (MUST-25, MUST-28).
+    assert_eq!(Config::default().keepalive, None);
+    assert!(Keepalive::default().idle >= Duration::from_secs(2 * 3600));
+}
+
+#[test]
+fn window_scale_above_14_is_used_as_14() {
+    // RFC 7323 §2.3.
+    let syn = syn_with(TcpOptions {
+        window_scale: Some(15),
+        ..TcpOptions::default()
+    });
+    let now = Instant::from_secs(1);
+    let c = Connection::accept(
+        &Config::default(),
+        FourTuple::new(B_ADDR, A_ADDR),
+        &syn,
+        SeqNumber(1),
+        now,
+    )
+    .unwrap();
+    assert!(c.negotiated().window_scaling);
+    assert_eq!(c.negotiated().snd_shift, 14);
+}
+
+#[test]
+fn data_retransmissions_give_up_after_max_retries() {
+    // RFC 9293 §3.8.3 (MUST-20, MUST-21): R2 is set per connection; when
+    // it is reached the connection closes and the application hears why.
+    let r2 = Config {
+        max_retries: 3,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&r2, &Config::default(), SeqNumber(1));
+    p.established();
+    p.filter = |_, _, _| Fate::Drop;
+    p.log.clear();
+    p.a.write(b"into the void").unwrap();
+    assert!(p.run_until(Duration::from_secs(60), |p| p.a.state() == State::Closed));
+    assert_eq!(p.a.close_reason(), Some(CloseReason::TimedOut));
+    assert!(p.events_a.contains(&Event::Closed(CloseReason::TimedOut)));
+    let sends = p.log.iter().filter(|l| l.0 && l.4 > 0).count();
+    // The first transmission, a tail loss probe (RFC 8985 §7) and three
+    // retransmission timeouts.
+    assert_eq!(sends, 5);
+    assert_eq!(p.a.stats().recovery.tlp_probes, 1);
+}
+
+#[test]
+fn shrunk_window_sends_no_new_data() {
+    // RFC 9293 §3.8.6 (MUST-34, SHLD-15): the peer moves its right edge
+    // left of SND.NXT; the usable window is zero, not negative.
+    let mut p = Pair::new();
+    p.established();
+    p.a.set_nodelay(true);
+    p.a.write(&pattern(5000)).unwrap();
+    let mut buf = vec![0u8; 1500];
+    while p.a.poll_transmit(p.now, &mut buf).is_some() {}
+    p.a.write(&pattern(1000)).unwrap();
+    let mut seg = from_b(&p, TcpFlags::ACK, 0, &[]);
+    seg.ack = p.a.snd.una + 1000u32;
+    seg.window = 0;
+    p.inject(false, &seg);
+    assert_eq!(p.a.snd.una, seg.ack);
+    assert!(p.a.snd.nxt > p.a.snd.una + p.a.snd.wnd);
+    assert_eq!(p.a.send_allowance(), 0);
+    assert_eq!(p.a.poll_transmit(p.now, &mut buf), None);
+}
+
+#[test]
+fn sender_sws_holds_small_window_limited_segments() {
+    // RFC 9293 §3.8.6.2.1 (MUST-38), without window scaling so the window
+    // field is in bytes.
+    // Pacing off: every segment here leaves at the same virtual instant.
+    let plain = Config {
+        window_scaling: false,
+        pacing: false,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&plain, &plain, SeqNumber(1));
+    p.established();
+    p.a.set_nodelay(true);
+    p.a.write(&pattern(10 * 1448)).unwrap();
+    let mut buf = vec![0u8; 1500];
+    while p.a.poll_transmit(p.now, &mut buf).is_some() {}
+    p.a.write(&pattern(10_000)).unwrap();
+    // One segment acknowledged; the window leaves room for 500 new bytes
+    // while 9 segments are still in flight: 500 bytes are held back.
+    let mut seg = from_b(&p, TcpFlags::ACK, 0, &[]);
+    seg.ack = p.a.snd.una + 1448u32;
+    seg.window = (9 * 1448 + 500) as u16;
+    p.inject(false, &seg);
+    assert_eq!(p.a.send_allowance(), 500);
+    assert_eq!(p.a.poll_transmit(p.now, &mut buf), None);
+    // Everything acknowledged, same 500-byte window: with nothing in
+    // flight the small segment goes at once (synack's override).
+    let mut seg = from_b(&p, TcpFlags::ACK, 0, &[]);
+    seg.ack = p.a.snd.nxt;
+    seg.window = 500;
+    p.inject(false, &seg);
+    let t = p.a.poll_transmit(p.now, &mut buf).unwrap();
+    let sent =
+        TcpRepr::parse_bytes(&buf[..t.len], &addrs(A_ADDR, B_ADDR), ChecksumMode::Full).unwrap();
+    assert_eq!(sent.payload.len(), 500);
+}

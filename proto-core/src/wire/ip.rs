@@ -180,6 +180,8 @@ pub fn locate_tcp(
                     p
                 }
             };
+            // RFC 9293 §3.9.2 (MUST-50): IPv4 options are skipped, never
+            // acted on.
             let repr = Ipv4Repr::parse(&p, mode)?;
             if p.is_fragment() {
                 return Err(Error::Fragmented);
