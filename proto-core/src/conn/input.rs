@@ -139,7 +139,12 @@ impl Connection {
         let mut ack_ok = false;
         if flags.contains(TcpFlags::ACK) {
             // Acceptable only if it acknowledges our SYN and nothing more.
-            if seg.ack.distance_from(self.snd.iss) == 0 || seg.ack > self.snd.max {
+            // RFC 9293 §3.10.7.3: unacceptable if SEG.ACK =< ISS or
+            // SEG.ACK > SND.NXT.
+            if !seg
+                .ack
+                .in_range_inclusive(self.snd.iss + 1u32, self.snd.max)
+            {
                 self.drop_segment(DropReason::AckOfUnsent);
                 if !flags.contains(TcpFlags::RST) {
                     self.rst = Some((seg.ack, None));
@@ -168,9 +173,10 @@ impl Connection {
         if ack_ok {
             self.snd.una = seg.ack;
             self.update_send_window(usize::from(seg.window), seg.seq, seg.ack);
+            // A sample (when the SYN was not resent) also ends any backoff
+            // (RFC 6298 §5.7 note).
             self.take_rtt_sample(now, seg);
             self.retries = 0;
-            self.rtt.reset_backoff();
             self.establish();
             self.ack_now = true;
             // Data or FIN riding on the SYN-ACK (RFC 9293 §3.10.7.3).
@@ -188,6 +194,9 @@ impl Connection {
 
     /// The handshake completed.
     fn establish(&mut self) {
+        // RFC 6298 §5.7: if the SYN timed out and no RTT sample exists, the
+        // RTO for data starts at 3 s.
+        self.rtt.on_handshake_complete();
         // A shutdown requested during the handshake goes into effect now.
         self.state = if self.snd.fin.is_some() {
             State::FinWait1
@@ -503,9 +512,10 @@ impl Connection {
             // more than we resent.
             self.snd.nxt = ack;
         }
+        // RFC 6298 §5: a backed-off RTO stays until a new RTT sample
+        // recomputes it (`on_sample` clears the backoff).
         let sample = self.take_rtt_sample(now, seg);
         self.retries = 0;
-        self.rtt.reset_backoff();
         // RFC 6298 §5.2–5.3: stop the timer when everything is
         // acknowledged, otherwise restart it.
         let outstanding = self.snd.una != self.snd.max;

@@ -211,6 +211,7 @@ impl Connection {
         iss: SeqNumber,
         now: Instant,
     ) -> Result<Connection, Error> {
+        config.validate().map_err(Error::InvalidConfig)?;
         tuple.outgoing_addrs().ok_or(Error::AddressFamilyMismatch)?;
         let mut conn = Connection::new(config, tuple, now);
         conn.init_send(iss);
@@ -228,12 +229,13 @@ impl Connection {
         local: SocketAddr,
         isn: IsnGenerator,
         now: Instant,
-    ) -> Connection {
+    ) -> Result<Connection, Error> {
+        config.validate().map_err(Error::InvalidConfig)?;
         let unspecified = SocketAddr::new(local.ip(), 0);
         let mut conn = Connection::new(config, FourTuple::new(local, unspecified), now);
         conn.isn = Some(isn);
         conn.state = State::Listen;
-        conn
+        Ok(conn)
     }
 
     /// A passive open for a SYN that a listener accepted: the result is in
@@ -246,6 +248,7 @@ impl Connection {
         iss: SeqNumber,
         now: Instant,
     ) -> Result<Connection, Error> {
+        config.validate().map_err(Error::InvalidConfig)?;
         tuple.outgoing_addrs().ok_or(Error::AddressFamilyMismatch)?;
         if !syn.flags.contains(crate::wire::TcpFlags::SYN)
             || syn
