@@ -1,7 +1,7 @@
 //! Segment arrival, in the order of checks RFC 9293 §3.10.7 gives, with the
 //! RFC 5961 protections against blind injection and RFC 7323's timestamps.
 
-use super::{CloseReason, Connection, DropReason, Negotiated, State, event_bits};
+use super::{CloseReason, Connection, DropReason, Negotiated, PendingReset, State, event_bits};
 use crate::flow::ReceiveWindow;
 use crate::recovery::AckInput;
 use crate::seq::SeqNumber;
@@ -28,7 +28,7 @@ impl Connection {
         self.stats.segments_received += 1;
         let tuple = FourTuple::of_incoming(addrs, seg.src_port, seg.dst_port);
         match self.state {
-            State::Closed => self.segment_in_closed(seg),
+            State::Closed => self.segment_in_closed(tuple, seg),
             State::Listen => {
                 if tuple.local != self.tuple.local {
                     return self.drop_segment(DropReason::WrongPeer);
@@ -48,12 +48,13 @@ impl Connection {
 
     /// RFC 9293 §3.10.7.1: no connection. A reset is answered by nothing;
     /// anything else by a reset that the peer will accept.
-    fn segment_in_closed(&mut self, seg: &TcpRepr<'_>) {
+    fn segment_in_closed(&mut self, tuple: FourTuple, seg: &TcpRepr<'_>) {
         self.drop_segment(DropReason::InvalidForState);
         if seg.flags.contains(TcpFlags::RST) {
             return;
         }
-        self.rst = Some(reset_reply(seg));
+        let (seq, ack) = reset_reply(seg);
+        self.rst = Some(PendingReset { seq, ack, tuple });
     }
 
     /// RFC 9293 §3.10.7.2.
@@ -63,7 +64,11 @@ impl Connection {
         }
         if seg.flags.contains(TcpFlags::ACK) {
             self.drop_segment(DropReason::InvalidForState);
-            self.rst = Some((seg.ack, None));
+            self.rst = Some(PendingReset {
+                seq: seg.ack,
+                ack: None,
+                tuple,
+            });
             return;
         }
         if !seg.flags.contains(TcpFlags::SYN) || tuple.outgoing_addrs().is_none() {
@@ -147,7 +152,7 @@ impl Connection {
             {
                 self.drop_segment(DropReason::AckOfUnsent);
                 if !flags.contains(TcpFlags::RST) {
-                    self.rst = Some((seg.ack, None));
+                    self.rst = Some(self.reset(seg.ack, None));
                 }
                 return;
             }
@@ -221,8 +226,14 @@ impl Connection {
         if !self.check_timestamp(now, seg) {
             return;
         }
-        // First: is the sequence number acceptable?
-        if !self.acceptable(seg) {
+        // First: is the sequence number acceptable? RFC 9293 §3.10.7.4
+        // (MUST-66): with a zero receive window no segment is, but valid
+        // ACKs and RSTs at RCV.NXT must still be processed; their text is
+        // dropped below.
+        let acceptable = self.acceptable(seg);
+        let control_only =
+            !acceptable && self.window.advertised(self.rcv.nxt) == 0 && seg.seq == self.rcv.nxt;
+        if !acceptable && !control_only {
             if self.state == State::TimeWait
                 && flags.contains(TcpFlags::FIN)
                 && !flags.contains(TcpFlags::RST)
@@ -237,6 +248,12 @@ impl Connection {
             }
             self.drop_segment(DropReason::OutOfWindow);
             if !flags.contains(TcpFlags::RST) {
+                let end = seg.seq + seg.segment_len();
+                if !seg.payload.is_empty() && end <= self.rcv.nxt {
+                    // Entirely old data: a duplicate, reported with D-SACK
+                    // (RFC 2883 §4) in the ACK that answers it.
+                    self.dsack = Some((seg.seq, end));
+                }
                 self.send_challenge_ack(now);
             }
             return;
@@ -270,6 +287,14 @@ impl Connection {
         }
         // Sixth: URG is ignored (RFC 6093 advises against urgent data).
         // Seventh and eighth: text and FIN.
+        if control_only {
+            // The window is zero: tell the sender so, keep nothing.
+            if seg.segment_len() > 0 {
+                self.drop_segment(DropReason::OutOfWindow);
+                self.ack_now = true;
+            }
+            return;
+        }
         self.receive_text(now, seg);
     }
 
@@ -390,7 +415,7 @@ impl Connection {
         if self.state == State::SynReceived {
             if !(ack > self.snd.una && ack <= self.snd.max) {
                 self.drop_segment(DropReason::AckOfUnsent);
-                self.rst = Some((ack, None));
+                self.rst = Some(self.reset(ack, None));
                 return false;
             }
             self.update_send_window(
@@ -563,6 +588,7 @@ impl Connection {
         self.snd.max_wnd = self.snd.max_wnd.max(window);
         if was_closed && window > 0 {
             self.timers.persist = None;
+            self.persist_backoff = 0;
         }
     }
 
@@ -579,7 +605,7 @@ impl Connection {
                 // application will never read is answered by RST.
                 // Data for an application that closed: reset, as Linux does
                 // (RFC 2525 §2.17).
-                self.rst = Some((self.snd.nxt, Some(fin_seq)));
+                self.rst = Some(self.reset(self.snd.nxt, Some(fin_seq)));
                 self.enter_closed(CloseReason::Aborted);
                 return;
             } else {

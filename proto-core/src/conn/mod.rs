@@ -137,6 +137,17 @@ struct TimestampState {
     last_ack_sent: SeqNumber,
 }
 
+/// A reset waiting to be sent: its sequence number, its acknowledgment
+/// number (when it answers a segment without ACK, RFC 9293 §3.10.7.1) and
+/// where it goes (a reply from CLOSED or LISTEN goes to the segment's
+/// source, not to this connection's peer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PendingReset {
+    seq: SeqNumber,
+    ack: Option<SeqNumber>,
+    tuple: FourTuple,
+}
+
 /// A TCP connection.
 #[derive(Debug)]
 pub struct Connection {
@@ -180,6 +191,9 @@ pub struct Connection {
     retries: u32,
     /// Unanswered zero-window or keepalive probes.
     probes: u32,
+    /// Zero-window probes sent since the window closed: the exponent of
+    /// the persist interval.
+    persist_backoff: u32,
     /// When the oldest unacknowledged data was sent, or the last progress.
     unacked_since: Option<Instant>,
     /// When anything last arrived, for keepalive.
@@ -187,7 +201,7 @@ pub struct Connection {
     // What to send next.
     ack_now: bool,
     probe_now: bool,
-    rst: Option<(SeqNumber, Option<SeqNumber>)>,
+    rst: Option<PendingReset>,
     dsack: Option<(SeqNumber, SeqNumber)>,
     challenge_window: Instant,
     challenges_in_window: u32,
@@ -297,6 +311,7 @@ impl Connection {
             timers: Timers::default(),
             retries: 0,
             probes: 0,
+            persist_backoff: 0,
             unacked_since: None,
             last_received: now,
             ack_now: false,
@@ -596,7 +611,7 @@ impl Connection {
                 | State::FinWait2
                 | State::CloseWait
         ) {
-            self.rst = Some((self.snd.nxt, None));
+            self.rst = Some(self.reset(self.snd.nxt, None));
         }
         self.enter_closed(CloseReason::Aborted);
     }
@@ -616,6 +631,15 @@ impl Connection {
         self.send_buf = SendBuffer::new(0);
         self.close_reason = Some(reason);
         self.events |= event_bits::CLOSED;
+    }
+
+    /// A reset to this connection's peer.
+    fn reset(&self, seq: SeqNumber, ack: Option<SeqNumber>) -> PendingReset {
+        PendingReset {
+            seq,
+            ack,
+            tuple: self.tuple,
+        }
     }
 
     /// Sequence number of the first data byte in the send buffer.

@@ -9,6 +9,7 @@ use crate::pacing::Pacer;
 use crate::recovery::SentSegment;
 use crate::seq::SeqNumber;
 use crate::time::Instant;
+use crate::tuple::FourTuple;
 use crate::wire::{
     ChecksumMode, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpPacket, TcpRepr, Timestamps,
 };
@@ -29,6 +30,9 @@ struct Plan {
     retransmission: bool,
     /// It is a tail loss probe.
     probe: bool,
+    /// Where it goes, when not to this connection's peer (resets from
+    /// CLOSED or LISTEN answer the segment's source).
+    reply_to: Option<FourTuple>,
 }
 
 impl Connection {
@@ -43,21 +47,22 @@ impl Connection {
         self.rearm_timers(now);
         Some(Transmit {
             len,
-            tuple: self.tuple,
+            tuple: plan.reply_to.unwrap_or(self.tuple),
         })
     }
 
     /// Decides what the next segment is.
     fn plan_segment(&mut self, now: Instant, room: usize) -> Option<Plan> {
-        if let Some((seq, ack)) = self.rst.take() {
+        if let Some(rst) = self.rst.take() {
             let mut flags = TcpFlags::RST;
-            if ack.is_some() {
+            if rst.ack.is_some() {
                 flags |= TcpFlags::ACK;
             }
             return Some(Plan {
-                seq,
+                seq: rst.seq,
                 flags,
-                rst_ack: ack,
+                rst_ack: rst.ack,
+                reply_to: Some(rst.tuple),
                 ..Plan::default()
             });
         }
@@ -323,6 +328,7 @@ impl Connection {
 
     /// Builds the segment into `buf`.
     fn emit(&mut self, now: Instant, plan: Plan, buf: &mut [u8]) -> Option<usize> {
+        let tuple = plan.reply_to.unwrap_or(self.tuple);
         let ack_flag = plan.flags.contains(TcpFlags::ACK);
         let rst = plan.flags.contains(TcpFlags::RST);
         let syn = plan.flags.contains(TcpFlags::SYN);
@@ -376,8 +382,8 @@ impl Connection {
             )
         };
         let repr = TcpRepr {
-            src_port: self.tuple.local.port(),
-            dst_port: self.tuple.remote.port(),
+            src_port: tuple.local.port(),
+            dst_port: tuple.remote.port(),
             seq: plan.seq,
             ack,
             flags: plan.flags,
@@ -386,7 +392,7 @@ impl Connection {
             options,
             payload: &[],
         };
-        let addrs = self.tuple.outgoing_addrs()?;
+        let addrs = tuple.outgoing_addrs()?;
         let header_len = repr.header_len();
         let data_len = plan.data.map_or(0, |(_, len)| len);
         if buf.len() < header_len + data_len {
@@ -497,6 +503,9 @@ impl Connection {
                 TimerKind::UserTimeout => self.fail(CloseReason::TimedOut),
                 TimerKind::Retransmit => self.on_retransmit_timeout(now),
                 TimerKind::Persist => {
+                    // RFC 9293 §3.8.6.1 (SHLD-30): the interval doubles per
+                    // probe while the window stays closed, answered or not.
+                    self.persist_backoff = self.persist_backoff.saturating_add(1);
                     self.probes += 1;
                     if self.probes > self.config.max_retries {
                         self.fail(CloseReason::TimedOut);
@@ -552,7 +561,16 @@ impl Connection {
             return;
         }
         self.stats.timeouts += 1;
-        self.retries += 1;
+        // RFC 9293 §3.8.6.1 (MUST-35): a window shrunk to zero with data
+        // outstanding makes these retransmissions window probes; as long
+        // as the peer answers them, they must not time the connection out
+        // (Linux does the same).
+        let zero_window_peer_alive = self.state.is_synchronized()
+            && self.snd.wnd == 0
+            && now.saturating_duration_since(self.last_received) <= self.config.max_rto;
+        if !zero_window_peer_alive {
+            self.retries += 1;
+        }
         let limit = if self.state.is_synchronized() {
             self.config.max_retries
         } else {
@@ -585,7 +603,7 @@ impl Connection {
     /// tells the peer, should it still be there.
     fn fail(&mut self, reason: CloseReason) {
         if self.state.is_synchronized() || self.state == State::SynReceived {
-            self.rst = Some((self.snd.nxt, None));
+            self.rst = Some(self.reset(self.snd.nxt, None));
         }
         self.enter_closed(reason);
     }
@@ -641,7 +659,7 @@ impl Connection {
             && self.send_allowance() == 0;
         if blocked {
             if self.timers.persist.is_none() {
-                let backoff = self.probes.min(16);
+                let backoff = self.persist_backoff.min(16);
                 let interval = self
                     .rtt
                     .rto()

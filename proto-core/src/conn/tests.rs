@@ -46,6 +46,8 @@ struct Pair {
     log: Vec<(bool, TcpFlags, SeqNumber, SeqNumber, usize)>,
     got_a: Vec<u8>,
     got_b: Vec<u8>,
+    /// While set, a's application reads nothing.
+    hold_reads_a: bool,
     events_a: Vec<Event>,
     events_b: Vec<Event>,
 }
@@ -70,6 +72,7 @@ impl Pair {
             log: Vec::new(),
             got_a: Vec::new(),
             got_b: Vec::new(),
+            hold_reads_a: false,
             events_a: Vec::new(),
             events_b: Vec::new(),
         }
@@ -112,7 +115,9 @@ impl Pair {
 
     fn drain_apps(&mut self) {
         let mut buf = vec![0u8; 64 * 1024];
-        while let Ok(n) = self.a.read(self.now, &mut buf) {
+        while !self.hold_reads_a
+            && let Ok(n) = self.a.read(self.now, &mut buf)
+        {
             if n == 0 {
                 break;
             }
@@ -1338,4 +1343,134 @@ fn syn_sent_rejects_acks_below_the_iss() {
     let rst =
         TcpRepr::parse_bytes(&buf[..t.len], &addrs(A_ADDR, B_ADDR), ChecksumMode::Full).unwrap();
     assert_eq!((rst.flags, rst.seq), (TcpFlags::RST, iss - 77u32));
+}
+
+#[test]
+fn listener_resets_go_to_the_sender() {
+    // RFC 9293 §3.10.7.2: an ACK to a listener is answered with
+    // <SEQ=SEG.ACK><CTL=RST>, sent back to where the ACK came from.
+    let now = Instant::from_secs(1);
+    let mut l = Connection::listen(&Config::default(), B_ADDR, isn(), now).unwrap();
+    let stray = TcpRepr {
+        src_port: 5555,
+        dst_port: B_ADDR.port(),
+        seq: SeqNumber(10),
+        ack: SeqNumber(4242),
+        flags: TcpFlags::ACK,
+        ..TcpRepr::default()
+    };
+    let from = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 9, 9, 9)), 5555);
+    l.handle_segment(now, &addrs(from, B_ADDR), &stray);
+    let mut buf = vec![0u8; 100];
+    let t = l.poll_transmit(now, &mut buf).unwrap();
+    assert_eq!(t.tuple, FourTuple::new(B_ADDR, from));
+    let rst =
+        TcpRepr::parse_bytes(&buf[..t.len], &addrs(B_ADDR, from), ChecksumMode::Full).unwrap();
+    assert_eq!(
+        (rst.flags, rst.seq, rst.dst_port),
+        (TcpFlags::RST, SeqNumber(4242), 5555)
+    );
+    assert_eq!(l.state(), State::Listen);
+}
+
+#[test]
+fn zero_window_probes_back_off() {
+    let small = Config {
+        recv_buffer: 4096,
+        recv_buffer_max: 4096,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
+    p.established();
+    p.hold_reads_a = true;
+    let data = pattern(20_000);
+    let mut sent = 0;
+    while p.now < Instant::from_secs(60) {
+        Pair::feed(&mut p.b, &data, &mut sent);
+        p.step();
+    }
+    let probes = p.b.stats().window_probes;
+    // ~60 s of a closed window: doubling from 200 ms gives well under 15
+    // probes; a fixed interval would give hundreds.
+    assert!((3..=12).contains(&probes), "{probes} probes");
+    assert_eq!(p.b.state(), State::Established);
+}
+
+#[test]
+fn a_window_shrunk_to_zero_with_data_outstanding_does_not_time_out() {
+    // RFC 9293 §3.8.6.1 (MUST-35): the peer retracts its window while our
+    // data is in flight, and keeps answering. The retransmissions act as
+    // probes and the connection lives on.
+    let mut p = Pair::new();
+    p.established();
+    p.filter = |to_b, seg, _| {
+        if to_b && !seg.payload.is_empty() {
+            Fate::Drop
+        } else {
+            Fate::Deliver
+        }
+    };
+    p.a.write(b"stuck behind a closed window").unwrap();
+    p.flush();
+    let mut seen = 0;
+    while p.now < Instant::from_secs(1500) {
+        p.step();
+        // Answer every (re)transmission with "window 0, nothing new".
+        let sends = p.log.iter().filter(|l| l.0 && l.4 > 0).count();
+        if sends > seen {
+            seen = sends;
+            let mut seg = from_b(&p, TcpFlags::ACK, 0, &[]);
+            seg.ack = p.a.snd.una;
+            seg.window = 0;
+            p.inject(false, &seg);
+        }
+    }
+    assert_eq!(p.a.state(), State::Established, "{:?}", p.a.close_reason());
+    assert!(p.a.stats().timeouts > 15);
+}
+
+#[test]
+fn acks_are_processed_at_a_zero_receive_window() {
+    // RFC 9293 §3.10.7.4 (MUST-66): with RCV.WND = 0, an ACK at RCV.NXT is
+    // processed though its data cannot be taken.
+    let small = Config {
+        recv_buffer: 2000,
+        recv_buffer_max: 2000,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
+    p.established();
+    p.hold_reads_a = true;
+    transfer(&mut p, &[], &[], Duration::from_secs(1));
+    let data = pattern(2000);
+    p.b.write(&data).unwrap();
+    assert!(p.run_until(Duration::from_secs(2), |p| p.a.recv_queue_len() == 2000));
+    assert!(p.run_until(Duration::from_secs(2), |p| p.b.stats().send_window == 0));
+    // a sends something; b's real ACK is lost, an injected one carries
+    // data a has no room for.
+    p.filter = |to_b, _, _| if to_b { Fate::Deliver } else { Fate::Drop };
+    p.a.write(b"hello").unwrap();
+    p.flush();
+    let mut seg = from_b(&p, TcpFlags::ACK | TcpFlags::PSH, 0, b"no room");
+    seg.ack = p.a.snd.nxt;
+    let drops_before = p.a.stats().drops.get(DropReason::OutOfWindow);
+    p.inject(false, &seg);
+    assert_eq!(p.a.snd.una, p.a.snd.nxt, "the ACK was processed");
+    assert_eq!(p.a.recv_queue_len(), 2000, "the data was not taken");
+    assert_eq!(
+        p.a.stats().drops.get(DropReason::OutOfWindow),
+        drops_before + 1
+    );
+}
+
+#[test]
+fn an_old_duplicate_is_reported_with_dsack() {
+    let mut p = Pair::new();
+    p.established();
+    transfer(&mut p, &[], b"first bytes", Duration::from_secs(1));
+    // b's segment arrives again, entirely below RCV.NXT.
+    let seg = from_b(&p, TcpFlags::ACK | TcpFlags::PSH, -11, b"first bytes");
+    p.inject(false, &seg);
+    assert_eq!(p.a.dsack, Some((seg.seq, seg.seq + 11u32)));
+    assert_eq!(p.a.sack_blocks(true).as_slice()[0].left, seg.seq);
 }
