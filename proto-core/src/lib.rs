@@ -12,6 +12,7 @@
 //!   [`Duration`](time::Duration) newtypes passed in by the host.
 //! - [`seq`]: 32-bit TCP sequence numbers with modular arithmetic.
 //! - [`tuple`](mod@tuple): the [`FourTuple`](tuple::FourTuple) naming a connection.
+//! - [`cc`]: congestion control — NewReno, CUBIC and HyStart++ behind one trait.
 //! - [`buffer`]: the send buffer and the reassembling receive buffer of a
 //!   connection, over a lazily allocated byte ring.
 //! - [`flow`]: the receive window we advertise (silly-window avoidance,
