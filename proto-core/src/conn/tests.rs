@@ -1474,3 +1474,25 @@ fn an_old_duplicate_is_reported_with_dsack() {
     assert_eq!(p.a.dsack, Some((seg.seq, seg.seq + 11u32)));
     assert_eq!(p.a.sack_blocks(true).as_slice()[0].left, seg.seq);
 }
+
+#[test]
+fn cubic_recovers_from_loss_and_reports_itself() {
+    let cubic = Config {
+        congestion: crate::cc::CcAlgorithm::Cubic,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&cubic, &Config::default(), SeqNumber(3));
+    p.established();
+    p.filter_state = 0x1234_5678;
+    p.filter = |to_b, seg, x| {
+        if to_b && !seg.payload.is_empty() && next_random(x) % 100 == 0 {
+            return Fate::Drop;
+        }
+        Fate::Deliver
+    };
+    transfer(&mut p, &pattern(2_000_000), &[], Duration::from_secs(600));
+    let s = p.a.stats();
+    assert_eq!(s.congestion_control, "cubic");
+    assert!(s.recovery.fast_recoveries > 0, "{s:?}");
+    assert!(s.timeouts * 10 <= s.retransmitted_segments, "{s:?}");
+}
