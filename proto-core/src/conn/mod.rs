@@ -22,6 +22,7 @@
 //! `output::Connection::send_allowance` and the ACK path.
 
 mod config;
+mod cookie;
 mod input;
 mod output;
 mod timers;
@@ -293,9 +294,7 @@ impl Connection {
             max: iss,
             ..SendSeq::default()
         };
-        // RFC 7323 §5.4: a per-connection offset; the ISN is already a
-        // keyed hash of the 4-tuple, so it serves as one.
-        self.ts.offset = iss.0.rotate_left(16);
+        self.ts.offset = timestamp_offset(iss);
     }
 
     /// The connection's state.
@@ -601,6 +600,25 @@ impl Connection {
 
     /// Our timestamp clock: milliseconds plus the connection's offset.
     fn ts_now(&self, now: Instant) -> u32 {
-        (now.total_millis() as u32).wrapping_add(self.ts.offset)
+        timestamp_clock(now, self.ts.offset)
     }
+
+    /// Bytes of buffer storage the connection holds now. Buffers allocate
+    /// lazily and grow with use, so an idle connection holds none.
+    pub fn buffer_allocated(&self) -> usize {
+        self.send_buf.allocated() + self.recv_buf.allocated()
+    }
+}
+
+/// The TSval offset of a connection whose ISN is `iss`. RFC 7323 §5.4 asks
+/// for a per-connection offset; the ISN is already a keyed hash of the
+/// 4-tuple, so it serves as one (and a SYN cookie, which is the ISN, can
+/// rebuild it).
+pub(crate) fn timestamp_offset(iss: SeqNumber) -> u32 {
+    iss.0.rotate_left(16)
+}
+
+/// Our timestamp clock at `now`: milliseconds plus the connection's offset.
+pub(crate) fn timestamp_clock(now: Instant, offset: u32) -> u32 {
+    (now.total_millis() as u32).wrapping_add(offset)
 }
