@@ -21,6 +21,8 @@
 //! - [`isn`]: RFC 6528 initial sequence numbers from a host secret.
 //! - [`syncookie`]: stateless SYN cookies (RFC 4987 §3.6).
 //! - [`conn`]: one TCP connection, the RFC 9293 state machine.
+//! - [`endpoint`]: many connections: demultiplexing, listeners with SYN
+//!   cookies, ephemeral ports, a TIME-WAIT table, limits, one timer heap.
 //! - [`wire`]: zero-copy parsing and emission of TCP segments (with every
 //!   option in use today), IPv4 and IPv6 headers, and the Internet checksum.
 #![no_std]
@@ -33,6 +35,7 @@ extern crate std;
 
 pub mod buffer;
 pub mod conn;
+pub mod endpoint;
 pub mod flow;
 pub mod isn;
 mod keyed_hash;

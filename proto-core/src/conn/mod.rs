@@ -34,6 +34,8 @@ mod tests;
 pub use config::{Config, ConfigError, Keepalive};
 pub use types::{CloseReason, DropCounts, DropReason, Error, Event, State, Stats};
 
+pub(crate) use input::reset_reply;
+
 use core::net::SocketAddr;
 
 use crate::buffer::{ReceiveBuffer, SendBuffer};
@@ -608,6 +610,41 @@ impl Connection {
     pub fn buffer_allocated(&self) -> usize {
         self.send_buf.allocated() + self.recv_buf.allocated()
     }
+
+    /// What a TIME-WAIT table needs to stand in for this connection, when
+    /// it is in TIME-WAIT; `None` in any other state.
+    pub(crate) fn time_wait_snapshot(&self) -> Option<TimeWaitSnapshot> {
+        if self.state != State::TimeWait {
+            return None;
+        }
+        let window = self.window.advertised(self.rcv.nxt) >> self.window.shift();
+        Some(TimeWaitSnapshot {
+            snd_nxt: self.snd.nxt,
+            rcv_nxt: self.rcv.nxt,
+            timestamps: self
+                .negotiated
+                .timestamps
+                .then_some((self.ts.offset, self.ts.recent)),
+            window: u16::try_from(window).unwrap_or(u16::MAX),
+            expiry: self.timers.time_wait?,
+        })
+    }
+}
+
+/// The state of a connection in TIME-WAIT that answering its peer needs:
+/// see [`Connection::time_wait_snapshot`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimeWaitSnapshot {
+    /// SND.NXT: our FIN is acknowledged, so nothing is outstanding.
+    pub snd_nxt: SeqNumber,
+    /// RCV.NXT: one past the peer's FIN.
+    pub rcv_nxt: SeqNumber,
+    /// With timestamps in use: (our TSval offset, TS.Recent).
+    pub timestamps: Option<(u32, u32)>,
+    /// The window field we last advertised (scaled).
+    pub window: u16,
+    /// When 2·MSL ends.
+    pub expiry: Instant,
 }
 
 /// The TSval offset of a connection whose ISN is `iss`. RFC 7323 §5.4 asks
