@@ -126,3 +126,38 @@ fn ip_packets_in_and_out_for_both_families() {
         assert_eq!(net.server.stats().drops.malformed, before + 2);
     }
 }
+
+#[test]
+fn sending_takes_turns_across_connections() {
+    let mut net = Net::pair();
+    let server_addr = SocketAddr::new(SERVER_V4, 80);
+    let l = net.server.listen(server_addr).unwrap();
+    let (a, _) = net.connect(CLIENT_V4, server_addr, l);
+    let (b, _) = net.connect(CLIENT_V4, server_addr, l);
+    let ports = [a, b].map(|h| net.client.connection(h).unwrap().local_addr().port());
+    for h in [a, b] {
+        let data = [7u8; 60_000];
+        assert_eq!(
+            net.client.connection_mut(h).unwrap().write(&data),
+            Ok(60_000)
+        );
+    }
+    // Both have a window's worth to send: segments alternate.
+    let mut buf = [0u8; 1500];
+    let order: Vec<u16> = (0..20)
+        .map(|_| {
+            net.client
+                .poll_transmit(net.now, &mut buf)
+                .unwrap()
+                .tuple
+                .local
+                .port()
+        })
+        .collect();
+    for pair in order.chunks(2) {
+        assert!(
+            pair.contains(&ports[0]) && pair.contains(&ports[1]),
+            "{order:?}"
+        );
+    }
+}
