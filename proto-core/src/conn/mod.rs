@@ -22,6 +22,7 @@
 //! - [`crate::pacing`]: how fast it may leave.
 
 mod config;
+mod cookie;
 mod input;
 mod output;
 mod timers;
@@ -32,6 +33,8 @@ mod tests;
 
 pub use config::{Config, ConfigError, Keepalive};
 pub use types::{CloseReason, DropCounts, DropReason, Error, Event, State, Stats};
+
+pub(crate) use input::reset_reply;
 
 use core::net::SocketAddr;
 
@@ -339,9 +342,7 @@ impl Connection {
             max: iss,
             ..SendSeq::default()
         };
-        // RFC 7323 §5.4: a per-connection offset; the ISN is already a
-        // keyed hash of the 4-tuple, so it serves as one.
-        self.ts.offset = iss.0.rotate_left(16);
+        self.ts.offset = timestamp_offset(iss);
     }
 
     /// The connection's state.
@@ -666,6 +667,60 @@ impl Connection {
 
     /// Our timestamp clock: milliseconds plus the connection's offset.
     fn ts_now(&self, now: Instant) -> u32 {
-        (now.total_millis() as u32).wrapping_add(self.ts.offset)
+        timestamp_clock(now, self.ts.offset)
     }
+
+    /// Bytes of buffer storage the connection holds now. Buffers allocate
+    /// lazily and grow with use, so an idle connection holds none.
+    pub fn buffer_allocated(&self) -> usize {
+        self.send_buf.allocated() + self.recv_buf.allocated()
+    }
+
+    /// What a TIME-WAIT table needs to stand in for this connection, when
+    /// it is in TIME-WAIT; `None` in any other state.
+    pub(crate) fn time_wait_snapshot(&self) -> Option<TimeWaitSnapshot> {
+        if self.state != State::TimeWait {
+            return None;
+        }
+        let window = self.window.advertised(self.rcv.nxt) >> self.window.shift();
+        Some(TimeWaitSnapshot {
+            snd_nxt: self.snd.nxt,
+            rcv_nxt: self.rcv.nxt,
+            timestamps: self
+                .negotiated
+                .timestamps
+                .then_some((self.ts.offset, self.ts.recent)),
+            window: u16::try_from(window).unwrap_or(u16::MAX),
+            expiry: self.timers.time_wait?,
+        })
+    }
+}
+
+/// The state of a connection in TIME-WAIT that answering its peer needs:
+/// see [`Connection::time_wait_snapshot`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimeWaitSnapshot {
+    /// SND.NXT: our FIN is acknowledged, so nothing is outstanding.
+    pub snd_nxt: SeqNumber,
+    /// RCV.NXT: one past the peer's FIN.
+    pub rcv_nxt: SeqNumber,
+    /// With timestamps in use: (our TSval offset, TS.Recent).
+    pub timestamps: Option<(u32, u32)>,
+    /// The window field we last advertised (scaled).
+    pub window: u16,
+    /// When 2·MSL ends.
+    pub expiry: Instant,
+}
+
+/// The TSval offset of a connection whose ISN is `iss`. RFC 7323 §5.4 asks
+/// for a per-connection offset; the ISN is already a keyed hash of the
+/// 4-tuple, so it serves as one (and a SYN cookie, which is the ISN, can
+/// rebuild it).
+pub(crate) fn timestamp_offset(iss: SeqNumber) -> u32 {
+    iss.0.rotate_left(16)
+}
+
+/// Our timestamp clock at `now`: milliseconds plus the connection's offset.
+pub(crate) fn timestamp_clock(now: Instant, offset: u32) -> u32 {
+    (now.total_millis() as u32).wrapping_add(offset)
 }
