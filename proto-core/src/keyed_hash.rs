@@ -46,6 +46,8 @@ pub(crate) enum Domain {
     PortSelect = 4,
     /// The unpredictable step by which a port counter advances.
     PortStep = 5,
+    /// The timestamp offset of an address pair (RFC 7323 §5.4).
+    TimestampOffset = 6,
 }
 
 /// SipHash-2-4 keyed with a secret that never leaves this value.

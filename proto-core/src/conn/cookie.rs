@@ -20,6 +20,8 @@ impl Connection {
     /// SACK-permitted the peer's SYN offered come back in its TSecr
     /// ([`crate::syncookie::decode_ts_options`]); without timestamps they
     /// are lost, so the cookie's SYN-ACK must not have offered them.
+    /// `timestamp_offset` is the offset the SYN-ACK's TSval was made with
+    /// (see [`Connection::set_timestamp_offset`]).
     ///
     /// An `ack` that is not an ACK (or is a SYN or RST), or that does not
     /// travel along `tuple`, is [`Error::InvalidState`]`(Listen)`: what a
@@ -29,6 +31,7 @@ impl Connection {
         tuple: FourTuple,
         cookie: CookieParams,
         ack: &TcpRepr<'_>,
+        timestamp_offset: u32,
         now: Instant,
     ) -> Result<Connection, Error> {
         let addrs = tuple
@@ -69,6 +72,9 @@ impl Connection {
         let iss = ack.ack - 1u32;
         let mut conn = Connection::new(config, tuple, now);
         conn.open_from_syn(&syn, iss, now);
+        // The offset the stateless SYN-ACK's TSval was made with, so the
+        // echo in the ACK gives a true RTT sample.
+        conn.set_timestamp_offset(timestamp_offset);
         // The SYN-ACK went out statelessly: record it as sent, with the
         // window it advertised (the unscaled buffer, RFC 7323 §2.2), so the
         // ACK and any data riding on it are acceptable.
@@ -131,9 +137,15 @@ mod tests {
         };
         let tsecr = encode_ts_options(opts, 123_456);
         let ack = final_ack(iss, Some(tsecr), b"hello");
-        let mut c =
-            Connection::from_syn_cookie(&Config::default(), tuple, CookieParams { mss }, &ack, now)
-                .unwrap();
+        let mut c = Connection::from_syn_cookie(
+            &Config::default(),
+            tuple,
+            CookieParams { mss },
+            &ack,
+            0,
+            now,
+        )
+        .unwrap();
         assert_eq!(c.state(), State::Established);
         let n = c.negotiated();
         assert!(n.timestamps && n.sack && n.window_scaling);
@@ -152,9 +164,15 @@ mod tests {
         let now = Instant::from_secs(100);
         let (iss, mss) = SynCookies::new([3; 16]).encode(&tuple, SeqNumber(5000), now, 1300);
         let ack = final_ack(iss, None, b"");
-        let c =
-            Connection::from_syn_cookie(&Config::default(), tuple, CookieParams { mss }, &ack, now)
-                .unwrap();
+        let c = Connection::from_syn_cookie(
+            &Config::default(),
+            tuple,
+            CookieParams { mss },
+            &ack,
+            0,
+            now,
+        )
+        .unwrap();
         let n = c.negotiated();
         assert!(!n.timestamps && !n.sack && !n.window_scaling);
         assert_eq!(n.peer_mss, 1300);
@@ -170,13 +188,13 @@ mod tests {
         syn.flags = TcpFlags::SYN;
         let c = Config::default();
         assert_eq!(
-            Connection::from_syn_cookie(&c, tuple, cookie, &syn, now).err(),
+            Connection::from_syn_cookie(&c, tuple, cookie, &syn, 0, now).err(),
             Some(Error::InvalidState(State::Listen))
         );
         let ack = final_ack(SeqNumber(1), None, b"");
         let other = FourTuple::new(SERVER, SocketAddr::new(CLIENT.ip(), 1));
         assert_eq!(
-            Connection::from_syn_cookie(&c, other, cookie, &ack, now).err(),
+            Connection::from_syn_cookie(&c, other, cookie, &ack, 0, now).err(),
             Some(Error::InvalidState(State::Listen))
         );
     }

@@ -345,6 +345,14 @@ impl Connection {
         self.ts.offset = timestamp_offset(iss);
     }
 
+    /// Sets the offset added to our timestamp clock (RFC 7323 §5.4). Call
+    /// it before the first segment is sent. The endpoint derives it from the
+    /// address pair and its secret, as Linux does, so timestamps rise
+    /// across successive connections between the same hosts.
+    pub fn set_timestamp_offset(&mut self, offset: u32) {
+        self.ts.offset = offset;
+    }
+
     /// The connection's state.
     pub fn state(&self) -> State {
         self.state
@@ -712,10 +720,12 @@ pub(crate) struct TimeWaitSnapshot {
     pub expiry: Instant,
 }
 
-/// The TSval offset of a connection whose ISN is `iss`. RFC 7323 §5.4 asks
-/// for a per-connection offset; the ISN is already a keyed hash of the
-/// 4-tuple, so it serves as one (and a SYN cookie, which is the ISN, can
-/// rebuild it).
+/// The default TSval offset of a connection whose ISN is `iss`. RFC 7323
+/// §5.4 asks for an offset that does not reveal the clock; the ISN is a
+/// keyed hash of the 4-tuple, so it serves. Hosts that reuse 4-tuples
+/// should set an offset per address pair instead
+/// ([`Connection::set_timestamp_offset`]), so TSvals keep rising across
+/// connections as RFC 6191 needs to reopen TIME-WAIT.
 pub(crate) fn timestamp_offset(iss: SeqNumber) -> u32 {
     iss.0.rotate_left(16)
 }

@@ -7,7 +7,7 @@ use super::time_wait::TimeWaitAction;
 use super::timers::Owner;
 use super::{ConnectionHandle, Endpoint, EndpointError, Holder, ListenerId, SynCookieMode};
 use super::{is_unicast, slab::Key};
-use crate::conn::{Connection, timestamp_clock, timestamp_offset};
+use crate::conn::{Connection, timestamp_clock};
 use crate::seq::SeqNumber;
 use crate::syncookie::{COOKIE_PERIOD, MAX_COOKIE_AGE, TsCookieOptions, encode_ts_options};
 use crate::time::Instant;
@@ -211,11 +211,12 @@ impl Endpoint {
             return self.count_refusal(e);
         }
         let iss = reopen_iss.unwrap_or_else(|| self.isn.generate(&tuple, now));
-        let Ok(conn) = Connection::accept(&self.config.conn, tuple, seg, iss, now) else {
+        let Ok(mut conn) = Connection::accept(&self.config.conn, tuple, seg, iss, now) else {
             // Only a SYN of mixed families could fail, and tuples never are.
             self.stats.drops.malformed += 1;
             return;
         };
+        conn.set_timestamp_offset(self.timestamp_offset(&tuple));
         let key = self.insert_conn(conn, Holder::SynQueue(id));
         if let Some(listener) = self.listeners.get_mut(id.0) {
             listener.syn_queue += 1;
@@ -249,9 +250,9 @@ impl Endpoint {
             };
             options.window_scale = kept.wscale.map(|_| c.window_shift());
             options.sack_permitted = kept.sack_permitted;
-            // The clock the connection will use: its offset follows from
-            // the ISN, which is the cookie.
-            let clock = timestamp_clock(now, timestamp_offset(iss));
+            // The clock the connection will use, with the offset of this
+            // address pair.
+            let clock = timestamp_clock(now, self.timestamp_offset(&tuple));
             options.timestamps = Some(Timestamps {
                 value: encode_ts_options(kept, clock),
                 echo_reply: ts.value,
@@ -309,8 +310,14 @@ impl Endpoint {
         if let Err(e) = self.admit() {
             return self.count_refusal(e);
         }
-        let Ok(conn) = Connection::from_syn_cookie(&self.config.conn, tuple, params, seg, now)
-        else {
+        let Ok(conn) = Connection::from_syn_cookie(
+            &self.config.conn,
+            tuple,
+            params,
+            seg,
+            self.timestamp_offset(&tuple),
+            now,
+        ) else {
             self.stats.drops.bad_cookie += 1;
             return;
         };

@@ -66,6 +66,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::conn::{Connection, Event};
 use crate::isn::IsnGenerator;
+use crate::keyed_hash::{Domain, KeyedHash};
 use crate::syncookie::SynCookies;
 use crate::time::Instant;
 use crate::tuple::FourTuple;
@@ -126,6 +127,8 @@ struct Listener {
 pub struct Endpoint {
     config: EndpointConfig,
     isn: IsnGenerator,
+    /// Keys the timestamp offset of each address pair.
+    ts_offsets: KeyedHash,
     cookies: SynCookies,
     ports: PortAllocator,
     conns: Slab<ConnEntry>,
@@ -162,11 +165,25 @@ impl core::fmt::Debug for Endpoint {
 }
 
 impl Endpoint {
+    /// The timestamp offset for the address pair of `tuple`: a keyed hash
+    /// of the addresses alone (ports zeroed), as Linux does, so TSvals rise
+    /// across successive connections between two hosts (RFC 7323 §5.4,
+    /// RFC 6191) without revealing our clock.
+    pub(crate) fn timestamp_offset(&self, tuple: &FourTuple) -> u32 {
+        let pair = FourTuple::new(
+            SocketAddr::new(tuple.local.ip(), 0),
+            SocketAddr::new(tuple.remote.ip(), 0),
+        );
+        self.ts_offsets
+            .hash_tuple(Domain::TimestampOffset, &pair, &[]) as u32
+    }
+
     /// An endpoint with no connections or listeners.
     pub fn new(config: EndpointConfig) -> Result<Endpoint, EndpointConfigError> {
         config.validate()?;
         Ok(Endpoint {
             isn: IsnGenerator::new(config.secret),
+            ts_offsets: KeyedHash::new(config.secret),
             cookies: SynCookies::new(config.secret),
             ports: PortAllocator::new(config.secret, config.ephemeral_ports),
             rst_limit: RateLimiter::new(config.rst_rate_limit_per_sec),
@@ -302,8 +319,9 @@ impl Endpoint {
 
     fn open(&mut self, tuple: FourTuple, now: Instant) -> Result<ConnectionHandle, EndpointError> {
         let iss = self.isn.generate(&tuple, now);
-        let conn = Connection::connect(&self.config.conn, tuple, iss, now)
+        let mut conn = Connection::connect(&self.config.conn, tuple, iss, now)
             .map_err(|_| EndpointError::InvalidAddress)?;
+        conn.set_timestamp_offset(self.timestamp_offset(&tuple));
         let key = self.insert_conn(conn, Holder::App);
         self.sync(key, false);
         Ok(ConnectionHandle(key))
