@@ -182,6 +182,8 @@ pub fn locate_tcp(
                     p
                 }
             };
+            // RFC 9293 §3.9.2 (MUST-50): IPv4 options are skipped, never
+            // acted on.
             let repr = Ipv4Repr::parse(&p, mode)?;
             // Every IPv4 fragment carries the protocol, so a fragment of
             // anything else is not TCP rather than an unreadable segment.

@@ -1,0 +1,263 @@
+//! What a connection is configured with.
+
+use crate::time::Duration;
+
+/// Settings of one connection. `Default` gives Linux-like values; every
+/// field is public so hosts can tune it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The largest IP packet the path carries; the MSS we announce is this
+    /// less the IP and TCP headers (40 bytes for IPv4, 60 for IPv6).
+    pub mtu: usize,
+    /// Send buffer size in bytes: how much written data may wait for
+    /// acknowledgment.
+    pub send_buffer: usize,
+    /// Initial receive buffer size in bytes: the window we start with.
+    pub recv_buffer: usize,
+    /// The receive buffer may grow to this size by auto-tuning; it also
+    /// fixes the window scale we offer (RFC 7323 §2.2).
+    pub recv_buffer_max: usize,
+    /// Offer window scaling (RFC 7323 §2).
+    pub window_scaling: bool,
+    /// Offer selective acknowledgments (RFC 2018).
+    pub sack: bool,
+    /// Offer timestamps (RFC 7323 §3).
+    pub timestamps: bool,
+    /// Nagle's algorithm (RFC 896): hold small segments while data is
+    /// unacknowledged. On by default; `set_nodelay(true)` turns it off.
+    pub nagle: bool,
+    /// Longest delay of an acknowledgment (RFC 9293 §3.8.6.3 requires
+    /// less than 0.5 s). Linux's minimum is 40 ms.
+    pub delayed_ack: Duration,
+    /// Retransmission timeout before any RTT sample (RFC 6298 §2.1).
+    pub initial_rto: Duration,
+    /// Lower bound of the retransmission timeout. RFC 6298 §2.4 says 1 s;
+    /// Linux uses 200 ms, as does this default.
+    pub min_rto: Duration,
+    /// Upper bound of the retransmission timeout (RFC 6298 §2.5: at least
+    /// 60 s). Linux uses 120 s.
+    pub max_rto: Duration,
+    /// Maximum segment lifetime; TIME-WAIT lasts twice this (RFC 9293
+    /// §3.4.2 says 2 minutes; Linux keeps TIME-WAIT for 60 s, i.e. MSL 30 s).
+    pub msl: Duration,
+    /// Retransmissions of a SYN or SYN-ACK before the attempt fails.
+    /// RFC 9293 §3.8.3 (MUST-23) wants at least 3 minutes of retrying: 7
+    /// retries from a 1 s RTO give up after 255 s (Linux's 6 give 127 s).
+    pub max_syn_retries: u32,
+    /// Retransmissions of data before the connection fails as timed out
+    /// (RFC 9293 §3.8.3 R2; Linux `tcp_retries2`: 15).
+    pub max_retries: u32,
+    /// After `close()`, how long FIN-WAIT-2 may wait for the peer's FIN
+    /// before the connection is dropped (Linux `tcp_fin_timeout`: 60 s).
+    /// Not applied after `shutdown()`, where the application still reads.
+    pub fin_wait2_timeout: Duration,
+    /// Fail the connection when sent data stays unacknowledged this long
+    /// (RFC 5482 user timeout). `None`: only `max_retries` applies.
+    pub user_timeout: Option<Duration>,
+    /// Keepalive (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6): off by default.
+    // RFC 9293 §3.8.4 (MUST-24, MUST-25): chosen per connection, off by
+    // default.
+    pub keepalive: Option<Keepalive>,
+    /// At most this many challenge ACKs (RFC 5961 §7) per second.
+    pub challenge_ack_limit: u32,
+    /// The congestion controller (NewReno by default).
+    pub congestion: crate::cc::CcAlgorithm,
+    /// Pace segments at a rate derived from cwnd and SRTT.
+    pub pacing: bool,
+    /// Detect spurious retransmission timeouts with F-RTO (RFC 5682).
+    pub frto: bool,
+    /// Verify checksums of arriving segments and fill them in on emitted
+    /// ones. Hosts whose link already protects the bytes may skip it.
+    pub checksums: crate::wire::ChecksumMode,
+}
+
+/// Keepalive timing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Idle time before the first probe (RFC 1122: at least 2 hours by
+    /// default).
+    pub idle: Duration,
+    /// Time between unanswered probes.
+    pub interval: Duration,
+    /// Unanswered probes before the connection fails as timed out.
+    pub probes: u32,
+}
+
+// RFC 9293 §3.8.4 (MUST-27, MUST-28): the idle interval is configurable
+// and defaults to two hours.
+impl Default for Keepalive {
+    fn default() -> Keepalive {
+        Keepalive {
+            idle: Duration::from_secs(2 * 3600),
+            interval: Duration::from_secs(75),
+            probes: 9,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            mtu: 1500,
+            send_buffer: 256 * 1024,
+            recv_buffer: 128 * 1024,
+            recv_buffer_max: 6 * 1024 * 1024,
+            window_scaling: true,
+            sack: true,
+            timestamps: true,
+            nagle: true,
+            delayed_ack: Duration::from_millis(40),
+            initial_rto: Duration::from_secs(1),
+            min_rto: Duration::from_millis(200),
+            max_rto: Duration::from_secs(120),
+            msl: Duration::from_secs(30),
+            max_syn_retries: 7,
+            max_retries: 15,
+            fin_wait2_timeout: Duration::from_secs(60),
+            user_timeout: None,
+            keepalive: None,
+            challenge_ack_limit: 10,
+            congestion: crate::cc::CcAlgorithm::NewReno,
+            pacing: true,
+            frto: true,
+            checksums: crate::wire::ChecksumMode::Full,
+        }
+    }
+}
+
+/// A configuration value outside what TCP allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConfigError {
+    /// The MTU cannot carry the IP and TCP headers plus one byte.
+    MtuTooSmall(usize),
+    /// A buffer is empty, or the receive maximum is below the initial size.
+    BadBufferSize,
+    /// The maximum RTO is below 60 s (RFC 6298 §2.5), or below the minimum.
+    BadRtoBounds,
+    /// The delayed-ACK timeout is 500 ms or more (RFC 9293 §3.8.6.3).
+    DelayedAckTooLong,
+    /// Keepalive would declare a peer dead after a single unanswered
+    /// probe, which RFC 9293 §3.8.4 (MUST-29) forbids: use 2 or more.
+    KeepaliveProbes,
+}
+
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ConfigError::MtuTooSmall(mtu) => {
+                write!(
+                    f,
+                    "MTU {mtu} is too small: IP and TCP headers need 61 bytes or more"
+                )
+            }
+            ConfigError::BadBufferSize => f.write_str(
+                "buffer sizes must be non-zero and recv_buffer_max at least recv_buffer",
+            ),
+            ConfigError::BadRtoBounds => {
+                f.write_str("RTO bounds must satisfy min_rto <= initial_rto and max_rto >= 60 s")
+            }
+            ConfigError::DelayedAckTooLong => f.write_str("delayed_ack must be below 500 ms"),
+            ConfigError::KeepaliveProbes => {
+                f.write_str("keepalive.probes must be at least 2 (RFC 9293 MUST-29)")
+            }
+        }
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+impl Config {
+    /// Checks the values against the RFCs' limits.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        // 40 bytes of IPv4+TCP headers at least, plus one payload byte;
+        // IPv6 needs 20 more, which `mss_for` checks per family.
+        if self.mtu < 41 + 20 {
+            return Err(ConfigError::MtuTooSmall(self.mtu));
+        }
+        if self.send_buffer == 0 || self.recv_buffer == 0 || self.recv_buffer_max < self.recv_buffer
+        {
+            return Err(ConfigError::BadBufferSize);
+        }
+        if self.max_rto < Duration::from_secs(60) || self.min_rto > self.max_rto {
+            return Err(ConfigError::BadRtoBounds);
+        }
+        // RFC 9293 §3.8.6.3 (MUST-40): an ACK is delayed less than 0.5 s.
+        if self.delayed_ack >= Duration::from_millis(500) {
+            return Err(ConfigError::DelayedAckTooLong);
+        }
+        if self.keepalive.is_some_and(|k| k.probes < 2) {
+            return Err(ConfigError::KeepaliveProbes);
+        }
+        Ok(())
+    }
+
+    /// The MSS we announce: the MTU less the IP and TCP fixed headers
+    /// (RFC 9293 §3.7.1), at most 65535.
+    pub fn mss_for(&self, ipv4: bool) -> u16 {
+        let headers = if ipv4 { 40 } else { 60 };
+        let mss = self.mtu.saturating_sub(headers).max(1);
+        u16::try_from(mss).unwrap_or(u16::MAX)
+    }
+
+    /// The window scale shift we offer: the smallest that lets the largest
+    /// receive buffer be advertised in 16 bits, at most 14 (RFC 7323 §2.3).
+    pub fn window_shift(&self) -> u8 {
+        let mut shift = 0u8;
+        while shift < 14 && (self.recv_buffer_max >> shift) > usize::from(u16::MAX) {
+            shift += 1;
+        }
+        shift
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(Config::default().validate(), Ok(()));
+        assert_eq!(Config::default().mss_for(true), 1460);
+        assert_eq!(Config::default().mss_for(false), 1440);
+        // 6 MiB needs a shift of 7 to fit 16 bits.
+        assert_eq!(Config::default().window_shift(), 7);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let c = Config {
+            mtu: 50,
+            ..Config::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::MtuTooSmall(50)));
+        let c = Config {
+            max_rto: Duration::from_secs(10),
+            ..Config::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::BadRtoBounds));
+        let c = Config {
+            recv_buffer_max: 1,
+            ..Config::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::BadBufferSize));
+        let c = Config {
+            delayed_ack: Duration::from_millis(500),
+            ..Config::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::DelayedAckTooLong));
+    }
+
+    #[test]
+    fn window_shift_is_capped_at_14() {
+        let c = Config {
+            recv_buffer_max: usize::MAX / 2,
+            ..Config::default()
+        };
+        assert_eq!(c.window_shift(), 14);
+        let c = Config {
+            recv_buffer_max: 65535,
+            ..Config::default()
+        };
+        assert_eq!(c.window_shift(), 0);
+    }
+}

@@ -1,0 +1,180 @@
+//! Pacing: segments leave no faster than a rate derived from the
+//! congestion window and the RTT, with a bounded burst, so a window's
+//! worth of data is spread over the round trip instead of hitting the
+//! bottleneck queue at once.
+//!
+//! A token bucket: tokens (bytes) refill at the pacing rate up to the
+//! burst size; a segment may leave when the bucket holds its size. When it
+//! does not, [`Pacer::release_time`] says when it will, and the connection
+//! makes that instant part of its deadline.
+
+use crate::time::{Duration, Instant};
+
+/// How much faster than cwnd/SRTT to pace: Linux uses 2× in slow start
+/// (the window doubles each round) and 1.2× in congestion avoidance, so
+/// pacing never becomes the bottleneck.
+const SLOW_START_GAIN_PERCENT: u64 = 200;
+const AVOIDANCE_GAIN_PERCENT: u64 = 120;
+/// The burst is about 2 ms worth at the pacing rate…
+const BURST_TIME: Duration = Duration::from_millis(2);
+/// …but at least this many segments (what an initial window sends at
+/// once anyway) and at most this many.
+const MIN_BURST_SEGMENTS: u64 = 10;
+const MAX_BURST_SEGMENTS: u64 = 256;
+
+/// A token-bucket pacer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pacer {
+    /// Bytes that may leave now.
+    tokens: u64,
+    /// When `tokens` was last brought up to date.
+    updated: Instant,
+    /// Bytes per second; 0 means not pacing.
+    rate: u64,
+    /// Bucket size in bytes.
+    burst: u64,
+}
+
+impl Pacer {
+    /// A pacer that does not limit anything until it learns a rate.
+    pub fn new(now: Instant) -> Pacer {
+        Pacer {
+            tokens: 0,
+            updated: now,
+            rate: 0,
+            burst: 0,
+        }
+    }
+
+    /// The rate cwnd/SRTT scaled by the gain for the current phase, in
+    /// bytes per second.
+    pub fn rate_for(cwnd: usize, srtt: Duration, slow_start: bool) -> u64 {
+        let gain = if slow_start {
+            SLOW_START_GAIN_PERCENT
+        } else {
+            AVOIDANCE_GAIN_PERCENT
+        };
+        let micros = srtt.total_micros().max(1);
+        let rate = (cwnd as u128 * 1_000_000 * u128::from(gain)) / (u128::from(micros) * 100);
+        u64::try_from(rate).unwrap_or(u64::MAX).max(1)
+    }
+
+    /// The current rate in bytes per second (0: not pacing).
+    pub fn rate(&self) -> u64 {
+        self.rate
+    }
+
+    /// Sets the rate (0 turns pacing off) and the burst that goes with it.
+    pub fn set_rate(&mut self, now: Instant, rate: u64, mss: usize) {
+        self.refill(now);
+        let mss = mss.max(1) as u64;
+        let burst_bytes =
+            (u128::from(rate) * u128::from(BURST_TIME.total_micros()) / 1_000_000) as u64;
+        let burst = burst_bytes.clamp(
+            MIN_BURST_SEGMENTS.saturating_mul(mss),
+            MAX_BURST_SEGMENTS.saturating_mul(mss),
+        );
+        if self.rate == 0 && rate > 0 {
+            // Start with a full bucket: the first burst is not delayed.
+            self.tokens = burst;
+        }
+        self.rate = rate;
+        self.burst = burst;
+        self.tokens = self.tokens.min(burst);
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.updated).total_micros();
+        self.updated = now;
+        if self.rate == 0 {
+            return;
+        }
+        let add = u128::from(elapsed) * u128::from(self.rate) / 1_000_000;
+        self.tokens = (u128::from(self.tokens) + add).min(u128::from(self.burst)) as u64;
+    }
+
+    /// When a segment of `size` bytes may leave: `None` means now.
+    pub fn release_time(&mut self, now: Instant, size: usize) -> Option<Instant> {
+        if self.rate == 0 {
+            return None;
+        }
+        self.refill(now);
+        let size = (size as u64).min(self.burst);
+        if self.tokens >= size {
+            return None;
+        }
+        let missing = size - self.tokens;
+        let wait = (u128::from(missing) * 1_000_000).div_ceil(u128::from(self.rate));
+        Some(now + Duration::from_micros(u64::try_from(wait).unwrap_or(u64::MAX)))
+    }
+
+    /// A segment of `size` bytes left.
+    pub fn on_sent(&mut self, now: Instant, size: usize) {
+        if self.rate == 0 {
+            return;
+        }
+        self.refill(now);
+        self.tokens = self.tokens.saturating_sub(size as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_follows_the_window() {
+        // 100 segments of 1000 bytes per 100 ms = 1 MB/s; ×2 in slow start.
+        let srtt = Duration::from_millis(100);
+        assert_eq!(Pacer::rate_for(100_000, srtt, true), 2_000_000);
+        assert_eq!(Pacer::rate_for(100_000, srtt, false), 1_200_000);
+    }
+
+    #[test]
+    fn bursts_then_spaces_segments() {
+        let t0 = Instant::from_secs(1);
+        let mut p = Pacer::new(t0);
+        assert_eq!(p.release_time(t0, 1000), None, "no rate yet: no pacing");
+        // 1 MB/s: the burst is max(2 ms · 1 MB/s = 2000, 10 segments).
+        p.set_rate(t0, 1_000_000, 1000);
+        for _ in 0..10 {
+            assert_eq!(p.release_time(t0, 1000), None);
+            p.on_sent(t0, 1000);
+        }
+        // The bucket is empty: the next segment waits 1 ms.
+        assert_eq!(
+            p.release_time(t0, 1000),
+            Some(t0 + Duration::from_millis(1))
+        );
+        let t1 = t0 + Duration::from_micros(500);
+        assert_eq!(
+            p.release_time(t1, 1000),
+            Some(t0 + Duration::from_millis(1))
+        );
+        let t2 = t0 + Duration::from_millis(1);
+        assert_eq!(p.release_time(t2, 1000), None);
+    }
+
+    #[test]
+    fn idle_time_refills_only_up_to_the_burst() {
+        let t0 = Instant::from_secs(1);
+        let mut p = Pacer::new(t0);
+        p.set_rate(t0, 1_000_000, 1000);
+        p.on_sent(t0, 10_000);
+        let later = t0 + Duration::from_secs(10);
+        for _ in 0..10 {
+            assert_eq!(p.release_time(later, 1000), None);
+            p.on_sent(later, 1000);
+        }
+        assert!(p.release_time(later, 1000).is_some());
+    }
+
+    #[test]
+    fn extreme_values_do_not_overflow() {
+        let t0 = Instant::from_secs(1);
+        let mut p = Pacer::new(t0);
+        p.set_rate(t0, u64::MAX, usize::MAX);
+        assert_eq!(p.release_time(Instant::MAX, usize::MAX), None);
+        assert!(Pacer::rate_for(usize::MAX, Duration::ZERO, true) > 0);
+    }
+}

@@ -1,0 +1,592 @@
+//! Loss recovery: what is in flight, what is lost, what to resend, and
+//! how much may be sent while recovering.
+//!
+//! - [`Scoreboard`]: every segment in flight, SACKed or lost (RFC 6675).
+//! - [`Rack`]: time-based loss marking and the tail loss probe timeout
+//!   (RFC 8985).
+//! - [`Prr`]: the send quota during fast recovery (RFC 6937).
+//! - Without SACK: three duplicate ACKs start fast retransmit and partial
+//!   ACKs resend the next hole (NewReno, RFC 6582); the first two
+//!   duplicates allow new data (limited transmit, RFC 3042).
+//! - Spurious events: a D-SACK for every retransmission of an episode undoes
+//!   its window reduction (RFC 3708 detection, RFC 4015 response); F-RTO
+//!   (RFC 5682) tells a spurious timeout from a real one.
+//!
+//! The machine is driven by the connection: `on_sent` for every data
+//! segment, `on_ack` for every acceptable ACK, `on_rto`, and `on_probe`
+//! when the probe timer fires. The congestion controller is passed in so
+//! the recovery machine tells it of congestion events, recovery ends and
+//! spurious reductions at the right moments.
+
+mod prr;
+mod rack;
+mod scoreboard;
+
+pub use prr::Prr;
+pub use rack::{DUP_THRESH, Rack, probe_timeout};
+pub use scoreboard::{SackUpdate, Scoreboard, SentSegment};
+
+use crate::cc::{AckInfo, CongestionControl, CongestionEvent};
+use crate::seq::SeqNumber;
+use crate::time::{Duration, Instant};
+use crate::wire::SackBlock;
+
+/// Counters of the recovery machine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryStats {
+    /// Fast recovery episodes entered.
+    pub fast_recoveries: u64,
+    /// Tail loss probes sent.
+    pub tlp_probes: u64,
+    /// Retransmissions the peer reported as duplicates (D-SACK).
+    pub spurious_retransmissions: u64,
+    /// Retransmission timeouts shown spurious by F-RTO.
+    pub spurious_timeouts: u64,
+    /// Window reductions undone.
+    pub undos: u64,
+    /// SACK blocks ignored as impossible.
+    pub bogus_sack_blocks: u64,
+    /// Segments RACK marked lost.
+    pub rack_marked_lost: u64,
+}
+
+/// A fast-recovery or timeout-recovery episode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Episode {
+    /// SND.MAX when it started; it ends when SND.UNA passes this.
+    recover: SeqNumber,
+    /// Started by a timeout (sending follows the collapsed window, not PRR).
+    timeout: bool,
+    prr: Prr,
+    /// Retransmissions made in the episode, and how many of them a D-SACK
+    /// showed unnecessary (RFC 3708).
+    retransmissions: u32,
+    dsacked: u32,
+}
+
+impl Episode {
+    /// An episode starting now with `in_flight` bytes out, reducing toward
+    /// `ssthresh`.
+    fn begin(
+        recover: SeqNumber,
+        timeout: bool,
+        in_flight: usize,
+        ssthresh: usize,
+        mss: usize,
+    ) -> Episode {
+        Episode {
+            recover,
+            timeout,
+            prr: Prr::start(in_flight, ssthresh, mss),
+            retransmissions: 0,
+            dsacked: 0,
+        }
+    }
+}
+
+/// F-RTO's progress after a timeout (RFC 5682 §2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Frto {
+    /// The head was resent; waiting for the first ACK.
+    AwaitFirstAck { recover: SeqNumber, at: Instant },
+    /// The first ACK advanced: up to two new segments may go; waiting for
+    /// the second.
+    AwaitSecondAck {
+        recover: SeqNumber,
+        at: Instant,
+        allowance: usize,
+    },
+}
+
+/// A tail loss probe in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Probe {
+    /// The probe's end sequence number.
+    end: SeqNumber,
+    /// It resent the last segment (rather than sending new data).
+    retransmission: bool,
+}
+
+/// What the connection tells [`Recovery::on_ack`] about one ACK.
+#[derive(Clone, Copy, Debug)]
+pub struct AckInput<'a> {
+    /// When it arrived.
+    pub now: Instant,
+    /// Its cumulative acknowledgment (already validated).
+    pub ack: SeqNumber,
+    /// SND.UNA before it.
+    pub prior_una: SeqNumber,
+    /// SND.MAX.
+    pub snd_max: SeqNumber,
+    /// Its SACK blocks.
+    pub sack: &'a [SackBlock],
+    /// It is a duplicate ACK in RFC 5681's sense (no data, no window
+    /// change, SND.UNA unchanged, data outstanding).
+    pub duplicate: bool,
+    /// The RTT sample it gave, if any.
+    pub rtt: Option<Duration>,
+    /// Smoothed RTT after the sample.
+    pub srtt: Option<Duration>,
+    /// Minimum RTT.
+    pub min_rtt: Option<Duration>,
+    /// The acknowledged data was sent while application-limited.
+    pub app_limited: bool,
+    /// Data waits to be sent (F-RTO needs new data to probe with).
+    pub has_unsent: bool,
+    /// Our MSS.
+    pub mss: usize,
+}
+
+/// What an ACK did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AckOutcome {
+    /// Bytes newly delivered (cumulatively ACKed or SACKed).
+    pub delivered: usize,
+    /// When RACK wants to look at unmarked segments again.
+    pub reorder_deadline: Option<Instant>,
+    /// A timeout was proven spurious: the RTO backoff may be dropped.
+    pub spurious_timeout: bool,
+}
+
+/// The loss recovery machine of one connection.
+#[derive(Clone, Debug)]
+pub struct Recovery {
+    board: Scoreboard,
+    rack: Rack,
+    sack: bool,
+    episode: Option<Episode>,
+    frto: Option<Frto>,
+    probe: Option<Probe>,
+    /// Duplicate ACKs in a row (without SACK).
+    dupacks: u32,
+    /// RFC 6582's "recover" guard against a second fast retransmit for the
+    /// same window.
+    last_recover: Option<SeqNumber>,
+    stats: RecoveryStats,
+}
+
+impl Recovery {
+    /// A machine for a connection that does (`sack = true`) or does not
+    /// have SACK.
+    pub fn new(sack: bool) -> Recovery {
+        Recovery {
+            board: Scoreboard::new(),
+            rack: Rack::new(),
+            sack,
+            episode: None,
+            frto: None,
+            probe: None,
+            dupacks: 0,
+            last_recover: None,
+            stats: RecoveryStats::default(),
+        }
+    }
+
+    /// Turns SACK use on or off (settled by the handshake).
+    pub fn set_sack(&mut self, sack: bool) {
+        self.sack = sack;
+    }
+
+    /// The scoreboard.
+    pub fn board(&self) -> &Scoreboard {
+        &self.board
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> RecoveryStats {
+        self.stats
+    }
+
+    /// True during fast or timeout recovery.
+    pub fn in_recovery(&self) -> bool {
+        self.episode.is_some()
+    }
+
+    /// Bytes in flight as RFC 6675's pipe counts them; without SACK,
+    /// each duplicate ACK stands for one segment that left the network.
+    pub fn in_flight(&self, mss: usize) -> usize {
+        let pipe = self.board.in_flight();
+        if self.sack {
+            pipe
+        } else {
+            pipe.saturating_sub(self.dupacks as usize * mss)
+        }
+    }
+
+    /// How many bytes may be sent now, given the congestion window.
+    pub fn send_quota(&self, cwnd: usize, mss: usize) -> usize {
+        if let Some(Frto::AwaitSecondAck { allowance, .. }) = self.frto {
+            return allowance;
+        }
+        match self.episode {
+            Some(e) if !e.timeout => e.prr.quota(),
+            _ => cwnd.saturating_sub(self.in_flight(mss)),
+        }
+    }
+
+    /// True when F-RTO is waiting to learn whether a timeout was spurious:
+    /// the rest of the window must not be resent yet.
+    pub fn holding_retransmissions(&self) -> bool {
+        matches!(self.frto, Some(Frto::AwaitSecondAck { .. }))
+    }
+
+    /// The next segment to resend (RFC 6675 NextSeg rule 1).
+    pub fn next_retransmission(&self) -> Option<SentSegment> {
+        self.board.first_lost().copied()
+    }
+
+    /// Records a data segment sent: `[start, end)`, new or resent.
+    pub fn on_sent(
+        &mut self,
+        now: Instant,
+        start: SeqNumber,
+        end: SeqNumber,
+        fin: bool,
+        retransmission: bool,
+    ) {
+        let len = end.distance_from(start) as usize;
+        if retransmission {
+            self.board.on_retransmitted(start, now);
+        } else {
+            self.board.on_sent_new(start, end, fin, now);
+        }
+        if let Some(e) = &mut self.episode {
+            e.prr.on_sent(len);
+            if retransmission {
+                e.retransmissions += 1;
+            }
+        }
+        if let Some(Frto::AwaitSecondAck { allowance, .. }) = &mut self.frto
+            && !retransmission
+        {
+            *allowance = allowance.saturating_sub(len);
+        }
+    }
+
+    /// Processes an acceptable ACK.
+    pub fn on_ack(&mut self, input: &AckInput<'_>, cc: &mut dyn CongestionControl) -> AckOutcome {
+        let now = input.now;
+        let mss = input.mss;
+        let prior_in_flight = self.in_flight(mss);
+        let advanced = input.ack > input.prior_una;
+        let mut delivered = 0;
+        self.rack.reset_fack(input.prior_una);
+        let min_rtt = input.min_rtt;
+        let rack = &mut self.rack;
+        self.board.acknowledge(input.ack, |seg| {
+            if !seg.sacked {
+                delivered += seg.len();
+            }
+            rack.on_delivered(now, seg, min_rtt, false);
+        });
+        // Bytes cut from a partially acknowledged head count too.
+        if advanced
+            && delivered == 0
+            && self
+                .board
+                .iter()
+                .next()
+                .is_some_and(|s| s.start == input.ack)
+        {
+            delivered = input.ack.distance_from(input.prior_una) as usize;
+        }
+        let mut dsack = false;
+        if self.sack && !input.sack.is_empty() {
+            let rack = &mut self.rack;
+            let update = self
+                .board
+                .apply_sack(input.sack, input.ack, input.snd_max, |seg| {
+                    rack.on_delivered(now, seg, min_rtt, false);
+                });
+            delivered += update.newly_sacked;
+            self.stats.bogus_sack_blocks += update.bogus as u64;
+            if update.dsack.is_some() {
+                dsack = true;
+                self.stats.spurious_retransmissions += 1;
+                self.rack.on_dsack(input.ack, input.snd_max);
+                if let Some(e) = &mut self.episode {
+                    e.dsacked += 1;
+                }
+            }
+        }
+        // Duplicate ACKs, for recovery without SACK.
+        if advanced {
+            self.dupacks = 0;
+        } else if input.duplicate && !self.sack {
+            self.dupacks = self.dupacks.saturating_add(1);
+            delivered += mss;
+        }
+        let mut outcome = AckOutcome {
+            delivered,
+            ..AckOutcome::default()
+        };
+
+        self.step_frto(input, advanced, cc, &mut outcome);
+        self.detect_losses(input, advanced, &mut outcome);
+        self.step_probe(input, dsack, cc);
+
+        // Episode bookkeeping. The ACK that ends an episode does not also
+        // grow the window: recovery just set it to ssthresh.
+        let mut ended = false;
+        if let Some(e) = self.episode
+            && input.ack >= e.recover
+        {
+            self.end_episode(now, cc);
+            ended = true;
+        }
+        if self.episode.is_none() && self.board.lost_bytes() > 0 && self.frto.is_none() {
+            self.start_episode(now, input.snd_max, prior_in_flight, mss, cc);
+        }
+        match &mut self.episode {
+            Some(e) if !e.timeout => e.prr.on_ack(delivered, self.board.in_flight(), mss),
+            _ if delivered > 0 && !ended => cc.on_ack(&AckInfo {
+                now,
+                acked_bytes: delivered,
+                prior_in_flight,
+                rtt: input.rtt,
+                srtt: input.srtt,
+                min_rtt: input.min_rtt,
+                app_limited: input.app_limited,
+                in_recovery: false,
+                mss,
+            }),
+            _ => {}
+        }
+        outcome
+    }
+
+    /// RACK (with SACK) or duplicate-ACK counting and partial ACKs
+    /// (without).
+    fn detect_losses(&mut self, input: &AckInput<'_>, advanced: bool, outcome: &mut AckOutcome) {
+        if self.frto.is_some() {
+            return;
+        }
+        if self.sack {
+            let sacked_segments = self.board.iter().filter(|s| s.sacked).count();
+            let reo_wnd = self.rack.reo_wnd(
+                self.episode.is_some(),
+                sacked_segments,
+                input.min_rtt,
+                input.srtt,
+            );
+            let (marked, next) = self.rack.detect_loss(input.now, &mut self.board, reo_wnd);
+            self.stats.rack_marked_lost += marked as u64;
+            outcome.reorder_deadline = next;
+            return;
+        }
+        match self.episode {
+            // RFC 6582 §3.2 step 5: a partial ACK resends the next hole.
+            Some(e) if advanced && input.ack < e.recover => self.board.mark_lost(0),
+            None if self.dupacks as usize == DUP_THRESH => {
+                // RFC 6582 §3.2 step 2: not again for the same window.
+                let fresh = self
+                    .last_recover
+                    .is_none_or(|r| input.ack - 1u32 > r || input.ack == r);
+                if fresh {
+                    self.board.mark_lost(0);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// RACK's reordering timer fired: mark what is now due.
+    pub fn on_reorder_timeout(
+        &mut self,
+        now: Instant,
+        srtt: Option<Duration>,
+        min_rtt: Option<Duration>,
+        snd_max: SeqNumber,
+        mss: usize,
+        cc: &mut dyn CongestionControl,
+    ) -> Option<Instant> {
+        let sacked_segments = self.board.iter().filter(|s| s.sacked).count();
+        let reo_wnd = self
+            .rack
+            .reo_wnd(self.episode.is_some(), sacked_segments, min_rtt, srtt);
+        let prior_in_flight = self.in_flight(mss);
+        let (marked, next) = self.rack.detect_loss(now, &mut self.board, reo_wnd);
+        self.stats.rack_marked_lost += marked as u64;
+        if marked > 0 && self.episode.is_none() {
+            self.start_episode(now, snd_max, prior_in_flight, mss, cc);
+        }
+        next
+    }
+
+    fn start_episode(
+        &mut self,
+        now: Instant,
+        snd_max: SeqNumber,
+        in_flight: usize,
+        mss: usize,
+        cc: &mut dyn CongestionControl,
+    ) {
+        cc.on_congestion_event(&CongestionEvent {
+            now,
+            in_flight,
+            mss,
+        });
+        self.stats.fast_recoveries += 1;
+        self.last_recover = Some(snd_max);
+        self.episode = Some(Episode::begin(
+            snd_max,
+            false,
+            in_flight,
+            cc.ssthresh(),
+            mss,
+        ));
+    }
+
+    fn end_episode(&mut self, now: Instant, cc: &mut dyn CongestionControl) {
+        let Some(e) = self.episode.take() else { return };
+        self.rack.on_recovery_end();
+        if !e.timeout {
+            cc.on_recovery_end(now);
+        }
+        // RFC 3708: every retransmission was a duplicate — the loss was
+        // reordering or delay, so undo the reduction (RFC 4015).
+        if e.retransmissions > 0 && e.dsacked >= e.retransmissions {
+            cc.on_spurious_congestion(now);
+            self.stats.undos += 1;
+        }
+    }
+
+    /// F-RTO (RFC 5682 §2.1) steps 2 and 3.
+    fn step_frto(
+        &mut self,
+        input: &AckInput<'_>,
+        advanced: bool,
+        cc: &mut dyn CongestionControl,
+        outcome: &mut AckOutcome,
+    ) {
+        let Some(frto) = self.frto else { return };
+        match frto {
+            Frto::AwaitFirstAck { recover, at } => {
+                if advanced && input.ack < recover && input.has_unsent {
+                    // Step 2b: probe with new data before resending more.
+                    self.frto = Some(Frto::AwaitSecondAck {
+                        recover,
+                        at,
+                        allowance: 2 * input.mss,
+                    });
+                } else {
+                    // Step 2a: a duplicate, or everything acknowledged, or
+                    // nothing new to send: conventional recovery resends
+                    // what was sent before the timeout.
+                    self.frto = None;
+                    self.board.mark_lost_sent_before(at);
+                }
+            }
+            Frto::AwaitSecondAck { at, .. } => {
+                self.frto = None;
+                if advanced {
+                    // Step 3b: data never resent was acknowledged: the
+                    // timeout was spurious. Undo it and end the episode.
+                    self.stats.spurious_timeouts += 1;
+                    self.stats.undos += 1;
+                    cc.on_spurious_congestion(input.now);
+                    self.episode = None;
+                    outcome.spurious_timeout = true;
+                } else {
+                    // Step 3a: the timeout was real.
+                    self.board.mark_lost_sent_before(at);
+                }
+            }
+        }
+    }
+
+    /// RFC 8985 §7.4: the ACK of a tail loss probe.
+    fn step_probe(&mut self, input: &AckInput<'_>, dsack: bool, cc: &mut dyn CongestionControl) {
+        let Some(probe) = self.probe else { return };
+        if dsack && probe.retransmission {
+            // The original arrived too: nothing was lost.
+            self.probe = None;
+            return;
+        }
+        if input.ack >= probe.end {
+            self.probe = None;
+            if probe.retransmission && self.episode.is_none() {
+                // The probe repaired a tail loss: respond as fast recovery
+                // would, at once (RFC 8985 §7.4.2).
+                cc.on_congestion_event(&CongestionEvent {
+                    now: input.now,
+                    in_flight: self.board.in_flight(),
+                    mss: input.mss,
+                });
+                cc.on_recovery_end(input.now);
+            }
+        }
+    }
+
+    /// A retransmission timeout fired (RFC 6298 §5.4, RFC 5681 §3.1).
+    /// The controller collapses its window; F-RTO resends only the first
+    /// segment until the next ACKs show whether the timeout was spurious.
+    pub fn on_rto(
+        &mut self,
+        now: Instant,
+        snd_max: SeqNumber,
+        mss: usize,
+        frto: bool,
+        cc: &mut dyn CongestionControl,
+    ) {
+        let in_flight = self.in_flight(mss);
+        cc.on_rto(now, in_flight, mss);
+        self.probe = None;
+        self.dupacks = 0;
+        let repeated = self.episode.is_some_and(|e| e.timeout);
+        // RFC 6675 §5.1: the receiver may have reneged on what it SACKed.
+        if frto && !repeated && self.frto.is_none() {
+            self.board.reset_for_timeout(true);
+            self.frto = Some(Frto::AwaitFirstAck {
+                recover: snd_max,
+                at: now,
+            });
+        } else {
+            self.frto = None;
+            self.board.reset_for_timeout(false);
+        }
+        self.episode = Some(Episode::begin(snd_max, true, in_flight, cc.ssthresh(), mss));
+        self.last_recover = Some(snd_max);
+    }
+
+    /// When a tail loss probe should go out if nothing else happens, given
+    /// the time of the last transmission: `None` when no probe applies
+    /// (RFC 8985 §7.2: SACK in use, not recovering, no probe outstanding).
+    pub fn probe_deadline(
+        &self,
+        last_sent: Instant,
+        srtt: Option<Duration>,
+        rto: Duration,
+        mss: usize,
+    ) -> Option<Instant> {
+        if !self.sack
+            || self.episode.is_some()
+            || self.frto.is_some()
+            || self.probe.is_some()
+            || self.board.is_empty()
+        {
+            return None;
+        }
+        let one_segment = self.board.in_flight() <= mss;
+        Some(last_sent + probe_timeout(srtt, one_segment, rto))
+    }
+
+    /// The probe timer fired. Returns the segment to resend when there is
+    /// no new data to probe with (the caller sends new data otherwise and
+    /// reports it with [`Recovery::on_probe_sent`]).
+    pub fn probe_target(&self) -> Option<SentSegment> {
+        self.board.last().copied()
+    }
+
+    /// A probe went out ending at `end`.
+    pub fn on_probe_sent(&mut self, end: SeqNumber, retransmission: bool) {
+        self.stats.tlp_probes += 1;
+        self.probe = Some(Probe {
+            end,
+            retransmission,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,285 @@
+//! Recovery scenarios against a controller that records what it is told.
+
+use super::*;
+use std::vec::Vec;
+
+const MSS: usize = 1000;
+
+/// Records every call; its window is fixed so the tests see the machine's
+/// own decisions.
+#[derive(Debug, Default)]
+struct Recorder {
+    calls: Vec<&'static str>,
+    ssthresh: usize,
+}
+
+impl CongestionControl for Recorder {
+    fn name(&self) -> &'static str {
+        "recorder"
+    }
+    fn window(&self) -> usize {
+        10 * MSS
+    }
+    fn ssthresh(&self) -> usize {
+        if self.ssthresh == 0 {
+            usize::MAX
+        } else {
+            self.ssthresh
+        }
+    }
+    fn on_ack(&mut self, _: &AckInfo) {
+        self.calls.push("ack");
+    }
+    fn on_congestion_event(&mut self, e: &CongestionEvent) {
+        self.ssthresh = e.in_flight / 2;
+        self.calls.push("congestion");
+    }
+    fn on_recovery_end(&mut self, _: Instant) {
+        self.calls.push("recovery_end");
+    }
+    fn on_rto(&mut self, _: Instant, _: usize, _: usize) {
+        self.calls.push("rto");
+    }
+    fn on_spurious_congestion(&mut self, _: Instant) {
+        self.calls.push("undo");
+    }
+    fn set_mss(&mut self, _: usize) {}
+}
+
+fn ms(n: u64) -> Instant {
+    Instant::from_millis(n)
+}
+
+fn s(n: u32) -> SeqNumber {
+    SeqNumber(n * MSS as u32)
+}
+
+/// `n` segments sent at 0, 1, 2… ms.
+fn sent(sack: bool, n: u32) -> Recovery {
+    let mut r = Recovery::new(sack);
+    for i in 0..n {
+        r.on_sent(ms(u64::from(i)), s(i), s(i + 1), false, false);
+    }
+    r
+}
+
+fn ack<'a>(
+    now: u64,
+    ack: SeqNumber,
+    prior: SeqNumber,
+    max: SeqNumber,
+    sack: &'a [SackBlock],
+) -> AckInput<'a> {
+    AckInput {
+        now: ms(now),
+        ack,
+        prior_una: prior,
+        snd_max: max,
+        sack,
+        duplicate: ack == prior && sack.is_empty(),
+        rtt: None,
+        srtt: Some(Duration::from_millis(100)),
+        min_rtt: Some(Duration::from_millis(100)),
+        app_limited: false,
+        has_unsent: true,
+        mss: MSS,
+    }
+}
+
+fn block(l: u32, r: u32) -> SackBlock {
+    SackBlock {
+        left: s(l),
+        right: s(r),
+    }
+}
+
+#[test]
+fn sack_hole_is_found_by_rack_and_repaired_under_prr() {
+    let mut r = sent(true, 10);
+    let mut cc = Recorder::default();
+    // Segment 0 lost; 1..4 SACKed at 105 ms: three SACKed segments and no
+    // reordering seen make reo_wnd zero, so segment 0 (sent at 0 ms, RTT
+    // 100 ms) is lost at once.
+    let blocks = [block(1, 4)];
+    let out = r.on_ack(&ack(105, s(0), s(0), s(10), &blocks), &mut cc);
+    assert_eq!(out.delivered, 3 * MSS);
+    assert!(r.in_recovery());
+    assert_eq!(cc.calls, ["congestion"]);
+    assert_eq!(r.next_retransmission().map(|x| x.start), Some(s(0)));
+    // Pipe: 10 sent, 3 SACKed, 1 lost.
+    assert_eq!(r.in_flight(MSS), 6 * MSS);
+    // PRR after the first ACK: ssthresh = 10 000/2 = 5000, RecoverFS
+    // 10 000, delivered 3000: ceil(3000·5000/10 000) = 1500 − 0 out.
+    assert_eq!(r.send_quota(0, MSS), 1500);
+    r.on_sent(ms(106), s(0), s(1), false, true);
+    assert_eq!(r.next_retransmission(), None);
+    // The cumulative ACK for everything ends the episode.
+    r.on_ack(&ack(210, s(10), s(0), s(10), &[]), &mut cc);
+    assert!(!r.in_recovery());
+    assert_eq!(cc.calls, ["congestion", "recovery_end"]);
+    assert!(r.board().is_empty());
+}
+
+#[test]
+fn reordering_within_the_window_is_not_loss() {
+    let mut r = sent(true, 10);
+    let mut cc = Recorder::default();
+    // Segment 1 SACKed before 0 arrives: one SACKed segment, reo_wnd =
+    // min_RTT/4 = 25 ms.
+    let blocks = [block(1, 2)];
+    let out = r.on_ack(&ack(101, s(0), s(0), s(10), &blocks), &mut cc);
+    assert!(!r.in_recovery());
+    assert_eq!(out.reorder_deadline, Some(ms(125)), "0 + RTT 100 + 25");
+    // Segment 0 arrives in time: no loss, no retransmission.
+    r.on_ack(&ack(110, s(2), s(0), s(10), &[]), &mut cc);
+    assert!(!r.in_recovery());
+    assert_eq!(r.next_retransmission(), None);
+    assert!(!cc.calls.contains(&"congestion"));
+}
+
+#[test]
+fn reorder_timer_marks_the_straggler() {
+    let mut r = sent(true, 10);
+    let mut cc = Recorder::default();
+    let blocks = [block(1, 2)];
+    r.on_ack(&ack(101, s(0), s(0), s(10), &blocks), &mut cc);
+    let next = r.on_reorder_timeout(
+        ms(125),
+        Some(Duration::from_millis(100)),
+        Some(Duration::from_millis(100)),
+        s(10),
+        MSS,
+        &mut cc,
+    );
+    assert_eq!(next, None);
+    assert!(r.in_recovery());
+    assert_eq!(r.next_retransmission().map(|x| x.start), Some(s(0)));
+}
+
+#[test]
+fn newreno_without_sack_fast_retransmits_and_follows_partial_acks() {
+    let mut r = sent(false, 10);
+    let mut cc = Recorder::default();
+    // Two duplicate ACKs: limited transmit lets two new segments out.
+    for t in 0..2 {
+        r.on_ack(&ack(100 + t, s(0), s(0), s(10), &[]), &mut cc);
+    }
+    assert!(!r.in_recovery());
+    assert_eq!(r.in_flight(MSS), 8 * MSS);
+    // The third: fast retransmit of the first segment.
+    r.on_ack(&ack(102, s(0), s(0), s(10), &[]), &mut cc);
+    assert!(r.in_recovery());
+    assert_eq!(r.next_retransmission().map(|x| x.start), Some(s(0)));
+    r.on_sent(ms(103), s(0), s(1), false, true);
+    // A partial ACK (segments 0–2 arrived, 3 is missing too): resend 3.
+    r.on_ack(&ack(200, s(3), s(0), s(10), &[]), &mut cc);
+    assert!(r.in_recovery());
+    assert_eq!(r.next_retransmission().map(|x| x.start), Some(s(3)));
+    r.on_sent(ms(201), s(3), s(4), false, true);
+    // The full ACK ends recovery.
+    r.on_ack(&ack(300, s(10), s(3), s(10), &[]), &mut cc);
+    assert!(!r.in_recovery());
+    assert_eq!(cc.calls.iter().filter(|c| **c == "congestion").count(), 1);
+    assert!(cc.calls.contains(&"recovery_end"));
+}
+
+#[test]
+fn dsack_for_every_retransmission_undoes_the_reduction() {
+    let mut r = sent(true, 10);
+    let mut cc = Recorder::default();
+    r.on_ack(&ack(105, s(0), s(0), s(10), &[block(1, 4)]), &mut cc);
+    r.on_sent(ms(106), s(0), s(1), false, true);
+    // The original segment 0 was only late: the ACK covers everything and
+    // D-SACKs the retransmission.
+    r.on_ack(&ack(110, s(10), s(0), s(10), &[block(0, 1)]), &mut cc);
+    assert_eq!(cc.calls, ["congestion", "recovery_end", "undo"]);
+    assert_eq!(r.stats().undos, 1);
+    assert_eq!(r.stats().spurious_retransmissions, 1);
+}
+
+#[test]
+fn frto_detects_a_spurious_timeout() {
+    let mut r = sent(true, 10);
+    let mut cc = Recorder::default();
+    r.on_rto(ms(1000), s(10), MSS, true, &mut cc);
+    // Only the first segment is resent at first.
+    assert_eq!(r.board().lost_bytes(), MSS);
+    r.on_sent(ms(1000), s(0), s(1), false, true);
+    // The first ACK advances (the delayed originals arrive): probe with
+    // two new segments instead of resending.
+    r.on_ack(&ack(1010, s(2), s(0), s(10), &[]), &mut cc);
+    assert_eq!(r.send_quota(MSS, MSS), 2 * MSS);
+    assert!(r.holding_retransmissions());
+    r.on_sent(ms(1011), s(10), s(11), false, false);
+    r.on_sent(ms(1011), s(11), s(12), false, false);
+    // The second ACK acknowledges data never resent: spurious.
+    let out = r.on_ack(&ack(1020, s(5), s(2), s(12), &[]), &mut cc);
+    assert!(out.spurious_timeout);
+    // The window grows in slow start from the collapsed window on the
+    // first ACK, is restored by the undo, and grows normally on the second.
+    assert_eq!(cc.calls, ["rto", "ack", "undo", "ack"]);
+    assert!(!r.in_recovery());
+    assert_eq!(r.next_retransmission(), None);
+}
+
+#[test]
+fn frto_falls_back_on_a_real_timeout() {
+    let mut r = sent(true, 5);
+    let mut cc = Recorder::default();
+    r.on_rto(ms(1000), s(5), MSS, true, &mut cc);
+    r.on_sent(ms(1000), s(0), s(1), false, true);
+    // A duplicate ACK: the timeout was real; everything is resent.
+    r.on_ack(&ack(1010, s(0), s(0), s(5), &[]), &mut cc);
+    assert_eq!(r.board().lost_bytes(), 4 * MSS);
+    assert!(!cc.calls.contains(&"undo"));
+}
+
+#[test]
+fn tail_loss_probe_repairing_a_loss_reduces_the_window() {
+    let mut r = sent(true, 3);
+    let mut cc = Recorder::default();
+    let deadline = r.probe_deadline(
+        ms(2),
+        Some(Duration::from_millis(50)),
+        Duration::from_secs(1),
+        MSS,
+    );
+    assert_eq!(deadline, Some(ms(102)));
+    let target = r.probe_target().unwrap();
+    assert_eq!(target.start, s(2));
+    r.on_sent(ms(102), target.start, target.end, false, true);
+    r.on_probe_sent(target.end, true);
+    // No second probe while one is out.
+    assert_eq!(
+        r.probe_deadline(
+            ms(102),
+            Some(Duration::from_millis(50)),
+            Duration::from_secs(1),
+            MSS
+        ),
+        None
+    );
+    // The ACK covers the probe, with no D-SACK: the last segment had been
+    // lost, and the probe repaired it.
+    r.on_ack(&ack(160, s(3), s(0), s(3), &[]), &mut cc);
+    assert_eq!(cc.calls, ["congestion", "recovery_end", "ack"]);
+    assert_eq!(r.stats().tlp_probes, 1);
+}
+
+#[test]
+fn bogus_sack_blocks_are_ignored_and_counted() {
+    let mut r = sent(true, 5);
+    let mut cc = Recorder::default();
+    let blocks = [
+        block(3, 2),
+        block(4, 50),
+        SackBlock {
+            left: s(1) + 7u32,
+            right: s(2),
+        },
+    ];
+    r.on_ack(&ack(100, s(1), s(0), s(5), &blocks), &mut cc);
+    assert_eq!(r.stats().bogus_sack_blocks, 2);
+    assert_eq!(r.board().sacked_bytes(), 0);
+    assert!(r.board().check_invariants());
+}
