@@ -58,7 +58,7 @@
 //! the remainder of its division for the next ACK.
 
 use super::{
-    AckInfo, CongestionControl, CongestionEvent, HyStart, MAX_WINDOW, abc_increase, clamp_window,
+    AckInfo, CongestionControl, CongestionEvent, HyStart, MAX_WINDOW, SlowStart, clamp_window,
     initial_window, minimum_window, rescale, sane_mss,
 };
 use crate::time::{Duration, Instant};
@@ -81,10 +81,6 @@ const MICROS3_PER_SEC3: u128 = 1_000_000_000_000_000_000;
 const MAX_CURVE_OFFSET_US: i128 = 10_000_000_000;
 /// Fractional bits of `W_est`.
 const W_EST_FRAC_BITS: u32 = 16;
-/// RFC 3465 slow-start limits for slow starts HyStart++ does not govern
-/// (see [`super::NewReno`]).
-const ABC_LIMIT: usize = 2;
-const ABC_LIMIT_AFTER_RTO: usize = 1;
 
 /// ⌊∛x⌋, by the bit-by-bit method: the root is built one bit at a time
 /// from the top, and each step subtracts `(2y + 1)³ − (2y)³ = 3·2y·(2y + 1)
@@ -302,40 +298,20 @@ impl Cubic {
     }
 
     fn slow_start(&mut self, ack: &AckInfo) {
-        let mss = self.mss;
         let s = &mut self.s;
-        let increase = match s.hystart.as_mut() {
-            Some(hs) if hs.is_active() => {
-                let step = hs.on_ack(ack, mss);
-                if step.exit_slow_start {
-                    // RFC 9406 §4.2 and RFC 9438 §4.10: congestion
-                    // avoidance from here, with cwnd_prior = cwnd; W_max
-                    // is still undefined, so the epoch will take K = 0.
-                    s.ssthresh = s.cwnd;
-                    s.cwnd_prior = s.cwnd;
-                    return;
-                }
-                step.increase
-            }
-            _ => {
-                let limit = if s.after_rto {
-                    ABC_LIMIT_AFTER_RTO
-                } else {
-                    ABC_LIMIT
-                };
-                abc_increase(ack.acked_bytes, limit, mss)
-            }
-        };
-        if ack.app_limited {
-            return;
+        let growing = SlowStart {
+            cwnd: &mut s.cwnd,
+            ssthresh: s.ssthresh,
+            after_rto: &mut s.after_rto,
+            hystart: s.hystart.as_mut(),
         }
-        s.cwnd = s
-            .cwnd
-            .saturating_add(increase)
-            .min(s.ssthresh)
-            .min(MAX_WINDOW);
-        if s.cwnd >= s.ssthresh {
-            s.after_rto = false;
+        .on_ack(ack, self.mss);
+        if !growing {
+            // RFC 9406 §4.2 and RFC 9438 §4.10: congestion avoidance from
+            // here, with cwnd_prior = cwnd; W_max is still undefined, so
+            // the epoch will take K = 0.
+            s.ssthresh = s.cwnd;
+            s.cwnd_prior = s.cwnd;
         }
     }
 

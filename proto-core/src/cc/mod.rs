@@ -229,10 +229,71 @@ fn clamp_window(bytes: u128) -> usize {
     }
 }
 
+/// RFC 3465 §2.2: in slow start an ACK may grow the window by at most
+/// L = 2 segments.
+const ABC_LIMIT: usize = 2;
+/// RFC 3465 §2.3: in the slow start that follows a retransmission timeout
+/// L is 1 segment: the ACKs then may cover segments that left the network
+/// long ago (or were retransmitted needlessly), so they say little about
+/// what the path can take now.
+const ABC_LIMIT_AFTER_RTO: usize = 1;
+
 /// Slow-start growth for one ACK under appropriate byte counting (RFC 3465
 /// §2.2): the newly acknowledged bytes, but at most `limit` segments.
 fn abc_increase(acked: usize, limit: usize, mss: usize) -> usize {
     acked.min(limit.saturating_mul(mss))
+}
+
+/// The slow-start state NewReno and CUBIC share.
+struct SlowStart<'a> {
+    cwnd: &'a mut usize,
+    ssthresh: usize,
+    /// Set after a timeout: L = 1 until the window is back at ssthresh
+    /// (RFC 3465 §2.3).
+    after_rto: &'a mut bool,
+    hystart: Option<&'a mut HyStart>,
+}
+
+impl SlowStart<'_> {
+    /// One ACK in slow start: HyStart++ decides the growth while it is
+    /// active (RFC 9406), otherwise appropriate byte counting with L = 2
+    /// (L = 1 after a timeout). No growth when the ACK was for
+    /// application-limited data (RFC 7661). Slow start stops at ssthresh;
+    /// congestion avoidance takes over on the next ACK (RFC 5681 §3.1 lets
+    /// either run at cwnd = ssthresh). Returns false when HyStart++ ends
+    /// slow start: the caller then enters congestion avoidance with
+    /// ssthresh = cwnd (RFC 9406 §4.2).
+    fn on_ack(self, ack: &AckInfo, mss: usize) -> bool {
+        let increase = match self.hystart {
+            Some(hs) if hs.is_active() => {
+                let step = hs.on_ack(ack, mss);
+                if step.exit_slow_start {
+                    return false;
+                }
+                step.increase
+            }
+            _ => {
+                let limit = if *self.after_rto {
+                    ABC_LIMIT_AFTER_RTO
+                } else {
+                    ABC_LIMIT
+                };
+                abc_increase(ack.acked_bytes, limit, mss)
+            }
+        };
+        if ack.app_limited {
+            return true;
+        }
+        *self.cwnd = self
+            .cwnd
+            .saturating_add(increase)
+            .min(self.ssthresh)
+            .min(MAX_WINDOW);
+        if *self.cwnd >= self.ssthresh {
+            *self.after_rto = false;
+        }
+        true
+    }
 }
 
 #[cfg(test)]

@@ -24,19 +24,10 @@
 //! use it.
 
 use super::{
-    AckInfo, CongestionControl, CongestionEvent, HyStart, MAX_WINDOW, abc_increase, initial_window,
+    AckInfo, CongestionControl, CongestionEvent, HyStart, MAX_WINDOW, SlowStart, initial_window,
     minimum_window, rescale, sane_mss,
 };
 use crate::time::Instant;
-
-/// RFC 3465 §2.2: in slow start an ACK may grow the window by at most
-/// L = 2 segments.
-const ABC_LIMIT: usize = 2;
-/// RFC 3465 §2.3: in the slow start that follows a retransmission timeout
-/// L is 1 segment: the ACKs then may cover segments that left the network
-/// long ago (or were retransmitted needlessly), so they say little about
-/// what the path can take now.
-const ABC_LIMIT_AFTER_RTO: usize = 1;
 
 /// What a spurious-event undo restores (RFC 4015 §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,38 +131,17 @@ impl NewReno {
     }
 
     fn slow_start(&mut self, ack: &AckInfo) {
-        let increase = match self.hystart.as_mut() {
-            Some(hs) if hs.is_active() => {
-                let step = hs.on_ack(ack, self.mss);
-                if step.exit_slow_start {
-                    // RFC 9406 §4.2: CSS is over, enter congestion
-                    // avoidance with ssthresh = cwnd.
-                    self.ssthresh = self.cwnd;
-                    return;
-                }
-                step.increase
-            }
-            _ => {
-                let limit = if self.after_rto {
-                    ABC_LIMIT_AFTER_RTO
-                } else {
-                    ABC_LIMIT
-                };
-                abc_increase(ack.acked_bytes, limit, self.mss)
-            }
-        };
-        if ack.app_limited {
-            return;
+        let growing = SlowStart {
+            cwnd: &mut self.cwnd,
+            ssthresh: self.ssthresh,
+            after_rto: &mut self.after_rto,
+            hystart: self.hystart.as_mut(),
         }
-        // Slow start stops at ssthresh; congestion avoidance takes over on
-        // the next ACK (RFC 5681 §3.1 lets either run at cwnd = ssthresh).
-        self.cwnd = self
-            .cwnd
-            .saturating_add(increase)
-            .min(self.ssthresh)
-            .min(MAX_WINDOW);
-        if self.cwnd >= self.ssthresh {
-            self.after_rto = false;
+        .on_ack(ack, self.mss);
+        if !growing {
+            // RFC 9406 §4.2: CSS is over, enter congestion avoidance with
+            // ssthresh = cwnd.
+            self.ssthresh = self.cwnd;
         }
     }
 
