@@ -344,10 +344,10 @@ impl Connection {
 
     /// RFC 9293 §3.10.7.4 "first": the four cases of segment length and
     /// receive window.
-    // RFC 9293 §3.4 (MUST-66): with a zero window a zero-length segment at
-    // RCV.NXT (an ACK or a RST) stays acceptable, so a RST is processed. URG
-    // is not processed at all, and at a zero window a segment with data is
-    // dropped whole, its ACK field unread.
+    // RFC 9293 §3.4 (MUST-66): with a zero window only a zero-length segment
+    // at RCV.NXT is acceptable here; `segment_in_synchronized` still
+    // processes the ACK and RST of one with data (`control_only`). URG is
+    // not processed at all.
     fn acceptable(&self, seg: &TcpRepr<'_>) -> bool {
         let wnd = self.window.advertised(self.rcv.nxt) as u32;
         let len = seg.segment_len() as u32;

@@ -214,6 +214,8 @@ impl Connection {
 
     /// The next lost segment, if recovery's quota (PRR, or the window after
     /// a timeout) and the pacer allow it (RFC 6675 NextSeg rule 1).
+    // RFC 9293 §3.8.6.1 (SHLD-16, MAY-7): retransmissions are not bounded
+    // by the peer's window, so a shrunk window is probed by them.
     fn plan_retransmission(&mut self, now: Instant, room: usize) -> Option<Plan> {
         if self.recovery.holding_retransmissions() {
             return None;

@@ -54,6 +54,7 @@ pub struct EndpointConfig {
     /// no connection (and acknowledgments of stray segments in TIME-WAIT),
     /// so it cannot be used to reflect floods.
     pub rst_rate_limit_per_sec: u32,
+    // RFC 9293 §3.9.2.1 (MUST-49): the TTL is configurable.
     /// IPv4 TTL and IPv6 hop limit of packets from
     /// [`Endpoint::poll_transmit_ip`](super::Endpoint::poll_transmit_ip).
     pub ip_ttl: u8,

@@ -40,6 +40,7 @@ impl Endpoint {
     fn dispatch(&mut self, now: Instant, addrs: &IpAddrPair, seg: &TcpRepr<'_>) {
         // RFC 1122 §4.2.3.10: segments from or to non-unicast addresses
         // belong to no connection, and must not be answered.
+        // RFC 9293 §3.9.2.3 (MUST-57, MUST-63): such SYNs are discarded.
         if seg.src_port == 0
             || seg.dst_port == 0
             || !is_unicast(addrs.src())

@@ -214,6 +214,8 @@ impl Endpoint {
     /// [`EndpointError::AddressInUse`] if a listener covers the same
     /// address and port, and [`EndpointError::InvalidAddress`] for port 0
     /// or a multicast or broadcast address.
+    // RFC 9293 §3.9.1.1 (MUST-41, MUST-42): only listeners can clash;
+    // connections already using the port are neither checked nor touched.
     pub fn listen(&mut self, local: SocketAddr) -> Result<ListenerId, EndpointError> {
         if local.port() == 0 || !(local.ip().is_unspecified() || is_unicast(local.ip())) {
             return Err(EndpointError::InvalidAddress);
@@ -603,6 +605,8 @@ fn is_unicast(ip: IpAddr) -> bool {
 }
 
 /// Both ends unicast, of one family, with non-zero ports.
+// RFC 9293 §3.9.2.3 (MUST-46): an OPEN to a broadcast or multicast address
+// is an error.
 fn check_addresses(local: SocketAddr, remote: SocketAddr) -> Result<(), EndpointError> {
     let ok = local.port() != 0
         && remote.port() != 0

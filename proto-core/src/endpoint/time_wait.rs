@@ -91,6 +91,8 @@ impl TimeWait {
 
     /// RFC 6191 §2: may a SYN with `seq` (and TSval `ts`, when the new
     /// connection would use timestamps) start a new incarnation?
+    // RFC 9293 §3.6.1 (MAY-2, SHLD-4): reopening TIME-WAIT by sequence
+    // number or, with timestamps, by TSval.
     fn syn_may_reopen(&self, seq: SeqNumber, ts: Option<u32>) -> bool {
         // "Greater than the last sequence number seen": the old FIN took
         // RCV.NXT − 1; like Linux we ask for more than RCV.NXT.

@@ -307,3 +307,27 @@ fn api_misuse_is_a_typed_error() {
     p.a.shutdown().unwrap();
     assert_eq!(p.a.write(b"x"), Err(Error::SendClosed));
 }
+
+#[test]
+fn a_timed_out_syn_leaves_a_three_second_rto() {
+    // RFC 6298 §5.7: the SYN timed out and, without timestamps, Karn's
+    // algorithm allows no sample from its acknowledgment, so data starts
+    // with an RTO of 3 s.
+    let no_ts = Config {
+        timestamps: false,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&no_ts, &Config::default(), SeqNumber(1000));
+    p.filter = |to_b, seg, n| {
+        if to_b && seg.flags == TcpFlags::SYN && *n == 0 {
+            *n = 1;
+            return Fate::Drop;
+        }
+        Fate::Deliver
+    };
+    p.established();
+    let syns = p.log.iter().filter(|l| l.1 == TcpFlags::SYN).count();
+    assert_eq!(syns, 2, "the SYN was retransmitted once");
+    assert_eq!(p.a.stats().srtt, None);
+    assert_eq!(p.a.stats().rto, Duration::from_secs(3));
+}

@@ -143,3 +143,34 @@ fn cubic_recovers_from_loss_and_reports_itself() {
     assert!(s.recovery.fast_recoveries > 0, "{s:?}");
     assert!(s.timeouts * 10 <= s.retransmitted_segments, "{s:?}");
 }
+
+#[test]
+fn a_backed_off_rto_stays_until_a_new_sample() {
+    // RFC 6298 §5 (the note after 5.7), Karn (§3): the acknowledgment of a
+    // retransmitted segment gives no sample without timestamps, so the
+    // doubled RTO stays; the next clean sample recomputes it.
+    let plain = Config {
+        timestamps: false,
+        sack: false,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&plain, &Config::default(), SeqNumber(1));
+    p.established();
+    let base = p.a.stats().rto;
+    p.filter = |to_b, seg, n| {
+        if to_b && !seg.payload.is_empty() && *n == 0 {
+            *n = 1;
+            return Fate::Drop;
+        }
+        Fate::Deliver
+    };
+    p.a.set_nodelay(true);
+    transfer(&mut p, b"lost once", &[], Duration::from_secs(5));
+    assert_eq!(p.a.stats().timeouts, 1);
+    assert_eq!(p.a.stats().rto, base.saturating_mul(2));
+    p.a.write(b" and once more").unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| p.got_b.len() == 23
+        && p.a.send_queue_len() == 0));
+    assert_eq!(p.a.stats().timeouts, 1);
+    assert_eq!(p.a.stats().rto, base);
+}

@@ -143,3 +143,15 @@ fn garbage_segments_never_panic_and_are_counted() {
     assert!(s.drops.total() > 0);
     assert!(s.segments_received >= s.drops.total());
 }
+
+#[test]
+fn a_reset_carrying_data_is_accepted() {
+    // RFC 9293 §3.5.3 (SHLD-2): a RST may carry data (a diagnostic); it
+    // is processed like any other RST at RCV.NXT.
+    let mut p = Pair::new();
+    p.established();
+    let seg = from_b(&p, TcpFlags::RST, 0, b"connection reset: diagnostic text");
+    p.inject(false, &seg);
+    assert_eq!(p.a.close_reason(), Some(CloseReason::Reset));
+    assert!(p.got_a.is_empty(), "the RST's data is not delivered");
+}

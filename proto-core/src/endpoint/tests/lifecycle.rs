@@ -425,3 +425,74 @@ fn reopen_time_wait(timestamps: bool) {
     let mut flows = [(c2, s2.unwrap(), Stream::new(9, 10_000))];
     transfer(&mut net, &mut flows, Duration::from_secs(5));
 }
+
+#[test]
+fn a_port_can_be_listened_on_while_a_connection_uses_it() {
+    // RFC 9293 §3.9.1.1: a passive OPEN leaves existing connections alone
+    // (MUST-41), and a port may be listened on while a connection from it
+    // is in SYN-SENT (MUST-42).
+    let mut net = Net::pair();
+    let server_l = net.server.listen(server_addr()).unwrap();
+    let local = SocketAddr::new(CLIENT_V4, 5000);
+    let c = net
+        .client
+        .connect_from(local, server_addr(), net.now)
+        .unwrap();
+    assert_eq!(net.client.connection(c).unwrap().state(), State::SynSent);
+    let l = net.client.listen(local).unwrap();
+    // The connection's handshake completes; the listener gets nothing.
+    let mut s = None;
+    assert!(net.run_until(Duration::from_secs(5), |n| {
+        s = s.or_else(|| n.server.accept(server_l));
+        s.is_some() && n.saw(false, c, Event::Connected)
+    }));
+    assert_eq!(net.client.pending_accepts(l), 0);
+    // Another peer's SYN to that port goes to the listener.
+    let back = net.server.connect(SERVER_V4, local, net.now).unwrap();
+    let mut accepted = None;
+    assert!(net.run_until(Duration::from_secs(5), |n| {
+        accepted = accepted.or_else(|| n.client.accept(l));
+        accepted.is_some() && n.saw(true, back, Event::Connected)
+    }));
+    assert_eq!(
+        net.client.connection(c).unwrap().state(),
+        State::Established
+    );
+    assert_eq!(net.client.stats().connections, 2);
+}
+
+#[test]
+fn syns_to_broadcast_or_multicast_addresses_are_discarded() {
+    // RFC 9293 §3.9.2.3 (MUST-57): silently discarded, even by a wildcard
+    // listener.
+    let mut ep = Endpoint::new(config(2)).unwrap();
+    let now = crate::time::Instant::from_secs(1);
+    ep.listen(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 80))
+        .unwrap();
+    ep.listen(SocketAddr::new(
+        IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
+        80,
+    ))
+    .unwrap();
+    let syn = TcpRepr {
+        seq: SeqNumber(1),
+        flags: TcpFlags::SYN,
+        ..TcpRepr::default()
+    };
+    let v6_multicast = IpAddr::V6(core::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1));
+    for (src, dst) in [
+        (CLIENT_V4, IpAddr::V4(Ipv4Addr::BROADCAST)),
+        (CLIENT_V4, IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1))),
+        (CLIENT_V6, v6_multicast),
+    ] {
+        let (addrs, bytes) = craft(SocketAddr::new(src, 1000), SocketAddr::new(dst, 80), &syn);
+        ep.handle_segment(now, &addrs, &bytes);
+    }
+    assert_eq!(ep.stats().drops.malformed, 3);
+    assert_eq!(drain(&mut ep, now), 0);
+    assert_eq!(ep.stats().connections, 0);
+    // The same SYN to a unicast address opens a connection.
+    let (addrs, bytes) = craft(SocketAddr::new(CLIENT_V4, 1000), server_addr(), &syn);
+    ep.handle_segment(now, &addrs, &bytes);
+    assert_eq!(ep.stats().half_open, 1);
+}
