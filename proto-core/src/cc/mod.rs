@@ -143,10 +143,17 @@ pub enum CcAlgorithm {
 }
 
 impl CcAlgorithm {
-    /// A fresh controller of this kind.
+    /// A fresh controller of this kind, for a sender that does not pace.
     pub fn build(&self, mss: usize) -> Box<dyn CongestionControl> {
+        self.build_for(mss, false)
+    }
+
+    /// A fresh controller of this kind. A paced sender's HyStart++ takes
+    /// no per-ACK growth limit (L = ∞, RFC 9406 §4.3).
+    pub fn build_for(&self, mss: usize, paced: bool) -> Box<dyn CongestionControl> {
         match self {
             CcAlgorithm::NewReno => Box::new(NewReno::new(mss)),
+            CcAlgorithm::Cubic if paced => Box::new(Cubic::with_hystart(mss, HyStart::paced())),
             CcAlgorithm::Cubic => Box::new(Cubic::new(mss)),
             CcAlgorithm::Custom(factory) => factory.build(mss),
         }

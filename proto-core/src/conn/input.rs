@@ -134,7 +134,10 @@ impl Connection {
         self.recovery.set_sack(n.sack);
         // The controller's initial window depends on the MSS just settled
         // (RFC 6928); nothing has been sent under the old one.
-        self.cc = self.config.congestion.build(self.send_mss);
+        self.cc = self
+            .config
+            .congestion
+            .build_for(self.send_mss, self.config.pacing);
         self.negotiated = n;
     }
 

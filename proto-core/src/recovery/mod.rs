@@ -87,13 +87,12 @@ impl Episode {
 /// F-RTO's progress after a timeout (RFC 5682 §2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Frto {
-    /// The head was resent; waiting for the first ACK.
-    AwaitFirstAck { recover: SeqNumber, at: Instant },
+    /// The head is (to be) resent; waiting for the first ACK.
+    AwaitFirstAck { recover: SeqNumber },
     /// The first ACK advanced: up to two new segments may go; waiting for
     /// the second.
     AwaitSecondAck {
         recover: SeqNumber,
-        at: Instant,
         allowance: usize,
     },
 }
@@ -227,7 +226,12 @@ impl Recovery {
     /// True when F-RTO is waiting to learn whether a timeout was spurious:
     /// the rest of the window must not be resent yet.
     pub fn holding_retransmissions(&self) -> bool {
-        matches!(self.frto, Some(Frto::AwaitSecondAck { .. }))
+        match self.frto {
+            Some(Frto::AwaitSecondAck { .. }) => true,
+            // Once the head has been resent, nothing more until an ACK.
+            Some(Frto::AwaitFirstAck { .. }) => self.board.iter().next().is_some_and(|s| !s.lost),
+            None => false,
+        }
     }
 
     /// The next segment to resend (RFC 6675 NextSeg rule 1).
@@ -274,10 +278,12 @@ impl Recovery {
         let min_rtt = input.min_rtt;
         let rack = &mut self.rack;
         self.board.acknowledge(input.ack, |seg| {
+            // A segment SACKed earlier was delivered then, and RACK heard
+            // of it then; feeding it again would look like reordering.
             if !seg.sacked {
                 delivered += seg.len();
+                rack.on_delivered(now, seg, min_rtt, false);
             }
-            rack.on_delivered(now, seg, min_rtt, false);
         });
         // Bytes cut from a partially acknowledged head count too.
         if advanced
@@ -309,6 +315,13 @@ impl Recovery {
                 }
             }
         }
+        // Only cumulatively acknowledged bytes may grow the window (RFC
+        // 5681 §3.1); SACKed bytes and duplicate ACKs count for PRR alone.
+        let newly_acked = if advanced {
+            delivered.min(input.ack.distance_from(input.prior_una) as usize)
+        } else {
+            0
+        };
         // Duplicate ACKs, for recovery without SACK.
         if advanced {
             self.dupacks = 0;
@@ -339,9 +352,9 @@ impl Recovery {
         }
         match &mut self.episode {
             Some(e) if !e.timeout => e.prr.on_ack(delivered, self.board.in_flight(), mss),
-            _ if delivered > 0 && !ended => cc.on_ack(&AckInfo {
+            _ if newly_acked > 0 && !ended => cc.on_ack(&AckInfo {
                 now,
-                acked_bytes: delivered,
+                acked_bytes: newly_acked,
                 prior_in_flight,
                 rtt: input.rtt,
                 srtt: input.srtt,
@@ -379,9 +392,9 @@ impl Recovery {
             Some(e) if advanced && input.ack < e.recover => self.board.mark_lost(0),
             None if self.dupacks as usize == DUP_THRESH => {
                 // RFC 6582 §3.2 step 2: not again for the same window.
-                let fresh = self
-                    .last_recover
-                    .is_none_or(|r| input.ack - 1u32 > r || input.ack == r);
+                // "Covers more than recover": recover is the highest
+                // sequence number sent, one below the SND.MAX recorded.
+                let fresh = self.last_recover.is_none_or(|r| input.ack > r);
                 if fresh {
                     self.board.mark_lost(0);
                 }
@@ -461,36 +474,35 @@ impl Recovery {
     ) {
         let Some(frto) = self.frto else { return };
         match frto {
-            Frto::AwaitFirstAck { recover, at } => {
+            Frto::AwaitFirstAck { recover } => {
                 if advanced && input.ack < recover && input.has_unsent {
                     // Step 2b: probe with new data before resending more.
                     self.frto = Some(Frto::AwaitSecondAck {
                         recover,
-                        at,
                         allowance: 2 * input.mss,
                     });
                 } else {
                     // Step 2a: a duplicate, or everything acknowledged, or
                     // nothing new to send: conventional recovery resends
-                    // what was sent before the timeout.
+                    // the rest, which the timeout marked lost.
                     self.frto = None;
-                    self.board.mark_lost_sent_before(at);
                 }
             }
-            Frto::AwaitSecondAck { at, .. } => {
+            Frto::AwaitSecondAck { .. } => {
                 self.frto = None;
                 if advanced {
                     // Step 3b: data never resent was acknowledged: the
-                    // timeout was spurious. Undo it and end the episode.
+                    // timeout was spurious. What it marked lost is in
+                    // flight after all; undo it and end the episode.
+                    self.board.clear_lost();
                     self.stats.spurious_timeouts += 1;
                     self.stats.undos += 1;
                     cc.on_spurious_congestion(input.now);
                     self.episode = None;
                     outcome.spurious_timeout = true;
-                } else {
-                    // Step 3a: the timeout was real.
-                    self.board.mark_lost_sent_before(at);
                 }
+                // Step 3a: the timeout was real; the held segments are
+                // still marked lost and now go out.
             }
         }
     }
@@ -503,7 +515,10 @@ impl Recovery {
             self.probe = None;
             return;
         }
-        if input.ack >= probe.end {
+        // RFC 8985 §7.4: only an ACK beyond the probe proves the probe
+        // repaired a loss; one exactly at its end may still be followed by
+        // a D-SACK showing the original arrived too.
+        if input.ack > probe.end {
             self.probe = None;
             if probe.retransmission && self.episode.is_none() {
                 // The probe repaired a tail loss: respond as fast recovery
@@ -534,17 +549,13 @@ impl Recovery {
         self.probe = None;
         self.dupacks = 0;
         let repeated = self.episode.is_some_and(|e| e.timeout);
-        // RFC 6675 §5.1: the receiver may have reneged on what it SACKed.
-        if frto && !repeated && self.frto.is_none() {
-            self.board.reset_for_timeout(true);
-            self.frto = Some(Frto::AwaitFirstAck {
-                recover: snd_max,
-                at: now,
-            });
-        } else {
-            self.frto = None;
-            self.board.reset_for_timeout(false);
-        }
+        // RFC 6675 §5.1: the receiver may have reneged on what it SACKed;
+        // RFC 6298 §5.4: everything outstanding is resent from the head.
+        // With F-RTO only the head goes until the next ACKs tell whether
+        // the timeout was spurious (RFC 5682 §2.1 step 1).
+        self.board.reset_for_timeout();
+        self.frto = (frto && !repeated && self.frto.is_none())
+            .then_some(Frto::AwaitFirstAck { recover: snd_max });
         self.episode = Some(Episode::begin(snd_max, true, in_flight, cc.ssthresh(), mss));
         self.last_recover = Some(snd_max);
     }
