@@ -14,6 +14,15 @@ use crate::time::Instant;
 use crate::tuple::FourTuple;
 use crate::wire::{IpAddrPair, TcpFlags, TcpOptions, TcpRepr, Timestamps, parse_tcp_in_ip};
 
+/// A TIME-WAIT entry a SYN may replace (RFC 9293 §3.10.7.4, RFC 6191).
+#[derive(Clone, Copy, Debug)]
+struct Reopen {
+    /// The entry, removed only once the new connection is created.
+    key: Key,
+    /// The new connection's ISS, above the old sequence space.
+    iss: SeqNumber,
+}
+
 impl Endpoint {
     /// Takes in one TCP segment (header and payload) that arrived from
     /// `addrs.src()` for `addrs.dst()`. Whatever cannot be used is dropped
@@ -50,15 +59,15 @@ impl Endpoint {
             return;
         }
         let tuple = FourTuple::of_incoming(addrs, seg.src_port, seg.dst_port);
-        let reopen_iss = match self.by_tuple.get(&tuple).copied() {
+        let reopen = match self.by_tuple.get(&tuple).copied() {
             Some(Owner::Conn(key)) => return self.deliver_to_connection(now, key, addrs, seg),
             Some(Owner::TimeWait(key)) => match self.deliver_to_time_wait(now, key, seg) {
-                Some(iss) => Some(iss),
+                Some(reopen) => Some(reopen),
                 None => return,
             },
             None => None,
         };
-        self.no_connection(now, tuple, seg, reopen_iss);
+        self.no_connection(now, tuple, seg, reopen);
     }
 
     fn deliver_to_connection(
@@ -88,14 +97,15 @@ impl Endpoint {
         self.sync(key, false);
     }
 
-    /// A segment for a TIME-WAIT entry. Returns the ISS for a new
-    /// connection when a SYN may reopen the tuple.
+    /// A segment for a TIME-WAIT entry. Returns what a new connection
+    /// needs when a SYN may reopen the tuple; the entry stays until that
+    /// connection exists.
     fn deliver_to_time_wait(
         &mut self,
         now: Instant,
         key: Key,
         seg: &TcpRepr<'_>,
-    ) -> Option<SeqNumber> {
+    ) -> Option<Reopen> {
         let two_msl = self.config.conn.msl.saturating_mul(2);
         let entry = self.time_wait.get_mut(key)?;
         match entry.on_segment(seg, self.config.conn.timestamps) {
@@ -128,9 +138,10 @@ impl Endpoint {
                 }
             }
             TimeWaitAction::Reopen => {
-                let iss = entry.reopen_iss();
-                self.remove_time_wait(key);
-                return Some(iss);
+                return Some(Reopen {
+                    key,
+                    iss: entry.reopen_iss(),
+                });
             }
         }
         None
@@ -142,7 +153,7 @@ impl Endpoint {
         now: Instant,
         tuple: FourTuple,
         seg: &TcpRepr<'_>,
-        reopen_iss: Option<SeqNumber>,
+        reopen: Option<Reopen>,
     ) {
         let flags = seg.flags;
         let syn_only = flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::ACK);
@@ -150,6 +161,12 @@ impl Endpoint {
         if flags.contains(TcpFlags::RST) {
             // Never answer a reset.
             self.stats.drops.no_connection += 1;
+            return;
+        }
+        if reopen.is_some() && (listener.is_none() || !syn_only) {
+            // Nothing would take the tuple over: TIME-WAIT stays (as in
+            // Linux, which keeps it when no listener wants the SYN).
+            self.stats.drops.time_wait += 1;
             return;
         }
         let Some(listener) = listener else {
@@ -173,7 +190,7 @@ impl Endpoint {
             self.stats.drops.no_connection += 1;
             return;
         }
-        self.syn(now, listener, tuple, seg, reopen_iss);
+        self.syn(now, listener, tuple, seg, reopen);
     }
 
     /// A SYN for a listener: a new half-open connection, a SYN cookie, or
@@ -184,7 +201,7 @@ impl Endpoint {
         id: ListenerId,
         tuple: FourTuple,
         seg: &TcpRepr<'_>,
-        reopen_iss: Option<SeqNumber>,
+        reopen: Option<Reopen>,
     ) {
         let Some(listener) = self.listeners.get(id.0) else {
             return;
@@ -201,17 +218,26 @@ impl Endpoint {
             SynCookieMode::WhenFull => full,
             SynCookieMode::Always => true,
         };
-        if cookie {
+        if cookie && reopen.is_none() {
             return self.send_cookie(now, id, tuple, seg);
         }
-        if full {
+        // A cookie's ISS cannot be made to exceed the old connection's
+        // sequence space (RFC 9293 MAY-2), so a reopening SYN waits for
+        // room in the queue instead.
+        if full || cookie {
             self.stats.drops.backlog_full += 1;
             return;
         }
         if let Err(e) = self.admit() {
             return self.count_refusal(e);
         }
-        let iss = reopen_iss.unwrap_or_else(|| self.isn.generate(&tuple, now));
+        let iss = match reopen {
+            Some(Reopen { key, iss }) => {
+                self.remove_time_wait(key);
+                iss
+            }
+            None => self.isn.generate(&tuple, now),
+        };
         let Ok(mut conn) = Connection::accept(&self.config.conn, tuple, seg, iss, now) else {
             // Only a SYN of mixed families could fail, and tuples never are.
             self.stats.drops.malformed += 1;

@@ -496,3 +496,44 @@ fn syns_to_broadcast_or_multicast_addresses_are_discarded() {
     ep.handle_segment(now, &addrs, &bytes);
     assert_eq!(ep.stats().half_open, 1);
 }
+
+#[test]
+fn a_syn_that_no_listener_takes_leaves_time_wait_alone() {
+    // RFC 9293 MUST-13: TIME-WAIT ends early only when a new connection
+    // takes the tuple over; with the listener gone it stays.
+
+    let mut client = config(1);
+    client.conn.timestamps = true;
+    let mut net = Net::new(client, config(2));
+    let l = net.server.listen(server_addr()).unwrap();
+    let (c, s) = net.connect(CLIENT_V4, server_addr(), l);
+    let local = net.client.connection(c).unwrap().local_addr();
+    // The server closes first and so holds TIME-WAIT.
+    net.server
+        .connection_mut(s)
+        .unwrap()
+        .close(net.now)
+        .unwrap();
+    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+        false,
+        c,
+        Event::PeerClosed
+    )));
+    net.client
+        .connection_mut(c)
+        .unwrap()
+        .close(net.now)
+        .unwrap();
+    assert!(
+        net.run_until(Duration::from_secs(5), |n| n.server.stats().time_wait == 1
+            && n.saw(false, c, Event::Closed(CloseReason::Normal)))
+    );
+    net.run_for(Duration::from_secs(2));
+    net.server.close_listener(l).unwrap();
+    let _ = net
+        .client
+        .connect_from(local, server_addr(), net.now)
+        .unwrap();
+    net.run_for(Duration::from_secs(2));
+    assert_eq!(net.server.stats().time_wait, 1);
+}
