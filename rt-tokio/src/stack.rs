@@ -32,7 +32,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 
-use synack_core::conn::{CloseReason, Event};
+use synack_core::conn::{CloseReason, Event, Stats};
 use synack_core::endpoint::{
     ConnectionHandle, Endpoint, EndpointConfig, EndpointStats, ListenerId,
 };
@@ -93,6 +93,9 @@ pub(crate) struct Slot {
     pub(crate) write: Option<Waker>,
     pub(crate) connected: bool,
     pub(crate) closed: Option<CloseReason>,
+    /// The connection's counters as of its last `PeerClosed` or `Closed`
+    /// event, for `stats()` after it is gone.
+    pub(crate) last_stats: Option<Box<Stats>>,
 }
 
 /// What the lock protects.
@@ -126,7 +129,7 @@ pub(crate) struct Shared {
     origin: tokio::time::Instant,
     local_ip: Option<IpAddr>,
     framing: Framing,
-    udp_addr: Option<SocketAddr>,
+    link_addr: Option<SocketAddr>,
 }
 
 impl Shared {
@@ -173,15 +176,11 @@ impl std::fmt::Debug for Stack {
 impl Stack {
     /// A stack over `link`, with its driver spawned on the current tokio
     /// runtime (so call it inside one).
-    pub fn new<L: PacketLink>(link: L, config: StackConfig) -> io::Result<Stack> {
-        Stack::with_link(link, config, None)
-    }
-
-    fn with_link<L: PacketLink>(
-        link: L,
-        config: StackConfig,
-        udp_addr: Option<SocketAddr>,
-    ) -> io::Result<Stack> {
+    pub fn new<L: PacketLink>(link: L, mut config: StackConfig) -> io::Result<Stack> {
+        let link_addr = link.local_addr();
+        if config.local_ip.is_none() {
+            config.local_ip = link_addr.map(|a| a.ip()).filter(|ip| !ip.is_unspecified());
+        }
         let mut endpoint = config.endpoint.clone();
         endpoint.conn.mtu = link.mtu();
         let ep = Endpoint::new(endpoint)
@@ -198,7 +197,7 @@ impl Stack {
             origin: tokio::time::Instant::now(),
             local_ip: config.local_ip,
             framing: link.framing(),
-            udp_addr,
+            link_addr,
         });
         let max_packet = link.mtu() + 40;
         let driver = Driver {
@@ -223,21 +222,16 @@ impl Stack {
     }
 
     /// Like [`Stack::udp`], with `config`.
-    pub fn udp_with(addr: SocketAddr, mut config: StackConfig) -> io::Result<Stack> {
-        let link = crate::link::Udp::bind(addr)?;
-        let local = link.local_addr();
-        if config.local_ip.is_none() && !local.ip().is_unspecified() {
-            config.local_ip = Some(local.ip());
-        }
-        Stack::with_link(link, config, Some(local))
+    pub fn udp_with(addr: SocketAddr, config: StackConfig) -> io::Result<Stack> {
+        Stack::new(crate::link::Udp::bind(addr)?, config)
     }
 
-    /// For a stack made by [`Stack::udp`]: its UDP socket's address. A
-    /// listener bound to this address (same IP, TCP port = UDP port) is
+    /// The link's own address, for a stack on UDP: its socket's address.
+    /// A listener bound to this address (same IP, TCP port = UDP port) is
     /// reached by connecting to it from another stack, with no route set
     /// up (see [`link::Udp`](crate::link::Udp)).
     pub fn udp_addr(&self) -> Option<SocketAddr> {
-        self.shared.udp_addr
+        self.shared.link_addr
     }
 
     /// A stack on a new TUN device (Linux; needs root or CAP_NET_ADMIN),
@@ -414,6 +408,11 @@ impl<L: PacketLink> Driver<L> {
             let Some(slot) = st.slots.get_mut(&handle) else {
                 continue;
             };
+            if matches!(event, Event::PeerClosed | Event::Closed(_))
+                && let Some(conn) = st.ep.connection(handle)
+            {
+                slot.last_stats = Some(Box::new(conn.stats()));
+            }
             let (read, write) = match event {
                 Event::Connected => {
                     slot.connected = true;

@@ -194,6 +194,17 @@ impl Inner {
         }
     }
 
+    fn stats(&self) -> io::Result<Stats> {
+        let st = self.stack.shared.lock();
+        if let Some(conn) = st.ep.connection(self.handle) {
+            return Ok(conn.stats());
+        }
+        st.slots
+            .get(&self.handle)
+            .and_then(|s| s.last_stats.as_deref().cloned())
+            .ok_or_else(|| io::ErrorKind::NotConnected.into())
+    }
+
     fn conn<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> io::Result<T> {
         let mut st = self.stack.shared.lock();
         st.check_running()?;
@@ -285,9 +296,11 @@ impl TcpStream {
     }
 
     /// The connection's counters and estimates (RTT, congestion window,
-    /// retransmissions…); `NotConnected` once it has ended and gone.
+    /// retransmissions…). Once the connection has ended and gone, the
+    /// last values seen (when the peer closed, or the connection ended);
+    /// `NotConnected` if there are none.
     pub fn stats(&self) -> io::Result<Stats> {
-        self.inner.conn(|c| c.stats())
+        self.inner.stats()
     }
 
     /// Reads what has arrived without waiting; `WouldBlock` if nothing
@@ -486,9 +499,10 @@ impl OwnedWriteHalf {
         Ok(self.inner.peer)
     }
 
-    /// The connection's counters and estimates.
+    /// The connection's counters and estimates (see
+    /// [`TcpStream::stats`]).
     pub fn stats(&self) -> io::Result<Stats> {
-        self.inner.conn(|c| c.stats())
+        self.inner.stats()
     }
 
     /// Turns Nagle's algorithm off (`true`) or on.

@@ -102,6 +102,10 @@ impl<L: PacketLink> PacketLink for Impaired<L> {
         self.inner.mtu()
     }
 
+    fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inner.local_addr()
+    }
+
     fn poll_recv(
         &mut self,
         cx: &mut Context<'_>,

@@ -73,6 +73,12 @@ pub trait PacketLink: Send + 'static {
     /// bytes). The stack's MSS derives from it.
     fn mtu(&self) -> usize;
 
+    /// The link's own address, if it has one (a UDP socket's). A stack
+    /// opens connections from its IP unless told otherwise.
+    fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        None
+    }
+
     /// Receives what has arrived, calling `deliver` once per packet, and
     /// returns `Ready(Ok(n))` with the number delivered. Returns `Pending`
     /// when nothing is waiting. A link may deliver at most a batch per
@@ -97,6 +103,9 @@ impl<L: PacketLink + ?Sized> PacketLink for Box<L> {
     }
     fn mtu(&self) -> usize {
         (**self).mtu()
+    }
+    fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        (**self).local_addr()
     }
     fn poll_recv(
         &mut self,

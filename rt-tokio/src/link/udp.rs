@@ -165,6 +165,10 @@ impl PacketLink for Udp {
         self.mtu
     }
 
+    fn local_addr(&self) -> Option<SocketAddr> {
+        Some(self.local)
+    }
+
     fn poll_recv(
         &mut self,
         cx: &mut Context<'_>,
