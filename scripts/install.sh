@@ -18,8 +18,9 @@ as_root() {
 }
 
 # Debian packages: tshark (Wireshark's verdict on captures), tcpdump
-# (capturing real Linux TCP on loopback), iproute2 (network namespaces).
-apt_packages=(tshark tcpdump iproute2)
+# (capturing real Linux TCP on loopback), iproute2 (network namespaces),
+# iperf3 (the kernel-TCP baseline of scripts/bench-compare.sh).
+apt_packages=(tshark tcpdump iproute2 iperf3)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -20,6 +20,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::net::{self, DataSource, StackArgs, TunDevArgs};
 
+mod raw_udp;
+
 const CHUNK: usize = 256 * 1024;
 
 /// Arguments of `synack perf`.
@@ -52,6 +54,10 @@ struct PathArgs {
     /// the client connects to, this address.
     #[arg(long, value_name = "ADDR", conflicts_with = "dev")]
     kernel_tcp: Option<SocketAddr>,
+    /// Raw UDP, no TCP (a baseline): datagrams of a segment's size, sent
+    /// with GSO for --time and counted by the server.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["dev", "kernel_tcp", "udp"])]
+    raw_udp: Option<SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +120,16 @@ fn invalid(msg: impl Into<String>) -> io::Error {
 }
 
 async fn server(args: ServerArgs) -> io::Result<()> {
+    if let Some(addr) = args.path.raw_udp {
+        let blast = tokio::task::spawn_blocking(move || raw_udp::server(addr));
+        return tokio::select! {
+            r = blast => r.map_err(io::Error::other)?,
+            _ = net::interrupted() => {
+                // The counting thread blocks in recv; nothing to clean up.
+                std::process::exit(0)
+            }
+        };
+    }
     enum Listener {
         Synack(synack_tokio::TcpListener),
         Kernel(tokio::net::TcpListener),
@@ -128,7 +144,7 @@ async fn server(args: ServerArgs) -> io::Result<()> {
     } else if let Some(addr) = args.path.kernel_tcp {
         Listener::Kernel(tokio::net::TcpListener::bind(addr).await?)
     } else {
-        return Err(invalid("give --udp, --tun or --kernel-tcp"));
+        return Err(invalid("give --udp, --tun, --kernel-tcp or --raw-udp"));
     };
     let local = match &listener {
         Listener::Synack(l) => l.local_addr()?,
@@ -243,6 +259,20 @@ async fn client(args: ClientArgs) -> io::Result<()> {
         let s = stack.connect(to).await?;
         let path = format!("synack over TUN {} to {to}", device.name);
         run_synack(&args, s, path).await?
+    } else if let Some(addr) = args.path.raw_udp {
+        let time = Duration::from_secs_f64(args.time.unwrap_or(10.0));
+        let (bytes, seconds) = tokio::task::spawn_blocking(move || raw_udp::client(addr, time))
+            .await
+            .map_err(io::Error::other)??;
+        Outcome {
+            bytes,
+            seconds,
+            latencies: Vec::new(),
+            srtt_ms: None,
+            retransmitted: None,
+            cc: None,
+            path: format!("raw UDP ({}-byte datagrams) to {addr}", raw_udp::DATAGRAM),
+        }
     } else if let Some(addr) = args.path.kernel_tcp {
         let mut s = tokio::net::TcpStream::connect(addr).await?;
         s.set_nodelay(true)?;
@@ -250,7 +280,7 @@ async fn client(args: ClientArgs) -> io::Result<()> {
         o.path = format!("kernel TCP to {addr}");
         o
     } else {
-        return Err(invalid("give --udp, --tun or --kernel-tcp"));
+        return Err(invalid("give --udp, --tun, --kernel-tcp or --raw-udp"));
     };
     report(&args, &outcome);
     Ok(())
