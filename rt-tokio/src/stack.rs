@@ -59,6 +59,15 @@ pub struct StackConfig {
     pub send_batch: usize,
     /// Driver turns before it yields to other tasks.
     pub turns_per_poll: usize,
+    /// Wait for deadlines nearer than a millisecond (tokio's timer
+    /// resolution) by yielding to the runtime instead of sleeping, so
+    /// sub-millisecond timers (RACK, tail-loss probes, pacing at loopback
+    /// RTTs) fire on time, at the cost of CPU while such a deadline is
+    /// pending. Off by default: on loopback with 1% loss it made more
+    /// tail-loss probes and retransmission timeouts fire and lowered
+    /// goodput (BENCHMARKS.md), and without loss it changed nothing
+    /// measurable.
+    pub precise_timers: bool,
 }
 
 impl Default for StackConfig {
@@ -80,6 +89,7 @@ impl Default for StackConfig {
             local_ip: None,
             send_batch: 64,
             turns_per_poll: 32,
+            precise_timers: false,
         }
     }
 }
@@ -207,6 +217,7 @@ impl Stack {
             timer: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
             timer_at: None,
             turns: config.turns_per_poll.max(1),
+            spin_for_near_deadlines: config.precise_timers,
             wake: Vec::new(),
         };
         tokio::spawn(driver);
@@ -346,6 +357,7 @@ struct Driver<L> {
     timer: Pin<Box<Sleep>>,
     timer_at: Option<tokio::time::Instant>,
     turns: usize,
+    spin_for_near_deadlines: bool,
     /// Wakers collected under the lock, woken after it.
     wake: Vec<Waker>,
 }
@@ -361,8 +373,14 @@ impl<L: PacketLink> Future for Driver<L> {
         };
         for _ in 0..this.turns {
             match this.turn(&shared, cx) {
-                Ok(true) => continue,
-                Ok(false) => return Poll::Pending,
+                Ok(Turn::More) => continue,
+                Ok(Turn::Idle) => return Poll::Pending,
+                Ok(Turn::Soon) => {
+                    // A deadline closer than the timer's resolution: come
+                    // back after the other ready tasks rather than sleep.
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 Err(e) => {
                     this.fail(&shared, e);
                     return Poll::Ready(());
@@ -375,9 +393,26 @@ impl<L: PacketLink> Future for Driver<L> {
     }
 }
 
+/// What a driver turn found.
+enum Turn {
+    /// There may be more to do at once.
+    More,
+    /// Nothing to do until a waker fires.
+    Idle,
+    /// Nothing now, but the deadline is nearer than tokio's timer can
+    /// wait (it rounds up to whole milliseconds).
+    Soon,
+}
+
+/// Deadlines nearer than this are waited for by yielding, not sleeping:
+/// tokio's timer has millisecond resolution, which at loopback RTTs
+/// (tens of microseconds) would stretch every RACK reordering wait,
+/// tail-loss probe and pacing gap.
+const TIMER_RESOLUTION: std::time::Duration = std::time::Duration::from_millis(1);
+
 impl<L: PacketLink> Driver<L> {
-    /// One turn; true when there may be more to do at once.
-    fn turn(&mut self, shared: &Shared, cx: &mut Context<'_>) -> io::Result<bool> {
+    /// One turn.
+    fn turn(&mut self, shared: &Shared, cx: &mut Context<'_>) -> io::Result<Turn> {
         let mut busy = false;
         let now = shared.now();
         let mut guard = shared.lock();
@@ -474,10 +509,14 @@ impl<L: PacketLink> Driver<L> {
         }
 
         // 5. The timer.
+        let mut soon = false;
         match deadline {
             Some(at) if at <= shared.now() => busy = true,
             Some(at) => {
                 let when = shared.deadline(at);
+                soon = self.spin_for_near_deadlines
+                    && when.saturating_duration_since(tokio::time::Instant::now())
+                        < TIMER_RESOLUTION;
                 if self.timer_at != Some(when) {
                     self.timer.as_mut().reset(when);
                     self.timer_at = Some(when);
@@ -489,7 +528,13 @@ impl<L: PacketLink> Driver<L> {
             }
             None => {}
         }
-        Ok(busy)
+        Ok(if busy {
+            Turn::More
+        } else if soon {
+            Turn::Soon
+        } else {
+            Turn::Idle
+        })
     }
 
     /// The link failed: every operation now fails, and every waiter hears.
