@@ -6,7 +6,8 @@
 //! would be on the wire.
 
 use std::io::{self, IoSliceMut};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::os::fd::{AsRawFd, RawFd};
 
 use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState};
 
@@ -26,7 +27,13 @@ pub struct Received {
     pub len: usize,
     /// Size of each datagram in the buffer; the last may be shorter.
     pub stride: usize,
+    /// The address it was sent to, where the kernel reports it (needed
+    /// when the socket is bound to a wildcard address).
+    pub dst_ip: Option<IpAddr>,
 }
+
+/// Most receive buffers one [`UdpLink::try_recv`] fills (recvmmsg batch).
+pub const RECV_BATCH: usize = quinn_udp::BATCH_SIZE;
 
 impl UdpLink {
     /// Binds a socket to `addr` (port 0 picks one) and configures it for
@@ -65,6 +72,16 @@ impl UdpLink {
         self.state.gro_segments()
     }
 
+    /// Asks the kernel for socket buffers of `send` and `recv` bytes (it
+    /// may grant less: Linux caps them at `net.core.wmem_max` and
+    /// `rmem_max`). Larger buffers absorb bursts on fast paths.
+    pub fn set_buffer_sizes(&self, send: usize, recv: usize) -> io::Result<()> {
+        let sock = UdpSockRef::from(&self.socket);
+        self.state.set_send_buffer_size(sock, send)?;
+        let sock = UdpSockRef::from(&self.socket);
+        self.state.set_recv_buffer_size(sock, recv)
+    }
+
     /// Sends `contents` to `to`: one datagram, or with `stride` set, a run
     /// of datagrams of `stride` bytes each (the last may be shorter),
     /// handed to the kernel at once (GSO). `WouldBlock` when the socket
@@ -75,22 +92,36 @@ impl UdpLink {
         contents: &[u8],
         stride: Option<usize>,
     ) -> io::Result<()> {
+        self.try_send_from(None, to, contents, stride)
+    }
+
+    /// Like [`UdpLink::try_send`], from source address `src_ip` (for
+    /// sockets bound to a wildcard address, so replies leave from the
+    /// address the peer used).
+    pub fn try_send_from(
+        &self,
+        src_ip: Option<IpAddr>,
+        to: SocketAddr,
+        contents: &[u8],
+        stride: Option<usize>,
+    ) -> io::Result<()> {
         let transmit = Transmit {
             destination: to,
             ecn: None,
             contents,
             segment_size: stride.filter(|s| *s < contents.len()),
-            src_ip: None,
+            src_ip,
         };
         self.state
             .try_send(UdpSockRef::from(&self.socket), &transmit)
     }
 
     /// Receives into `bufs`, one run of datagrams per buffer, and describes
-    /// them in `out` (as many entries as buffers filled, returned).
+    /// them in `out` (as many entries as buffers filled, returned). At most
+    /// [`RECV_BATCH`] buffers are filled per call.
     pub fn try_recv(&self, bufs: &mut [IoSliceMut<'_>], out: &mut [Received]) -> io::Result<usize> {
-        let n = bufs.len().min(out.len());
-        let mut meta = vec![RecvMeta::default(); n];
+        let n = bufs.len().min(out.len()).min(RECV_BATCH);
+        let mut meta = [RecvMeta::default(); RECV_BATCH];
         let got = self
             .state
             .recv(UdpSockRef::from(&self.socket), &mut bufs[..n], &mut meta)?;
@@ -99,9 +130,16 @@ impl UdpLink {
                 from: m.addr,
                 len: m.len,
                 stride: m.stride.max(1),
+                dst_ip: m.dst_ip,
             };
         }
         Ok(got)
+    }
+}
+
+impl AsRawFd for UdpLink {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
     }
 }
 
@@ -117,6 +155,7 @@ mod tests {
                 from: link.local_addr().unwrap(),
                 len: 0,
                 stride: 0,
+                dst_ip: None,
             }];
             let mut bufs = [IoSliceMut::new(buf)];
             match link.try_recv(&mut bufs, &mut out) {
