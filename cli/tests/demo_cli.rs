@@ -67,10 +67,12 @@ fn perf_client_reports_against_a_perf_server_over_udp() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let out = synack()
+    let client = synack()
         .args(["perf", "client", "--udp", &addr, "--bytes", "4M", "--json"])
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let out = finish_within(client, std::time::Duration::from_secs(120));
     let v = json_of(&out);
     assert_eq!(v["bytes"], 4 << 20);
     for key in [
@@ -82,7 +84,35 @@ fn perf_client_reports_against_a_perf_server_over_udp() {
     ] {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
     }
-    assert!(server.wait().unwrap().success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            assert!(status.success());
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = server.kill();
+            panic!("the perf server did not finish within 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Waits for `child` at most `limit`, killing it (and failing) after that,
+/// so a stalled transfer cannot hang the suite.
+fn finish_within(
+    mut child: std::process::Child,
+    limit: std::time::Duration,
+) -> std::process::Output {
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the perf client did not finish within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
 }
 
 #[test]

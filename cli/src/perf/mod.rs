@@ -155,14 +155,22 @@ async fn server(args: ServerArgs) -> io::Result<()> {
         loop {
             let (peer, task) = match &listener {
                 Listener::Synack(l) => {
-                    let (s, peer) = l.accept().await?;
+                    let (mut s, peer) = l.accept().await?;
                     s.set_nodelay(true)?;
-                    (peer, tokio::spawn(serve_one(s)))
+                    // Wait for the close to complete before the task ends:
+                    // the stack's driver must still send the reply and FIN
+                    // when this process is about to exit (`--once`).
+                    let task = tokio::spawn(async move {
+                        let served = serve_one(&mut s).await;
+                        s.close().await?;
+                        served
+                    });
+                    (peer, task)
                 }
                 Listener::Kernel(l) => {
-                    let (s, peer) = l.accept().await?;
+                    let (mut s, peer) = l.accept().await?;
                     s.set_nodelay(true)?;
-                    (peer, tokio::spawn(serve_one(s)))
+                    (peer, tokio::spawn(async move { serve_one(&mut s).await }))
                 }
             };
             if args.once {
@@ -198,7 +206,7 @@ fn report_served(peer: SocketAddr, r: io::Result<(char, u64)>) {
 }
 
 /// Serves one client: counts a stream, or echoes messages.
-async fn serve_one<S: AsyncRead + AsyncWrite + Unpin>(mut s: S) -> io::Result<(char, u64)> {
+async fn serve_one<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S) -> io::Result<(char, u64)> {
     let mode = s.read_u8().await?;
     match mode {
         b'S' => {
