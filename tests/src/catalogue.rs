@@ -48,8 +48,8 @@ pub fn find(name: &str) -> Option<&'static Scenario> {
 
 const MSS: u64 = 1448;
 
-/// 100 Mbit/s, 40 ms, a one-BDP queue, one bulk flow of `bytes`; send
-/// buffers large enough for the path.
+/// 100 Mbit/s, 40 ms, a one-BDP queue, one bulk flow of `bytes`; buffers
+/// large enough for the path.
 fn base(bytes: u64) -> SimConfig {
     let mut cfg = SimConfig {
         flows: vec![FlowSpec::bulk(bytes)],
@@ -59,7 +59,38 @@ fn base(bytes: u64) -> SimConfig {
     for c in [&mut cfg.client, &mut cfg.server] {
         c.send_buffer = 4 << 20;
     }
+    fit_buffers(&mut cfg);
     cfg
+}
+
+/// The starting point of a custom run (`synack sim` without
+/// `--scenario`): one bulk flow of `bytes` over 100 Mbit/s × 40 ms.
+pub fn custom(bytes: u64) -> SimConfig {
+    base(bytes)
+}
+
+/// Grows send buffers and the receive-buffer ceiling to twice the path's
+/// bandwidth-delay product (longest flow RTT, queue included), so a
+/// custom path is limited by the network, not by default buffer sizes.
+pub fn fit_buffers(cfg: &mut SimConfig) {
+    let longest = cfg
+        .flows
+        .iter()
+        .map(|f| f.extra_rtt)
+        .max()
+        .unwrap_or(Duration::ZERO)
+        + cfg.link.rtt;
+    let bdp = cfg.link.rate_bps as f64 / 8.0 * longest.total_micros() as f64 / 1e6;
+    let queue = match cfg.queue_limit() {
+        crate::config::QueueLimit::Bytes(b) => b as f64,
+        crate::config::QueueLimit::Packets(n) => (n * cfg.link.mtu) as f64,
+        crate::config::QueueLimit::Bdp(k) => k * bdp,
+    };
+    let want = (2.0 * (bdp + queue)).min(1e9) as usize;
+    for c in [&mut cfg.client, &mut cfg.server] {
+        c.send_buffer = c.send_buffer.max(want);
+        c.recv_buffer_max = c.recv_buffer_max.max(want);
+    }
 }
 
 /// [`base`] with the receive window capped at 1.5 BDP, so slow start
