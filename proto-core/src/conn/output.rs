@@ -213,7 +213,10 @@ impl Connection {
         }
         let seg = self.recovery.next_retransmission()?;
         let quota = self.recovery.send_quota(self.cc.window(), self.send_mss);
-        if quota < seg.len().min(self.send_mss) || !self.paced(now, seg.len()) {
+        // The rest of the flight still counts in the pipe after an F-RTO
+        // timeout; the one-segment window must not hold the head back.
+        let timeout_head = self.recovery.awaiting_first_ack_after_timeout();
+        if (!timeout_head && quota < seg.len().min(self.send_mss)) || !self.paced(now, seg.len()) {
             return None;
         }
         self.resend_plan(&seg, room)

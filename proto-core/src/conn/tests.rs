@@ -1040,3 +1040,39 @@ fn time_wait_answers_a_retransmitted_fin_and_restarts() {
         "TIME-WAIT restarted"
     );
 }
+
+#[test]
+fn the_first_timeout_resends_the_head_although_the_window_is_full() {
+    // Everything a sends is lost, so the retransmission timer fires with
+    // a full window in flight. F-RTO marks only the head lost; its resend
+    // is the timeout's own (RFC 6298 §5.4, RFC 5682 §2.1 step 1) and must
+    // not wait for the collapsed window to cover the rest of the flight.
+    let mut p = Pair::new();
+    p.established();
+    p.filter = |to_b, seg, _| {
+        if to_b && !seg.payload.is_empty() {
+            Fate::Drop
+        } else {
+            Fate::Deliver
+        }
+    };
+    let data = pattern(20 * 1448);
+    let mut sent = 0;
+    Pair::feed(&mut p.a, &data, &mut sent);
+    let head = p.a.snd.una;
+    let head_sends = |p: &Pair| {
+        p.log
+            .iter()
+            .filter(|l| l.0 && l.2 == head && l.4 > 0)
+            .count()
+    };
+    assert!(p.run_until(Duration::from_secs(30), |p| {
+        head_sends(p) >= 2 || p.a.stats().timeouts >= 2
+    }));
+    assert_eq!(
+        p.a.stats().timeouts,
+        1,
+        "the head was not resent until a second timeout"
+    );
+    assert_eq!(head_sends(&p), 2);
+}

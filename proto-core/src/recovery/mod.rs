@@ -210,6 +210,13 @@ impl Recovery {
         matches!(self.frto, Some(Frto::AwaitSecondAck { .. }))
     }
 
+    /// True after a timeout with F-RTO, before the first ACK: only the head
+    /// is marked lost, and its resend is the timeout's own, due whatever
+    /// the window (RFC 6298 §5.4, RFC 5682 §2.1 step 1).
+    pub fn awaiting_first_ack_after_timeout(&self) -> bool {
+        matches!(self.frto, Some(Frto::AwaitFirstAck { .. }))
+    }
+
     /// The next segment to resend (RFC 6675 NextSeg rule 1).
     pub fn next_retransmission(&self) -> Option<SentSegment> {
         self.board.first_lost().copied()
