@@ -269,6 +269,8 @@ pub enum LinkAction {
     SetDelay(Duration),
     /// Random impairments end in both directions (the network heals).
     Heal,
+    /// A new bottleneck queue limit.
+    SetQueue(QueueLimit),
 }
 
 /// A scripted [`LinkAction`].
@@ -354,6 +356,9 @@ pub enum ConfigError {
     NoSuchFlow(usize),
     /// The MTU is outside 68..=9000.
     BadMtu(usize),
+    /// A request/response flow with empty requests or responses (a
+    /// response is recognised by its size).
+    EmptyRequest(usize),
 }
 
 impl std::fmt::Display for ConfigError {
@@ -368,6 +373,9 @@ impl std::fmt::Display for ConfigError {
             ConfigError::Connection(e) => write!(f, "connection settings: {e}"),
             ConfigError::NoSuchFlow(i) => write!(f, "a fault names flow {i}, which does not exist"),
             ConfigError::BadMtu(m) => write!(f, "MTU {m} is outside 68..=9000"),
+            ConfigError::EmptyRequest(i) => {
+                write!(f, "flow {i}: requests and responses need at least one byte")
+            }
         }
     }
 }
@@ -414,6 +422,15 @@ impl SimConfig {
             };
             c.validate().map_err(ConfigError::Connection)?;
         }
+        for (i, f) in self.flows.iter().enumerate() {
+            if let AppSpec::RequestResponse {
+                request, response, ..
+            } = f.app
+                && (request == 0 || response == 0)
+            {
+                return Err(ConfigError::EmptyRequest(i));
+            }
+        }
         if let Some(f) = self.faults.iter().find(|f| f.flow >= self.flows.len()) {
             return Err(ConfigError::NoSuchFlow(f.flow));
         }
@@ -422,7 +439,13 @@ impl SimConfig {
 
     /// The bottleneck queue limit in bytes or packets, BDP resolved.
     pub fn queue_limit(&self) -> QueueLimit {
-        match self.link.queue {
+        self.resolve_queue(self.link.queue)
+    }
+
+    /// `queue` in bytes or packets, a BDP multiple resolved against the
+    /// link's rate and base RTT.
+    pub fn resolve_queue(&self, queue: QueueLimit) -> QueueLimit {
+        match queue {
             QueueLimit::Bdp(k) => {
                 let bdp =
                     self.link.rate_bps as f64 / 8.0 * self.link.rtt.total_micros() as f64 / 1e6;

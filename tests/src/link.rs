@@ -144,6 +144,11 @@ impl Link {
         self.delay = delay;
     }
 
+    /// Replaces the queue limit (packets already queued stay).
+    pub fn set_queue_limit(&mut self, limit: QueueLimit) {
+        self.queue_limit = limit;
+    }
+
     /// Replaces the impairments.
     pub fn set_impairments(&mut self, impairments: Impairments) {
         self.impairments = impairments;

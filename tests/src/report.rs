@@ -132,6 +132,18 @@ pub struct Summary {
     pub flows: Vec<FlowSummary>,
 }
 
+/// A flow at the moment the network healed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AtHeal {
+    /// The larger retransmission timeout of the two ends: no pending
+    /// retransmission is further away.
+    pub rto: Duration,
+    /// The larger smoothed RTT of the two ends, once measured.
+    pub srtt: Option<Duration>,
+    /// Bytes still to deliver.
+    pub remaining: u64,
+}
+
 /// Everything known about one flow after a run.
 #[derive(Clone, Debug)]
 pub struct FlowReport {
@@ -160,9 +172,8 @@ pub struct FlowReport {
     /// Seconds from the flow's start until the handshake completed at the
     /// client.
     pub connect_seconds: Option<f64>,
-    /// When the network healed: the sender's RTO then, and the bytes still
-    /// to deliver.
-    pub at_heal: Option<(Duration, u64)>,
+    /// The flow when the network healed.
+    pub at_heal: Option<AtHeal>,
     /// Virtual time of the flow's start and of its completion, seconds.
     pub started: f64,
     /// Completion time, seconds since the run began.

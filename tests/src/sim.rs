@@ -141,7 +141,7 @@ struct Flow {
     /// Response bytes the server owes.
     owed: u64,
     series: Vec<Sample>,
-    at_heal: Option<(Duration, u64)>,
+    at_heal: Option<crate::report::AtHeal>,
     /// Counted in `flows_done` already.
     counted: bool,
     /// Learned initial sequence numbers (client, server) for faults.
@@ -347,6 +347,11 @@ impl Simulation {
         self.now
     }
 
+    /// The hosts: the server first, then client 1, 2, …
+    pub fn hosts(&self) -> &[Host] {
+        &self.hosts
+    }
+
     /// The time limit of the run.
     pub fn end(&self) -> Instant {
         self.end
@@ -502,6 +507,12 @@ impl Simulation {
                 self.links[..2].iter_mut().for_each(|l| l.set_rate(now, r));
             }
             LinkAction::SetDelay(d) => self.links[..2].iter_mut().for_each(|l| l.set_delay(d)),
+            LinkAction::SetQueue(q) => {
+                let q = self.cfg.resolve_queue(q);
+                self.links[..2]
+                    .iter_mut()
+                    .for_each(|l| l.set_queue_limit(q));
+            }
             LinkAction::Heal => {
                 self.healed_at = Some(self.now);
                 self.links[..2]
@@ -512,15 +523,19 @@ impl Simulation {
                     let remaining = f
                         .expected()
                         .map_or(0, |(a, b)| (a + b).saturating_sub(f.up.read + f.down.read));
-                    let side = if f.client_sends() {
-                        &f.client
-                    } else {
-                        &f.server
-                    };
-                    let host = if f.client_sends() { i + 1 } else { SERVER_HOST };
-                    if let Some(c) = side.conn {
-                        let rto = self.hosts[host].slot(c).conn.stats().rto;
-                        self.flows[i].at_heal = Some((rto, remaining));
+                    // Either end may have data or a SYN waiting for its
+                    // (backed-off) retransmission timer.
+                    let stats: Vec<_> = [(i + 1, f.client.conn), (SERVER_HOST, f.server.conn)]
+                        .into_iter()
+                        .filter_map(|(h, c)| Some(self.hosts[h].slot(c?).conn.stats()))
+                        .collect();
+                    if let Some(rto) = stats.iter().map(|s| s.rto).max() {
+                        let srtt = stats.iter().filter_map(|s| s.srtt).max();
+                        self.flows[i].at_heal = Some(crate::report::AtHeal {
+                            rto,
+                            srtt,
+                            remaining,
+                        });
                     }
                 }
             }
@@ -824,7 +839,9 @@ impl Simulation {
                     }
                 }
                 write_stream(conn, &mut f.up, pattern, limit).and_then(|()| {
-                    if f.up.written == bytes && !f.client.closed {
+                    // Closing before the handshake would abandon the
+                    // connection (RFC 9293 §3.10.4), not send an empty one.
+                    if f.up.written == bytes && !f.client.closed && f.connected.is_some() {
                         f.client.closed = true;
                         conn.close(now)?;
                     }
