@@ -23,8 +23,12 @@ pub struct SimArgs {
     #[arg(long)]
     list: bool,
     /// Run this catalogue scenario (the flags below override its values).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "all")]
     scenario: Option<String>,
+    /// Run the whole catalogue as catalogued and print one line per
+    /// scenario with its verdict (`--json`: an array of summaries).
+    #[arg(long)]
+    all: bool,
     /// Bottleneck bandwidth, e.g. 100mbit, 1gbit.
     #[arg(long, value_parser = units::rate)]
     rate: Option<u64>,
@@ -104,6 +108,9 @@ pub fn main(args: SimArgs) -> ExitCode {
         list();
         return ExitCode::SUCCESS;
     }
+    if args.all {
+        return run_all(args.json);
+    }
     let scenario = match args.scenario.as_deref() {
         None => None,
         Some(name) => match catalogue::find(name) {
@@ -155,6 +162,76 @@ pub fn main(args: SimArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// Runs every scenario; fails when any pass criterion does.
+fn run_all(json: bool) -> ExitCode {
+    let mut failed = 0;
+    let mut summaries = Vec::new();
+    if !json {
+        println!(
+            "{:22} {:>7} {:>9} {:>8} {:>5} {:>6} {:>13} {:>6} {:>5} {:>5}",
+            "scenario",
+            "verdict",
+            "virtual",
+            "wall",
+            "util",
+            "Jain",
+            "goodput",
+            "retx",
+            "rto",
+            "tlp"
+        );
+    }
+    for s in catalogue::catalogue() {
+        let report = match Simulation::new(s.config()) {
+            Ok(sim) => sim.run(),
+            Err(e) => {
+                eprintln!("error: {}: {e}", s.name);
+                failed += 1;
+                continue;
+            }
+        };
+        let verdict = (s.check)(&report);
+        if verdict.is_err() {
+            failed += 1;
+        }
+        let sum = &report.summary;
+        if json {
+            summaries.push(sum.clone());
+            continue;
+        }
+        let total = |f: fn(&synack_sim::FlowSummary) -> u64| sum.flows.iter().map(f).sum::<u64>();
+        let goodput: f64 = sum.flows.iter().map(|f| f.goodput_bps).sum();
+        println!(
+            "{:22} {:>7} {:>8.2}s {:>7.2}s {:>4.0}% {:>6.3} {:>8.2} Mb/s {:>6} {:>5} {:>5}{}",
+            s.name,
+            if verdict.is_ok() { "pass" } else { "FAIL" },
+            sum.virtual_seconds,
+            sum.wall_seconds,
+            sum.link_utilization * 100.0,
+            sum.jain_index,
+            goodput / 1e6,
+            total(|f| f.retransmitted_segments),
+            total(|f| f.rto_timeouts),
+            total(|f| f.tlp_probes),
+            verdict
+                .err()
+                .map(|why| format!("  {why}"))
+                .unwrap_or_default()
+        );
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summaries).unwrap_or_else(|e| e.to_string())
+        );
+    }
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn list() {
