@@ -360,7 +360,7 @@ fn run(mut sim: Simulation, progress: bool) -> Report {
     };
     let bar = indicatif::ProgressBar::new(len);
     let style = if by_bytes {
-        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} delivered  {msg}"
+        "{spinner} [{elapsed_precise}] {wide_bar} {decimal_bytes}/{decimal_total_bytes} delivered  {msg}"
     } else {
         "{spinner} [{elapsed_precise}] {wide_bar} {percent}% of the time limit  {msg}"
     };
