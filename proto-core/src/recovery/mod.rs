@@ -57,6 +57,9 @@ struct Episode {
     recover: SeqNumber,
     /// Started by a timeout (sending follows the collapsed window, not PRR).
     timeout: bool,
+    /// FlightSize when it started: a repeated timeout reports this one
+    /// again, so ssthresh holds (RFC 5681 §3.1).
+    flight: usize,
     prr: Prr,
     /// Retransmissions made in the episode, and how many of them a D-SACK
     /// showed unnecessary (RFC 3708).
@@ -418,6 +421,7 @@ impl Recovery {
         self.episode = Some(Episode {
             recover: snd_max,
             timeout: false,
+            flight: in_flight,
             prr: Prr::start(in_flight, cc.ssthresh(), mss),
             retransmissions: 0,
             dsacked: 0,
@@ -516,11 +520,14 @@ impl Recovery {
         frto: bool,
         cc: &mut dyn CongestionControl,
     ) {
-        let in_flight = self.in_flight(mss);
+        // RFC 5681 §3.1: a timeout of data already resent by a timeout
+        // holds ssthresh; the flight now is one resent segment.
+        let repeated = self.episode.filter(|e| e.timeout);
+        let in_flight = repeated.map_or_else(|| self.in_flight(mss), |e| e.flight);
         cc.on_rto(now, in_flight, mss);
         self.probe = None;
         self.dupacks = 0;
-        let repeated = self.episode.is_some_and(|e| e.timeout);
+        let repeated = repeated.is_some();
         // RFC 6675 §5.1: the receiver may have reneged on what it SACKed.
         if frto && !repeated && self.frto.is_none() {
             self.board.reset_for_timeout(true);
@@ -535,6 +542,7 @@ impl Recovery {
         self.episode = Some(Episode {
             recover: snd_max,
             timeout: true,
+            flight: in_flight,
             prr: Prr::start(in_flight, cc.ssthresh(), mss),
             retransmissions: 0,
             dsacked: 0,
