@@ -350,7 +350,7 @@ static CATALOGUE: &[Scenario] = &[
     },
     Scenario {
         name: "reorder",
-        about: "2 % of packets held back 10 ms (RACK's window): few spurious retransmissions, no timeouts",
+        about: "2 % of packets held back 10 ms (RACK's window): few resends, each reported spurious by D-SACK, no timeouts",
         slow: false,
         build: || {
             let mut cfg = clean(10_000_000);
@@ -372,7 +372,18 @@ static CATALOGUE: &[Scenario] = &[
                     "{} retransmissions for {segments} segments",
                     f.retransmitted_segments
                 )
-            })
+            })?;
+            // Nothing is lost on this path: every resend was spurious, and
+            // the receiver's D-SACKs (RFC 2883) must say so.
+            ensure(
+                f.spurious_retransmissions >= f.retransmitted_segments,
+                || {
+                    format!(
+                        "{} retransmissions, {} reported spurious by D-SACK",
+                        f.retransmitted_segments, f.spurious_retransmissions
+                    )
+                },
+            )
         },
     },
     Scenario {

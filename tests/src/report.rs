@@ -90,7 +90,8 @@ pub struct FlowSummary {
     pub rto_timeouts: u64,
     /// Tail loss probes sent.
     pub tlp_probes: u64,
-    /// Retransmissions the receiver reported as duplicates (D-SACK).
+    /// Duplicates the receiver reported with D-SACK (RFC 2883): spurious
+    /// retransmissions, and also copies the network duplicated.
     pub spurious_retransmissions: u64,
     /// Smallest RTT measured, in milliseconds.
     pub min_rtt_ms: Option<f64>,
