@@ -154,6 +154,9 @@ pub struct FlowReport {
     pub sender: Stats,
     /// The data receiver's final statistics, if it ever existed.
     pub receiver: Option<Stats>,
+    /// The server had a connection for this flow (its SYN arrived, or it
+    /// opened simultaneously).
+    pub server_existed: bool,
     /// What the handshake agreed, seen from the client.
     pub negotiated: Negotiated,
     /// States the client passed through (bit `1 << state index` in RFC

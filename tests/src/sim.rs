@@ -1054,6 +1054,7 @@ impl Simulation {
                 series: f.series.clone(),
                 sender,
                 receiver,
+                server_existed: f.server.conn.is_some(),
                 negotiated,
                 client_states: f.client.states,
                 server_states: f.server.states,
