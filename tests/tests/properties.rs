@@ -296,17 +296,18 @@ impl Arbitrary for Storm {
     }
 }
 
-/// After the heal, a flow that has not failed finishes within the larger
-/// RTO its ends had then (no pending retransmission is further away), plus
-/// twice the time to send what was left at the link's rate, plus a
-/// bounded number of round trips: 40 + 2·log2(segments left) of the path's
-/// (propagation, jitter, serialisation, a delayed ACK) for slow start,
-/// requests and the close, and 8 of the connection's own largest SRTT
-/// after the heal. That last term is there because an RTT sample can span
-/// the storm: when every ACK was lost for a while, the first one through
-/// echoes a timestamp from before the outage (TS.Recent only moves with
-/// acceptable segments, RFC 7323 §4.3), and the SRTT, the RTO and the
-/// pacing rate take a few round trips to recover.
+/// After the heal, a flow that has not failed makes progress within the
+/// larger RTO its ends had then (no pending retransmission is further
+/// away) plus a few round trips, and from that first progress completes
+/// within twice the time to send what was left at the link's rate plus a
+/// bounded number of round trips: 40 + 2·log2(segments left) of the
+/// path's (propagation, jitter, serialisation, a delayed ACK) for slow
+/// start, requests and the close, and 8 of the connection's own largest
+/// SRTT after the heal. That last term is there because an RTT sample can
+/// span the storm: when every ACK was lost for a while, the first one
+/// through echoes a timestamp from before the outage (TS.Recent only
+/// moves with acceptable segments, RFC 7323 §4.3), and the SRTT, the RTO
+/// and the pacing rate take a few round trips to recover.
 fn completes_after_heal(storm: &Storm, r: &Report) -> Result<(), String> {
     let Some(healed) = r.healed_at else {
         return Ok(());
@@ -327,23 +328,36 @@ fn completes_after_heal(storm: &Storm, r: &Report) -> Result<(), String> {
             continue;
         }
         let secs = |d: Duration| d.total_micros() as f64 / 1e6;
-        let srtt = f
-            .series
+        let srtt_at_heal = h.srtt.map_or(0.0, secs);
+        let after: Vec<_> = f.series.iter().filter(|s| s.t >= healed).collect();
+        let delivered_at_heal = after.first().map_or(0, |s| s.delivered);
+        let progress = after
             .iter()
-            .filter(|s| s.t >= healed)
+            .find(|s| s.delivered > delivered_at_heal)
+            .map(|s| s.t)
+            .or(f.completed)
+            .unwrap_or(f64::INFINITY);
+        let progress_bound = healed + secs(h.rto) + 10.0 * path_rtt + 2.0 * srtt_at_heal;
+        if progress > progress_bound {
+            return Err(format!(
+                "flow {i}: {h:?} at the heal ({healed} s); no progress until {progress} s, bound {progress_bound:.2} s"
+            ));
+        }
+        let srtt = after
+            .iter()
             .filter_map(|s| s.srtt_ms)
             .map(|ms| ms / 1e3)
-            .fold(h.srtt.map_or(0.0, secs), f64::max);
+            .fold(srtt_at_heal, f64::max);
         let path_round_trips = 40.0 + 2.0 * ((h.remaining as f64 / 500.0) + 1.0).log2();
-        let bound = secs(h.rto)
+        let bound = progress
             + path_round_trips * path_rtt
             + 8.0 * srtt
             + 2.0 * h.remaining as f64 * 8.0 / rate;
         match f.completed {
-            Some(done) if done - healed <= bound => {}
+            Some(done) if done <= bound => {}
             done => {
                 return Err(format!(
-                    "flow {i}: {h:?} at the heal ({healed} s), SRTT after up to {srtt:.3} s; completed at {done:?}, bound {bound:.2} s after"
+                    "flow {i}: {h:?} at the heal ({healed} s), progress at {progress} s, SRTT after up to {srtt:.3} s; completed at {done:?}, bound {bound:.2} s"
                 ));
             }
         }
