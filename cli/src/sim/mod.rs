@@ -26,7 +26,9 @@ pub struct SimArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "all")]
     scenario: Option<String>,
     /// Run the whole catalogue as catalogued and print one line per
-    /// scenario with its verdict (`--json`: an array of summaries).
+    /// scenario with its verdict, utilisation, Jain's index, the flows'
+    /// goodputs summed, retransmissions, timeouts and tail loss probes
+    /// (`--json`: an array of summaries).
     #[arg(long)]
     all: bool,
     /// Bottleneck bandwidth, e.g. 100mbit, 1gbit.
@@ -177,7 +179,7 @@ fn run_all(json: bool) -> ExitCode {
             "wall",
             "util",
             "Jain",
-            "goodput",
+            "goodput (sum)",
             "retx",
             "rto",
             "tlp"
