@@ -471,7 +471,7 @@ impl Connection {
             srtt: self.rtt.srtt(),
             min_rtt: self.rtt.min_rtt(),
             app_limited,
-            has_unsent: self.unsent().1 > 0,
+            has_unsent: self.can_send_new_data(),
             mss: self.send_mss,
         };
         let outcome = self.recovery.on_ack(&input, self.cc.as_mut());

@@ -1116,3 +1116,40 @@ fn old_duplicates_are_answered_with_a_dsack_at_once() {
     }
     assert_eq!(p.got_a, b"0123456789");
 }
+
+#[test]
+fn frto_falls_back_when_nagle_holds_the_only_new_data() {
+    // RFC 5682 §2.1 step 2b probes with new data, and says to fall back
+    // to conventional recovery when none can be sent. Here the only unsent
+    // byte is a small tail Nagle holds while data is in flight: the first
+    // ACK after the timeout must lead to resending the rest of the flight
+    // at once, not to waiting for a second ACK until the next timeout.
+    let no_sack = Config {
+        sack: false,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&no_sack, &no_sack, SeqNumber(1000));
+    p.established();
+    // Every full segment is lost the first time it is sent; resends and
+    // the one-byte tail pass.
+    p.filter = |to_b, seg, state| {
+        if !to_b || seg.payload.len() < 1448 {
+            return Fate::Deliver;
+        }
+        let seen = *state >> 32 == 1;
+        let max = SeqNumber(*state as u32);
+        if !seen || seg.seq > max {
+            *state = (1 << 32) | u64::from(seg.seq.0);
+            return Fate::Drop;
+        }
+        Fate::Deliver
+    };
+    let data = pattern(10 * 1448 + 1);
+    transfer(&mut p, &data, &[], Duration::from_secs(30));
+    assert_eq!(
+        p.a.stats().timeouts,
+        1,
+        "the flight waited for a second timeout: {:?}",
+        p.a.stats()
+    );
+}

@@ -114,7 +114,8 @@ pub struct AckInput<'a> {
     pub min_rtt: Option<Duration>,
     /// The acknowledged data was sent while application-limited.
     pub app_limited: bool,
-    /// Data waits to be sent (F-RTO needs new data to probe with).
+    /// New data could be sent now, window and Nagle allowing (F-RTO needs
+    /// new data to probe with).
     pub has_unsent: bool,
     /// Our MSS.
     pub mss: usize,
