@@ -540,3 +540,41 @@ fn regression_an_rtt_sample_spanning_the_storm_slows_but_does_not_stall() {
     outcome_is_clean(&r).unwrap();
     completes_after_heal(&storm, &r).unwrap();
 }
+
+/// After a 21 s storm at 150 ms RTT the server's first ACK after a timeout
+/// advanced, and F-RTO chose to probe with new data, but the only new data
+/// was a one-byte tail Nagle held back: nothing was sent and the rest of
+/// the flight waited 14 s for the next timeout (fixed in the core: F-RTO
+/// now falls back when no new segment can go, RFC 5682 §2.1).
+#[test]
+fn regression_frto_falls_back_when_nagle_holds_the_new_data() {
+    let storm = Storm {
+        net: Net {
+            seed: 2234794517952236028,
+            rate_mbit: 50,
+            rtt_ms: 150,
+            loss: 500,
+            burst: None,
+            dup: 50,
+            reorder: 20,
+            corrupt: 0,
+            jitter_ms: 0,
+            queue_packets: 1000,
+            mtu: 576,
+            flows: vec![
+                Workload::Bulk {
+                    kb: 12,
+                    start_ms: 340,
+                },
+                Workload::Requests {
+                    count: 1,
+                    response: 16245,
+                },
+            ],
+        },
+        fault_secs: 21,
+    };
+    let r = run(storm_config(&storm)).unwrap();
+    outcome_is_clean(&r).unwrap();
+    completes_after_heal(&storm, &r).unwrap();
+}
