@@ -298,8 +298,9 @@ impl Arbitrary for Storm {
 
 /// After the heal, a flow that has not failed makes progress within the
 /// larger RTO its ends had then (no pending retransmission is further
-/// away) plus a few round trips, and from that first progress completes
-/// within a bounded number of round trips; both bounds also allow twice
+/// away) plus a few round trips, and from that first progress (or that
+/// RTO, if later: the other end may still wait for it) completes within a
+/// bounded number of round trips; both bounds also allow twice
 /// the time the link needs to carry what all flows still had to send (the
 /// heal lifts the queue limit, so that is the longest a packet can wait
 /// in the queue). The round trips: 40 + 2·log2(segments left) of the
@@ -365,7 +366,10 @@ fn completes_after_heal(storm: &Storm, r: &Report) -> Result<(), String> {
             .map(|ms| ms / 1e3)
             .fold(srtt_at_heal, f64::max);
         let path_round_trips = 40.0 + 2.0 * ((h.remaining as f64 / 500.0) + 1.0).log2();
-        let bound = progress + path_round_trips * path_rtt + 8.0 * srtt + drain;
+        // Progress in one direction does not cancel a retransmission the
+        // other end still waits for (an exchange sends both ways).
+        let base = progress.max(healed + secs(h.rto));
+        let bound = base + path_round_trips * path_rtt + 8.0 * srtt + drain;
         match f.completed {
             Some(done) if done <= bound => {}
             done => {
@@ -624,6 +628,40 @@ fn regression_the_bound_allows_for_other_flows_backlog() {
             ],
         },
         fault_secs: 4,
+    };
+    let r = run(storm_config(&storm)).unwrap();
+    outcome_is_clean(&r).unwrap();
+    completes_after_heal(&storm, &r).unwrap();
+}
+
+/// Both ends of an exchange had data lost in the storm: one direction
+/// progressed at once after the heal while the other waited for its
+/// pending 6.4 s timeout, which the completion bound did not allow.
+#[test]
+fn regression_each_direction_may_wait_for_its_own_timeout() {
+    let storm = Storm {
+        net: Net {
+            seed: 11982864351745822008,
+            rate_mbit: 50,
+            rtt_ms: 10,
+            loss: 500,
+            burst: None,
+            dup: 10,
+            reorder: 100,
+            corrupt: 30,
+            jitter_ms: 10,
+            queue_packets: 10,
+            mtu: 9000,
+            flows: vec![
+                Workload::Requests {
+                    count: 1,
+                    response: 1,
+                },
+                Workload::Exchange { kb: 18 },
+                Workload::Exchange { kb: 18 },
+            ],
+        },
+        fault_secs: 7,
     };
     let r = run(storm_config(&storm)).unwrap();
     outcome_is_clean(&r).unwrap();
