@@ -251,13 +251,7 @@ impl Connection {
             }
             self.drop_segment(DropReason::OutOfWindow);
             if !flags.contains(TcpFlags::RST) {
-                let end = seg.seq + seg.segment_len();
-                if !seg.payload.is_empty() && end <= self.rcv.nxt {
-                    // Entirely old data: a duplicate, reported with D-SACK
-                    // (RFC 2883 §4) in the ACK that answers it.
-                    self.dsack = Some((seg.seq, end));
-                }
-                self.send_challenge_ack(now);
+                self.answer_unacceptable(now, seg);
             }
             return;
         }
@@ -327,7 +321,7 @@ impl Connection {
                 return true;
             }
             self.drop_segment(DropReason::Paws);
-            self.send_challenge_ack(now);
+            self.answer_unacceptable(now, seg);
             return false;
         }
         true
@@ -399,6 +393,23 @@ impl Connection {
 
     /// RFC 5961 §7: challenge ACKs (and ACKs for unacceptable segments) are
     /// limited per second, so they cannot be used to amplify or probe.
+    /// Answers a segment that failed the window test or PAWS. An old
+    /// duplicate of data already received gets an immediate ACK with a
+    /// D-SACK block (RFC 2883 §4), so the sender can tell its resend was
+    /// spurious; data segments are no ACK loop, so this is not rate
+    /// limited (as Linux's tcp_send_dupack). Anything else gets a
+    /// rate-limited challenge ACK (RFC 5961).
+    fn answer_unacceptable(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        let start = seg.seq + u32::from(seg.flags.contains(TcpFlags::SYN));
+        let nxt = self.rcv.nxt;
+        if seg.payload.is_empty() || !self.state.is_synchronized() || start >= nxt {
+            return self.send_challenge_ack(now);
+        }
+        let end = start + seg.payload.len();
+        self.dsack = Some((start, end.min(nxt)));
+        self.ack_now = true;
+    }
+
     pub(super) fn send_challenge_ack(&mut self, now: Instant) {
         if now.saturating_duration_since(self.challenge_window) >= Duration::from_secs(1) {
             self.challenge_window = now;
@@ -506,7 +517,7 @@ impl Connection {
             srtt: self.rtt.srtt(),
             min_rtt: self.rtt.min_rtt(),
             app_limited,
-            has_unsent: self.unsent().1 > 0,
+            has_unsent: self.can_send_new_data(),
             mss: self.send_mss,
         };
         let outcome = self.recovery.on_ack(&input, self.cc.as_mut());

@@ -163,6 +163,17 @@ impl Connection {
         (offset, self.send_buf.len() - offset, fin_unsent)
     }
 
+    /// True when unsent data could go as a new segment as far as the
+    /// data, the peer's window and Nagle are concerned. F-RTO probes with
+    /// new data and must fall back to conventional recovery when there is
+    /// none to send (RFC 5682 §2.1 step 2b).
+    pub(super) fn can_send_new_data(&self) -> bool {
+        let (_, unsent, fin_unsent) = self.unsent();
+        unsent > 0
+            && self.send_allowance() >= unsent.min(self.send_mss)
+            && (unsent >= self.send_mss || !self.nagle || fin_unsent)
+    }
+
     /// The most payload one segment may carry now: the MSS less any SACK
     /// blocks riding along (so the packet stays within the MTU, as Linux
     /// does), and what fits the caller's buffer.

@@ -57,6 +57,9 @@ struct Episode {
     recover: SeqNumber,
     /// Started by a timeout (sending follows the collapsed window, not PRR).
     timeout: bool,
+    /// FlightSize when it started: a repeated timeout reports this one
+    /// again, so ssthresh holds (RFC 5681 §3.1).
+    flight: usize,
     prr: Prr,
     /// Retransmissions made in the episode, and how many of them a D-SACK
     /// showed unnecessary (RFC 3708).
@@ -77,6 +80,7 @@ impl Episode {
         Episode {
             recover,
             timeout,
+            flight: in_flight,
             prr: Prr::start(in_flight, ssthresh, mss),
             retransmissions: 0,
             dsacked: 0,
@@ -130,7 +134,8 @@ pub struct AckInput<'a> {
     pub min_rtt: Option<Duration>,
     /// The acknowledged data was sent while application-limited.
     pub app_limited: bool,
-    /// Data waits to be sent (F-RTO needs new data to probe with).
+    /// New data could be sent now, window and Nagle allowing (F-RTO needs
+    /// new data to probe with).
     pub has_unsent: bool,
     /// Our MSS.
     pub mss: usize,
@@ -544,11 +549,14 @@ impl Recovery {
         frto: bool,
         cc: &mut dyn CongestionControl,
     ) {
-        let in_flight = self.in_flight(mss);
+        // RFC 5681 §3.1: a timeout of data already resent by a timeout
+        // holds ssthresh; the flight now is one resent segment.
+        let repeated = self.episode.filter(|e| e.timeout);
+        let in_flight = repeated.map_or_else(|| self.in_flight(mss), |e| e.flight);
         cc.on_rto(now, in_flight, mss);
         self.probe = None;
         self.dupacks = 0;
-        let repeated = self.episode.is_some_and(|e| e.timeout);
+        let repeated = repeated.is_some();
         // RFC 6675 §5.1: the receiver may have reneged on what it SACKed;
         // RFC 6298 §5.4: everything outstanding is resent from the head.
         // With F-RTO only the head goes until the next ACKs tell whether

@@ -11,6 +11,8 @@ const MSS: usize = 1000;
 struct Recorder {
     calls: Vec<&'static str>,
     ssthresh: usize,
+    /// The flight size each `on_rto` was given.
+    rto_flights: Vec<usize>,
 }
 
 impl CongestionControl for Recorder {
@@ -37,8 +39,9 @@ impl CongestionControl for Recorder {
     fn on_recovery_end(&mut self, _: Instant) {
         self.calls.push("recovery_end");
     }
-    fn on_rto(&mut self, _: Instant, _: usize, _: usize) {
+    fn on_rto(&mut self, _: Instant, in_flight: usize, _: usize) {
         self.calls.push("rto");
+        self.rto_flights.push(in_flight);
     }
     fn on_spurious_congestion(&mut self, _: Instant) {
         self.calls.push("undo");
@@ -336,4 +339,25 @@ fn fast_retransmit_is_not_held_back_by_a_small_prr_quota() {
     assert!(r.in_recovery());
     assert!(r.send_quota(0, MSS) >= MSS);
     assert_eq!(r.next_retransmission().map(|x| x.start), Some(s(0)));
+}
+
+#[test]
+fn repeated_timeouts_of_the_same_data_hold_the_flight_size() {
+    // RFC 5681 §3.1: when data resent by a timeout times out again,
+    // ssthresh is held constant. The controller hears the FlightSize of
+    // the first timeout each time, not the collapsed flight of one resent
+    // segment (which would cut ssthresh to 2·MSS after a blackhole).
+    let mut r = sent(true, 10);
+    let mut cc = Recorder::default();
+    for t in [1000, 3000, 7000, 15000] {
+        r.on_rto(ms(t), s(10), MSS, true, &mut cc);
+        let head = r.next_retransmission().expect("the head is due");
+        r.on_sent(ms(t), head.start, head.end, false, true);
+    }
+    assert_eq!(cc.rto_flights, [10 * MSS; 4]);
+    // A timeout after the episode ended starts afresh.
+    r.on_ack(&ack(16000, s(10), s(0), s(10), &[]), &mut cc);
+    r.on_sent(ms(16001), s(10), s(12), false, false);
+    r.on_rto(ms(17000), s(12), MSS, true, &mut cc);
+    assert_eq!(cc.rto_flights.last(), Some(&(2 * MSS)));
 }

@@ -170,3 +170,43 @@ fn an_old_duplicate_is_reported_with_dsack() {
     assert_eq!(p.a.dsack, Some((seg.seq, seg.seq + 11u32)));
     assert_eq!(p.a.sack_blocks(true).as_slice()[0].left, seg.seq);
 }
+
+/// The SACK blocks of the last segment a sent.
+fn last_sack_from_a(p: &Pair) -> Vec<SackBlock> {
+    let sent = p.wire.iter().rev().find(|s| s.to_b).expect("a sent an ACK");
+    let seg = TcpRepr::parse_bytes(&sent.bytes, &addrs(A_ADDR, B_ADDR), ChecksumMode::Full)
+        .expect("emitted segments parse");
+    seg.options.sack.as_slice().to_vec()
+}
+
+#[test]
+fn old_duplicates_are_answered_with_a_dsack_at_once() {
+    // RFC 2883: a duplicate of data already received is reported with a
+    // D-SACK block, whether it fails the window test (the original came
+    // first) or PAWS (a resend came first and moved TS.Recent on), and
+    // every one is answered: data segments are no ACK loop, so the
+    // challenge-ACK limit does not apply.
+    let mut p = Pair::new();
+    p.established();
+    transfer(&mut p, b"", b"0123456789", Duration::from_secs(1));
+    let seq = p.b.snd.nxt - 10u32;
+    for i in 0..20 {
+        let mut seg = from_b(&p, TcpFlags::ACK | TcpFlags::PSH, -10, b"0123456789");
+        if i % 2 == 1 {
+            let ts = seg.options.timestamps.as_mut().unwrap();
+            ts.value = p.a.ts.recent.wrapping_sub(5);
+        }
+        p.inject(false, &seg);
+        p.wire.clear();
+        p.flush();
+        assert_eq!(
+            last_sack_from_a(&p).first(),
+            Some(&SackBlock {
+                left: seq,
+                right: seq + 10u32
+            }),
+            "duplicate {i}"
+        );
+    }
+    assert_eq!(p.got_a, b"0123456789");
+}

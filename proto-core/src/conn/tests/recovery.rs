@@ -174,3 +174,76 @@ fn a_backed_off_rto_stays_until_a_new_sample() {
     assert_eq!(p.a.stats().timeouts, 1);
     assert_eq!(p.a.stats().rto, base);
 }
+
+#[test]
+fn the_first_timeout_resends_the_head_although_the_window_is_full() {
+    // Everything a sends is lost, so the retransmission timer fires with
+    // a full window in flight. F-RTO marks only the head lost; its resend
+    // is the timeout's own (RFC 6298 §5.4, RFC 5682 §2.1 step 1) and must
+    // not wait for the collapsed window to cover the rest of the flight.
+    let mut p = Pair::new();
+    p.established();
+    p.filter = |to_b, seg, _| {
+        if to_b && !seg.payload.is_empty() {
+            Fate::Drop
+        } else {
+            Fate::Deliver
+        }
+    };
+    let data = pattern(20 * 1448);
+    let mut sent = 0;
+    Pair::feed(&mut p.a, &data, &mut sent);
+    let head = p.a.snd.una;
+    let head_sends = |p: &Pair| {
+        p.log
+            .iter()
+            .filter(|l| l.0 && l.2 == head && l.4 > 0)
+            .count()
+    };
+    assert!(p.run_until(Duration::from_secs(30), |p| {
+        head_sends(p) >= 2 || p.a.stats().timeouts >= 2
+    }));
+    assert_eq!(
+        p.a.stats().timeouts,
+        1,
+        "the head was not resent until a second timeout"
+    );
+    assert_eq!(head_sends(&p), 2);
+}
+
+#[test]
+fn frto_falls_back_when_nagle_holds_the_only_new_data() {
+    // RFC 5682 §2.1 step 2b probes with new data, and says to fall back
+    // to conventional recovery when none can be sent. Here the only unsent
+    // byte is a small tail Nagle holds while data is in flight: the first
+    // ACK after the timeout must lead to resending the rest of the flight
+    // at once, not to waiting for a second ACK until the next timeout.
+    let no_sack = Config {
+        sack: false,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&no_sack, &no_sack, SeqNumber(1000));
+    p.established();
+    // Every full segment is lost the first time it is sent; resends and
+    // the one-byte tail pass.
+    p.filter = |to_b, seg, state| {
+        if !to_b || seg.payload.len() < 1448 {
+            return Fate::Deliver;
+        }
+        let seen = *state >> 32 == 1;
+        let max = SeqNumber(*state as u32);
+        if !seen || seg.seq > max {
+            *state = (1 << 32) | u64::from(seg.seq.0);
+            return Fate::Drop;
+        }
+        Fate::Deliver
+    };
+    let data = pattern(10 * 1448 + 1);
+    transfer(&mut p, &data, &[], Duration::from_secs(30));
+    assert_eq!(
+        p.a.stats().timeouts,
+        1,
+        "the flight waited for a second timeout: {:?}",
+        p.a.stats()
+    );
+}
