@@ -17,9 +17,11 @@ as_root() {
     fi
 }
 
-# Debian packages: tshark (Wireshark's verdict on captures), tcpdump
-# (capturing real Linux TCP on loopback), iproute2 (network namespaces).
-apt_packages=(tshark tcpdump iproute2)
+# Debian packages: tshark and wireshark-common (dumpcap) for Wireshark's
+# verdict on captures, tcpdump for capturing real Linux TCP on loopback,
+# iproute2 for network namespaces, iperf3 for the kernel-TCP baseline of
+# scripts/bench-compare.sh.
+apt_packages=(tshark wireshark-common tcpdump iproute2 iperf3)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,2 +1,61 @@
 //! The `synack` command.
-fn main() {}
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod demo;
+mod net;
+mod pcap;
+mod perf;
+mod sim;
+mod tun;
+
+/// synack: a sans-I/O TCP, and tools to watch it work.
+#[derive(Debug, Parser)]
+#[command(name = "synack", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Move data between two synack stacks over UDP on loopback, check
+    /// it, and report goodput, RTT and retransmissions.
+    Demo(demo::DemoArgs),
+    /// Measure throughput or request/response latency, iperf-style,
+    /// over UDP, a TUN device or kernel TCP.
+    Perf(perf::PerfArgs),
+    /// synack on a TUN device, for testing against the kernel's TCP.
+    Tun(tun::TunArgs),
+    /// Run the deterministic network simulator: a catalogue scenario or a
+    /// custom network; captures, metrics and plots on request.
+    Sim(sim::SimArgs),
+    // No doc comment here: it would replace the long help on PcapArgs.
+    Pcap(pcap::PcapArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to stdout as clap prints them.
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        // Usage errors: one line that names the flag, status 2.
+        Err(e) => {
+            let text = e.render().to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Perf(args) => perf::run(args),
+        Command::Tun(args) => tun::run(args),
+        Command::Sim(args) => sim::main(args),
+        Command::Pcap(args) => pcap::run(&args),
+    }
+}

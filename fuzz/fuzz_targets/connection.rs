@@ -712,7 +712,8 @@ fn setup(s: &Setup) -> Option<Harness> {
     let passive = matches!(s.start, Start::SynReceived | Start::Listen)
         || (!s.cut_is_client && !matches!(s.start, Start::SynSent));
     let (cut, mut peer, tuple) = if passive {
-        let cut = Connection::listen(&cut_config, server, isn(1), now);
+        let cut =
+            Connection::listen(&cut_config, server, isn(1), now).expect("a valid configuration");
         let peer = Connection::connect(
             &peer_config,
             FourTuple::new(client, server),
@@ -730,7 +731,8 @@ fn setup(s: &Setup) -> Option<Harness> {
             now,
         )
         .unwrap();
-        let peer = Connection::listen(&peer_config, server, isn(2), now);
+        let peer =
+            Connection::listen(&peer_config, server, isn(2), now).expect("a valid configuration");
         (cut, peer, tuple)
     };
     let mut h = Harness {

@@ -419,7 +419,8 @@ fuzz_target!(|input: Input| {
     let (ca, cb) = (input.a.config(), input.b.config());
     let tuple = FourTuple::new(client, server);
     let a = Connection::connect(&ca, tuple, SeqNumber(input.iss), now).unwrap();
-    let b = Connection::listen(&cb, server, IsnGenerator::new([9; 16]), now);
+    let b = Connection::listen(&cb, server, IsnGenerator::new([9; 16]), now)
+        .expect("a valid configuration");
     let side = |conn, config, tag, name| Side {
         conn,
         config,

@@ -56,6 +56,7 @@ impl ReceiveWindow {
 
     /// The smallest step by which the edge may advance (RFC 9293
     /// §3.8.6.2.2): min(½·buffer, MSS), at least one byte.
+    // RFC 9293 §3.8.6.2.2 (MUST-39): receiver-side SWS avoidance.
     fn sws_threshold(capacity: usize, mss: usize) -> usize {
         (capacity / 2).min(mss).max(1)
     }
@@ -99,6 +100,8 @@ impl ReceiveWindow {
         // with every ACK, and a full buffer would never show a zero window
         // (the sender, never told to stop, would retransmit into it until
         // it gave up on the connection).
+        // RFC 9293 §3.8.6 (SHLD-14) and RFC 7323 §2.4: the right edge moves
+        // left by less than one scale unit at most.
         let unit = 1usize << self.shift;
         let mut field = window >> self.shift;
         if field * unit < current && (field + 1) * unit <= potential {

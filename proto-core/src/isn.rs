@@ -48,6 +48,8 @@ impl IsnGenerator {
 
     /// The ISN for a connection on `tuple` (from this host's point of view)
     /// opened at `now`: `M + F(tuple, secret)` modulo 2³².
+    // RFC 9293 §3.4.1 (MUST-8): M is the 4 µs clock; (SHLD-1, MUST-9): F is
+    // SipHash-2-4 keyed with the host's secret.
     pub fn generate(&self, tuple: &FourTuple, now: Instant) -> SeqNumber {
         // Truncation to 32 bits is the wrap of the ISN clock: the sequence
         // space is modular anyway (RFC 9293 §3.4).

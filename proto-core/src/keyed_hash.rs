@@ -41,6 +41,13 @@ pub(crate) enum Domain {
     CookieMac = 2,
     /// The mask that hides a cookie's counter and MSS bits.
     CookieMask = 3,
+    /// F() and G() of RFC 6056 §3.3.4: the ephemeral port offset and
+    /// counter-table index for a destination.
+    PortSelect = 4,
+    /// The unpredictable step by which a port counter advances.
+    PortStep = 5,
+    /// The timestamp offset of an address pair (RFC 7323 §5.4).
+    TimestampOffset = 6,
 }
 
 /// SipHash-2-4 keyed with a secret that never leaves this value.

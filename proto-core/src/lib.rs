@@ -12,6 +12,7 @@
 //!   [`Duration`](time::Duration) newtypes passed in by the host.
 //! - [`seq`]: 32-bit TCP sequence numbers with modular arithmetic.
 //! - [`tuple`](mod@tuple): the [`FourTuple`](tuple::FourTuple) naming a connection.
+//! - [`cc`]: congestion control — NewReno, CUBIC and HyStart++ behind one trait.
 //! - [`buffer`]: the send buffer and the reassembling receive buffer of a
 //!   connection, over a lazily allocated byte ring.
 //! - [`flow`]: the receive window we advertise (silly-window avoidance,
@@ -24,6 +25,8 @@
 //! - [`pacing`]: the token bucket that spreads segments over the RTT.
 //! - [`recovery`]: loss recovery: SACK scoreboard, RACK-TLP, PRR, F-RTO.
 //! - [`conn`]: one TCP connection, the RFC 9293 state machine.
+//! - [`endpoint`]: many connections: demultiplexing, listeners with SYN
+//!   cookies, ephemeral ports, a TIME-WAIT table, limits, one timer heap.
 //! - [`wire`]: zero-copy parsing and emission of TCP segments (with every
 //!   option in use today), IPv4 and IPv6 headers, and the Internet checksum.
 #![no_std]
@@ -37,6 +40,7 @@ extern crate std;
 pub mod buffer;
 pub mod cc;
 pub mod conn;
+pub mod endpoint;
 pub mod flow;
 pub mod isn;
 mod keyed_hash;

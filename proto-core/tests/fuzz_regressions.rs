@@ -198,7 +198,8 @@ fn full_receive_buffer_advertises_a_zero_window_with_window_scaling() {
         SERVER,
         synack_core::isn::IsnGenerator::new([1; 16]),
         start,
-    );
+    )
+    .expect("a valid configuration");
     let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
     let wake = Instant::from_secs(25 * 60);
     let mut got = Vec::new();
@@ -264,7 +265,8 @@ fn stale_timestamp_echo_slows_but_does_not_stall_a_transfer() {
         SERVER,
         synack_core::isn::IsnGenerator::new([3; 16]),
         now,
-    );
+    )
+    .expect("a valid configuration");
     let mut buf = vec![0u8; 2000];
     let deliver = |from: &mut Connection, to: &mut Connection, addrs, now, buf: &mut [u8]| {
         while let Some(t) = from.poll_transmit(now, buf) {
@@ -371,7 +373,8 @@ fn fin_retransmitted_after_time_wait_meets_a_reset_once_all_arrived() {
         SERVER,
         synack_core::isn::IsnGenerator::new([5; 16]),
         now,
-    );
+    )
+    .expect("a valid configuration");
     let mut buf = vec![0u8; 2000];
     // Delivers everything `from` sends now, or drops it.
     let send = |from: &mut Connection, to: &mut Connection, addrs, now, buf: &mut [u8], keep| {

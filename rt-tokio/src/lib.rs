@@ -1,8 +1,62 @@
 //! # synack-tokio
 //!
-//! The tokio driver: `TcpListener`/`TcpStream` over synack's core with tokio's `AsyncRead`/`AsyncWrite`, on UDP, TUN or custom links.
+//! TCP connections that synack runs, for tokio applications: a
+//! [`Stack`] over a packet link, [`TcpListener`]s with `accept()`,
+//! `connect()`, and [`TcpStream`]s with tokio's `AsyncRead`/`AsyncWrite`.
+//! Past the constructor, names and behaviour follow `tokio::net` so code
+//! moves over by changing an import:
 //!
-//! **Status: not built yet.** This crate exists so the workspace has the
-//! layout described in `ARCHITECTURE.md`; it has no functionality today.
-//! Its work is tracked by the runtime-adapter issue, which comes after the
-//! connection engine and loss recovery in `synack-core`.
+//! ```no_run
+//! use synack_tokio::{Stack, TcpListener, TcpStream};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # async fn demo() -> std::io::Result<()> {
+//! // Two stacks, each on its own UDP socket.
+//! let server = Stack::udp("127.0.0.1:0".parse().unwrap())?;
+//! let client = Stack::udp("127.0.0.1:0".parse().unwrap())?;
+//! let addr = server.udp_addr().unwrap(); // listen on the UDP port: reachable by it
+//! let listener: TcpListener = server.bind(addr)?;
+//! tokio::spawn(async move {
+//!     let (mut s, _) = listener.accept().await?;
+//!     let (mut r, mut w) = s.split();
+//!     tokio::io::copy(&mut r, &mut w).await
+//! });
+//! let mut stream: TcpStream = client.connect(addr).await?;
+//! stream.write_all(b"hello").await?;
+//! let mut buf = [0; 5];
+//! stream.read_exact(&mut buf).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The adapter is thin: one driver task per stack owns the link and a
+//! tokio timer, feeds the core [`Endpoint`](synack_core::endpoint::Endpoint)
+//! what arrives and when its deadline passes, sends what it emits, and
+//! wakes the tasks its events concern (see [`stack`]'s documentation).
+//! All protocol behaviour is the core's.
+//!
+//! ## Errors
+//!
+//! Failures are `std::io::Error`s with the kinds a kernel socket reports:
+//! `ConnectionRefused` (a reset answered the SYN), `ConnectionReset`,
+//! `TimedOut` (retransmissions, user timeout or keepalive gave up),
+//! `ConnectionAborted` (this side aborted), `BrokenPipe` (writing after
+//! shutdown or after the connection closed), `NotConnected`, `AddrInUse`.
+//!
+//! ## Links
+//!
+//! [`link::Udp`] (UDP encapsulation with GSO/GRO), [`link::Tun`] (a Linux
+//! TUN device; the kernel's TCP on the other side), [`link::Impaired`]
+//! (loss, delay, duplication, reordering around any link) and your own
+//! through [`link::PacketLink`].
+
+mod error;
+pub mod link;
+mod listener;
+pub mod stack;
+mod stream;
+
+pub use listener::TcpListener;
+pub use stack::{Stack, StackConfig};
+pub use stream::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, TcpStream, WriteHalf};
+pub use synack_core;
+pub use synack_link;

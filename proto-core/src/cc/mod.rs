@@ -11,15 +11,22 @@
 //!
 //! Built-in controllers: [`NewReno`] (RFC 5681 with RFC 3465 byte counting
 //! and the RFC 6928 initial window; the default) and [`Cubic`] (RFC 9438
-//! with HyStart++, RFC 9406). Users may implement the trait themselves and
-//! select their controller per connection through [`CcAlgorithm::Custom`].
+//! with HyStart++, RFC 9406, in [`HyStart`]). Users may implement the trait
+//! themselves and select their controller per connection through
+//! [`CcAlgorithm::Custom`].
+//!
+//! All built-in controllers count in bytes, take time only from their
+//! arguments and use integer arithmetic only (CUBIC's cube and cube root
+//! are done in fixed point; see [`Cubic`]).
 
 mod cubic;
 mod hystart;
 mod newreno;
+#[cfg(test)]
+mod testutil;
 
 pub use cubic::Cubic;
-pub use hystart::HyStart;
+pub use hystart::{HyStart, HyStartPhase, HyStartStep};
 pub use newreno::NewReno;
 
 use alloc::boxed::Box;
@@ -50,7 +57,9 @@ pub struct AckInfo {
     /// True while fast recovery is in progress: controllers hold the
     /// window steady (PRR decides how much is sent).
     pub in_recovery: bool,
-    /// The sender's maximum segment size.
+    /// The sender's maximum segment size. The built-in controllers treat a
+    /// value that differs from theirs as a call to
+    /// [`CongestionControl::set_mss`]; 0 means "unchanged".
     pub mss: usize,
 }
 
@@ -69,7 +78,9 @@ pub struct CongestionEvent {
 /// A congestion controller for one connection.
 ///
 /// All sizes are in bytes. Implementations must never panic and must keep
-/// the window within `[minimum_window(mss), u32::MAX]`.
+/// the window within `[mss, u32::MAX]`: at least [`minimum_window`] after a
+/// congestion event, and one MSS (the loss window of RFC 5681 §3.1) only
+/// after a retransmission timeout.
 pub trait CongestionControl: fmt::Debug + Send {
     /// A short name for logs and statistics, e.g. `"newreno"`.
     fn name(&self) -> &'static str;
@@ -81,7 +92,11 @@ pub trait CongestionControl: fmt::Debug + Send {
     fn in_slow_start(&self) -> bool {
         self.window() < self.ssthresh()
     }
-    /// Data was sent (new or retransmitted).
+    /// Data was sent (new or retransmitted): `bytes` in this transmission,
+    /// and `in_flight` bytes in flight once it is counted (so
+    /// `in_flight == bytes` means the pipe was empty before: the sender is
+    /// resuming after a pause, which CUBIC keeps out of its curve's clock,
+    /// RFC 9438 §5.8).
     fn on_sent(&mut self, _now: Instant, _bytes: usize, _in_flight: usize) {}
     /// An acknowledgment delivered new data.
     fn on_ack(&mut self, ack: &AckInfo);
@@ -128,10 +143,17 @@ pub enum CcAlgorithm {
 }
 
 impl CcAlgorithm {
-    /// A fresh controller of this kind.
+    /// A fresh controller of this kind, for a sender that does not pace.
     pub fn build(&self, mss: usize) -> Box<dyn CongestionControl> {
+        self.build_for(mss, false)
+    }
+
+    /// A fresh controller of this kind. A paced sender's HyStart++ takes
+    /// no per-ACK growth limit (L = ∞, RFC 9406 §4.3).
+    pub fn build_for(&self, mss: usize, paced: bool) -> Box<dyn CongestionControl> {
         match self {
             CcAlgorithm::NewReno => Box::new(NewReno::new(mss)),
+            CcAlgorithm::Cubic if paced => Box::new(Cubic::with_hystart(mss, HyStart::paced())),
             CcAlgorithm::Cubic => Box::new(Cubic::new(mss)),
             CcAlgorithm::Custom(factory) => factory.build(mss),
         }
@@ -162,13 +184,161 @@ impl PartialEq for CcAlgorithm {
 
 impl Eq for CcAlgorithm {}
 
-/// RFC 6928 initial window: min(10·MSS, max(2·MSS, 14 600)).
+/// RFC 6928 initial window: min(10·MSS, max(2·MSS, 14 600)) (saturating).
 pub fn initial_window(mss: usize) -> usize {
-    (10 * mss).min((2 * mss).max(14_600))
+    mss.saturating_mul(10)
+        .min(mss.saturating_mul(2).max(14_600))
 }
 
 /// The smallest window a controller may set after a loss: 2·MSS
-/// (RFC 5681 §3.1).
+/// (RFC 5681 §3.1) (saturating).
 pub fn minimum_window(mss: usize) -> usize {
-    2 * mss
+    mss.saturating_mul(2)
+}
+
+/// The largest congestion window a built-in controller reports:
+/// `u32::MAX` bytes, the most a scaled TCP window can describe (RFC 7323
+/// §2.3 caps it at 2^30, so this is never the binding limit).
+pub const MAX_WINDOW: usize = if usize::BITS >= 32 {
+    u32::MAX as usize
+} else {
+    usize::MAX
+};
+
+/// The largest MSS the built-in controllers accept; larger values are
+/// clamped. The MSS option is 16 bits (RFC 9293 §3.7.1), so no real
+/// connection exceeds it, and the clamp keeps window arithmetic far from
+/// overflow whatever the caller passes.
+pub const MAX_MSS: usize = u16::MAX as usize;
+
+/// An MSS the built-in controllers can compute with: within `1..=MAX_MSS`.
+fn sane_mss(mss: usize) -> usize {
+    mss.clamp(1, MAX_MSS)
+}
+
+/// `bytes` counted in segments of `old_mss`, expressed in segments of
+/// `new_mss` (for [`CongestionControl::set_mss`]), within `[floor,
+/// MAX_WINDOW]`. `usize::MAX` (an unset threshold) stays unset.
+fn rescale(bytes: usize, old_mss: usize, new_mss: usize, floor: usize) -> usize {
+    if bytes == usize::MAX {
+        return usize::MAX;
+    }
+    let scaled = (bytes as u128) * (new_mss as u128) / (old_mss.max(1) as u128);
+    clamp_window(scaled).max(floor).min(MAX_WINDOW)
+}
+
+/// A byte count computed in `u128`, capped at [`MAX_WINDOW`].
+fn clamp_window(bytes: u128) -> usize {
+    if bytes >= MAX_WINDOW as u128 {
+        MAX_WINDOW
+    } else {
+        bytes as usize
+    }
+}
+
+/// RFC 3465 §2.2: in slow start an ACK may grow the window by at most
+/// L = 2 segments.
+const ABC_LIMIT: usize = 2;
+/// RFC 3465 §2.3: in the slow start that follows a retransmission timeout
+/// L is 1 segment: the ACKs then may cover segments that left the network
+/// long ago (or were retransmitted needlessly), so they say little about
+/// what the path can take now.
+const ABC_LIMIT_AFTER_RTO: usize = 1;
+
+/// Slow-start growth for one ACK under appropriate byte counting (RFC 3465
+/// §2.2): the newly acknowledged bytes, but at most `limit` segments.
+fn abc_increase(acked: usize, limit: usize, mss: usize) -> usize {
+    acked.min(limit.saturating_mul(mss))
+}
+
+/// The slow-start state NewReno and CUBIC share.
+struct SlowStart<'a> {
+    cwnd: &'a mut usize,
+    ssthresh: usize,
+    /// Set after a timeout: L = 1 until the window is back at ssthresh
+    /// (RFC 3465 §2.3).
+    after_rto: &'a mut bool,
+    hystart: Option<&'a mut HyStart>,
+}
+
+impl SlowStart<'_> {
+    /// One ACK in slow start: HyStart++ decides the growth while it is
+    /// active (RFC 9406), otherwise appropriate byte counting with L = 2
+    /// (L = 1 after a timeout). No growth when the ACK was for
+    /// application-limited data (RFC 7661). Slow start stops at ssthresh;
+    /// congestion avoidance takes over on the next ACK (RFC 5681 §3.1 lets
+    /// either run at cwnd = ssthresh). Returns false when HyStart++ ends
+    /// slow start: the caller then enters congestion avoidance with
+    /// ssthresh = cwnd (RFC 9406 §4.2).
+    fn on_ack(self, ack: &AckInfo, mss: usize) -> bool {
+        let increase = match self.hystart {
+            Some(hs) if hs.is_active() => {
+                let step = hs.on_ack(ack, mss);
+                if step.exit_slow_start {
+                    return false;
+                }
+                step.increase
+            }
+            _ => {
+                let limit = if *self.after_rto {
+                    ABC_LIMIT_AFTER_RTO
+                } else {
+                    ABC_LIMIT
+                };
+                abc_increase(ack.acked_bytes, limit, mss)
+            }
+        };
+        if ack.app_limited {
+            return true;
+        }
+        *self.cwnd = self
+            .cwnd
+            .saturating_add(increase)
+            .min(self.ssthresh)
+            .min(MAX_WINDOW);
+        if *self.cwnd >= self.ssthresh {
+            *self.after_rto = false;
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_helpers() {
+        assert_eq!(initial_window(1_460), 14_600);
+        assert_eq!(initial_window(536), 5_360);
+        assert_eq!(initial_window(9_000), 18_000);
+        assert_eq!(initial_window(usize::MAX), usize::MAX);
+        assert_eq!(minimum_window(1_000), 2_000);
+        assert_eq!(minimum_window(usize::MAX), usize::MAX);
+        assert_eq!(sane_mss(0), 1);
+        assert_eq!(sane_mss(usize::MAX), MAX_MSS);
+        assert_eq!(rescale(20_000, 1_000, 1_500, 0), 30_000);
+        assert_eq!(rescale(usize::MAX, 1_000, 1_500, 0), usize::MAX);
+        assert_eq!(rescale(MAX_WINDOW, 1, MAX_MSS, 0), MAX_WINDOW);
+        assert_eq!(rescale(100, 1_000, 10, 20), 20);
+        assert_eq!(abc_increase(5_000, 2, 1_000), 2_000);
+        assert_eq!(abc_increase(5_000, usize::MAX, 1_000), 5_000);
+    }
+
+    #[test]
+    fn algorithms_build_their_controllers() {
+        for (alg, name) in [
+            (CcAlgorithm::NewReno, "newreno"),
+            (CcAlgorithm::Cubic, "cubic"),
+        ] {
+            let cc = alg.build(1_000);
+            assert_eq!(cc.name(), name);
+            assert_eq!(alg.name(), name);
+            assert_eq!(cc.window(), 10_000);
+            assert_eq!(cc.ssthresh(), usize::MAX);
+            assert!(cc.in_slow_start());
+        }
+        assert_eq!(CcAlgorithm::default(), CcAlgorithm::NewReno);
+        assert_ne!(CcAlgorithm::NewReno, CcAlgorithm::Cubic);
+    }
 }

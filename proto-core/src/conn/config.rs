@@ -40,8 +40,9 @@ pub struct Config {
     /// Maximum segment lifetime; TIME-WAIT lasts twice this (RFC 9293
     /// §3.4.2 says 2 minutes; Linux keeps TIME-WAIT for 60 s, i.e. MSL 30 s).
     pub msl: Duration,
-    /// Retransmissions of a SYN or SYN-ACK before the attempt fails
-    /// (Linux `tcp_syn_retries`: 6, about 127 s).
+    /// Retransmissions of a SYN or SYN-ACK before the attempt fails.
+    /// RFC 9293 §3.8.3 (MUST-23) wants at least 3 minutes of retrying: 7
+    /// retries from a 1 s RTO give up after 255 s (Linux's 6 give 127 s).
     pub max_syn_retries: u32,
     /// Retransmissions of data before the connection fails as timed out
     /// (RFC 9293 §3.8.3 R2; Linux `tcp_retries2`: 15).
@@ -54,6 +55,8 @@ pub struct Config {
     /// (RFC 5482 user timeout). `None`: only `max_retries` applies.
     pub user_timeout: Option<Duration>,
     /// Keepalive (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6): off by default.
+    // RFC 9293 §3.8.4 (MUST-24, MUST-25): chosen per connection, off by
+    // default.
     pub keepalive: Option<Keepalive>,
     /// At most this many challenge ACKs (RFC 5961 §7) per second.
     pub challenge_ack_limit: u32,
@@ -80,6 +83,8 @@ pub struct Keepalive {
     pub probes: u32,
 }
 
+// RFC 9293 §3.8.4 (MUST-27, MUST-28): the idle interval is configurable
+// and defaults to two hours.
 impl Default for Keepalive {
     fn default() -> Keepalive {
         Keepalive {
@@ -106,7 +111,7 @@ impl Default for Config {
             min_rto: Duration::from_millis(200),
             max_rto: Duration::from_secs(120),
             msl: Duration::from_secs(30),
-            max_syn_retries: 6,
+            max_syn_retries: 7,
             max_retries: 15,
             fin_wait2_timeout: Duration::from_secs(60),
             user_timeout: None,
@@ -121,7 +126,7 @@ impl Default for Config {
 }
 
 /// A configuration value outside what TCP allows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ConfigError {
     /// The MTU cannot carry the IP and TCP headers plus one byte.
     MtuTooSmall(usize),
@@ -131,6 +136,9 @@ pub enum ConfigError {
     BadRtoBounds,
     /// The delayed-ACK timeout is 500 ms or more (RFC 9293 §3.8.6.3).
     DelayedAckTooLong,
+    /// Keepalive would declare a peer dead after a single unanswered
+    /// probe, which RFC 9293 §3.8.4 (MUST-29) forbids: use 2 or more.
+    KeepaliveProbes,
 }
 
 impl core::fmt::Display for ConfigError {
@@ -149,6 +157,9 @@ impl core::fmt::Display for ConfigError {
                 f.write_str("RTO bounds must satisfy min_rto <= initial_rto and max_rto >= 60 s")
             }
             ConfigError::DelayedAckTooLong => f.write_str("delayed_ack must be below 500 ms"),
+            ConfigError::KeepaliveProbes => {
+                f.write_str("keepalive.probes must be at least 2 (RFC 9293 MUST-29)")
+            }
         }
     }
 }
@@ -170,8 +181,12 @@ impl Config {
         if self.max_rto < Duration::from_secs(60) || self.min_rto > self.max_rto {
             return Err(ConfigError::BadRtoBounds);
         }
+        // RFC 9293 §3.8.6.3 (MUST-40): an ACK is delayed less than 0.5 s.
         if self.delayed_ack >= Duration::from_millis(500) {
             return Err(ConfigError::DelayedAckTooLong);
+        }
+        if self.keepalive.is_some_and(|k| k.probes < 2) {
+            return Err(ConfigError::KeepaliveProbes);
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Segment arrival, in the order of checks RFC 9293 §3.10.7 gives, with the
 //! RFC 5961 protections against blind injection and RFC 7323's timestamps.
 
-use super::{CloseReason, Connection, DropReason, Negotiated, State, event_bits};
+use super::{CloseReason, Connection, DropReason, Negotiated, PendingReset, State, event_bits};
 use crate::flow::ReceiveWindow;
 use crate::recovery::AckInput;
 use crate::seq::SeqNumber;
@@ -14,6 +14,8 @@ const PAWS_IDLE_LIMIT: Duration = Duration::from_secs(24 * 24 * 3600);
 
 /// RFC 9293 §3.7.1 and RFC 8200 §5: the MSS to assume when the peer sends
 /// none.
+// RFC 9293 §3.7.1 (MUST-15): without an MSS option, assume 536 (IPv4) or
+// 1220 (IPv6).
 fn default_mss(ipv4: bool) -> u16 {
     if ipv4 { 536 } else { 1220 }
 }
@@ -26,7 +28,7 @@ impl Connection {
         self.stats.segments_received += 1;
         let tuple = FourTuple::of_incoming(addrs, seg.src_port, seg.dst_port);
         match self.state {
-            State::Closed => self.segment_in_closed(seg),
+            State::Closed => self.segment_in_closed(tuple, seg),
             State::Listen => {
                 if tuple.local != self.tuple.local {
                     return self.drop_segment(DropReason::WrongPeer);
@@ -46,12 +48,13 @@ impl Connection {
 
     /// RFC 9293 §3.10.7.1: no connection. A reset is answered by nothing;
     /// anything else by a reset that the peer will accept.
-    fn segment_in_closed(&mut self, seg: &TcpRepr<'_>) {
+    fn segment_in_closed(&mut self, tuple: FourTuple, seg: &TcpRepr<'_>) {
         self.drop_segment(DropReason::InvalidForState);
         if seg.flags.contains(TcpFlags::RST) {
             return;
         }
-        self.rst = Some(reset_reply(seg));
+        let (seq, ack) = reset_reply(seg);
+        self.rst = Some(PendingReset { seq, ack, tuple });
     }
 
     /// RFC 9293 §3.10.7.2.
@@ -61,7 +64,11 @@ impl Connection {
         }
         if seg.flags.contains(TcpFlags::ACK) {
             self.drop_segment(DropReason::InvalidForState);
-            self.rst = Some((seg.ack, None));
+            self.rst = Some(PendingReset {
+                seq: seg.ack,
+                ack: None,
+                tuple,
+            });
             return;
         }
         if !seg.flags.contains(TcpFlags::SYN) || tuple.outgoing_addrs().is_none() {
@@ -116,6 +123,8 @@ impl Connection {
         }
         // RFC 9293 §3.7.1: Eff.snd.MSS = min(SendMSS, our MSS) less the
         // options every segment carries.
+        // RFC 9293 §3.7.1 (MUST-16): the effective send MSS is the smaller of the
+        // peer's MSS and ours (our MTU), less the options on every segment.
         let ours = c.mss_for(ipv4);
         let ts_overhead = if n.timestamps { 12 } else { 0 };
         self.send_mss = usize::from(n.peer_mss.min(ours))
@@ -123,7 +132,12 @@ impl Connection {
             .max(1);
         self.window = ReceiveWindow::new(self.rcv.nxt, n.rcv_shift);
         self.recovery.set_sack(n.sack);
-        self.cc.set_mss(self.send_mss);
+        // The controller's initial window depends on the MSS just settled
+        // (RFC 6928); nothing has been sent under the old one.
+        self.cc = self
+            .config
+            .congestion
+            .build_for(self.send_mss, self.config.pacing);
         self.negotiated = n;
     }
 
@@ -133,10 +147,15 @@ impl Connection {
         let mut ack_ok = false;
         if flags.contains(TcpFlags::ACK) {
             // Acceptable only if it acknowledges our SYN and nothing more.
-            if seg.ack <= self.snd.iss || seg.ack > self.snd.max {
+            // RFC 9293 §3.10.7.3: unacceptable if SEG.ACK =< ISS or
+            // SEG.ACK > SND.NXT.
+            if !seg
+                .ack
+                .in_range_inclusive(self.snd.iss + 1u32, self.snd.max)
+            {
                 self.drop_segment(DropReason::AckOfUnsent);
                 if !flags.contains(TcpFlags::RST) {
-                    self.rst = Some((seg.ack, None));
+                    self.rst = Some(self.reset(seg.ack, None));
                 }
                 return;
             }
@@ -165,9 +184,10 @@ impl Connection {
             // the SYN; the SYN is acknowledged now.
             self.snd.nxt = seg.ack;
             self.update_send_window(usize::from(seg.window), seg.seq, seg.ack);
+            // A sample (when the SYN was not resent) also ends any backoff
+            // (RFC 6298 §5.7 note).
             self.take_rtt_sample(now, seg);
             self.retries = 0;
-            self.rtt.reset_backoff();
             self.establish();
             self.ack_now = true;
             // Data or FIN riding on the SYN-ACK (RFC 9293 §3.10.7.3).
@@ -175,6 +195,7 @@ impl Connection {
                 self.receive_text(now, seg);
             }
         } else {
+            // RFC 9293 §3.5 (MUST-10): simultaneous open is supported.
             // Simultaneous open: answer with SYN-ACK from our ISS.
             self.state = State::SynReceived;
             self.snd.nxt = self.snd.iss;
@@ -184,6 +205,9 @@ impl Connection {
 
     /// The handshake completed.
     fn establish(&mut self) {
+        // RFC 6298 §5.7: if the SYN timed out and no RTT sample exists, the
+        // RTO for data starts at 3 s.
+        self.rtt.on_handshake_complete();
         // A shutdown requested during the handshake goes into effect now.
         self.state = if self.snd.fin.is_some() {
             State::FinWait1
@@ -208,11 +232,29 @@ impl Connection {
         if !self.check_timestamp(now, seg) {
             return;
         }
-        // First: is the sequence number acceptable?
-        if !self.acceptable(seg) {
+        // First: is the sequence number acceptable? RFC 9293 §3.10.7.4
+        // (MUST-66): with a zero receive window no segment is, but valid
+        // ACKs and RSTs at RCV.NXT must still be processed; their text is
+        // dropped below.
+        let acceptable = self.acceptable(seg);
+        let control_only =
+            !acceptable && self.window.advertised(self.rcv.nxt) == 0 && seg.seq == self.rcv.nxt;
+        if !acceptable && !control_only {
+            if self.state == State::TimeWait
+                && flags.contains(TcpFlags::FIN)
+                && !flags.contains(TcpFlags::RST)
+                && seg.seq + seg.segment_len() == self.rcv.nxt
+            {
+                // RFC 9293 §3.10.7.4 (TIME-WAIT): our last ACK was lost
+                // and the peer resent its FIN: acknowledge it again and
+                // restart the 2·MSL wait.
+                self.ack_now = true;
+                self.timers.time_wait = Some(now + self.config.msl.saturating_mul(2));
+                return;
+            }
             self.drop_segment(DropReason::OutOfWindow);
             if !flags.contains(TcpFlags::RST) {
-                self.send_challenge_ack(now);
+                self.answer_unacceptable(now, seg);
             }
             return;
         }
@@ -226,6 +268,8 @@ impl Connection {
         // Fourth: SYN (RFC 5961 §4.2: challenge, whatever its number).
         if flags.contains(TcpFlags::SYN) {
             self.drop_segment(DropReason::UnexpectedSyn);
+            // RFC 9293 §3.5 (MUST-11): `isn` marks a SYN-RECEIVED reached by a
+            // passive OPEN, which goes back to LISTEN.
             if self.state == State::SynReceived && self.isn.is_some() {
                 // RFC 9293 §3.10.7.4: a passive open returns to LISTEN.
                 self.return_to_listen();
@@ -243,6 +287,14 @@ impl Connection {
         }
         // Sixth: URG is ignored (RFC 6093 advises against urgent data).
         // Seventh and eighth: text and FIN.
+        if control_only {
+            // The window is zero: tell the sender so, keep nothing.
+            if seg.segment_len() > 0 {
+                self.drop_segment(DropReason::OutOfWindow);
+                self.ack_now = true;
+            }
+            return;
+        }
         self.receive_text(now, seg);
     }
 
@@ -272,7 +324,7 @@ impl Connection {
                 return true;
             }
             self.drop_segment(DropReason::Paws);
-            self.send_challenge_ack(now);
+            self.answer_unacceptable(now, seg);
             return false;
         }
         true
@@ -292,6 +344,10 @@ impl Connection {
 
     /// RFC 9293 §3.10.7.4 "first": the four cases of segment length and
     /// receive window.
+    // RFC 9293 §3.4 (MUST-66): with a zero window only a zero-length segment
+    // at RCV.NXT is acceptable here; `segment_in_synchronized` still
+    // processes the ACK and RST of one with data (`control_only`). URG is
+    // not processed at all.
     fn acceptable(&self, seg: &TcpRepr<'_>) -> bool {
         let wnd = self.window.advertised(self.rcv.nxt) as u32;
         let len = seg.segment_len() as u32;
@@ -312,6 +368,8 @@ impl Connection {
             return self.send_challenge_ack(now);
         }
         match self.state {
+            // RFC 9293 §3.6 (MUST-12): Reset or Refused tells the application the
+            // connection was aborted, not closed normally.
             State::SynReceived if self.isn.is_some() => self.return_to_listen(),
             State::SynReceived => self.enter_closed(CloseReason::Refused),
             // RFC 1337: ignore resets in TIME-WAIT (TIME-WAIT assassination).
@@ -338,6 +396,23 @@ impl Connection {
 
     /// RFC 5961 §7: challenge ACKs (and ACKs for unacceptable segments) are
     /// limited per second, so they cannot be used to amplify or probe.
+    /// Answers a segment that failed the window test or PAWS. An old
+    /// duplicate of data already received gets an immediate ACK with a
+    /// D-SACK block (RFC 2883 §4), so the sender can tell its resend was
+    /// spurious; data segments are no ACK loop, so this is not rate
+    /// limited (as Linux's tcp_send_dupack). Anything else gets a
+    /// rate-limited challenge ACK (RFC 5961).
+    fn answer_unacceptable(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        let start = seg.seq + u32::from(seg.flags.contains(TcpFlags::SYN));
+        let nxt = self.rcv.nxt;
+        if seg.payload.is_empty() || !self.state.is_synchronized() || start >= nxt {
+            return self.send_challenge_ack(now);
+        }
+        let end = start + seg.payload.len();
+        self.dsack = Some((start, end.min(nxt)));
+        self.ack_now = true;
+    }
+
     pub(super) fn send_challenge_ack(&mut self, now: Instant) {
         if now.saturating_duration_since(self.challenge_window) >= Duration::from_secs(1) {
             self.challenge_window = now;
@@ -357,7 +432,7 @@ impl Connection {
         if self.state == State::SynReceived {
             if !(ack > self.snd.una && ack <= self.snd.max) {
                 self.drop_segment(DropReason::AckOfUnsent);
-                self.rst = Some((ack, None));
+                self.rst = Some(self.reset(ack, None));
                 return false;
             }
             self.update_send_window(
@@ -372,6 +447,8 @@ impl Connection {
             self.send_challenge_ack(now);
             return false;
         }
+        // RFC 9293 §3.10.7.4 (MAY-12): RFC 5961 §5 data-injection check,
+        // SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT (SND.MAX here).
         let oldest_allowed = self.snd.una - (self.snd.max_wnd.min(1 << 30) as u32);
         if ack < oldest_allowed {
             self.drop_segment(DropReason::AckTooOld);
@@ -443,7 +520,7 @@ impl Connection {
             srtt: self.rtt.srtt(),
             min_rtt: self.rtt.min_rtt(),
             app_limited,
-            has_unsent: self.unsent().1 > 0,
+            has_unsent: self.can_send_new_data(),
             mss: self.send_mss,
         };
         let outcome = self.recovery.on_ack(&input, self.cc.as_mut());
@@ -477,9 +554,10 @@ impl Connection {
             // more than we resent.
             self.snd.nxt = ack;
         }
+        // RFC 6298 §5: a backed-off RTO stays until a new RTT sample
+        // recomputes it (`on_sample` clears the backoff).
         let sample = self.take_rtt_sample(now, seg);
         self.retries = 0;
-        self.rtt.reset_backoff();
         // RFC 6298 §5.2–5.3: stop the timer when everything is
         // acknowledged, otherwise restart it.
         let outstanding = self.snd.una != self.snd.max;
@@ -495,6 +573,8 @@ impl Connection {
     /// One RTT sample per acknowledgment of new data: from the echoed
     /// timestamp when timestamps are on (RFC 7323 §4.1), otherwise from the
     /// timed segment if nothing was retransmitted since (Karn, RFC 6298 §3).
+    // RFC 9293 §3.8.1 (MUST-18): RTT samples for the RFC 6298 RTO, never from
+    // a retransmitted segment unless timestamps tell them apart (Karn).
     fn take_rtt_sample(&mut self, now: Instant, seg: &TcpRepr<'_>) -> Option<Duration> {
         let sample = if self.negotiated.timestamps {
             let ts = seg.options.timestamps?;
@@ -525,6 +605,7 @@ impl Connection {
         self.snd.max_wnd = self.snd.max_wnd.max(window);
         if was_closed && window > 0 {
             self.timers.persist = None;
+            self.persist_backoff = 0;
         }
     }
 
@@ -537,9 +618,11 @@ impl Connection {
             if self.state.can_receive_data() && !self.read_closed {
                 self.receive_data(now, start, seg.payload);
             } else if self.state.can_receive_data() {
+                // RFC 9293 §3.6.1 (MAY-1, SHLD-3): half-duplex close; data the
+                // application will never read is answered by RST.
                 // Data for an application that closed: reset, as Linux does
                 // (RFC 2525 §2.17).
-                self.rst = Some((self.snd.nxt, Some(fin_seq)));
+                self.rst = Some(self.reset(self.snd.nxt, Some(fin_seq)));
                 self.enter_closed(CloseReason::Aborted);
                 return;
             } else {
@@ -588,6 +671,9 @@ impl Connection {
                 // Out of order, or filling a hole: ACK at once so the
                 // sender learns fast (RFC 5681 §4.2). Otherwise at least
                 // every second full-sized segment.
+                // RFC 9293 §3.10.7.4 (MAY-13): out-of-order data is ACKed at once;
+                // §3.8.6.3 (SHLD-18, SHLD-19, MUST-40): otherwise every second
+                // full-sized segment, or when the delayed-ACK timer (< 0.5 s) fires.
                 if offset > 0 || had_holes || self.rcv.unacked_bytes >= 2 * self.recv_mss() {
                     self.ack_now = true;
                 } else if self.timers.delayed_ack.is_none() {
@@ -621,6 +707,7 @@ impl Connection {
         }
     }
 
+    // RFC 9293 §3.6.1 (MUST-13): an active close lingers 2·MSL in TIME-WAIT.
     pub(super) fn enter_time_wait(&mut self, now: Instant) {
         self.state = State::TimeWait;
         let keep_delayed_ack = self.timers.delayed_ack;

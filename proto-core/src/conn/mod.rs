@@ -22,6 +22,7 @@
 //! - [`crate::pacing`]: how fast it may leave.
 
 mod config;
+mod cookie;
 mod input;
 mod output;
 mod timers;
@@ -32,6 +33,8 @@ mod tests;
 
 pub use config::{Config, ConfigError, Keepalive};
 pub use types::{CloseReason, DropCounts, DropReason, Error, Event, State, Stats};
+
+pub(crate) use input::reset_reply;
 
 use core::net::SocketAddr;
 
@@ -137,6 +140,17 @@ struct TimestampState {
     last_ack_sent: SeqNumber,
 }
 
+/// A reset waiting to be sent: its sequence number, its acknowledgment
+/// number (when it answers a segment without ACK, RFC 9293 §3.10.7.1) and
+/// where it goes (a reply from CLOSED or LISTEN goes to the segment's
+/// source, not to this connection's peer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PendingReset {
+    seq: SeqNumber,
+    ack: Option<SeqNumber>,
+    tuple: FourTuple,
+}
+
 /// A TCP connection.
 #[derive(Debug)]
 pub struct Connection {
@@ -145,6 +159,7 @@ pub struct Connection {
     tuple: FourTuple,
     /// Set for connections opened by a listening connection: a reset in
     /// SYN-RECEIVED returns them to LISTEN (RFC 9293 §3.10.7.4).
+    // RFC 9293 §3.5 (MUST-11): set only by a passive OPEN.
     isn: Option<IsnGenerator>,
     snd: SendSeq,
     rcv: RecvSeq,
@@ -179,6 +194,9 @@ pub struct Connection {
     retries: u32,
     /// Unanswered zero-window or keepalive probes.
     probes: u32,
+    /// Zero-window probes sent since the window closed: the exponent of
+    /// the persist interval.
+    persist_backoff: u32,
     /// When the oldest unacknowledged data was sent, or the last progress.
     unacked_since: Option<Instant>,
     /// When anything last arrived, for keepalive.
@@ -186,7 +204,7 @@ pub struct Connection {
     // What to send next.
     ack_now: bool,
     probe_now: bool,
-    rst: Option<(SeqNumber, Option<SeqNumber>)>,
+    rst: Option<PendingReset>,
     dsack: Option<(SeqNumber, SeqNumber)>,
     challenge_window: Instant,
     challenges_in_window: u32,
@@ -210,6 +228,7 @@ impl Connection {
         iss: SeqNumber,
         now: Instant,
     ) -> Result<Connection, Error> {
+        config.validate().map_err(Error::InvalidConfig)?;
         tuple.outgoing_addrs().ok_or(Error::AddressFamilyMismatch)?;
         let mut conn = Connection::new(config, tuple, now);
         conn.init_send(iss);
@@ -227,12 +246,13 @@ impl Connection {
         local: SocketAddr,
         isn: IsnGenerator,
         now: Instant,
-    ) -> Connection {
+    ) -> Result<Connection, Error> {
+        config.validate().map_err(Error::InvalidConfig)?;
         let unspecified = SocketAddr::new(local.ip(), 0);
         let mut conn = Connection::new(config, FourTuple::new(local, unspecified), now);
         conn.isn = Some(isn);
         conn.state = State::Listen;
-        conn
+        Ok(conn)
     }
 
     /// A passive open for a SYN that a listener accepted: the result is in
@@ -245,6 +265,7 @@ impl Connection {
         iss: SeqNumber,
         now: Instant,
     ) -> Result<Connection, Error> {
+        config.validate().map_err(Error::InvalidConfig)?;
         tuple.outgoing_addrs().ok_or(Error::AddressFamilyMismatch)?;
         if !syn.flags.contains(crate::wire::TcpFlags::SYN)
             || syn
@@ -293,6 +314,7 @@ impl Connection {
             timers: Timers::default(),
             retries: 0,
             probes: 0,
+            persist_backoff: 0,
             unacked_since: None,
             last_received: now,
             ack_now: false,
@@ -320,9 +342,15 @@ impl Connection {
             max: iss,
             ..SendSeq::default()
         };
-        // RFC 7323 §5.4: a per-connection offset; the ISN is already a
-        // keyed hash of the 4-tuple, so it serves as one.
-        self.ts.offset = iss.0.rotate_left(16);
+        self.ts.offset = timestamp_offset(iss);
+    }
+
+    /// Sets the offset added to our timestamp clock (RFC 7323 §5.4). Call
+    /// it before the first segment is sent. The endpoint derives it from the
+    /// address pair and its secret, as Linux does, so timestamps rise
+    /// across successive connections between the same hosts.
+    pub fn set_timestamp_offset(&mut self, offset: u32) {
+        self.ts.offset = offset;
     }
 
     /// The connection's state.
@@ -363,6 +391,7 @@ impl Connection {
 
     /// Turns Nagle's algorithm off (`true`) or on (`false`), like
     /// `TCP_NODELAY`.
+    // RFC 9293 §3.7.4 (MUST-17): the application can disable Nagle.
     pub fn set_nodelay(&mut self, nodelay: bool) {
         self.nagle = !nodelay;
     }
@@ -624,12 +653,14 @@ impl Connection {
                 | State::FinWait2
                 | State::CloseWait
         ) {
-            self.rst = Some((self.snd.nxt, None));
+            self.rst = Some(self.reset(self.snd.nxt, None));
         }
         self.enter_closed(CloseReason::Aborted);
     }
 
     /// Ends the connection: stops timers, drops queues, reports the reason.
+    // RFC 9293 §3.6 (MUST-12): `Event::Closed(reason)` tells a normal close
+    // from an abort.
     fn enter_closed(&mut self, reason: CloseReason) {
         self.state = State::Closed;
         self.timers.clear();
@@ -642,6 +673,15 @@ impl Connection {
         self.send_buf = SendBuffer::new(0);
         self.close_reason = Some(reason);
         self.events |= event_bits::CLOSED;
+    }
+
+    /// A reset to this connection's peer.
+    fn reset(&self, seq: SeqNumber, ack: Option<SeqNumber>) -> PendingReset {
+        PendingReset {
+            seq,
+            ack,
+            tuple: self.tuple,
+        }
     }
 
     /// Sequence number of the first data byte in the send buffer.
@@ -668,6 +708,62 @@ impl Connection {
 
     /// Our timestamp clock: milliseconds plus the connection's offset.
     fn ts_now(&self, now: Instant) -> u32 {
-        (now.total_millis() as u32).wrapping_add(self.ts.offset)
+        timestamp_clock(now, self.ts.offset)
     }
+
+    /// Bytes of buffer storage the connection holds now. Buffers allocate
+    /// lazily and grow with use, so an idle connection holds none.
+    pub fn buffer_allocated(&self) -> usize {
+        self.send_buf.allocated() + self.recv_buf.allocated()
+    }
+
+    /// What a TIME-WAIT table needs to stand in for this connection, when
+    /// it is in TIME-WAIT; `None` in any other state.
+    pub(crate) fn time_wait_snapshot(&self) -> Option<TimeWaitSnapshot> {
+        if self.state != State::TimeWait {
+            return None;
+        }
+        let window = self.window.advertised(self.rcv.nxt) >> self.window.shift();
+        Some(TimeWaitSnapshot {
+            snd_nxt: self.snd.nxt,
+            rcv_nxt: self.rcv.nxt,
+            timestamps: self
+                .negotiated
+                .timestamps
+                .then_some((self.ts.offset, self.ts.recent)),
+            window: u16::try_from(window).unwrap_or(u16::MAX),
+            expiry: self.timers.time_wait?,
+        })
+    }
+}
+
+/// The state of a connection in TIME-WAIT that answering its peer needs:
+/// see [`Connection::time_wait_snapshot`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimeWaitSnapshot {
+    /// SND.NXT: our FIN is acknowledged, so nothing is outstanding.
+    pub snd_nxt: SeqNumber,
+    /// RCV.NXT: one past the peer's FIN.
+    pub rcv_nxt: SeqNumber,
+    /// With timestamps in use: (our TSval offset, TS.Recent).
+    pub timestamps: Option<(u32, u32)>,
+    /// The window field we last advertised (scaled).
+    pub window: u16,
+    /// When 2·MSL ends.
+    pub expiry: Instant,
+}
+
+/// The default TSval offset of a connection whose ISN is `iss`. RFC 7323
+/// §5.4 asks for an offset that does not reveal the clock; the ISN is a
+/// keyed hash of the 4-tuple, so it serves. Hosts that reuse 4-tuples
+/// should set an offset per address pair instead
+/// ([`Connection::set_timestamp_offset`]), so TSvals keep rising across
+/// connections as RFC 6191 needs to reopen TIME-WAIT.
+pub(crate) fn timestamp_offset(iss: SeqNumber) -> u32 {
+    iss.0.rotate_left(16)
+}
+
+/// Our timestamp clock at `now`: milliseconds plus the connection's offset.
+pub(crate) fn timestamp_clock(now: Instant, offset: u32) -> u32 {
+    (now.total_millis() as u32).wrapping_add(offset)
 }

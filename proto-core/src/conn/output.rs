@@ -9,6 +9,7 @@ use crate::pacing::Pacer;
 use crate::recovery::SentSegment;
 use crate::seq::SeqNumber;
 use crate::time::Instant;
+use crate::tuple::FourTuple;
 use crate::wire::{
     ChecksumMode, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpPacket, TcpRepr, Timestamps,
 };
@@ -29,6 +30,9 @@ struct Plan {
     retransmission: bool,
     /// It is a tail loss probe.
     probe: bool,
+    /// Where it goes, when not to this connection's peer (resets from
+    /// CLOSED or LISTEN answer the segment's source).
+    reply_to: Option<FourTuple>,
 }
 
 impl Connection {
@@ -43,21 +47,22 @@ impl Connection {
         self.rearm_timers(now);
         Some(Transmit {
             len,
-            tuple: self.tuple,
+            tuple: plan.reply_to.unwrap_or(self.tuple),
         })
     }
 
     /// Decides what the next segment is.
     fn plan_segment(&mut self, now: Instant, room: usize) -> Option<Plan> {
-        if let Some((seq, ack)) = self.rst.take() {
+        if let Some(rst) = self.rst.take() {
             let mut flags = TcpFlags::RST;
-            if ack.is_some() {
+            if rst.ack.is_some() {
                 flags |= TcpFlags::ACK;
             }
             return Some(Plan {
-                seq,
+                seq: rst.seq,
                 flags,
-                rst_ack: ack,
+                rst_ack: rst.ack,
+                reply_to: Some(rst.tuple),
                 ..Plan::default()
             });
         }
@@ -121,6 +126,8 @@ impl Connection {
     }
 
     /// States in which data and our FIN may be (re)sent.
+    // RFC 9293 §3.8.6 (MUST-34, SHLD-15): a window that shrank below SND.NXT
+    // gives zero, never a negative usable window, so no new data goes out.
     fn sends_data(&self) -> bool {
         matches!(
             self.state,
@@ -154,6 +161,17 @@ impl Connection {
         };
         let fin_unsent = self.snd.fin.is_some_and(|fin| self.snd.nxt <= fin);
         (offset, self.send_buf.len() - offset, fin_unsent)
+    }
+
+    /// True when unsent data could go as a new segment as far as the
+    /// data, the peer's window and Nagle are concerned. F-RTO probes with
+    /// new data and must fall back to conventional recovery when there is
+    /// none to send (RFC 5682 §2.1 step 2b).
+    pub(super) fn can_send_new_data(&self) -> bool {
+        let (_, unsent, fin_unsent) = self.unsent();
+        unsent > 0
+            && self.send_allowance() >= unsent.min(self.send_mss)
+            && (unsent >= self.send_mss || !self.nagle || fin_unsent)
     }
 
     /// The most payload one segment may carry now: the MSS less any SACK
@@ -207,6 +225,8 @@ impl Connection {
 
     /// The next lost segment, if recovery's quota (PRR, or the window after
     /// a timeout) and the pacer allow it (RFC 6675 NextSeg rule 1).
+    // RFC 9293 §3.8.6.1 (SHLD-16, MAY-7): retransmissions are not bounded
+    // by the peer's window, so a shrunk window is probed by them.
     fn plan_retransmission(&mut self, now: Instant, room: usize) -> Option<Plan> {
         if self.recovery.holding_retransmissions() {
             return None;
@@ -290,6 +310,7 @@ impl Connection {
             if len == 0 {
                 return None;
             }
+            // RFC 9293 §3.8.6.2.1 (MUST-38): sender-side SWS avoidance.
             // Sender SWS (RFC 9293 §3.8.6.2.1): send a partial segment
             // only if it is at least half the largest window the peer
             // offered, or nothing is in flight (the override, with no
@@ -298,6 +319,7 @@ impl Connection {
                 return None;
             }
         } else if len < mss && len > 0 && !with_fin && self.nagle && in_flight {
+            // RFC 9293 §3.7.4 (SHLD-7): Nagle; (MUST-17) `set_nodelay` turns it off.
             // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small segment while
             // data is unacknowledged. A FIN-bearing segment goes at once.
             return None;
@@ -305,6 +327,9 @@ impl Connection {
         if !self.paced(now, len) {
             return None;
         }
+        // RFC 9293 §3.9.1.2 (MUST-60, MUST-61): write() has no PUSH flag, so
+        // data is never held indefinitely and the segment that empties the
+        // queue carries PSH.
         Some(self.new_data_plan(offset, len, unsent, fin_unsent))
     }
 
@@ -316,6 +341,7 @@ impl Connection {
 
     /// Builds the segment into `buf`.
     fn emit(&mut self, now: Instant, plan: Plan, buf: &mut [u8]) -> Option<usize> {
+        let tuple = plan.reply_to.unwrap_or(self.tuple);
         let ack_flag = plan.flags.contains(TcpFlags::ACK);
         let rst = plan.flags.contains(TcpFlags::RST);
         let syn = plan.flags.contains(TcpFlags::SYN);
@@ -331,6 +357,9 @@ impl Connection {
         if plan.syn_options {
             let passive = self.state == State::SynReceived;
             let c = &self.config;
+            // RFC 9293 §3.7.1 (MUST-14, MAY-3, MUST-67): every SYN carries our
+            // MSS, derived from the MTU we can receive; §3.2 (MUST-65): no other
+            // segment does.
             options.mss = Some(c.mss_for(self.tuple.is_ipv4()));
             // In a SYN-ACK, offer only what the peer offered (RFC 7323
             // §1.3, RFC 2018 §2).
@@ -366,8 +395,8 @@ impl Connection {
             )
         };
         let repr = TcpRepr {
-            src_port: self.tuple.local.port(),
-            dst_port: self.tuple.remote.port(),
+            src_port: tuple.local.port(),
+            dst_port: tuple.remote.port(),
             seq: plan.seq,
             ack,
             flags: plan.flags,
@@ -376,7 +405,7 @@ impl Connection {
             options,
             payload: &[],
         };
-        let addrs = self.tuple.outgoing_addrs()?;
+        let addrs = tuple.outgoing_addrs()?;
         let header_len = repr.header_len();
         let data_len = plan.data.map_or(0, |(_, len)| len);
         if buf.len() < header_len + data_len {
@@ -393,6 +422,8 @@ impl Connection {
         if self.config.checksums == ChecksumMode::Full {
             TcpPacket::new_unchecked(&mut buf[..total]).fill_checksum(&addrs);
         }
+        // RFC 9293 §3.10.7.4 (MUST-58, MUST-59): one pending-ACK flag covers
+        // everything handed in since the last segment went out.
         if ack_flag && !rst {
             self.ts.last_ack_sent = self.rcv.nxt;
             self.ack_now = false;
@@ -485,6 +516,9 @@ impl Connection {
                 TimerKind::UserTimeout => self.fail(CloseReason::TimedOut),
                 TimerKind::Retransmit => self.on_retransmit_timeout(now),
                 TimerKind::Persist => {
+                    // RFC 9293 §3.8.6.1 (SHLD-30): the interval doubles per
+                    // probe while the window stays closed, answered or not.
+                    self.persist_backoff = self.persist_backoff.saturating_add(1);
                     self.probes += 1;
                     if self.probes > self.config.max_retries {
                         self.fail(CloseReason::TimedOut);
@@ -496,6 +530,8 @@ impl Connection {
                     let Some(keepalive) = self.config.keepalive else {
                         continue;
                     };
+                    // RFC 9293 §3.8.4 (MUST-29): `probes` unanswered probes, not one, mean
+                    // the peer is gone.
                     if self.probes >= keepalive.probes {
                         self.fail(CloseReason::TimedOut);
                     } else {
@@ -515,7 +551,11 @@ impl Connection {
                         self.cc.as_mut(),
                     );
                 }
-                TimerKind::Probe => self.probe_due = true,
+                TimerKind::Probe => {
+                    self.probe_due = true;
+                    // RFC 8985 §7.3: the RTO is re-armed after the probe.
+                    self.timers.retransmit = Some(now + self.rtt.rto());
+                }
                 // Nothing to do but wake up: poll_transmit sends.
                 TimerKind::Pacing => {}
             }
@@ -534,7 +574,16 @@ impl Connection {
             return;
         }
         self.stats.timeouts += 1;
-        self.retries += 1;
+        // RFC 9293 §3.8.6.1 (MUST-35): a window shrunk to zero with data
+        // outstanding makes these retransmissions window probes; as long
+        // as the peer answers them, they must not time the connection out
+        // (Linux does the same).
+        let zero_window_peer_alive = self.state.is_synchronized()
+            && self.snd.wnd == 0
+            && now.saturating_duration_since(self.last_received) <= self.config.max_rto;
+        if !zero_window_peer_alive {
+            self.retries += 1;
+        }
         let limit = if self.state.is_synchronized() {
             self.config.max_retries
         } else {
@@ -567,7 +616,7 @@ impl Connection {
     /// tells the peer, should it still be there.
     fn fail(&mut self, reason: CloseReason) {
         if self.state.is_synchronized() || self.state == State::SynReceived {
-            self.rst = Some((self.snd.nxt, None));
+            self.rst = Some(self.reset(self.snd.nxt, None));
         }
         self.enter_closed(reason);
     }
@@ -610,6 +659,9 @@ impl Connection {
             (Some(limit), Some(since)) if self.state != State::TimeWait => Some(since + limit),
             _ => None,
         };
+        // RFC 9293 §3.8.6.1 (MUST-35, MUST-36, SHLD-29): zero-window probes, the
+        // first after one RTO; (MUST-37) an answered probe resets `probes`, so a
+        // live peer keeps the connection open.
         // Persist: data waits, nothing is in flight, and the window is too
         // small to send it (RFC 9293 §3.8.6.1).
         let base = self.data_base();
@@ -620,7 +672,7 @@ impl Connection {
             && self.send_allowance() == 0;
         if blocked {
             if self.timers.persist.is_none() {
-                let backoff = self.probes.min(16);
+                let backoff = self.persist_backoff.min(16);
                 let interval = self
                     .rtt
                     .rto()
@@ -631,6 +683,8 @@ impl Connection {
         } else if self.timers.persist.is_some() && !blocked {
             self.timers.persist = None;
         }
+        // RFC 9293 §3.8.4 (MUST-26): only with nothing outstanding and nothing
+        // received for `idle`; (SHLD-12) the probe carries no data.
         // Keepalive: idle established connections (RFC 9293 §3.8.4). The
         // first probe waits `idle` after the last segment received; later
         // ones are timed by the expiry handler.

@@ -49,9 +49,11 @@ impl Timers {
             (TimerKind::TimeWait, self.time_wait),
             (TimerKind::FinWait2, self.fin_wait2),
             (TimerKind::UserTimeout, self.user_timeout),
+            // A probe due with the RTO goes first: RFC 8985 §7.2 caps the
+            // probe timeout at the RTO, and the probe then re-arms it.
+            (TimerKind::Probe, self.probe),
             (TimerKind::Retransmit, self.retransmit),
             (TimerKind::Reorder, self.reorder),
-            (TimerKind::Probe, self.probe),
             (TimerKind::Pacing, self.pacing),
             (TimerKind::Persist, self.persist),
             (TimerKind::Keepalive, self.keepalive),

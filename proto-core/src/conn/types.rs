@@ -132,6 +132,8 @@ pub enum Error {
     Closed(CloseReason),
     /// The two ends of the 4-tuple are of different address families.
     AddressFamilyMismatch,
+    /// The configuration breaks a protocol limit.
+    InvalidConfig(super::ConfigError),
 }
 
 impl fmt::Display for Error {
@@ -144,6 +146,7 @@ impl fmt::Display for Error {
             Error::AddressFamilyMismatch => {
                 f.write_str("local and remote addresses are of different families")
             }
+            Error::InvalidConfig(e) => write!(f, "invalid configuration: {e}"),
         }
     }
 }

@@ -57,6 +57,9 @@ struct Episode {
     recover: SeqNumber,
     /// Started by a timeout (sending follows the collapsed window, not PRR).
     timeout: bool,
+    /// FlightSize when it started: a repeated timeout reports this one
+    /// again, so ssthresh holds (RFC 5681 §3.1).
+    flight: usize,
     prr: Prr,
     /// Retransmissions made in the episode, and how many of them a D-SACK
     /// showed unnecessary (RFC 3708).
@@ -64,16 +67,36 @@ struct Episode {
     dsacked: u32,
 }
 
+impl Episode {
+    /// An episode starting now with `in_flight` bytes out, reducing toward
+    /// `ssthresh`.
+    fn begin(
+        recover: SeqNumber,
+        timeout: bool,
+        in_flight: usize,
+        ssthresh: usize,
+        mss: usize,
+    ) -> Episode {
+        Episode {
+            recover,
+            timeout,
+            flight: in_flight,
+            prr: Prr::start(in_flight, ssthresh, mss),
+            retransmissions: 0,
+            dsacked: 0,
+        }
+    }
+}
+
 /// F-RTO's progress after a timeout (RFC 5682 §2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Frto {
-    /// The head was resent; waiting for the first ACK.
-    AwaitFirstAck { recover: SeqNumber, at: Instant },
+    /// The head is (to be) resent; waiting for the first ACK.
+    AwaitFirstAck { recover: SeqNumber },
     /// The first ACK advanced: up to two new segments may go; waiting for
     /// the second.
     AwaitSecondAck {
         recover: SeqNumber,
-        at: Instant,
         allowance: usize,
     },
 }
@@ -111,7 +134,8 @@ pub struct AckInput<'a> {
     pub min_rtt: Option<Duration>,
     /// The acknowledged data was sent while application-limited.
     pub app_limited: bool,
-    /// Data waits to be sent (F-RTO needs new data to probe with).
+    /// New data could be sent now, window and Nagle allowing (F-RTO needs
+    /// new data to probe with).
     pub has_unsent: bool,
     /// Our MSS.
     pub mss: usize,
@@ -207,7 +231,12 @@ impl Recovery {
     /// True when F-RTO is waiting to learn whether a timeout was spurious:
     /// the rest of the window must not be resent yet.
     pub fn holding_retransmissions(&self) -> bool {
-        matches!(self.frto, Some(Frto::AwaitSecondAck { .. }))
+        match self.frto {
+            Some(Frto::AwaitSecondAck { .. }) => true,
+            // Once the head has been resent, nothing more until an ACK.
+            Some(Frto::AwaitFirstAck { .. }) => self.board.iter().next().is_some_and(|s| !s.lost),
+            None => false,
+        }
     }
 
     /// The next segment to resend (RFC 6675 NextSeg rule 1).
@@ -254,10 +283,12 @@ impl Recovery {
         let min_rtt = input.min_rtt;
         let rack = &mut self.rack;
         self.board.acknowledge(input.ack, |seg| {
+            // A segment SACKed earlier was delivered then, and RACK heard
+            // of it then; feeding it again would look like reordering.
             if !seg.sacked {
                 delivered += seg.len();
+                rack.on_delivered(now, seg, min_rtt, false);
             }
-            rack.on_delivered(now, seg, min_rtt, false);
         });
         // Bytes cut from a partially acknowledged head count too.
         if advanced
@@ -289,6 +320,13 @@ impl Recovery {
                 }
             }
         }
+        // Only cumulatively acknowledged bytes may grow the window (RFC
+        // 5681 §3.1); SACKed bytes and duplicate ACKs count for PRR alone.
+        let newly_acked = if advanced {
+            delivered.min(input.ack.distance_from(input.prior_una) as usize)
+        } else {
+            0
+        };
         // Duplicate ACKs, for recovery without SACK.
         if advanced {
             self.dupacks = 0;
@@ -319,9 +357,9 @@ impl Recovery {
         }
         match &mut self.episode {
             Some(e) if !e.timeout => e.prr.on_ack(delivered, self.board.in_flight(), mss),
-            _ if delivered > 0 && !ended => cc.on_ack(&AckInfo {
+            _ if newly_acked > 0 && !ended => cc.on_ack(&AckInfo {
                 now,
-                acked_bytes: delivered,
+                acked_bytes: newly_acked,
                 prior_in_flight,
                 rtt: input.rtt,
                 srtt: input.srtt,
@@ -359,9 +397,9 @@ impl Recovery {
             Some(e) if advanced && input.ack < e.recover => self.board.mark_lost(0),
             None if self.dupacks as usize == DUP_THRESH => {
                 // RFC 6582 §3.2 step 2: not again for the same window.
-                let fresh = self
-                    .last_recover
-                    .is_none_or(|r| input.ack - 1u32 > r || input.ack == r);
+                // "Covers more than recover": recover is the highest
+                // sequence number sent, one below the SND.MAX recorded.
+                let fresh = self.last_recover.is_none_or(|r| input.ack > r);
                 if fresh {
                     self.board.mark_lost(0);
                 }
@@ -408,13 +446,13 @@ impl Recovery {
         });
         self.stats.fast_recoveries += 1;
         self.last_recover = Some(snd_max);
-        self.episode = Some(Episode {
-            recover: snd_max,
-            timeout: false,
-            prr: Prr::start(in_flight, cc.ssthresh(), mss),
-            retransmissions: 0,
-            dsacked: 0,
-        });
+        self.episode = Some(Episode::begin(
+            snd_max,
+            false,
+            in_flight,
+            cc.ssthresh(),
+            mss,
+        ));
     }
 
     fn end_episode(&mut self, now: Instant, cc: &mut dyn CongestionControl) {
@@ -441,36 +479,35 @@ impl Recovery {
     ) {
         let Some(frto) = self.frto else { return };
         match frto {
-            Frto::AwaitFirstAck { recover, at } => {
+            Frto::AwaitFirstAck { recover } => {
                 if advanced && input.ack < recover && input.has_unsent {
                     // Step 2b: probe with new data before resending more.
                     self.frto = Some(Frto::AwaitSecondAck {
                         recover,
-                        at,
                         allowance: 2 * input.mss,
                     });
                 } else {
                     // Step 2a: a duplicate, or everything acknowledged, or
                     // nothing new to send: conventional recovery resends
-                    // what was sent before the timeout.
+                    // the rest, which the timeout marked lost.
                     self.frto = None;
-                    self.board.mark_lost_sent_before(at);
                 }
             }
-            Frto::AwaitSecondAck { at, .. } => {
+            Frto::AwaitSecondAck { .. } => {
                 self.frto = None;
                 if advanced {
                     // Step 3b: data never resent was acknowledged: the
-                    // timeout was spurious. Undo it and end the episode.
+                    // timeout was spurious. What it marked lost is in
+                    // flight after all; undo it and end the episode.
+                    self.board.clear_lost();
                     self.stats.spurious_timeouts += 1;
                     self.stats.undos += 1;
                     cc.on_spurious_congestion(input.now);
                     self.episode = None;
                     outcome.spurious_timeout = true;
-                } else {
-                    // Step 3a: the timeout was real.
-                    self.board.mark_lost_sent_before(at);
                 }
+                // Step 3a: the timeout was real; the held segments are
+                // still marked lost and now go out.
             }
         }
     }
@@ -483,7 +520,10 @@ impl Recovery {
             self.probe = None;
             return;
         }
-        if input.ack >= probe.end {
+        // RFC 8985 §7.4: only an ACK beyond the probe proves the probe
+        // repaired a loss; one exactly at its end may still be followed by
+        // a D-SACK showing the original arrived too.
+        if input.ack > probe.end {
             self.probe = None;
             if probe.retransmission && self.episode.is_none() {
                 // The probe repaired a tail loss: respond as fast recovery
@@ -509,29 +549,22 @@ impl Recovery {
         frto: bool,
         cc: &mut dyn CongestionControl,
     ) {
-        let in_flight = self.in_flight(mss);
+        // RFC 5681 §3.1: a timeout of data already resent by a timeout
+        // holds ssthresh; the flight now is one resent segment.
+        let repeated = self.episode.filter(|e| e.timeout);
+        let in_flight = repeated.map_or_else(|| self.in_flight(mss), |e| e.flight);
         cc.on_rto(now, in_flight, mss);
         self.probe = None;
         self.dupacks = 0;
-        let repeated = self.episode.is_some_and(|e| e.timeout);
-        // RFC 6675 §5.1: the receiver may have reneged on what it SACKed.
-        if frto && !repeated && self.frto.is_none() {
-            self.board.reset_for_timeout(true);
-            self.frto = Some(Frto::AwaitFirstAck {
-                recover: snd_max,
-                at: now,
-            });
-        } else {
-            self.frto = None;
-            self.board.reset_for_timeout(false);
-        }
-        self.episode = Some(Episode {
-            recover: snd_max,
-            timeout: true,
-            prr: Prr::start(in_flight, cc.ssthresh(), mss),
-            retransmissions: 0,
-            dsacked: 0,
-        });
+        let repeated = repeated.is_some();
+        // RFC 6675 §5.1: the receiver may have reneged on what it SACKed;
+        // RFC 6298 §5.4: everything outstanding is resent from the head.
+        // With F-RTO only the head goes until the next ACKs tell whether
+        // the timeout was spurious (RFC 5682 §2.1 step 1).
+        self.board.reset_for_timeout();
+        self.frto = (frto && !repeated && self.frto.is_none())
+            .then_some(Frto::AwaitFirstAck { recover: snd_max });
+        self.episode = Some(Episode::begin(snd_max, true, in_flight, cc.ssthresh(), mss));
         self.last_recover = Some(snd_max);
     }
 

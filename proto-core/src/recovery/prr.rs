@@ -46,7 +46,14 @@ impl Prr {
             let limit = self.delivered.saturating_sub(self.out).max(delivered) + mss;
             (self.ssthresh - pipe).min(limit)
         };
-        self.quota = sndcnt;
+        // The fast retransmit goes out whatever the arithmetic says (RFC
+        // 5681 §3.2 step 4; Linux forces it the same way while nothing has
+        // been sent in the episode).
+        self.quota = if self.out == 0 {
+            sndcnt.max(mss)
+        } else {
+            sndcnt
+        };
     }
 
     /// Bytes that may be sent now.

@@ -185,30 +185,26 @@ impl Scoreboard {
         }
     }
 
-    /// Marks lost every segment last sent before `t` and not SACKed.
-    pub fn mark_lost_sent_before(&mut self, t: Instant) {
-        for i in 0..self.segments.len() {
-            if self.segments[i].sent_at < t {
-                self.mark_lost(i);
-            }
-        }
-    }
-
     /// After a timeout: SACK marks are forgotten (the receiver may have
-    /// reneged, RFC 6675 §5.1) and either every segment or only the first
-    /// is marked lost (F-RTO resends the first alone, RFC 5682 §2.1).
-    pub fn reset_for_timeout(&mut self, only_head: bool) {
+    /// reneged, RFC 6675 §5.1) and every segment is marked lost.
+    pub fn reset_for_timeout(&mut self) {
         for seg in self.segments.iter_mut() {
             seg.sacked = false;
-            seg.lost = false;
         }
-        self.in_flight = self.segments.iter().map(SentSegment::len).sum();
+        self.in_flight += self.sacked_bytes;
         self.sacked_bytes = 0;
-        self.lost_bytes = 0;
-        if only_head {
-            self.mark_lost(0);
-        } else {
-            self.mark_all_lost(false);
+        self.mark_all_lost(false);
+    }
+
+    /// Takes back every lost mark: the segments are in flight after all
+    /// (a timeout shown spurious).
+    pub fn clear_lost(&mut self) {
+        for seg in self.segments.iter_mut() {
+            if seg.lost {
+                seg.lost = false;
+                self.lost_bytes -= seg.len();
+                self.in_flight += seg.len();
+            }
         }
     }
 

@@ -11,6 +11,8 @@ const MSS: usize = 1000;
 struct Recorder {
     calls: Vec<&'static str>,
     ssthresh: usize,
+    /// The flight size each `on_rto` was given.
+    rto_flights: Vec<usize>,
 }
 
 impl CongestionControl for Recorder {
@@ -37,8 +39,9 @@ impl CongestionControl for Recorder {
     fn on_recovery_end(&mut self, _: Instant) {
         self.calls.push("recovery_end");
     }
-    fn on_rto(&mut self, _: Instant, _: usize, _: usize) {
+    fn on_rto(&mut self, _: Instant, in_flight: usize, _: usize) {
         self.calls.push("rto");
+        self.rto_flights.push(in_flight);
     }
     fn on_spurious_congestion(&mut self, _: Instant) {
         self.calls.push("undo");
@@ -109,10 +112,15 @@ fn sack_hole_is_found_by_rack_and_repaired_under_prr() {
     // Pipe: 10 sent, 3 SACKed, 1 lost.
     assert_eq!(r.in_flight(MSS), 6 * MSS);
     // PRR after the first ACK: ssthresh = 10 000/2 = 5000, RecoverFS
-    // 10 000, delivered 3000: ceil(3000·5000/10 000) = 1500 − 0 out.
+    // 10 000, delivered 3000: ceil(3000·5000/10 000) = 1500 − 0 out (at
+    // least a segment for the fast retransmit).
     assert_eq!(r.send_quota(0, MSS), 1500);
     r.on_sent(ms(106), s(0), s(1), false, true);
     assert_eq!(r.next_retransmission(), None);
+    // The next ACK SACKs segment 4: delivered 4000 in all,
+    // ceil(4000·5000/10 000) = 2000, less the 1000 already out.
+    r.on_ack(&ack(107, s(0), s(0), s(10), &[block(1, 5)]), &mut cc);
+    assert_eq!(r.send_quota(0, MSS), 1000);
     // The cumulative ACK for everything ends the episode.
     r.on_ack(&ack(210, s(10), s(0), s(10), &[]), &mut cc);
     assert!(!r.in_recovery());
@@ -202,9 +210,13 @@ fn frto_detects_a_spurious_timeout() {
     let mut r = sent(true, 10);
     let mut cc = Recorder::default();
     r.on_rto(ms(1000), s(10), MSS, true, &mut cc);
-    // Only the first segment is resent at first.
-    assert_eq!(r.board().lost_bytes(), MSS);
+    // Everything is deemed lost, so the collapsed window has room for the
+    // first segment; only it is resent until the next ACK.
+    assert_eq!(r.board().lost_bytes(), 10 * MSS);
+    assert_eq!(r.send_quota(MSS, MSS), MSS);
+    assert_eq!(r.next_retransmission().map(|x| x.start), Some(s(0)));
     r.on_sent(ms(1000), s(0), s(1), false, true);
+    assert!(r.holding_retransmissions());
     // The first ACK advances (the delayed originals arrive): probe with
     // two new segments instead of resending.
     r.on_ack(&ack(1010, s(2), s(0), s(10), &[]), &mut cc);
@@ -259,10 +271,15 @@ fn tail_loss_probe_repairing_a_loss_reduces_the_window() {
         ),
         None
     );
-    // The ACK covers the probe, with no D-SACK: the last segment had been
-    // lost, and the probe repaired it.
+    // The ACK reaches exactly the probe's end: a D-SACK may still show the
+    // original arrived too, so nothing is decided yet (RFC 8985 §7.4).
     r.on_ack(&ack(160, s(3), s(0), s(3), &[]), &mut cc);
-    assert_eq!(cc.calls, ["congestion", "recovery_end", "ack"]);
+    assert_eq!(cc.calls, ["ack"]);
+    // New data goes out and an ACK beyond the probe arrives with no D-SACK:
+    // the last segment had been lost, and the probe repaired it.
+    r.on_sent(ms(161), s(3), s(4), false, false);
+    r.on_ack(&ack(220, s(4), s(3), s(4), &[]), &mut cc);
+    assert_eq!(cc.calls, ["ack", "congestion", "recovery_end", "ack"]);
     assert_eq!(r.stats().tlp_probes, 1);
 }
 
@@ -282,4 +299,65 @@ fn bogus_sack_blocks_are_ignored_and_counted() {
     assert_eq!(r.stats().bogus_sack_blocks, 2);
     assert_eq!(r.board().sacked_bytes(), 0);
     assert!(r.board().check_invariants());
+}
+
+#[test]
+fn duplicate_acks_do_not_grow_the_window() {
+    // RFC 5681 §3.1: only ACKs of new data grow cwnd; a SACK-only ACK and
+    // a duplicate ACK without SACK tell the controller nothing.
+    let mut r = sent(true, 10);
+    let mut cc = Recorder::default();
+    r.on_ack(&ack(100, s(0), s(0), s(10), &[block(1, 2)]), &mut cc);
+    assert!(!cc.calls.contains(&"ack"));
+    let mut r = sent(false, 10);
+    r.on_ack(&ack(100, s(0), s(0), s(10), &[]), &mut cc);
+    assert!(!cc.calls.contains(&"ack"));
+}
+
+#[test]
+fn sacked_then_acked_segments_do_not_look_reordered() {
+    // Segments SACKed before a hole is repaired are not fed to RACK again
+    // when the cumulative ACK covers them.
+    let mut r = sent(true, 10);
+    let mut cc = Recorder::default();
+    r.on_ack(&ack(105, s(0), s(0), s(10), &[block(1, 4)]), &mut cc);
+    r.on_sent(ms(106), s(0), s(1), false, true);
+    r.on_ack(&ack(210, s(10), s(0), s(10), &[]), &mut cc);
+    assert!(!r.rack.reordering_seen());
+}
+
+#[test]
+fn fast_retransmit_is_not_held_back_by_a_small_prr_quota() {
+    // Without SACK, the third duplicate ACK delivers one estimated segment:
+    // ceil(1000·ssthresh/RecoverFS) is half a segment, but the fast
+    // retransmit still goes.
+    let mut r = sent(false, 5);
+    let mut cc = Recorder::default();
+    for t in 0..3 {
+        r.on_ack(&ack(100 + t, s(0), s(0), s(5), &[]), &mut cc);
+    }
+    assert!(r.in_recovery());
+    assert!(r.send_quota(0, MSS) >= MSS);
+    assert_eq!(r.next_retransmission().map(|x| x.start), Some(s(0)));
+}
+
+#[test]
+fn repeated_timeouts_of_the_same_data_hold_the_flight_size() {
+    // RFC 5681 §3.1: when data resent by a timeout times out again,
+    // ssthresh is held constant. The controller hears the FlightSize of
+    // the first timeout each time, not the collapsed flight of one resent
+    // segment (which would cut ssthresh to 2·MSS after a blackhole).
+    let mut r = sent(true, 10);
+    let mut cc = Recorder::default();
+    for t in [1000, 3000, 7000, 15000] {
+        r.on_rto(ms(t), s(10), MSS, true, &mut cc);
+        let head = r.next_retransmission().expect("the head is due");
+        r.on_sent(ms(t), head.start, head.end, false, true);
+    }
+    assert_eq!(cc.rto_flights, [10 * MSS; 4]);
+    // A timeout after the episode ended starts afresh.
+    r.on_ack(&ack(16000, s(10), s(0), s(10), &[]), &mut cc);
+    r.on_sent(ms(16001), s(10), s(12), false, false);
+    r.on_rto(ms(17000), s(12), MSS, true, &mut cc);
+    assert_eq!(cc.rto_flights.last(), Some(&(2 * MSS)));
 }

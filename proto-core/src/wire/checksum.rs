@@ -41,32 +41,46 @@ impl Checksum {
 
     /// Adds bytes; see the type docs for the alignment rule.
     pub fn add_bytes(&mut self, data: &[u8]) {
-        let mut words = data.chunks_exact(4);
+        // RFC 1071 §2: 16-bit words may be summed in any order into a
+        // wider accumulator and folded at the end. Blocks of 16 words sum
+        // into a u32 without overflow (16 · 0xffff < 2^20) and carry no
+        // dependency from word to word, so the compiler vectorises them.
         let mut sum = self.sum;
-        for w in &mut words {
-            sum += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+        let mut blocks = data.chunks_exact(32);
+        for block in &mut blocks {
+            let mut part = 0u32;
+            for pair in block.chunks_exact(2) {
+                part += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
+            }
+            sum += u64::from(part);
         }
-        let rest = words.remainder();
+        let rest = blocks.remainder();
         let mut pairs = rest.chunks_exact(2);
-        for p in &mut pairs {
-            sum += u64::from(u16::from_be_bytes([p[0], p[1]]));
+        for pair in &mut pairs {
+            sum += u64::from(u16::from_be_bytes([pair[0], pair[1]]));
         }
         if let [last] = pairs.remainder() {
+            // An odd final byte is padded with zero (RFC 1071).
             sum += u64::from(*last) << 8;
         }
-        // A u64 absorbs 2^32 additions of u32 words before overflowing, far
-        // more than any packet has; fold now so long-lived sums stay safe.
-        self.sum = fold32(sum);
+        // A u64 would take 2^44 blocks to overflow; folding here keeps a
+        // long-lived running sum safe all the same.
+        self.sum = (sum & 0xffff_ffff) + (sum >> 32);
     }
 
     /// Adds a 16-bit word.
     pub fn add_u16(&mut self, v: u16) {
-        self.sum = fold32(self.sum + u64::from(v));
+        self.add_word(u64::from(v));
     }
 
     /// Adds a 32-bit value as two 16-bit words.
     pub fn add_u32(&mut self, v: u32) {
-        self.sum = fold32(self.sum + u64::from(v));
+        self.add_word(u64::from(v));
+    }
+
+    fn add_word(&mut self, w: u64) {
+        let sum = self.sum + w;
+        self.sum = (sum & 0xffff_ffff) + (sum >> 32);
     }
 
     /// The folded 16-bit one's-complement sum (not yet complemented).
@@ -82,11 +96,6 @@ impl Checksum {
     pub fn finish(&self) -> u16 {
         !self.sum16()
     }
-}
-
-/// Folds a sum to at most 33 bits so later additions cannot overflow.
-fn fold32(s: u64) -> u64 {
-    (s & 0xffff_ffff) + (s >> 32)
 }
 
 /// IPv4 addresses appear in a v6 pseudo-header only in mixed pairs, which

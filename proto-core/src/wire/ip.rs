@@ -160,8 +160,10 @@ impl TcpInIp<'_> {
 
 /// Finds the TCP segment in an IPv4 or IPv6 packet.
 ///
-/// IPv4 options and IPv6 extension headers are skipped; fragments are
-/// [`Error::Fragmented`]; other protocols are [`Error::NotTcp`]. `mode`
+/// IPv4 options and IPv6 extension headers are skipped; other protocols
+/// are [`Error::NotTcp`] (IPv4 fragments included); fragments of TCP are
+/// [`Error::Fragmented`], as is every real IPv6 fragment, whose protocol
+/// the extension walk does not report. `mode`
 /// applies to the IPv4 header checksum; the TCP checksum is left to the
 /// caller ([`TcpRepr::parse`] or [`TcpPacket::verify_checksum`]).
 pub fn locate_tcp(
@@ -180,7 +182,14 @@ pub fn locate_tcp(
                     p
                 }
             };
+            // RFC 9293 §3.9.2 (MUST-50): IPv4 options are skipped, never
+            // acted on.
             let repr = Ipv4Repr::parse(&p, mode)?;
+            // Every IPv4 fragment carries the protocol, so a fragment of
+            // anything else is not TCP rather than an unreadable segment.
+            if repr.protocol != IP_PROTOCOL_TCP {
+                return Err(Error::NotTcp(repr.protocol));
+            }
             if p.is_fragment() {
                 return Err(Error::Fragmented);
             }
@@ -346,6 +355,31 @@ mod tests {
         assert_eq!(
             parse_tcp_in_ip(&[], ChecksumMode::Skip).err(),
             Some(Error::Truncated)
+        );
+    }
+
+    #[test]
+    fn fragments_of_other_protocols_are_not_tcp() {
+        let mut buf = [0u8; 200];
+        let IpRepr::V4(mut frag) = ipv4() else {
+            unreachable!()
+        };
+        frag.dont_fragment = false;
+        frag.more_fragments = true;
+        let n =
+            emit_tcp_in_ip(&IpRepr::V4(frag), &segment(), &mut buf, ChecksumMode::Full).unwrap();
+        assert_eq!(
+            locate_tcp(&buf[..n], Truncation::Reject, ChecksumMode::Full).err(),
+            Some(Error::Fragmented)
+        );
+        // The same fragment of a UDP datagram (header checksum redone).
+        buf[9] = 17;
+        buf[10..12].fill(0);
+        let sum = crate::wire::internet_checksum(&buf[..20]);
+        buf[10..12].copy_from_slice(&sum.to_be_bytes());
+        assert_eq!(
+            locate_tcp(&buf[..n], Truncation::Reject, ChecksumMode::Full).err(),
+            Some(Error::NotTcp(17))
         );
     }
 

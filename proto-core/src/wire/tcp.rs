@@ -555,6 +555,9 @@ impl<'a> TcpOptionIter<'a> {
 impl<'a> Iterator for TcpOptionIter<'a> {
     type Item = Result<TcpOption<'a>>;
 
+    // RFC 9293 §3.1 (MUST-4, MUST-5, MUST-6, MUST-68, MUST-7) and §3.2
+    // (MUST-64): EOL, NOP and MSS are read at any octet offset; every other
+    // kind is stepped over by its length; a bad length is an error.
     fn next(&mut self) -> Option<Self::Item> {
         let (&kind, after_kind) = self.rest.split_first()?;
         match kind {
@@ -817,6 +820,7 @@ impl<'a> TcpOptions<'a> {
             put(TcpOption::Unknown { kind, data })?;
         }
         if at < total {
+            // RFC 9293 §3.1 (MUST-69): the rest of the header is zeros.
             // End of list, then zero padding (RFC 9293 §3.1).
             buf[at..total].fill(option_kind::EOL);
         }
@@ -860,6 +864,7 @@ impl<'a> TcpRepr<'a> {
         mode: ChecksumMode,
     ) -> Result<TcpRepr<'a>> {
         packet.check_len()?;
+        // RFC 9293 §3.1 (MUST-3): the receiver checks the checksum.
         if mode == ChecksumMode::Full && !packet.verify_checksum(addrs) {
             return Err(Error::BadChecksum);
         }
@@ -931,6 +936,7 @@ impl<'a> TcpRepr<'a> {
         packet.set_urgent_at(self.urgent);
         self.options.emit(packet.options_mut())?;
         packet.payload_mut().copy_from_slice(self.payload);
+        // RFC 9293 §3.1 (MUST-2): the sender generates the checksum.
         if mode == ChecksumMode::Full {
             packet.fill_checksum(addrs);
         }
@@ -1139,6 +1145,29 @@ mod tests {
         assert_eq!(
             TcpRepr::parse_bytes(&buf[..n], &v4(), ChecksumMode::Full),
             Err(Error::BadChecksum)
+        );
+    }
+
+    #[test]
+    fn options_are_padded_with_zeros() {
+        // RFC 9293 §3.1 (MUST-69): after the last option, zeros up to the
+        // 32-bit boundary, whatever the buffer held before.
+        let tlv = [0xfd, 3, 0xaa];
+        let repr = TcpRepr {
+            options: TcpOptions {
+                mss: Some(1460),
+                unknown: UnknownOptions::from_tlv(&tlv).unwrap(),
+                ..TcpOptions::default()
+            },
+            ..TcpRepr::default()
+        };
+        let mut buf = [0xffu8; 64];
+        let n = repr.emit(&mut buf, &v4(), ChecksumMode::Full).unwrap();
+        assert_eq!(n, 28);
+        assert_eq!(&buf[20..28], &[2, 4, 0x05, 0xb4, 0xfd, 3, 0xaa, 0]);
+        assert_eq!(
+            TcpRepr::parse_bytes(&buf[..n], &v4(), ChecksumMode::Full),
+            Ok(repr)
         );
     }
 

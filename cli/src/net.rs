@@ -1,0 +1,291 @@
+//! What `demo`, `perf` and `tun` share: argument parsers, stacks, the
+//! runtime, signals, and the data they move.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::process::ExitCode;
+
+use clap::Args;
+use synack_core::cc::CcAlgorithm;
+use synack_link::impair::ImpairmentConfig;
+use synack_link::tun::TunConfig;
+use synack_tokio::link::{Impaired, PacketLink, Udp};
+use synack_tokio::{Stack, StackConfig};
+
+/// A byte count: `1048576`, `64K`, `100M`, `1G`, `1GiB` (binary units).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("not a byte count: {s}"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("unknown unit in {s} (use K, M or G)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("too large: {s}"))
+}
+
+/// A probability: `1%`, `0.5%` or `0.01`.
+pub fn parse_loss(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let p = if let Some(pct) = t.strip_suffix('%') {
+        pct.trim().parse::<f64>().map(|v| v / 100.0)
+    } else {
+        t.parse::<f64>()
+    }
+    .map_err(|_| format!("not a loss rate: {s} (e.g. 1% or 0.01)"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("loss must be between 0% and 100%: {s}"))
+    }
+}
+
+/// A congestion controller by name.
+pub fn parse_cc(s: &str) -> Result<CcAlgorithm, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "newreno" | "reno" => Ok(CcAlgorithm::NewReno),
+        "cubic" => Ok(CcAlgorithm::Cubic),
+        _ => Err(format!(
+            "unknown congestion controller {s} (newreno or cubic)"
+        )),
+    }
+}
+
+/// `IP/PREFIX`.
+pub fn parse_prefix(s: &str) -> Result<(IpAddr, u8), String> {
+    let (ip, prefix) = s
+        .split_once('/')
+        .ok_or_else(|| format!("expected IP/PREFIX, got {s}"))?;
+    let ip: IpAddr = ip.parse().map_err(|_| format!("bad address in {s}"))?;
+    let prefix: u8 = prefix.parse().map_err(|_| format!("bad prefix in {s}"))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    if prefix > max {
+        return Err(format!("prefix too long in {s}"));
+    }
+    Ok((ip, prefix))
+}
+
+/// Options for the stack every subcommand builds.
+#[derive(Debug, Clone, Args)]
+pub struct StackArgs {
+    /// Congestion controller: newreno or cubic.
+    #[arg(long, default_value = "newreno", value_parser = parse_cc)]
+    pub cc: CcAlgorithm,
+    /// Loss on this side's link, both directions (e.g. 1% or 0.01).
+    #[arg(long, default_value = "0", value_parser = parse_loss)]
+    pub loss: f64,
+    /// Seed of the loss decisions.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl StackArgs {
+    pub fn config(&self) -> StackConfig {
+        let mut config = StackConfig::default();
+        config.endpoint.conn.congestion = self.cc.clone();
+        config
+    }
+}
+
+/// The TUN device options.
+#[derive(Debug, Clone, Args)]
+pub struct TunDevArgs {
+    /// TUN device name to create.
+    #[arg(long = "tun", value_name = "NAME")]
+    pub dev: Option<String>,
+    /// synack's address on the device's network.
+    #[arg(long, value_name = "IP", requires = "dev")]
+    pub local: Option<IpAddr>,
+    /// The kernel's address and the network's prefix, e.g. 10.77.0.1/24.
+    #[arg(long, value_name = "IP/PREFIX", value_parser = parse_prefix, requires = "dev")]
+    pub kernel: Option<(IpAddr, u8)>,
+    /// Device MTU.
+    #[arg(long, default_value_t = 1500, requires = "dev")]
+    pub mtu: u16,
+}
+
+impl TunDevArgs {
+    /// The device config and synack's address, if `--tun` was given.
+    pub fn device(&self) -> Result<Option<(TunConfig, IpAddr)>, String> {
+        let Some(name) = &self.dev else {
+            return Ok(None);
+        };
+        let local = self.local.ok_or("--tun needs --local IP")?;
+        let (kernel_addr, prefix) = self.kernel.ok_or("--tun needs --kernel IP/PREFIX")?;
+        if local == kernel_addr {
+            return Err("--local and --kernel must differ".into());
+        }
+        Ok(Some((
+            TunConfig {
+                name: name.clone(),
+                kernel_addr,
+                prefix,
+                mtu: self.mtu,
+            },
+            local,
+        )))
+    }
+}
+
+/// A stack over `link`, wrapped in a loss stage if asked.
+pub fn stack_over<L: PacketLink>(
+    link: L,
+    args: &StackArgs,
+    config: StackConfig,
+) -> io::Result<Stack> {
+    if args.loss > 0.0 {
+        let impaired = Impaired::new(
+            link,
+            ImpairmentConfig {
+                loss: args.loss,
+                ..ImpairmentConfig::default()
+            },
+            args.seed,
+        );
+        Stack::new(impaired, config)
+    } else {
+        Stack::new(link, config)
+    }
+}
+
+/// A stack on a UDP socket bound to `addr`.
+pub fn udp_stack(addr: SocketAddr, args: &StackArgs) -> io::Result<Stack> {
+    let link = Udp::bind(addr)?;
+    let mut config = args.config();
+    let ip = link.local_addr().ip();
+    if !ip.is_unspecified() {
+        config.local_ip = Some(ip);
+    }
+    stack_over(link, args, config)
+}
+
+/// A stack on a new TUN device.
+pub fn tun_stack(device: &TunConfig, local: IpAddr, args: &StackArgs) -> io::Result<Stack> {
+    let link = synack_tokio::link::Tun::create(device)?;
+    let mut config = args.config();
+    config.local_ip = Some(local);
+    stack_over(link, args, config)
+}
+
+/// The local IP the kernel would use to reach `to` (no packet is sent).
+pub fn route_source(to: SocketAddr) -> io::Result<IpAddr> {
+    let any: SocketAddr = if to.is_ipv4() {
+        "0.0.0.0:0".parse().unwrap()
+    } else {
+        "[::]:0".parse().unwrap()
+    };
+    let probe = UdpSocket::bind(any)?;
+    probe.connect(to)?;
+    Ok(probe.local_addr()?.ip())
+}
+
+/// The runtime every subcommand runs on.
+pub fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn interrupted() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+/// Prints an error as the command's last word and picks the exit status.
+pub fn fail(context: &str, e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("synack {context}: {e}");
+    ExitCode::FAILURE
+}
+
+/// A fast seeded generator of test data (xorshift64*), so runs are
+/// repeatable and the hash can be checked.
+pub struct DataSource {
+    state: u64,
+}
+
+impl DataSource {
+    pub fn new(seed: u64) -> DataSource {
+        DataSource {
+            state: seed ^ 0x9e37_79b9_7f4a_7c15 | 1,
+        }
+    }
+
+    /// Fills `buf` (its length a multiple of 8 is fastest).
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        let mut chunks = buf.chunks_exact_mut(8);
+        for c in &mut chunks {
+            c.copy_from_slice(&self.next().to_le_bytes());
+        }
+        let rest = chunks.into_remainder();
+        let last = self.next().to_le_bytes();
+        let n = rest.len();
+        rest.copy_from_slice(&last[..n]);
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.state = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// Bits per second, readable.
+pub fn rate(bps: f64) -> String {
+    if bps >= 1e9 {
+        format!("{:.2} Gbit/s", bps / 1e9)
+    } else if bps >= 1e6 {
+        format!("{:.1} Mbit/s", bps / 1e6)
+    } else {
+        format!("{:.0} kbit/s", bps / 1e3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsers_take_what_the_help_promises() {
+        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_bytes("64K"), Ok(65536));
+        assert_eq!(parse_bytes("123"), Ok(123));
+        assert!(parse_bytes("1T").is_err());
+        assert_eq!(parse_loss("1%"), Ok(0.01));
+        assert_eq!(parse_loss("0.5"), Ok(0.5));
+        assert!(parse_loss("150%").is_err());
+        assert_eq!(parse_cc("cubic"), Ok(CcAlgorithm::Cubic));
+        assert_eq!(
+            parse_prefix("10.1.0.1/24"),
+            Ok(("10.1.0.1".parse().unwrap(), 24))
+        );
+    }
+
+    #[test]
+    fn data_source_is_repeatable() {
+        let (mut a, mut b) = (DataSource::new(3), DataSource::new(3));
+        let (mut x, mut y) = ([0u8; 37], [0u8; 37]);
+        a.fill(&mut x);
+        b.fill(&mut y);
+        assert_eq!(x, y);
+        assert_ne!(x, [0u8; 37]);
+    }
+}

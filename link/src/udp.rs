@@ -1,0 +1,203 @@
+//! UDP encapsulation: each datagram carries one TCP segment (header and
+//! payload, no IP header) between two synack stacks.
+//!
+//! The TCP checksum still covers a pseudo-header built from the UDP
+//! endpoints' IP addresses, so the segment is checked end to end as it
+//! would be on the wire.
+
+use std::io::{self, IoSliceMut};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::os::fd::{AsRawFd, RawFd};
+
+use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState};
+
+/// A non-blocking UDP socket with GSO/GRO batching.
+#[derive(Debug)]
+pub struct UdpLink {
+    socket: UdpSocket,
+    state: UdpSocketState,
+}
+
+/// One datagram (or, with GRO, a run of equal-sized datagrams) received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// Where it came from.
+    pub from: SocketAddr,
+    /// Bytes written into the buffer.
+    pub len: usize,
+    /// Size of each datagram in the buffer; the last may be shorter.
+    pub stride: usize,
+    /// The address it was sent to, where the kernel reports it (needed
+    /// when the socket is bound to a wildcard address).
+    pub dst_ip: Option<IpAddr>,
+}
+
+/// Most receive buffers one [`UdpLink::try_recv`] fills (recvmmsg batch).
+pub const RECV_BATCH: usize = quinn_udp::BATCH_SIZE;
+
+impl UdpLink {
+    /// Binds a socket to `addr` (port 0 picks one) and configures it for
+    /// batching.
+    pub fn bind(addr: SocketAddr) -> io::Result<UdpLink> {
+        let socket = UdpSocket::bind(addr)?;
+        UdpLink::from_std(socket)
+    }
+
+    /// Takes over a bound socket; it is made non-blocking.
+    pub fn from_std(socket: UdpSocket) -> io::Result<UdpLink> {
+        let state = UdpSocketState::new(UdpSockRef::from(&socket))?;
+        socket.set_nonblocking(true)?;
+        Ok(UdpLink { socket, state })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// The socket, for registering with a reactor.
+    pub fn socket(&self) -> &UdpSocket {
+        &self.socket
+    }
+
+    /// How many equal-sized datagrams one [`UdpLink::try_send`] may carry
+    /// (1 without GSO).
+    pub fn max_batch(&self) -> usize {
+        self.state.max_gso_segments()
+    }
+
+    /// How many datagrams one receive buffer may hold (1 without GRO): size
+    /// receive buffers as `gro_segments() × 65535`.
+    pub fn gro_segments(&self) -> usize {
+        self.state.gro_segments()
+    }
+
+    /// Asks the kernel for socket buffers of `send` and `recv` bytes (it
+    /// may grant less: Linux caps them at `net.core.wmem_max` and
+    /// `rmem_max`). Larger buffers absorb bursts on fast paths.
+    pub fn set_buffer_sizes(&self, send: usize, recv: usize) -> io::Result<()> {
+        let sock = UdpSockRef::from(&self.socket);
+        self.state.set_send_buffer_size(sock, send)?;
+        let sock = UdpSockRef::from(&self.socket);
+        self.state.set_recv_buffer_size(sock, recv)
+    }
+
+    /// Sends `contents` to `to`: one datagram, or with `stride` set, a run
+    /// of datagrams of `stride` bytes each (the last may be shorter),
+    /// handed to the kernel at once (GSO). `WouldBlock` when the socket
+    /// buffer is full; other errors as the kernel reports them.
+    pub fn try_send(
+        &self,
+        to: SocketAddr,
+        contents: &[u8],
+        stride: Option<usize>,
+    ) -> io::Result<()> {
+        self.try_send_from(None, to, contents, stride)
+    }
+
+    /// Like [`UdpLink::try_send`], from source address `src_ip` (for
+    /// sockets bound to a wildcard address, so replies leave from the
+    /// address the peer used).
+    pub fn try_send_from(
+        &self,
+        src_ip: Option<IpAddr>,
+        to: SocketAddr,
+        contents: &[u8],
+        stride: Option<usize>,
+    ) -> io::Result<()> {
+        let transmit = Transmit {
+            destination: to,
+            ecn: None,
+            contents,
+            segment_size: stride.filter(|s| *s < contents.len()),
+            src_ip,
+        };
+        self.state
+            .try_send(UdpSockRef::from(&self.socket), &transmit)
+    }
+
+    /// Receives into `bufs`, one run of datagrams per buffer, and describes
+    /// them in `out` (as many entries as buffers filled, returned). At most
+    /// [`RECV_BATCH`] buffers are filled per call.
+    pub fn try_recv(&self, bufs: &mut [IoSliceMut<'_>], out: &mut [Received]) -> io::Result<usize> {
+        let n = bufs.len().min(out.len()).min(RECV_BATCH);
+        let mut meta = [RecvMeta::default(); RECV_BATCH];
+        let got = self
+            .state
+            .recv(UdpSockRef::from(&self.socket), &mut bufs[..n], &mut meta)?;
+        for (slot, m) in out.iter_mut().zip(&meta[..got]) {
+            *slot = Received {
+                from: m.addr,
+                len: m.len,
+                stride: m.stride.max(1),
+                dst_ip: m.dst_ip,
+            };
+        }
+        Ok(got)
+    }
+}
+
+impl AsRawFd for UdpLink {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn wait_recv(link: &UdpLink, buf: &mut [u8]) -> Received {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut out = [Received {
+                from: link.local_addr().unwrap(),
+                len: 0,
+                stride: 0,
+                dst_ip: None,
+            }];
+            let mut bufs = [IoSliceMut::new(buf)];
+            match link.try_recv(&mut bufs, &mut out) {
+                Ok(1) => return out[0],
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("recv: {e}"),
+            }
+            assert!(Instant::now() < deadline, "nothing arrived");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn datagrams_cross_loopback_singly_and_batched() {
+        let a = UdpLink::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let b = UdpLink::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let to = b.local_addr().unwrap();
+        a.try_send(to, b"one segment", None).unwrap();
+        let mut buf = vec![0u8; 65535 * b.gro_segments().max(1)];
+        let got = wait_recv(&b, &mut buf);
+        assert_eq!(&buf[..got.len], b"one segment");
+        assert_eq!(got.from, a.local_addr().unwrap());
+        // Three datagrams of 100, 100 and 50 bytes in one call: they arrive
+        // as three datagrams (or one GRO run with stride 100).
+        let batch: Vec<u8> = (0..250u32).map(|i| (i / 100) as u8).collect();
+        let stride = if a.max_batch() > 1 { Some(100) } else { None };
+        if stride.is_some() {
+            a.try_send(to, &batch, stride).unwrap();
+        } else {
+            for chunk in batch.chunks(100) {
+                a.try_send(to, chunk, None).unwrap();
+            }
+        }
+        let mut received = Vec::new();
+        while received.len() < 250 {
+            let got = wait_recv(&b, &mut buf);
+            for d in buf[..got.len].chunks(got.stride) {
+                assert!(d.len() == 100 || d.len() == 50);
+                received.extend_from_slice(d);
+            }
+        }
+        assert_eq!(received, batch);
+    }
+}

@@ -1,0 +1,161 @@
+//! What an endpoint is configured with.
+
+use core::fmt;
+
+use crate::conn::{Config, ConfigError};
+
+/// When a listener answers SYNs with SYN cookies (RFC 4987 §3.6) instead of
+/// keeping a half-open connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SynCookieMode {
+    /// Never: a SYN that finds the SYN queue full is dropped.
+    Off,
+    /// Only while the listener's SYN queue is full (as Linux by default).
+    #[default]
+    WhenFull,
+    /// For every SYN: listeners keep no half-open state at all.
+    Always,
+}
+
+/// Settings of an [`Endpoint`](super::Endpoint). Build one with
+/// [`EndpointConfig::new`], which fills in Linux-like defaults, then change
+/// any public field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointConfig {
+    /// Settings of every connection.
+    pub conn: Config,
+    /// The host's 128-bit secret, from a cryptographically secure source:
+    /// it keys initial sequence numbers (RFC 6528), SYN cookies (RFC 4987)
+    /// and ephemeral port selection (RFC 6056). Keep it for the life of the
+    /// host.
+    pub secret: [u8; 16],
+    /// Most connections at once (half-open ones included). TIME-WAIT
+    /// entries, which are much smaller, are bounded by this number too.
+    pub max_connections: usize,
+    /// New connections are refused while the buffers of all connections
+    /// hold this many bytes or more. Existing connections are not cut off:
+    /// each may still grow to its configured buffer sizes.
+    pub max_buffer_memory: usize,
+    /// Half-open (SYN-RECEIVED) connections per listener; beyond it SYN
+    /// cookies or drops take over, as [`EndpointConfig::syn_cookies`] says.
+    pub syn_backlog: usize,
+    /// Established connections waiting for `accept`, per listener; while
+    /// it is full, SYNs and handshake-completing ACKs are dropped (as
+    /// Linux does), so clients retry.
+    pub accept_backlog: usize,
+    /// The inclusive range of local ports [`Endpoint::connect`] picks from
+    /// (Linux: 32768–60999; RFC 6056 §3.2 recommends 1024–65535).
+    ///
+    /// [`Endpoint::connect`]: super::Endpoint::connect
+    pub ephemeral_ports: (u16, u16),
+    /// When listeners use SYN cookies.
+    pub syn_cookies: SynCookieMode,
+    /// Most resets per second the endpoint sends for segments that match
+    /// no connection (and acknowledgments of stray segments in TIME-WAIT),
+    /// so it cannot be used to reflect floods.
+    pub rst_rate_limit_per_sec: u32,
+    // RFC 9293 §3.9.2.1 (MUST-49): the TTL is configurable.
+    /// IPv4 TTL and IPv6 hop limit of packets from
+    /// [`Endpoint::poll_transmit_ip`](super::Endpoint::poll_transmit_ip).
+    pub ip_ttl: u8,
+}
+
+impl EndpointConfig {
+    /// Defaults around `secret`: 65 536 connections, no memory limit,
+    /// SYN backlog 256, accept backlog 128, ports 32768–60999, cookies
+    /// when full, 1000 resets per second, TTL 64.
+    pub fn new(secret: [u8; 16]) -> EndpointConfig {
+        EndpointConfig {
+            conn: Config::default(),
+            secret,
+            max_connections: 65_536,
+            max_buffer_memory: usize::MAX,
+            syn_backlog: 256,
+            accept_backlog: 128,
+            ephemeral_ports: (32768, 60999),
+            syn_cookies: SynCookieMode::WhenFull,
+            rst_rate_limit_per_sec: 1000,
+            ip_ttl: 64,
+        }
+    }
+
+    /// Checks every value; [`Endpoint::new`](super::Endpoint::new) does.
+    pub fn validate(&self) -> Result<(), EndpointConfigError> {
+        self.conn.validate().map_err(EndpointConfigError::Conn)?;
+        let (min, max) = self.ephemeral_ports;
+        if min == 0 || min > max {
+            return Err(EndpointConfigError::EphemeralRange(min, max));
+        }
+        // Slots are indexed by u32.
+        if self.max_connections == 0 || self.max_connections > u32::MAX as usize / 2 {
+            return Err(EndpointConfigError::BadLimit("max_connections"));
+        }
+        if self.accept_backlog == 0 {
+            return Err(EndpointConfigError::BadLimit("accept_backlog"));
+        }
+        Ok(())
+    }
+}
+
+/// Why an [`EndpointConfig`] was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointConfigError {
+    /// The connection settings are invalid.
+    Conn(ConfigError),
+    /// The ephemeral port range is empty or includes port 0.
+    EphemeralRange(u16, u16),
+    /// A limit is zero (or too large); the field is named.
+    BadLimit(&'static str),
+}
+
+impl fmt::Display for EndpointConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EndpointConfigError::Conn(e) => write!(f, "connection settings: {e}"),
+            EndpointConfigError::EphemeralRange(min, max) => write!(
+                f,
+                "ephemeral port range {min}..={max} must be non-empty and exclude port 0"
+            ),
+            EndpointConfigError::BadLimit(field) => {
+                write!(f, "{field} must be at least 1 (and fit 31 bits)")
+            }
+        }
+    }
+}
+
+impl core::error::Error for EndpointConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_refused() {
+        let c = EndpointConfig::new([1; 16]);
+        assert_eq!(c.validate(), Ok(()));
+        let bad = EndpointConfig {
+            ephemeral_ports: (0, 10),
+            ..c.clone()
+        };
+        assert_eq!(
+            bad.validate(),
+            Err(EndpointConfigError::EphemeralRange(0, 10))
+        );
+        let bad = EndpointConfig {
+            ephemeral_ports: (5000, 4000),
+            ..c.clone()
+        };
+        assert!(bad.validate().is_err());
+        let bad = EndpointConfig {
+            max_connections: 0,
+            ..c.clone()
+        };
+        assert_eq!(
+            bad.validate(),
+            Err(EndpointConfigError::BadLimit("max_connections"))
+        );
+        let mut bad = c;
+        bad.conn.mtu = 10;
+        assert!(matches!(bad.validate(), Err(EndpointConfigError::Conn(_))));
+    }
+}

@@ -1,0 +1,617 @@
+//! Many connections behind one set of addresses: an [`Endpoint`].
+//!
+//! The host hands the endpoint every TCP segment that arrives (with its IP
+//! addresses, [`Endpoint::handle_segment`]) or every IP packet read from a
+//! TUN device ([`Endpoint::handle_ip_packet`]), calls
+//! [`Endpoint::handle_timeout`] when the single deadline from
+//! [`Endpoint::poll_timeout`] passes, and sends what
+//! [`Endpoint::poll_transmit`] (or [`Endpoint::poll_transmit_ip`]) writes.
+//! The application opens connections ([`Endpoint::connect`],
+//! [`Endpoint::listen`] and [`Endpoint::accept`]), works on them through
+//! [`Endpoint::connection_mut`], and learns what happened from
+//! [`Endpoint::poll_event`].
+//!
+//! What the endpoint adds to single connections:
+//! - demultiplexing by 4-tuple (IPv4 and IPv6) in a `BTreeMap`: O(log n)
+//!   per segment, no hashing to seed;
+//! - listeners (on an address, or on the wildcard address of a family) with
+//!   a bounded SYN queue and accept queue, and SYN cookies (RFC 4987 §3.6)
+//!   when the SYN queue is full or always;
+//! - replies for segments that match no connection: a reset, or nothing
+//!   for a reset (RFC 9293 §3.10.7.1–2), at a limited rate;
+//! - ephemeral ports that an off-path attacker cannot guess (RFC 6056
+//!   algorithm 4, keyed with the host secret);
+//! - a TIME-WAIT table: a connection that reaches TIME-WAIT becomes a small
+//!   entry and its buffers go, while the entry acknowledges a retransmitted
+//!   FIN and lets a newer SYN reopen the tuple (RFC 6191);
+//! - limits on the number of connections and on buffer memory;
+//! - one deadline for all timers, kept in a heap so a due timer costs
+//!   O(log n) ([`timers`](self) module docs);
+//! - round-robin sending: each connection that may have something to send
+//!   gets one segment per turn.
+//!
+//! # Connections and handles
+//!
+//! A [`ConnectionHandle`] names a connection the application holds: one it
+//! opened with `connect`, or took with `accept`. Connections a listener has
+//! not handed out yet are not visible, and their events wait until they
+//! are accepted. A connection stays until it has finished (closed, nothing
+//! left to send) and its [`Event::Closed`] has been polled, or until the
+//! application [`release`](Endpoint::release)s it; after that its handle
+//! names nothing and every lookup with it fails.
+//!
+//! When a connection enters TIME-WAIT, the table takes over its tuple, and
+//! the application gets [`Event::Closed`]`(Normal)` as soon as it has read
+//! what was left (the connection's own events come first).
+
+mod config;
+mod input;
+mod output;
+mod ports;
+mod reply;
+mod slab;
+mod time_wait;
+mod timers;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{EndpointConfig, EndpointConfigError, SynCookieMode};
+pub use types::{ConnectionHandle, EndpointDrops, EndpointError, EndpointStats, ListenerId};
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use crate::conn::{Connection, Event};
+use crate::isn::IsnGenerator;
+use crate::keyed_hash::{Domain, KeyedHash};
+use crate::syncookie::SynCookies;
+use crate::time::Instant;
+use crate::tuple::FourTuple;
+use ports::PortAllocator;
+use reply::{RateLimiter, Reply};
+use slab::{Key, Slab};
+use time_wait::TimeWait;
+use timers::{Owner, TimerHeap};
+
+/// Who holds a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Holder {
+    /// The application: it has the handle.
+    App,
+    /// A listener, while the handshake is in progress.
+    SynQueue(ListenerId),
+    /// A listener, until the application accepts it.
+    AcceptQueue(ListenerId),
+    /// Nobody: released, or its listener closed. It runs until finished.
+    Orphan,
+}
+
+/// A connection and the endpoint's bookkeeping for it.
+struct ConnEntry {
+    conn: Connection,
+    holder: Holder,
+    /// The deadline of this connection's live heap entry.
+    timer: Option<Instant>,
+    /// Queued in `ready` (may have something to send).
+    ready: bool,
+    /// Queued in `events` (may have events for the application).
+    evented: bool,
+    /// Queued in `touched` (the application had `&mut` access).
+    touched: bool,
+    /// The application has polled its `Closed` event.
+    closed_seen: bool,
+    /// In TIME-WAIT and handed to the table; kept only until the
+    /// application has read what is left.
+    detached: bool,
+    /// Buffer bytes counted in the endpoint's total.
+    memory: usize,
+}
+
+/// A listening socket.
+struct Listener {
+    local: SocketAddr,
+    /// Connections in SYN-RECEIVED it opened.
+    syn_queue: usize,
+    /// Established connections waiting for `accept`.
+    accept: VecDeque<ConnectionHandle>,
+    /// When it last answered with a SYN cookie: ACKs are checked for
+    /// cookies only while cookies may be outstanding.
+    last_cookie: Option<Instant>,
+}
+
+/// Many TCP connections sharing the host's addresses. See the
+/// [module documentation](self).
+pub struct Endpoint {
+    config: EndpointConfig,
+    isn: IsnGenerator,
+    /// Keys the timestamp offset of each address pair.
+    ts_offsets: KeyedHash,
+    cookies: SynCookies,
+    ports: PortAllocator,
+    conns: Slab<ConnEntry>,
+    time_wait: Slab<TimeWait>,
+    /// Who owns each 4-tuple: a connection or a TIME-WAIT entry.
+    by_tuple: BTreeMap<FourTuple, Owner>,
+    listeners: Slab<Listener>,
+    by_local: BTreeMap<SocketAddr, ListenerId>,
+    timers: TimerHeap,
+    /// Connections that may have something to send, in turn order.
+    ready: VecDeque<Key>,
+    /// Held connections that may have events.
+    events: VecDeque<Key>,
+    /// Connections the application had `&mut` access to, to look at again
+    /// before anything else happens.
+    touched: Vec<Key>,
+    /// Stateless segments to send.
+    replies: VecDeque<Reply>,
+    /// Whether `poll_transmit` looks at `replies` first next time.
+    replies_first: bool,
+    rst_limit: RateLimiter,
+    /// Bytes allocated by all connections' buffers.
+    memory: usize,
+    stats: EndpointStats,
+}
+
+impl core::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("listeners", &self.by_local.keys().collect::<Vec<_>>())
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// The timestamp offset for the address pair of `tuple`: a keyed hash
+    /// of the addresses alone (ports zeroed), as Linux does, so TSvals rise
+    /// across successive connections between two hosts (RFC 7323 §5.4,
+    /// RFC 6191) without revealing our clock.
+    pub(crate) fn timestamp_offset(&self, tuple: &FourTuple) -> u32 {
+        let pair = FourTuple::new(
+            SocketAddr::new(tuple.local.ip(), 0),
+            SocketAddr::new(tuple.remote.ip(), 0),
+        );
+        self.ts_offsets
+            .hash_tuple(Domain::TimestampOffset, &pair, &[]) as u32
+    }
+
+    /// An endpoint with no connections or listeners.
+    pub fn new(config: EndpointConfig) -> Result<Endpoint, EndpointConfigError> {
+        config.validate()?;
+        Ok(Endpoint {
+            isn: IsnGenerator::new(config.secret),
+            ts_offsets: KeyedHash::new(config.secret),
+            cookies: SynCookies::new(config.secret),
+            ports: PortAllocator::new(config.secret, config.ephemeral_ports),
+            rst_limit: RateLimiter::new(config.rst_rate_limit_per_sec),
+            config,
+            conns: Slab::new(),
+            time_wait: Slab::new(),
+            by_tuple: BTreeMap::new(),
+            listeners: Slab::new(),
+            by_local: BTreeMap::new(),
+            timers: TimerHeap::default(),
+            ready: VecDeque::new(),
+            events: VecDeque::new(),
+            touched: Vec::new(),
+            replies: VecDeque::new(),
+            replies_first: false,
+            memory: 0,
+            stats: EndpointStats::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
+    /// Listens on `local`. An unspecified address (`0.0.0.0` or `::`)
+    /// listens on every address of its family. Fails with
+    /// [`EndpointError::AddressInUse`] if a listener covers the same
+    /// address and port, and [`EndpointError::InvalidAddress`] for port 0
+    /// or a multicast or broadcast address.
+    // RFC 9293 §3.9.1.1 (MUST-41, MUST-42): only listeners can clash;
+    // connections already using the port are neither checked nor touched.
+    pub fn listen(&mut self, local: SocketAddr) -> Result<ListenerId, EndpointError> {
+        if local.port() == 0 || !(local.ip().is_unspecified() || is_unicast(local.ip())) {
+            return Err(EndpointError::InvalidAddress);
+        }
+        let same_family_port =
+            |a: &SocketAddr| a.port() == local.port() && a.is_ipv4() == local.is_ipv4();
+        let clash = if local.ip().is_unspecified() {
+            self.by_local.keys().any(same_family_port)
+        } else {
+            self.by_local.contains_key(&local) || self.by_local.contains_key(&wildcard(local))
+        };
+        if clash {
+            return Err(EndpointError::AddressInUse);
+        }
+        let id = ListenerId(self.listeners.insert(Listener {
+            local,
+            syn_queue: 0,
+            accept: VecDeque::new(),
+            last_cookie: None,
+        }));
+        self.by_local.insert(local, id);
+        Ok(id)
+    }
+
+    /// Stops listening. Connections the listener had not handed out (half
+    /// open, or waiting for `accept`) are aborted with a reset, as Linux
+    /// does. Costs a pass over all connections.
+    pub fn close_listener(&mut self, id: ListenerId) -> Result<(), EndpointError> {
+        self.settle();
+        let listener = self
+            .listeners
+            .remove(id.0)
+            .ok_or(EndpointError::UnknownListener)?;
+        self.by_local.remove(&listener.local);
+        let queued: Vec<Key> = self
+            .conns
+            .iter()
+            .filter(|(_, e)| matches!(e.holder, Holder::SynQueue(l) | Holder::AcceptQueue(l) if l == id))
+            .map(|(k, _)| k)
+            .collect();
+        for key in queued {
+            if let Some(e) = self.conns.get_mut(key) {
+                if matches!(e.holder, Holder::SynQueue(_)) {
+                    self.stats.half_open = self.stats.half_open.saturating_sub(1);
+                }
+                e.holder = Holder::Orphan;
+                e.conn.abort();
+            }
+            self.sync(key, false);
+        }
+        Ok(())
+    }
+
+    /// The address a listener listens on.
+    pub fn listener_addr(&self, id: ListenerId) -> Option<SocketAddr> {
+        self.listeners.get(id.0).map(|l| l.local)
+    }
+
+    /// Opens a connection from `local_ip` to `remote`, on an ephemeral port
+    /// (RFC 6056 algorithm 4) that no connection, TIME-WAIT entry or
+    /// listener uses. The SYN is ready for [`Endpoint::poll_transmit`];
+    /// [`Event::Connected`] follows the handshake.
+    pub fn connect(
+        &mut self,
+        local_ip: IpAddr,
+        remote: SocketAddr,
+        now: Instant,
+    ) -> Result<ConnectionHandle, EndpointError> {
+        self.settle();
+        check_addresses(SocketAddr::new(local_ip, 1), remote)?;
+        self.admit()?;
+        let (by_tuple, by_local) = (&self.by_tuple, &self.by_local);
+        let port = self
+            .ports
+            .pick(local_ip, remote, |port| {
+                let local = SocketAddr::new(local_ip, port);
+                by_tuple.contains_key(&FourTuple::new(local, remote))
+                    || by_local.contains_key(&local)
+                    || by_local.contains_key(&wildcard(local))
+            })
+            .ok_or(EndpointError::NoEphemeralPorts)?;
+        self.open(FourTuple::new(SocketAddr::new(local_ip, port), remote), now)
+    }
+
+    /// Like [`Endpoint::connect`], from a chosen local port. Fails with
+    /// [`EndpointError::AddressInUse`] if a connection or TIME-WAIT entry
+    /// has the same 4-tuple.
+    pub fn connect_from(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        now: Instant,
+    ) -> Result<ConnectionHandle, EndpointError> {
+        self.settle();
+        check_addresses(local, remote)?;
+        self.admit()?;
+        let tuple = FourTuple::new(local, remote);
+        if self.by_tuple.contains_key(&tuple) {
+            return Err(EndpointError::AddressInUse);
+        }
+        self.open(tuple, now)
+    }
+
+    fn open(&mut self, tuple: FourTuple, now: Instant) -> Result<ConnectionHandle, EndpointError> {
+        let iss = self.isn.generate(&tuple, now);
+        let mut conn = Connection::connect(&self.config.conn, tuple, iss, now)
+            .map_err(|_| EndpointError::InvalidAddress)?;
+        conn.set_timestamp_offset(self.timestamp_offset(&tuple));
+        let key = self.insert_conn(conn, Holder::App);
+        self.sync(key, false);
+        Ok(ConnectionHandle(key))
+    }
+
+    /// The next connection a listener has established, now the
+    /// application's; `None` if there is none (or the listener was closed).
+    pub fn accept(&mut self, listener: ListenerId) -> Option<ConnectionHandle> {
+        self.settle();
+        loop {
+            let handle = self.listeners.get_mut(listener.0)?.accept.pop_front()?;
+            if let Some(e) = self.conns.get_mut(handle.0) {
+                e.holder = Holder::App;
+                self.sync(handle.0, false);
+                return Some(handle);
+            }
+        }
+    }
+
+    /// Connections waiting in a listener's accept queue.
+    pub fn pending_accepts(&self, listener: ListenerId) -> usize {
+        self.listeners.get(listener.0).map_or(0, |l| l.accept.len())
+    }
+
+    /// The connection, if the handle still names one.
+    pub fn connection(&self, handle: ConnectionHandle) -> Option<&Connection> {
+        self.conns
+            .get(handle.0)
+            .filter(|e| e.holder == Holder::App)
+            .map(|e| &e.conn)
+    }
+
+    /// The connection, to read, write or close it. The endpoint looks at
+    /// it again (timers, sending, events) at the next call on the
+    /// endpoint.
+    pub fn connection_mut(&mut self, handle: ConnectionHandle) -> Option<&mut Connection> {
+        let e = self
+            .conns
+            .get_mut(handle.0)
+            .filter(|e| e.holder == Holder::App)?;
+        if !e.touched {
+            e.touched = true;
+            self.touched.push(handle.0);
+        }
+        Some(&mut e.conn)
+    }
+
+    /// The application lets go of a connection, as closing a socket does:
+    /// the handle names nothing from now on, and the connection, unless it
+    /// is over, is closed ([`Connection::close`]: a FIN, or a reset if
+    /// received data was left unread) and runs on until it finishes.
+    pub fn release(&mut self, handle: ConnectionHandle, now: Instant) -> Result<(), EndpointError> {
+        self.settle();
+        let e = self
+            .conns
+            .get_mut(handle.0)
+            .filter(|e| e.holder == Holder::App)
+            .ok_or(EndpointError::UnknownConnection)?;
+        if e.detached || e.conn.is_finished() {
+            self.remove_conn(handle.0);
+            return Ok(());
+        }
+        e.holder = Holder::Orphan;
+        // Errors only say it is already closing or closed: fine either way.
+        let _ = e.conn.close(now);
+        self.sync(handle.0, false);
+        Ok(())
+    }
+
+    /// The next event of a connection the application holds. Once a
+    /// finished connection's [`Event::Closed`] has been returned, the
+    /// connection is removed and its handle names nothing.
+    pub fn poll_event(&mut self) -> Option<(ConnectionHandle, Event)> {
+        self.settle();
+        while let Some(&key) = self.events.front() {
+            let Some(e) = self.conns.get_mut(key) else {
+                self.events.pop_front();
+                continue;
+            };
+            if e.holder == Holder::App
+                && let Some(event) = e.conn.poll_event()
+            {
+                e.closed_seen |= matches!(event, Event::Closed(_));
+                return Some((ConnectionHandle(key), event));
+            }
+            self.events.pop_front();
+            e.evented = false;
+            if e.holder == Holder::App && e.detached && !e.closed_seen {
+                if e.conn.recv_queue_len() > 0 {
+                    continue; // reads will bring it back
+                }
+                // TIME-WAIT lives on in the table; for the application the
+                // connection is over.
+                self.remove_conn(key);
+                let normal = Event::Closed(crate::conn::CloseReason::Normal);
+                return Some((ConnectionHandle(key), normal));
+            }
+            if removable(e) {
+                self.remove_conn(key);
+            }
+        }
+        None
+    }
+
+    /// Counters, and what the endpoint holds now.
+    pub fn stats(&self) -> EndpointStats {
+        EndpointStats {
+            connections: self.conns.len(),
+            time_wait: self.time_wait.len(),
+            buffer_memory: self.memory,
+            ..self.stats
+        }
+    }
+
+    /// Refuses a new connection beyond the configured limits.
+    fn admit(&self) -> Result<(), EndpointError> {
+        if self.conns.len() >= self.config.max_connections {
+            Err(EndpointError::ConnectionLimit)
+        } else if self.memory >= self.config.max_buffer_memory {
+            Err(EndpointError::MemoryLimit)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn insert_conn(&mut self, conn: Connection, holder: Holder) -> Key {
+        let tuple = conn.tuple();
+        let key = self.conns.insert(ConnEntry {
+            conn,
+            holder,
+            timer: None,
+            ready: false,
+            evented: false,
+            touched: false,
+            closed_seen: false,
+            detached: false,
+            memory: 0,
+        });
+        self.by_tuple.insert(tuple, Owner::Conn(key));
+        self.stats.connections_opened += 1;
+        key
+    }
+
+    /// Looks at the connections the application had `&mut` access to.
+    fn settle(&mut self) {
+        while let Some(key) = self.touched.pop() {
+            if let Some(e) = self.conns.get_mut(key) {
+                e.touched = false;
+            }
+            self.sync(key, false);
+        }
+    }
+
+    /// Brings the endpoint's view of a connection up to date after any
+    /// call on it: memory, a completed handshake, removal, its timer, and
+    /// (unless the call was `poll_transmit` itself, which neither queues
+    /// segments nor raises events) the ready and event queues.
+    fn sync(&mut self, key: Key, after_transmit: bool) {
+        let Some(e) = self.conns.get_mut(key) else {
+            return;
+        };
+        let bytes = e.conn.buffer_allocated();
+        self.memory = self.memory.saturating_sub(e.memory) + bytes;
+        e.memory = bytes;
+        if let Holder::SynQueue(l) = e.holder
+            && e.conn.state().is_synchronized()
+        {
+            e.holder = Holder::AcceptQueue(l);
+            self.stats.half_open = self.stats.half_open.saturating_sub(1);
+            if let Some(listener) = self.listeners.get_mut(l.0) {
+                listener.syn_queue = listener.syn_queue.saturating_sub(1);
+                listener.accept.push_back(ConnectionHandle(key));
+            }
+        }
+        if removable(e) {
+            self.remove_conn(key);
+            return;
+        }
+        if e.holder == Holder::App && !e.evented && !after_transmit {
+            e.evented = true;
+            self.events.push_back(key);
+        }
+        if e.detached {
+            return;
+        }
+        if !e.ready && !after_transmit {
+            e.ready = true;
+            self.ready.push_back(key);
+        }
+        let deadline = e.conn.poll_timeout();
+        if deadline != e.timer {
+            e.timer = deadline;
+            if let Some(at) = deadline {
+                self.push_timer(at, Owner::Conn(key));
+            }
+        }
+    }
+
+    /// Forgets a connection: its tuple (unless the TIME-WAIT table has
+    /// it), its memory, its place in a SYN queue. Queue entries naming it
+    /// go stale and are skipped.
+    fn remove_conn(&mut self, key: Key) {
+        let Some(e) = self.conns.remove(key) else {
+            return;
+        };
+        self.memory = self.memory.saturating_sub(e.memory);
+        if let Holder::SynQueue(l) = e.holder {
+            self.stats.half_open = self.stats.half_open.saturating_sub(1);
+            if let Some(listener) = self.listeners.get_mut(l.0) {
+                listener.syn_queue = listener.syn_queue.saturating_sub(1);
+            }
+        }
+        let tuple = e.conn.tuple();
+        if self.by_tuple.get(&tuple) == Some(&Owner::Conn(key)) {
+            self.by_tuple.remove(&tuple);
+        }
+    }
+
+    fn push_timer(&mut self, at: Instant, owner: Owner) {
+        self.timers.push(at, owner);
+        let live = self.conns.len() + self.time_wait.len();
+        let (conns, time_wait) = (&self.conns, &self.time_wait);
+        self.timers
+            .sweep_if_bloated(live, |at, owner| timer_is_live(conns, time_wait, at, owner));
+    }
+
+    /// The listener for segments to `local`: on that address, or on the
+    /// wildcard address of its family.
+    fn find_listener(&self, local: SocketAddr) -> Option<ListenerId> {
+        self.by_local
+            .get(&local)
+            .or_else(|| self.by_local.get(&wildcard(local)))
+            .copied()
+    }
+}
+
+/// True when a connection can go: over (finished, or handed to the
+/// TIME-WAIT table), and nobody waits to hear so.
+fn removable(e: &ConnEntry) -> bool {
+    let over = e.detached || e.conn.is_finished();
+    match e.holder {
+        // A detached one is removed by `poll_event` as it reports Closed.
+        Holder::App => over && e.closed_seen,
+        // Accepted later, it reports how it ended.
+        Holder::AcceptQueue(_) => false,
+        Holder::SynQueue(_) | Holder::Orphan => over,
+    }
+}
+
+/// True when a heap entry is its owner's current deadline.
+fn timer_is_live(
+    conns: &Slab<ConnEntry>,
+    time_wait: &Slab<TimeWait>,
+    at: Instant,
+    owner: Owner,
+) -> bool {
+    match owner {
+        Owner::Conn(k) => conns.get(k).is_some_and(|e| e.timer == Some(at)),
+        Owner::TimeWait(k) => time_wait.get(k).is_some_and(|t| t.expiry == at),
+    }
+}
+
+/// The unspecified address of `addr`'s family, same port.
+fn wildcard(addr: SocketAddr) -> SocketAddr {
+    let ip = match addr.ip() {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    SocketAddr::new(ip, addr.port())
+}
+
+/// An address one host can have and talk to: not unspecified, multicast or
+/// broadcast (RFC 1122 §4.2.3.10: no connections with those).
+fn is_unicast(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => !(a.is_unspecified() || a.is_multicast() || a.is_broadcast()),
+        IpAddr::V6(a) => !(a.is_unspecified() || a.is_multicast()),
+    }
+}
+
+/// Both ends unicast, of one family, with non-zero ports.
+// RFC 9293 §3.9.2.3 (MUST-46): an OPEN to a broadcast or multicast address
+// is an error.
+fn check_addresses(local: SocketAddr, remote: SocketAddr) -> Result<(), EndpointError> {
+    let ok = local.port() != 0
+        && remote.port() != 0
+        && local.is_ipv4() == remote.is_ipv4()
+        && is_unicast(local.ip())
+        && is_unicast(remote.ip());
+    ok.then_some(()).ok_or(EndpointError::InvalidAddress)
+}

@@ -1,0 +1,217 @@
+//! What leaves the endpoint, and when: segments in round-robin order over
+//! the connections that may have something to send, interleaved with
+//! stateless replies; the single deadline; and timer expiry.
+
+use alloc::vec::Vec;
+
+use super::time_wait::TimeWait;
+use super::timers::Owner;
+use super::{Endpoint, Holder, slab::Key, timer_is_live};
+use crate::conn::{State, Transmit};
+use crate::time::Instant;
+use crate::wire::{IP_PROTOCOL_TCP, IpAddrPair, IpRepr, Ipv4Repr, Ipv6Repr};
+
+impl Endpoint {
+    /// Writes the next TCP segment to send into `buf` and says where it
+    /// goes, or returns `None` when nothing is to be sent now. Call it
+    /// until it returns `None` after every other call. `buf` should hold a
+    /// whole segment (the MTU less the IP header); a smaller one gets
+    /// smaller segments.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        self.transmit(now, buf, false)
+    }
+
+    /// Like [`Endpoint::poll_transmit`], but writes a whole IPv4 or IPv6
+    /// packet (no options or extension headers; the TTL or hop limit from
+    /// the configuration; IPv4 with don't-fragment set), as a TUN device
+    /// takes it. `buf` should hold the MTU.
+    pub fn poll_transmit_ip(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        self.transmit(now, buf, true)
+    }
+
+    /// The earliest time [`Endpoint::handle_timeout`] has work to do, over
+    /// every connection and TIME-WAIT entry.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        self.settle();
+        self.next_timer().map(|(at, _)| at)
+    }
+
+    /// Runs every timer due at `now`: O(log n) per due timer.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.settle();
+        // Take the due entries first, so a connection whose next deadline
+        // is already due runs once per call, never in a loop.
+        let mut due = Vec::new();
+        while let Some((at, owner)) = self.next_timer() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            due.push(owner);
+        }
+        for owner in due {
+            match owner {
+                Owner::Conn(key) => {
+                    if let Some(e) = self.conns.get_mut(key) {
+                        e.timer = None;
+                        e.conn.handle_timeout(now);
+                        self.sync(key, false);
+                    }
+                }
+                Owner::TimeWait(key) => self.remove_time_wait(key),
+            }
+        }
+    }
+
+    /// The earliest live heap entry, dropping stale ones on the way.
+    fn next_timer(&mut self) -> Option<(Instant, Owner)> {
+        loop {
+            let (at, owner) = self.timers.peek()?;
+            if timer_is_live(&self.conns, &self.time_wait, at, owner) {
+                return Some((at, owner));
+            }
+            self.timers.pop();
+        }
+    }
+
+    /// One segment from a stateless reply or a ready connection, taking
+    /// turns so neither can starve the other.
+    fn transmit(&mut self, now: Instant, buf: &mut [u8], ip: bool) -> Option<Transmit> {
+        self.settle();
+        self.replies_first = !self.replies_first;
+        if self.replies_first {
+            self.transmit_reply(buf, ip)
+                .or_else(|| self.transmit_connection(now, buf, ip))
+        } else {
+            self.transmit_connection(now, buf, ip)
+                .or_else(|| self.transmit_reply(buf, ip))
+        }
+    }
+
+    fn transmit_reply(&mut self, buf: &mut [u8], ip: bool) -> Option<Transmit> {
+        while let Some(reply) = self.replies.pop_front() {
+            let offset = if ip {
+                ip_header_len(reply.tuple.is_ipv4())
+            } else {
+                0
+            };
+            let written = buf
+                .get_mut(offset..)
+                .and_then(|b| reply.emit(b, self.config.conn.checksums));
+            let Some(len) = written else {
+                self.stats.replies_dropped += 1;
+                continue;
+            };
+            let t = Transmit {
+                len,
+                tuple: reply.tuple,
+            };
+            return if ip { self.wrap_in_ip(buf, t) } else { Some(t) };
+        }
+        None
+    }
+
+    /// The next segment in round-robin order: a connection that sent goes
+    /// to the back of the queue; one with nothing to send leaves it until
+    /// something happens to it again.
+    fn transmit_connection(&mut self, now: Instant, buf: &mut [u8], ip: bool) -> Option<Transmit> {
+        while let Some(key) = self.ready.pop_front() {
+            let Some(e) = self.conns.get_mut(key) else {
+                continue;
+            };
+            let offset = if ip {
+                ip_header_len(e.conn.tuple().is_ipv4())
+            } else {
+                0
+            };
+            let sent = match buf.get_mut(offset..) {
+                Some(b) if !e.detached => e.conn.poll_transmit(now, b),
+                _ => None,
+            };
+            match sent {
+                Some(t) => {
+                    self.ready.push_back(key);
+                    self.sync(key, true);
+                    return if ip { self.wrap_in_ip(buf, t) } else { Some(t) };
+                }
+                None => {
+                    e.ready = false;
+                    if e.conn.state() == State::TimeWait && !e.detached {
+                        self.enter_time_wait(key);
+                    } else {
+                        self.sync(key, true);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Writes the IP header in front of the segment `t` placed after it.
+    fn wrap_in_ip(&self, buf: &mut [u8], t: Transmit) -> Option<Transmit> {
+        let ip = match t.tuple.outgoing_addrs()? {
+            IpAddrPair::V4 { src, dst } => IpRepr::V4(Ipv4Repr {
+                src,
+                dst,
+                protocol: IP_PROTOCOL_TCP,
+                payload_len: t.len,
+                ttl: self.config.ip_ttl,
+                dscp_ecn: 0,
+                // RFC 6864 §4.1: atomic datagrams may carry any ID.
+                ident: 0,
+                dont_fragment: true,
+                more_fragments: false,
+                fragment_offset: 0,
+            }),
+            IpAddrPair::V6 { src, dst } => IpRepr::V6(Ipv6Repr {
+                src,
+                dst,
+                next_header: IP_PROTOCOL_TCP,
+                payload_len: t.len,
+                hop_limit: self.config.ip_ttl,
+                traffic_class: 0,
+                flow_label: 0,
+            }),
+        };
+        let header = ip.emit(buf, self.config.conn.checksums).ok()?;
+        Some(Transmit {
+            len: header + t.len,
+            tuple: t.tuple,
+        })
+    }
+
+    /// A connection in TIME-WAIT with nothing left to send becomes a
+    /// TIME-WAIT entry, and its buffers go: at once if nobody holds it,
+    /// once the application has read what is left otherwise.
+    fn enter_time_wait(&mut self, key: Key) {
+        let Some(e) = self.conns.get_mut(key) else {
+            return;
+        };
+        let Some(snapshot) = e.conn.time_wait_snapshot() else {
+            return;
+        };
+        let tuple = e.conn.tuple();
+        e.detached = true;
+        e.timer = None;
+        let held = matches!(e.holder, Holder::App | Holder::AcceptQueue(_));
+        self.by_tuple.remove(&tuple);
+        if self.time_wait.len() < self.config.max_connections {
+            let entry = TimeWait::new(tuple, snapshot);
+            let tw = self.time_wait.insert(entry);
+            self.by_tuple.insert(tuple, Owner::TimeWait(tw));
+            self.push_timer(entry.expiry, Owner::TimeWait(tw));
+        } else {
+            self.stats.time_wait_overflow += 1;
+        }
+        if held {
+            self.sync(key, false);
+        } else {
+            self.remove_conn(key);
+        }
+    }
+}
+
+/// Bytes of the IP header [`Endpoint::poll_transmit_ip`] writes.
+fn ip_header_len(ipv4: bool) -> usize {
+    if ipv4 { 20 } else { 40 }
+}

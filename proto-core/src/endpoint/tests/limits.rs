@@ -1,0 +1,112 @@
+//! Limits: connections, buffer memory, the accept queue.
+
+use super::super::{EndpointError, SynCookieMode};
+use super::harness::*;
+use crate::conn::Event;
+use crate::seq::SeqNumber;
+use crate::time::Duration;
+use crate::wire::{TcpFlags, TcpRepr};
+use core::net::SocketAddr;
+
+fn server_addr() -> SocketAddr {
+    SocketAddr::new(SERVER_V4, 80)
+}
+
+#[test]
+fn connection_limit_refuses_connects_and_drops_syns() {
+    let mut client = config(1);
+    client.max_connections = 3;
+    let mut server = config(2);
+    server.max_connections = 1;
+    let mut net = Net::new(client, server);
+    let l = net.server.listen(server_addr()).unwrap();
+    let _ = net.connect(CLIENT_V4, server_addr(), l);
+    for _ in 0..2 {
+        net.client
+            .connect(CLIENT_V4, server_addr(), net.now)
+            .unwrap();
+    }
+    assert_eq!(
+        net.client.connect(CLIENT_V4, server_addr(), net.now),
+        Err(EndpointError::ConnectionLimit)
+    );
+    net.run_for(Duration::from_secs(2));
+    let s = net.server.stats();
+    assert!(s.drops.connection_limit >= 2, "{s:?}");
+    assert_eq!(s.connections, 1);
+}
+
+#[test]
+fn memory_limit_refuses_new_connections() {
+    let mut client = config(1);
+    client.max_buffer_memory = 10_000;
+    let mut server = config(2);
+    server.max_buffer_memory = 10_000;
+    let mut net = Net::new(client, server);
+    let l = net.server.listen(server_addr()).unwrap();
+    let (c, s) = net.connect(CLIENT_V4, server_addr(), l);
+    assert_eq!(net.client.stats().buffer_memory, 0);
+    let mut flows = [(c, s, Stream::new(1, 100_000))];
+    transfer(&mut net, &mut flows, Duration::from_secs(10));
+    // Buffers grew with use and stay allocated while the connections live.
+    assert!(net.client.stats().buffer_memory >= 10_000);
+    assert!(net.server.stats().buffer_memory >= 10_000);
+    assert_eq!(
+        net.client.connect(CLIENT_V4, server_addr(), net.now),
+        Err(EndpointError::MemoryLimit)
+    );
+    let syn = TcpRepr {
+        seq: SeqNumber(1),
+        flags: TcpFlags::SYN,
+        ..TcpRepr::default()
+    };
+    let (addrs, bytes) = craft(SocketAddr::new(CLIENT_V4, 999), server_addr(), &syn);
+    net.server.handle_segment(net.now, &addrs, &bytes);
+    assert_eq!(net.server.stats().drops.memory_limit, 1);
+    // Closing gives the memory back.
+    net.client.connection_mut(c).unwrap().abort();
+    assert!(
+        net.run_until(Duration::from_secs(2), |n| n.client.stats().connections
+            == 0)
+    );
+    assert_eq!(net.client.stats().buffer_memory, 0);
+    assert!(
+        net.client
+            .connect(CLIENT_V4, server_addr(), net.now)
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_full_accept_queue_holds_back_handshakes() {
+    let mut server = config(2);
+    server.accept_backlog = 1;
+    server.syn_cookies = SynCookieMode::Off;
+    let mut net = Net::new(config(1), server);
+    let l = net.server.listen(server_addr()).unwrap();
+    let c1 = net
+        .client
+        .connect(CLIENT_V4, server_addr(), net.now)
+        .unwrap();
+    assert!(net.run_until(Duration::from_secs(2), |n| n.server.pending_accepts(l) == 1));
+    let c2 = net
+        .client
+        .connect(CLIENT_V4, server_addr(), net.now)
+        .unwrap();
+    net.run_for(Duration::from_secs(3));
+    assert!(net.server.stats().drops.backlog_full >= 1);
+    assert!(!net.saw(false, c2, Event::Connected));
+    assert_eq!(net.server.pending_accepts(l), 1);
+    // Accepting makes room; the retransmitted SYN then gets through.
+    let s1 = net.server.accept(l).unwrap();
+    assert_eq!(
+        net.server.connection(s1).unwrap().peer_addr(),
+        net.client.connection(c1).unwrap().local_addr()
+    );
+    assert!(
+        net.run_until(Duration::from_secs(10), |n| n.server.pending_accepts(l)
+            == 1)
+    );
+    assert!(net.saw(false, c2, Event::Connected));
+    assert!(net.server.accept(l).is_some());
+}

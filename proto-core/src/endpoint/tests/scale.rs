@@ -1,0 +1,97 @@
+//! Ten thousand connections: memory per idle connection and the cost of
+//! timers. Timing itself is for `benches/endpoint.rs`.
+
+use std::vec::Vec;
+
+use super::super::{ConnEntry, Endpoint, timers::Owner};
+use super::harness::*;
+use crate::conn::{Connection, Keepalive};
+use crate::time::{Duration, Instant};
+use crate::tuple::FourTuple;
+use core::mem::size_of;
+use core::net::SocketAddr;
+
+const N: usize = 10_000;
+
+#[test]
+fn ten_thousand_idle_connections_are_small() {
+    let mut server = config(2);
+    server.syn_backlog = N;
+    server.accept_backlog = N;
+    server.conn.keepalive = Some(Keepalive {
+        idle: Duration::from_secs(600),
+        ..Keepalive::default()
+    });
+    let mut net = Net::new(config(1), server);
+    let addr = SocketAddr::new(SERVER_V4, 80);
+    let l = net.server.listen(addr).unwrap();
+    let clients: Vec<_> = (0..N)
+        .map(|_| net.client.connect(CLIENT_V4, addr, net.now).unwrap())
+        .collect();
+    let mut accepted = Vec::new();
+    assert!(net.run_until(Duration::from_secs(10), |n| {
+        while let Some(h) = n.server.accept(l) {
+            accepted.push(h);
+        }
+        accepted.len() == N
+    }));
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(clients.len(), N);
+    for ep in [&net.client, &net.server] {
+        let s = ep.stats();
+        assert_eq!(s.connections, N);
+        // Idle connections have allocated no buffer at all.
+        assert_eq!(s.buffer_memory, 0);
+        assert_eq!(ep.conns.slots(), N);
+    }
+    // What one idle connection costs beyond buffers: its slot, its map
+    // entry, and its entries in the timer heap and the two queues.
+    let per_connection = size_of::<ConnEntry>()
+        + size_of::<(FourTuple, Owner)>()
+        + size_of::<(Instant, Owner)>()
+        + 2 * size_of::<super::super::slab::Key>();
+    std::println!(
+        "size_of::<Connection>() = {} bytes, per idle connection ~{} bytes",
+        size_of::<Connection>(),
+        per_connection
+    );
+    assert!(per_connection < 4096, "{per_connection}");
+    // Every server connection has its keepalive timer pending, and the heap
+    // holds little beyond them.
+    assert!(net.server.timers.len() <= 2 * N + 64);
+    let first = net.server.poll_timeout().unwrap();
+    let ops = net.server.timers.ops();
+    net.server.handle_timeout(first);
+    let ops = net.server.timers.ops() - ops;
+    // Each due keepalive timer: one pop, one push of the next probe's
+    // deadline; each sends one probe.
+    let probes = drain(&mut net.server, first) as u64;
+    assert!(probes > 0);
+    assert_eq!(ops, 2 * probes);
+}
+
+#[test]
+fn a_due_timer_costs_one_pop_and_one_push() {
+    let mut ep = Endpoint::new(config(1)).unwrap();
+    let t0 = Instant::from_secs(1);
+    let remote = SocketAddr::new(SERVER_V4, 80);
+    for i in 0..N as u64 {
+        let now = t0 + Duration::from_micros(i);
+        ep.connect(CLIENT_V4, remote, now).unwrap();
+        // The SYN leaves and its retransmission timer starts.
+        assert_eq!(drain(&mut ep, now), 1);
+    }
+    assert_eq!(ep.timers.len(), N);
+    let first = ep.poll_timeout().unwrap();
+    assert_eq!(first, t0 + Duration::from_secs(1));
+    let ops = ep.timers.ops();
+    assert_eq!(ep.poll_timeout(), Some(first));
+    assert_eq!(ep.timers.ops(), ops, "peeking a live deadline is free");
+    ep.handle_timeout(first);
+    assert_eq!(ep.timers.ops() - ops, 2);
+    // k due timers: 2k operations, whatever the number of connections.
+    let ops = ep.timers.ops();
+    ep.handle_timeout(first + Duration::from_micros(99));
+    assert_eq!(ep.timers.ops() - ops, 2 * 99);
+    assert_eq!(drain(&mut ep, first), 100, "the SYNs are sent again");
+}

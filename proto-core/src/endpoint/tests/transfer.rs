@@ -1,0 +1,163 @@
+//! Data through endpoints: bulk transfers over both families and both link
+//! kinds, and many connections over one listener.
+
+use std::vec::Vec;
+
+use super::harness::*;
+use crate::conn::{CloseReason, Event};
+use crate::time::Duration;
+use crate::wire::{ChecksumMode, IpRepr, parse_tcp_in_ip};
+use core::net::{IpAddr, SocketAddr};
+
+const MB: u64 = 1024 * 1024;
+
+/// 100 MB client → server, checked byte for byte, then a clean close.
+fn hundred_megabytes(client_ip: IpAddr, server_ip: IpAddr, link: Link) {
+    let mut net = Net::pair();
+    net.link = link;
+    let server_addr = SocketAddr::new(server_ip, 5001);
+    let l = net.server.listen(server_addr).unwrap();
+    let (c, s) = net.connect(client_ip, server_addr, l);
+    let mut flows = [(c, s, Stream::new(7, 100 * MB))];
+    transfer(&mut net, &mut flows, Duration::from_secs(300));
+    // Close both ways; everything is removed once the events are polled.
+    net.client
+        .connection_mut(c)
+        .unwrap()
+        .close(net.now)
+        .unwrap();
+    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+        true,
+        s,
+        Event::PeerClosed
+    )));
+    net.server
+        .connection_mut(s)
+        .unwrap()
+        .close(net.now)
+        .unwrap();
+    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+        true,
+        s,
+        Event::Closed(CloseReason::Normal)
+    ) && n.saw(
+        false,
+        c,
+        Event::Closed(CloseReason::Normal)
+    )));
+    let (cs, ss) = (net.client.stats(), net.server.stats());
+    assert_eq!((cs.connections, ss.connections), (0, 0));
+    assert_eq!((cs.buffer_memory, ss.buffer_memory), (0, 0));
+    // The client closed first: its TIME-WAIT entry remains.
+    assert_eq!((cs.time_wait, ss.time_wait), (1, 0));
+    assert_eq!(cs.drops.total() + ss.drops.total(), 0, "{cs:?} {ss:?}");
+}
+
+#[test]
+fn hundred_megabytes_over_ipv4_segments() {
+    hundred_megabytes(CLIENT_V4, SERVER_V4, Link::Segments);
+}
+
+#[test]
+fn hundred_megabytes_over_ipv6_packets() {
+    hundred_megabytes(CLIENT_V6, SERVER_V6, Link::Ip);
+}
+
+#[test]
+fn concurrent_connections_over_one_listener() {
+    let mut net = Net::pair();
+    let server_addr = SocketAddr::new(SERVER_V4, 80);
+    let l = net.server.listen(server_addr).unwrap();
+    let mut flows = Vec::new();
+    for seed in 0..8 {
+        let (c, s) = net.connect(CLIENT_V4, server_addr, l);
+        flows.push((c, s, Stream::new(100 + seed, MB + seed * 1000)));
+    }
+    // Eight different ephemeral ports, one listener.
+    let mut ports: Vec<u16> = flows
+        .iter()
+        .map(|(c, _, _)| net.client.connection(*c).unwrap().local_addr().port())
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    assert_eq!(ports.len(), 8);
+    transfer(&mut net, &mut flows, Duration::from_secs(60));
+    assert_eq!(net.server.stats().connections, 8);
+    assert_eq!(net.server.stats().connections_opened, 8);
+}
+
+#[test]
+fn ip_packets_in_and_out_for_both_families() {
+    for (client_ip, server_ip) in [(CLIENT_V4, SERVER_V4), (CLIENT_V6, SERVER_V6)] {
+        let mut server_cfg = config(2);
+        server_cfg.ip_ttl = 17;
+        let mut net = Net::new(config(1), server_cfg);
+        net.link = Link::Ip;
+        let server_addr = SocketAddr::new(server_ip, 443);
+        let l = net.server.listen(server_addr).unwrap();
+        // Hand-carry the SYN and look at the packets.
+        let c = net.client.connect(client_ip, server_addr, net.now).unwrap();
+        let mut buf = [0u8; 1500];
+        let syn = net.client.poll_transmit_ip(net.now, &mut buf).unwrap();
+        let (ip, tcp) = parse_tcp_in_ip(&buf[..syn.len], ChecksumMode::Full).unwrap();
+        assert_eq!(ip.addrs().src(), client_ip);
+        assert!(tcp.flags.contains(crate::wire::TcpFlags::SYN));
+        net.server.handle_ip_packet(net.now, &buf[..syn.len]);
+        let syn_ack = net.server.poll_transmit_ip(net.now, &mut buf).unwrap();
+        let (ip, _) = parse_tcp_in_ip(&buf[..syn_ack.len], ChecksumMode::Full).unwrap();
+        match ip {
+            IpRepr::V4(r) => assert_eq!((r.ttl, r.dont_fragment), (17, true)),
+            IpRepr::V6(r) => assert_eq!(r.hop_limit, 17),
+        }
+        net.client.handle_ip_packet(net.now, &buf[..syn_ack.len]);
+        // The rest over the wire, with data.
+        let mut s = None;
+        assert!(net.run_until(Duration::from_secs(5), |n| {
+            s = s.or_else(|| n.server.accept(l));
+            s.is_some()
+        }));
+        let mut flows = [(c, s.unwrap(), Stream::new(3, 200_000))];
+        transfer(&mut net, &mut flows, Duration::from_secs(10));
+        // Not TCP, or not IP at all: counted, not answered.
+        let before = net.server.stats().drops.malformed;
+        buf[..syn_ack.len].fill(0x45);
+        net.server.handle_ip_packet(net.now, &buf[..syn_ack.len]);
+        net.server.handle_ip_packet(net.now, &[]);
+        assert_eq!(net.server.stats().drops.malformed, before + 2);
+    }
+}
+
+#[test]
+fn sending_takes_turns_across_connections() {
+    let mut net = Net::pair();
+    let server_addr = SocketAddr::new(SERVER_V4, 80);
+    let l = net.server.listen(server_addr).unwrap();
+    let (a, _) = net.connect(CLIENT_V4, server_addr, l);
+    let (b, _) = net.connect(CLIENT_V4, server_addr, l);
+    let ports = [a, b].map(|h| net.client.connection(h).unwrap().local_addr().port());
+    for h in [a, b] {
+        let data = [7u8; 60_000];
+        assert_eq!(
+            net.client.connection_mut(h).unwrap().write(&data),
+            Ok(60_000)
+        );
+    }
+    // Both have a window's worth to send: segments alternate.
+    let mut buf = [0u8; 1500];
+    let order: Vec<u16> = (0..20)
+        .map(|_| {
+            net.client
+                .poll_transmit(net.now, &mut buf)
+                .unwrap()
+                .tuple
+                .local
+                .port()
+        })
+        .collect();
+    for pair in order.chunks(2) {
+        assert!(
+            pair.contains(&ports[0]) && pair.contains(&ports[1]),
+            "{order:?}"
+        );
+    }
+}

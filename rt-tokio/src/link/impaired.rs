@@ -1,0 +1,250 @@
+//! An impairment wrapper for any link: the seeded
+//! [`Impairment`](synack_link::impair::Impairment) stage on both
+//! directions, timed by tokio's clock.
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use synack_core::time::Instant;
+use synack_core::tuple::FourTuple;
+use synack_core::wire::IpAddrPair;
+use synack_link::impair::{Impairment, ImpairmentConfig, ImpairmentStats};
+use tokio::time::Sleep;
+
+use super::{Framing, Incoming, PacketLink, SendBatch};
+
+/// Packets a stage holds at most (delayed ones); beyond it, arrivals are
+/// dropped as a full router queue drops them.
+const MAX_HELD: usize = 8192;
+
+/// A link whose packets, both ways, pass an impairment stage: loss,
+/// delay, jitter, duplication and reordering, decided by a seed.
+pub struct Impaired<L> {
+    inner: L,
+    inbound: Impairment,
+    outbound: Impairment,
+    origin: tokio::time::Instant,
+    timer: Pin<Box<Sleep>>,
+    /// Packets released by the outbound stage, on their way to `inner`.
+    out_batch: SendBatch,
+    /// Packets dropped because a stage was full.
+    overflow: u64,
+}
+
+impl<L> std::fmt::Debug for Impaired<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Impaired")
+            .field("inbound", &self.inbound.stats())
+            .field("outbound", &self.outbound.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<L: PacketLink> Impaired<L> {
+    /// Wraps `inner`; each direction gets `config`, with decisions drawn
+    /// from `seed` (inbound) and `seed + 1` (outbound). Call it inside a
+    /// tokio runtime.
+    pub fn new(inner: L, config: ImpairmentConfig, seed: u64) -> Impaired<L> {
+        let max = inner.mtu() + 40;
+        Impaired {
+            inner,
+            inbound: Impairment::new(config, seed),
+            outbound: Impairment::new(config, seed.wrapping_add(1)),
+            origin: tokio::time::Instant::now(),
+            timer: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
+            out_batch: SendBatch::new(64, max),
+            overflow: 0,
+        }
+    }
+
+    /// What the stages did: (inbound, outbound).
+    pub fn stats(&self) -> (ImpairmentStats, ImpairmentStats) {
+        (self.inbound.stats(), self.outbound.stats())
+    }
+
+    /// The wrapped link.
+    pub fn get_ref(&self) -> &L {
+        &self.inner
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_micros(self.origin.elapsed().as_micros() as u64)
+    }
+
+    /// Arms the timer for the earlier release of the two stages and
+    /// registers the waker with it.
+    fn arm(&mut self, cx: &mut Context<'_>) {
+        let next = match (self.inbound.next_release(), self.outbound.next_release()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(at) = next {
+            let deadline = self.origin + std::time::Duration::from_micros(at.total_micros());
+            if self.timer.deadline() != deadline {
+                self.timer.as_mut().reset(deadline);
+            }
+            if self.timer.as_mut().poll(cx).is_ready() {
+                cx.waker().wake_by_ref();
+            }
+        }
+    }
+}
+
+impl<L: PacketLink> PacketLink for Impaired<L> {
+    fn framing(&self) -> Framing {
+        self.inner.framing()
+    }
+
+    fn mtu(&self) -> usize {
+        self.inner.mtu()
+    }
+
+    fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+        deliver: &mut dyn FnMut(Incoming<'_>),
+    ) -> Poll<io::Result<usize>> {
+        let now = self.now();
+        let inbound = &mut self.inbound;
+        let overflow = &mut self.overflow;
+        let mut scratch = Vec::new();
+        let got = self.inner.poll_recv(cx, &mut |packet| {
+            if inbound.pending() >= MAX_HELD {
+                *overflow += 1;
+                return;
+            }
+            scratch.clear();
+            encode_incoming(&mut scratch, packet);
+            inbound.push(now, &scratch);
+        });
+        if let Poll::Ready(Err(e)) = got {
+            return Poll::Ready(Err(e));
+        }
+        let mut delivered = 0;
+        while let Some(packet) = self.inbound.pop_due(now) {
+            if let Some(incoming) = decode_incoming(&packet) {
+                deliver(incoming);
+                delivered += 1;
+            }
+        }
+        self.arm(cx);
+        if delivered > 0 || got.is_ready() {
+            Poll::Ready(Ok(delivered))
+        } else {
+            Poll::Pending
+        }
+    }
+
+    fn poll_send(&mut self, cx: &mut Context<'_>, batch: &mut SendBatch) -> Poll<io::Result<()>> {
+        let now = self.now();
+        let mut scratch = Vec::new();
+        while let Some((tuple, packet)) = batch.get(0) {
+            if self.outbound.pending() >= MAX_HELD {
+                self.overflow += 1;
+            } else {
+                scratch.clear();
+                encode_tuple(&mut scratch, &tuple);
+                scratch.extend_from_slice(packet);
+                self.outbound.push(now, &scratch);
+            }
+            batch.consume(1);
+        }
+        loop {
+            while self.out_batch.has_room() {
+                let Some(packet) = self.outbound.pop_due(now) else {
+                    break;
+                };
+                if let Some((tuple, rest)) = decode_tuple(&packet) {
+                    self.out_batch.push(tuple, rest);
+                }
+            }
+            let sent = self.inner.poll_send(cx, &mut self.out_batch);
+            if let Poll::Ready(Err(e)) = sent {
+                return Poll::Ready(Err(e));
+            }
+            let more_due = self.outbound.next_release().is_some_and(|at| at <= now);
+            if sent.is_pending() || !more_due {
+                break;
+            }
+        }
+        self.arm(cx);
+        // The wrapper always takes the whole batch; what it holds is its
+        // own business (released on later turns, its timer wakes the
+        // driver).
+        Poll::Ready(Ok(()))
+    }
+}
+
+fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(a) => out.extend_from_slice(&a.octets()),
+        IpAddr::V6(a) => out.extend_from_slice(&a.octets()),
+    }
+}
+
+fn take_ip(bytes: &[u8], v6: bool) -> Option<(IpAddr, &[u8])> {
+    if v6 {
+        let octets: [u8; 16] = bytes.get(..16)?.try_into().ok()?;
+        Some((IpAddr::V6(Ipv6Addr::from(octets)), &bytes[16..]))
+    } else {
+        let octets: [u8; 4] = bytes.get(..4)?.try_into().ok()?;
+        Some((IpAddr::V4(Ipv4Addr::from(octets)), &bytes[4..]))
+    }
+}
+
+/// Incoming packets as bytes: a tag (0 IP, 4 or 6 segment), the addresses
+/// for a segment, then the packet.
+fn encode_incoming(out: &mut Vec<u8>, packet: Incoming<'_>) {
+    match packet {
+        Incoming::Ip(bytes) => {
+            out.push(0);
+            out.extend_from_slice(bytes);
+        }
+        Incoming::Segment { addrs, segment } => {
+            out.push(if addrs.src().is_ipv4() { 4 } else { 6 });
+            push_ip(out, addrs.src());
+            push_ip(out, addrs.dst());
+            out.extend_from_slice(segment);
+        }
+    }
+}
+
+fn decode_incoming(bytes: &[u8]) -> Option<Incoming<'_>> {
+    let (&tag, rest) = bytes.split_first()?;
+    if tag == 0 {
+        return Some(Incoming::Ip(rest));
+    }
+    let (src, rest) = take_ip(rest, tag == 6)?;
+    let (dst, segment) = take_ip(rest, tag == 6)?;
+    Some(Incoming::Segment {
+        addrs: IpAddrPair::new(src, dst)?,
+        segment,
+    })
+}
+
+fn encode_tuple(out: &mut Vec<u8>, tuple: &FourTuple) {
+    out.push(if tuple.is_ipv4() { 4 } else { 6 });
+    for addr in [tuple.local, tuple.remote] {
+        push_ip(out, addr.ip());
+        out.extend_from_slice(&addr.port().to_be_bytes());
+    }
+}
+
+fn decode_tuple(bytes: &[u8]) -> Option<(FourTuple, &[u8])> {
+    let (&tag, mut rest) = bytes.split_first()?;
+    let mut addrs = [SocketAddr::from(([0, 0, 0, 0], 0)); 2];
+    for addr in &mut addrs {
+        let (ip, r) = take_ip(rest, tag == 6)?;
+        let port = u16::from_be_bytes(r.get(..2)?.try_into().ok()?);
+        *addr = SocketAddr::new(ip, port);
+        rest = &r[2..];
+    }
+    Some((FourTuple::new(addrs[0], addrs[1]), rest))
+}

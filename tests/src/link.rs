@@ -1,0 +1,375 @@
+//! One direction of a link: serialisation at a bandwidth, a drop-tail
+//! queue, propagation delay, and random impairments. A link decides each
+//! packet's fate when it is offered; the simulator schedules the arrival.
+
+use std::collections::VecDeque;
+
+use synack_core::time::{Duration, Instant};
+
+use crate::config::{Impairments, LossModel, QueueLimit};
+use crate::rng::Rng;
+
+/// Why a link dropped a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropCause {
+    /// The link was down or blackholed.
+    Down,
+    /// Larger than the MTU.
+    TooBig,
+    /// Random loss.
+    Loss,
+    /// The queue was full.
+    QueueFull,
+    /// A targeted fault.
+    Fault,
+}
+
+/// What happens to an offered packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Dropped.
+    Drop(DropCause),
+    /// Arrives at the far end at `at`; `corrupt_bit` is a bit to flip on
+    /// the way; `duplicate_at` is when a second copy arrives, if any.
+    Deliver {
+        /// Arrival time.
+        at: Instant,
+        /// A bit index (within the packet) to flip.
+        corrupt_bit: Option<usize>,
+        /// Arrival of a duplicate.
+        duplicate_at: Option<Instant>,
+    },
+}
+
+/// Counters of one link direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Packets offered.
+    pub offered: u64,
+    /// Packets (and duplicates) sent on.
+    pub delivered: u64,
+    /// IP bytes sent on.
+    pub delivered_bytes: u64,
+    /// Dropped while down.
+    pub dropped_down: u64,
+    /// Dropped by random loss.
+    pub dropped_loss: u64,
+    /// Dropped by the full queue.
+    pub dropped_queue: u64,
+    /// Dropped by targeted faults or the MTU.
+    pub dropped_other: u64,
+    /// Packets that had a bit flipped.
+    pub corrupted: u64,
+    /// Duplicates made.
+    pub duplicated: u64,
+    /// Packets held back for reordering.
+    pub reordered: u64,
+    /// Largest queue seen, in bytes.
+    pub max_queue_bytes: u64,
+}
+
+/// One direction of a link.
+#[derive(Clone, Debug)]
+pub struct Link {
+    /// Bits per second; `None` is infinitely fast (no serialisation, no
+    /// queue).
+    rate_bps: Option<u64>,
+    delay: Duration,
+    queue_limit: QueueLimit,
+    mtu: usize,
+    impairments: Impairments,
+    up: bool,
+    /// Gilbert–Elliott state: true while in the bad (losing) state.
+    bad: bool,
+    /// When the transmitter finishes what it has been given so far.
+    busy_until: Instant,
+    /// Finish times and sizes of queued packets (the one on the wire
+    /// included).
+    queue: VecDeque<(Instant, u32)>,
+    queued_bytes: u64,
+    /// The latest arrival scheduled, so jitter never reorders.
+    last_arrival: Instant,
+    /// (since, rate) history, for the capacity over an interval.
+    rate_history: Vec<(Instant, u64)>,
+    stats: LinkStats,
+}
+
+impl Link {
+    /// A link with a bandwidth (or `None` for an access link without
+    /// serialisation), a one-way delay, a queue, an MTU and impairments.
+    pub fn new(
+        rate_bps: Option<u64>,
+        delay: Duration,
+        queue_limit: QueueLimit,
+        mtu: usize,
+        impairments: Impairments,
+    ) -> Link {
+        Link {
+            rate_bps,
+            delay,
+            queue_limit,
+            mtu,
+            impairments,
+            up: true,
+            bad: false,
+            busy_until: Instant::ZERO,
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            last_arrival: Instant::ZERO,
+            rate_history: rate_bps.map(|r| (Instant::ZERO, r)).into_iter().collect(),
+            stats: LinkStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> LinkStats {
+        self.stats
+    }
+
+    /// Brings the link down (every offered packet is dropped) or up.
+    pub fn set_up(&mut self, up: bool) {
+        self.up = up;
+    }
+
+    /// Changes the bandwidth from `now` on.
+    pub fn set_rate(&mut self, now: Instant, rate_bps: u64) {
+        if self.rate_bps.is_some() {
+            self.rate_bps = Some(rate_bps.max(1));
+            self.rate_history.push((now, rate_bps.max(1)));
+        }
+    }
+
+    /// Changes the propagation delay.
+    pub fn set_delay(&mut self, delay: Duration) {
+        self.delay = delay;
+    }
+
+    /// Replaces the queue limit (packets already queued stay).
+    pub fn set_queue_limit(&mut self, limit: QueueLimit) {
+        self.queue_limit = limit;
+    }
+
+    /// Replaces the impairments.
+    pub fn set_impairments(&mut self, impairments: Impairments) {
+        self.impairments = impairments;
+        self.bad = false;
+    }
+
+    /// Counts a packet a targeted fault dropped.
+    pub fn count_fault_drop(&mut self) {
+        self.stats.offered += 1;
+        self.stats.dropped_other += 1;
+    }
+
+    /// Bytes the link could have carried between `from` and `to`.
+    pub fn capacity_bytes(&self, from: Instant, to: Instant) -> f64 {
+        let mut total = 0.0;
+        for (i, &(since, rate)) in self.rate_history.iter().enumerate() {
+            let until = self.rate_history.get(i + 1).map_or(to, |n| n.0);
+            let a = since.max(from);
+            let b = until.min(to);
+            if b > a {
+                total +=
+                    rate as f64 / 8.0 * b.saturating_duration_since(a).total_micros() as f64 / 1e6;
+            }
+        }
+        total
+    }
+
+    /// Decides the fate of a packet of `len` bytes offered at `now`.
+    pub fn offer(&mut self, now: Instant, len: usize, rng: &mut Rng) -> Fate {
+        self.stats.offered += 1;
+        if !self.up {
+            self.stats.dropped_down += 1;
+            return Fate::Drop(DropCause::Down);
+        }
+        if len > self.mtu {
+            self.stats.dropped_other += 1;
+            return Fate::Drop(DropCause::TooBig);
+        }
+        if self.lose(rng) {
+            self.stats.dropped_loss += 1;
+            return Fate::Drop(DropCause::Loss);
+        }
+        let Some(at) = self.transmit(now, len, rng) else {
+            self.stats.dropped_queue += 1;
+            return Fate::Drop(DropCause::QueueFull);
+        };
+        let corrupt_bit = rng.chance(self.impairments.corrupt).then(|| {
+            self.stats.corrupted += 1;
+            rng.below(len as u64 * 8) as usize
+        });
+        let duplicate_at = if rng.chance(self.impairments.duplicate) {
+            // The copy takes its own turn on the wire, right behind.
+            let copy = self.transmit(now, len, rng);
+            if copy.is_some() {
+                self.stats.duplicated += 1;
+            }
+            copy
+        } else {
+            None
+        };
+        Fate::Deliver {
+            at,
+            corrupt_bit,
+            duplicate_at,
+        }
+    }
+
+    /// Random loss of the configured model.
+    fn lose(&mut self, rng: &mut Rng) -> bool {
+        match self.impairments.loss {
+            LossModel::None => false,
+            LossModel::Bernoulli(p) => rng.chance(p),
+            LossModel::GilbertElliott { p, r } => {
+                // Transition first, then the state decides this packet.
+                self.bad = if self.bad {
+                    !rng.chance(r)
+                } else {
+                    rng.chance(p)
+                };
+                self.bad
+            }
+        }
+    }
+
+    /// Queues a packet for serialisation; its arrival time, or `None`
+    /// when the queue is full.
+    fn transmit(&mut self, now: Instant, len: usize, rng: &mut Rng) -> Option<Instant> {
+        let finish = match self.rate_bps {
+            None => now,
+            Some(rate) => {
+                while let Some(&(done, size)) = self.queue.front() {
+                    if done > now {
+                        break;
+                    }
+                    self.queue.pop_front();
+                    self.queued_bytes -= u64::from(size);
+                }
+                let full = match self.queue_limit {
+                    QueueLimit::Packets(n) => self.queue.len() >= n.max(1),
+                    QueueLimit::Bytes(b) => {
+                        // An empty queue takes any packet the MTU allows.
+                        !self.queue.is_empty() && self.queued_bytes + len as u64 > b as u64
+                    }
+                    QueueLimit::Bdp(_) => false,
+                };
+                if full {
+                    return None;
+                }
+                let serialise = Duration::from_micros((len as u64 * 8 * 1_000_000).div_ceil(rate));
+                let finish = self.busy_until.max(now) + serialise;
+                self.busy_until = finish;
+                self.queue.push_back((finish, len as u32));
+                self.queued_bytes += len as u64;
+                self.stats.max_queue_bytes = self.stats.max_queue_bytes.max(self.queued_bytes);
+                finish
+            }
+        };
+        self.stats.delivered += 1;
+        self.stats.delivered_bytes += len as u64;
+        let jitter = self.impairments.jitter.total_micros();
+        let mut at = finish + self.delay + Duration::from_micros(rng.below(jitter + 1));
+        // Jitter alone keeps order, as on a real path.
+        at = at.max(self.last_arrival);
+        self.last_arrival = at;
+        if rng.chance(self.impairments.reorder) {
+            self.stats.reordered += 1;
+            at += self.impairments.reorder_delay;
+        }
+        Some(at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arrival(f: Fate) -> Instant {
+        match f {
+            Fate::Deliver { at, .. } => at,
+            Fate::Drop(c) => panic!("dropped: {c:?}"),
+        }
+    }
+
+    #[test]
+    fn serialisation_queueing_and_drop_tail() {
+        // 12 Mbit/s: a 1500-byte packet takes 1 ms.
+        let mut l = Link::new(
+            Some(12_000_000),
+            Duration::from_millis(10),
+            QueueLimit::Packets(3),
+            1500,
+            Impairments::NONE,
+        );
+        let mut rng = Rng::new(1);
+        let t0 = Instant::from_secs(1);
+        let a: Vec<Instant> = (0..3)
+            .map(|_| arrival(l.offer(t0, 1500, &mut rng)))
+            .collect();
+        assert_eq!(a[0], t0 + Duration::from_millis(11));
+        assert_eq!(a[2], t0 + Duration::from_millis(13));
+        assert_eq!(
+            l.offer(t0, 1500, &mut rng),
+            Fate::Drop(DropCause::QueueFull)
+        );
+        // After the first finished, there is room again.
+        let later = t0 + Duration::from_millis(1);
+        assert_eq!(
+            arrival(l.offer(later, 1500, &mut rng)),
+            t0 + Duration::from_millis(14)
+        );
+        assert_eq!(l.offer(t0, 1501, &mut rng), Fate::Drop(DropCause::TooBig));
+        assert!((l.capacity_bytes(t0, t0 + Duration::from_secs(1)) - 1.5e6).abs() < 1.0);
+    }
+
+    #[test]
+    fn down_links_drop_and_loss_rates_hold() {
+        let mut l = Link::new(
+            None,
+            Duration::ZERO,
+            QueueLimit::Packets(1),
+            1500,
+            Impairments {
+                loss: LossModel::GilbertElliott { p: 0.01, r: 0.25 },
+                ..Impairments::NONE
+            },
+        );
+        let mut rng = Rng::new(9);
+        let t = Instant::from_secs(1);
+        let lost = (0..100_000)
+            .filter(|_| matches!(l.offer(t, 100, &mut rng), Fate::Drop(_)))
+            .count();
+        // p/(p+r) = 3.8 %.
+        assert!((3_000..4_700).contains(&lost), "{lost}");
+        l.set_up(false);
+        assert_eq!(l.offer(t, 100, &mut rng), Fate::Drop(DropCause::Down));
+    }
+
+    #[test]
+    fn jitter_never_reorders_but_reordering_does() {
+        let mut l = Link::new(
+            None,
+            Duration::from_millis(5),
+            QueueLimit::Packets(1),
+            1500,
+            Impairments {
+                jitter: Duration::from_millis(3),
+                ..Impairments::NONE
+            },
+        );
+        let mut rng = Rng::new(3);
+        let mut last = Instant::ZERO;
+        for i in 0..1000 {
+            let at = arrival(l.offer(Instant::from_micros(i * 100), 100, &mut rng));
+            assert!(at >= last);
+            last = at;
+        }
+        l.set_impairments(Impairments {
+            reorder: 1.0,
+            ..Impairments::NONE
+        });
+        let at = arrival(l.offer(last, 100, &mut rng));
+        assert_eq!(at, last + Duration::from_millis(10));
+    }
+}
