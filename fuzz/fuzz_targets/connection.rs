@@ -308,11 +308,23 @@ impl Harness {
                 self.check();
                 return out;
             };
-            assert_eq!(t.tuple, self.cut.tuple(), "transmit names another tuple");
             let addrs = t.tuple.outgoing_addrs().expect("one family");
             let bytes = buf[..t.len].to_vec();
             let seg = TcpRepr::parse_bytes(&bytes, &addrs, ChecksumMode::Full)
                 .expect("an emitted segment parses with its checksum");
+            // Only a reset from CLOSED or LISTEN answers another tuple: the
+            // segment's source (RFC 9293 §3.10.7.1–2), from our address.
+            if t.tuple != self.cut.tuple() {
+                assert!(
+                    seg.flags.contains(TcpFlags::RST),
+                    "transmit names another tuple"
+                );
+                assert_eq!(
+                    t.tuple.local,
+                    self.cut.tuple().local,
+                    "a reset from another address"
+                );
+            }
             assert_eq!(seg.src_port, t.tuple.local.port());
             assert_eq!(seg.dst_port, t.tuple.remote.port());
             self.observe(&seg);
