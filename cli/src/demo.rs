@@ -14,7 +14,7 @@ use synack_tokio::TcpStream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::net::{self, DataSource, StackArgs};
+use crate::net::{self, StackArgs};
 
 /// Bytes per write and per read.
 const CHUNK: usize = 256 * 1024;
@@ -139,19 +139,8 @@ async fn demo(args: &DemoArgs) -> std::io::Result<Summary> {
 /// Writes `bytes` of seeded random data and shuts the sending side;
 /// returns the data's hash.
 async fn send(mut stream: TcpStream, bytes: u64, seed: u64) -> std::io::Result<(u128, TcpStream)> {
-    let mut source = DataSource::new(seed);
-    let mut hash = Xxh3::new();
-    let mut buf = vec![0u8; CHUNK];
-    let mut left = bytes;
-    while left > 0 {
-        let n = (left as usize).min(CHUNK);
-        source.fill(&mut buf[..n]);
-        hash.update(&buf[..n]);
-        stream.write_all(&buf[..n]).await?;
-        left -= n as u64;
-    }
-    stream.shutdown().await?;
-    Ok((hash.digest128(), stream))
+    let hash = net::write_seeded(&mut stream, bytes, seed, CHUNK).await?;
+    Ok((hash, stream))
 }
 
 fn progress_bar(args: &DemoArgs) -> Option<ProgressBar> {

@@ -11,6 +11,8 @@ use synack_link::impair::ImpairmentConfig;
 use synack_link::tun::TunConfig;
 use synack_tokio::link::{Impaired, PacketLink, Udp};
 use synack_tokio::{Stack, StackConfig};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use xxhash_rust::xxh3::Xxh3;
 
 /// A byte count: `1048576`, `64K`, `100M`, `1G`, `1GiB` (binary units).
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
@@ -217,6 +219,30 @@ pub fn fail(context: &str, e: impl std::fmt::Display) -> ExitCode {
 /// repeatable and the hash can be checked.
 pub struct DataSource {
     state: u64,
+}
+
+/// Writes `bytes` of the seeded stream to `w` in `chunk`-sized writes,
+/// shuts the writing side, and returns the stream's xxh3-128 hash, which
+/// the receiver compares with what it read.
+pub async fn write_seeded<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    bytes: u64,
+    seed: u64,
+    chunk: usize,
+) -> io::Result<u128> {
+    let mut source = DataSource::new(seed);
+    let mut hash = Xxh3::new();
+    let mut buf = vec![0u8; chunk];
+    let mut left = bytes;
+    while left > 0 {
+        let n = usize::try_from(left).unwrap_or(usize::MAX).min(chunk);
+        source.fill(&mut buf[..n]);
+        hash.update(&buf[..n]);
+        w.write_all(&buf[..n]).await?;
+        left -= n as u64;
+    }
+    w.shutdown().await?;
+    Ok(hash.digest128())
 }
 
 impl DataSource {

@@ -213,21 +213,7 @@ async fn connect(args: ConnectArgs) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let (mut r, mut w) = stream.split();
     let bytes = args.bytes;
-    let send = async {
-        let mut source = DataSource::new(2);
-        let mut hash = Xxh3::new();
-        let mut buf = vec![0u8; CHUNK];
-        let mut left = bytes;
-        while left > 0 {
-            let n = (left as usize).min(CHUNK);
-            source.fill(&mut buf[..n]);
-            hash.update(&buf[..n]);
-            w.write_all(&buf[..n]).await?;
-            left -= n as u64;
-        }
-        w.shutdown().await?;
-        Ok::<_, io::Error>(hash.digest128())
-    };
+    let send = net::write_seeded(&mut w, bytes, 2, CHUNK);
     let recv = async {
         let mut hash = Xxh3::new();
         let mut buf = vec![0u8; CHUNK];

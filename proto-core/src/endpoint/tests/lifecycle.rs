@@ -5,7 +5,7 @@ use std::boxed::Box;
 use std::collections::BTreeSet;
 use std::vec::Vec;
 
-use super::super::{Endpoint, EndpointError};
+use super::super::{Endpoint, EndpointError, ListenerId};
 use super::harness::*;
 use crate::conn::{CloseReason, Config, Event, State};
 use crate::seq::SeqNumber;
@@ -376,10 +376,10 @@ fn a_newer_syn_reopens_time_wait() {
     reopen_time_wait(false);
 }
 
-/// A connection closed by the server leaves TIME-WAIT there; the client
-/// opens the same 4-tuple again two seconds later. With timestamps, the new
-/// SYN's TSval is newer because the offset belongs to the address pair.
-fn reopen_time_wait(timestamps: bool) {
+/// Two endpoints whose connection the server closed first, so the server
+/// holds it in TIME-WAIT; two seconds later. Returns the net, the
+/// listener and the client's local address (to reuse the 4-tuple).
+fn server_in_time_wait(timestamps: bool) -> (Net, ListenerId, SocketAddr) {
     let mut client = config(1);
     client.conn.timestamps = timestamps;
     let mut net = Net::new(client, config(2));
@@ -407,6 +407,14 @@ fn reopen_time_wait(timestamps: bool) {
             && n.saw(false, c, Event::Closed(CloseReason::Normal)))
     );
     net.run_for(Duration::from_secs(2));
+    (net, l, local)
+}
+
+/// A connection closed by the server leaves TIME-WAIT there; the client
+/// opens the same 4-tuple again two seconds later. With timestamps, the new
+/// SYN's TSval is newer because the offset belongs to the address pair.
+fn reopen_time_wait(timestamps: bool) {
+    let (mut net, l, local) = server_in_time_wait(timestamps);
     // Same 4-tuple, later ISN: the entry gives way and the server accepts.
     let c2 = net
         .client
@@ -501,34 +509,7 @@ fn syns_to_broadcast_or_multicast_addresses_are_discarded() {
 fn a_syn_that_no_listener_takes_leaves_time_wait_alone() {
     // RFC 9293 MUST-13: TIME-WAIT ends early only when a new connection
     // takes the tuple over; with the listener gone it stays.
-
-    let mut client = config(1);
-    client.conn.timestamps = true;
-    let mut net = Net::new(client, config(2));
-    let l = net.server.listen(server_addr()).unwrap();
-    let (c, s) = net.connect(CLIENT_V4, server_addr(), l);
-    let local = net.client.connection(c).unwrap().local_addr();
-    // The server closes first and so holds TIME-WAIT.
-    net.server
-        .connection_mut(s)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
-        false,
-        c,
-        Event::PeerClosed
-    )));
-    net.client
-        .connection_mut(c)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
-    assert!(
-        net.run_until(Duration::from_secs(5), |n| n.server.stats().time_wait == 1
-            && n.saw(false, c, Event::Closed(CloseReason::Normal)))
-    );
-    net.run_for(Duration::from_secs(2));
+    let (mut net, l, local) = server_in_time_wait(true);
     net.server.close_listener(l).unwrap();
     let _ = net
         .client
