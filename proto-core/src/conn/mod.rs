@@ -62,6 +62,24 @@ pub struct Transmit {
     pub tuple: FourTuple,
 }
 
+/// A connection's sequence variables (RFC 9293 §3.3.1), as
+/// [`Connection::debug_sequence`] reports them. Not part of the API.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SequenceVars {
+    /// SND.UNA: the oldest unacknowledged sequence number.
+    pub snd_una: SeqNumber,
+    /// SND.NXT: the next sequence number to send.
+    pub snd_nxt: SeqNumber,
+    /// The highest sequence number sent so far (SND.NXT before any
+    /// retransmission rewound it).
+    pub snd_max: SeqNumber,
+    /// RCV.NXT: the next sequence number expected.
+    pub rcv_nxt: SeqNumber,
+    /// RCV.WND: the window a segment is judged against, in bytes.
+    pub rcv_wnd: u32,
+}
+
 /// Options both sides agreed on in the handshake.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Negotiated {
@@ -452,6 +470,19 @@ impl Connection {
             return Err("the advertised window exceeds the free receive buffer");
         }
         Ok(())
+    }
+
+    /// The sequence variables, for the fuzz targets and tests: they check
+    /// that segments outside the window change nothing. Not part of the API.
+    #[doc(hidden)]
+    pub fn debug_sequence(&self) -> SequenceVars {
+        SequenceVars {
+            snd_una: self.snd.una,
+            snd_nxt: self.snd.nxt,
+            snd_max: self.snd.max,
+            rcv_nxt: self.rcv.nxt,
+            rcv_wnd: self.window.advertised(self.rcv.nxt) as u32,
+        }
     }
 
     /// Bytes written but not yet acknowledged.
