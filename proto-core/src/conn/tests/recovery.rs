@@ -171,8 +171,17 @@ fn a_backed_off_rto_stays_until_a_new_sample() {
     p.a.write(b" and once more").unwrap();
     assert!(p.run_until(Duration::from_secs(5), |p| p.got_b.len() == 23
         && p.a.send_queue_len() == 0));
-    assert_eq!(p.a.stats().timeouts, 1);
-    assert_eq!(p.a.stats().rto, base);
+    let s = p.a.stats();
+    assert_eq!(s.timeouts, 1);
+    // Recomputed from the new sample, not the doubled value: SRTT plus the
+    // variance term, which min_rto floors.
+    let variance = (4 * s.rttvar.total_micros()).max(200_000);
+    let expected = s.srtt.unwrap().total_micros() + variance;
+    assert!(
+        s.rto.total_micros().abs_diff(expected) <= 1,
+        "RTO {:?} after a new sample, expected {expected} us (base {base:?})",
+        s.rto
+    );
 }
 
 #[test]
