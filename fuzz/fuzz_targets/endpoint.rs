@@ -30,7 +30,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use synack_core::conn::{Config, Connection, Event, SequenceVars, State};
+use synack_core::conn::{CloseReason, Config, Connection, Event, SequenceVars, State};
 use synack_core::endpoint::{
     ConnectionHandle, Endpoint, EndpointConfig, EndpointStats, ListenerId, SynCookieMode,
 };
@@ -50,6 +50,8 @@ const P_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
 /// IPv4 wildcard address.
 const PORT: u16 = 80;
 const WILDCARD_PORT: u16 = 81;
+/// P's listener, for live connections S opens.
+const P_PORT: u16 = 9;
 const MAX_ACTIONS: usize = 200;
 const MAX_LIVE: usize = 3;
 /// Packets the on-path attacker remembers (S's SYN-ACKs to spoofed hosts).
@@ -58,7 +60,8 @@ const BUF: usize = 70_000;
 
 #[derive(Arbitrary, Debug)]
 struct Setup {
-    /// Live connections (1 to 3), each IPv4 or IPv6 by bit.
+    /// Live connections: 1 to 3 (bits 0–1), each IPv4 or IPv6 (bits 2–4),
+    /// opened by P or by S (bits 5–7).
     live: u8,
     max_connections: u8,
     syn_backlog: u8,
@@ -281,6 +284,13 @@ enum Action {
     Accept {
         release: bool,
     },
+    /// Both applications shut down live connection `n` (S first or P
+    /// first): a graceful close, ending in TIME-WAIT on one side, which the
+    /// attacks may then aim at.
+    CloseLive {
+        n: u8,
+        host_first: bool,
+    },
     AdvanceMillis(u16),
     AdvanceSecs(u8),
     ToDeadline,
@@ -302,6 +312,8 @@ struct Live {
     /// An attacker's segment fell inside the window: its streams may no
     /// longer be the peers' (checks of content and completion stop).
     tainted: bool,
+    /// Both applications shut it down: it may end, normally.
+    closing: bool,
     p_written: u64,
     s_written: u64,
     p_read: u64,
@@ -343,6 +355,7 @@ struct Harness {
     p: Endpoint,
     s_config: EndpointConfig,
     listeners: Vec<ListenerId>,
+    p_listeners: [ListenerId; 2],
     live: Vec<Live>,
     /// Connections S accepted that are not live ones (the attacker's).
     extra: Vec<ConnectionHandle>,
@@ -366,7 +379,11 @@ impl Harness {
         let mut p_config = EndpointConfig::new(*b"the-good-peer-P!");
         p_config.conn = setup.conn_config();
         let mut s = Endpoint::new(s_config.clone()).expect("valid");
-        let p = Endpoint::new(p_config).expect("valid");
+        let mut p = Endpoint::new(p_config).expect("valid");
+        let p_listeners = [
+            p.listen(SocketAddr::new(IpAddr::V4(P_V4), P_PORT)).ok()?,
+            p.listen(SocketAddr::new(IpAddr::V6(P_V6), P_PORT)).ok()?,
+        ];
         let listeners = vec![
             s.listen(SocketAddr::new(IpAddr::V4(S_V4), PORT)).ok()?,
             s.listen(SocketAddr::new(IpAddr::V6(S_V6), PORT)).ok()?,
@@ -382,6 +399,7 @@ impl Harness {
             p,
             s_config,
             listeners,
+            p_listeners,
             live: Vec::new(),
             extra: Vec::new(),
             syn_acks: Vec::new(),
@@ -391,22 +409,30 @@ impl Harness {
         let count = 1 + usize::from(setup.live) % MAX_LIVE;
         for i in 0..count {
             let v6 = setup.live >> (2 + i) & 1 == 1;
-            let (local, remote) = if v6 {
+            let s_connects = setup.live >> (5 + i) & 1 == 1;
+            let (p_ip, s_ip) = if v6 {
                 (IpAddr::V6(P_V6), IpAddr::V6(S_V6))
             } else {
                 (IpAddr::V4(P_V4), IpAddr::V4(S_V4))
             };
-            let p =
-                h.p.connect(local, SocketAddr::new(remote, PORT), h.now)
-                    .expect("P connects");
-            h.exchange();
+            let (p, s) = if s_connects {
+                let s =
+                    h.s.connect(s_ip, SocketAddr::new(p_ip, P_PORT), h.now)
+                        .expect("S connects");
+                h.exchange();
+                let p = h.p.accept(h.p_listeners[usize::from(v6)]);
+                (p.expect("P accepted S's connection"), s)
+            } else {
+                let p =
+                    h.p.connect(p_ip, SocketAddr::new(s_ip, PORT), h.now)
+                        .expect("P connects");
+                h.exchange();
+                let s = h.s.accept(h.listeners[usize::from(v6)]);
+                (p, s.expect("S accepted the live connection"))
+            };
             let p_addr = h.p.connection(p).expect("P's connection").local_addr();
-            let listener = h.listeners[usize::from(v6)];
-            let s =
-                h.s.accept(listener)
-                    .expect("S accepted the live connection");
             let s_conn = h.s.connection(s).expect("S's connection");
-            assert_eq!(s_conn.peer_addr(), p_addr, "accepted someone else");
+            assert_eq!(s_conn.peer_addr(), p_addr, "connected to someone else");
             assert_eq!(s_conn.state(), State::Established);
             let s_addr = s_conn.local_addr();
             h.live.push(Live {
@@ -415,6 +441,7 @@ impl Harness {
                 p_addr,
                 s_addr,
                 tainted: false,
+                closing: false,
                 p_written: 0,
                 s_written: 0,
                 p_read: 0,
@@ -538,11 +565,31 @@ impl Harness {
                 && let Some(live) = self.live.iter().find(|l| l.s == handle)
             {
                 assert!(
-                    live.tainted,
+                    live.tainted || (live.closing && reason == CloseReason::Normal),
                     "untainted live connection {:?} closed: {reason:?}",
                     live.s_addr
                 );
             }
+        }
+    }
+
+    fn close_live(&mut self, i: usize, host_first: bool) {
+        let live = &mut self.live[i];
+        if live.closing {
+            return;
+        }
+        live.closing = true;
+        let (s, p) = (live.s, live.p);
+        for host in [host_first, !host_first] {
+            let conn = if host {
+                self.s.connection_mut(s)
+            } else {
+                self.p.connection_mut(p)
+            };
+            if let Some(conn) = conn {
+                let _ = conn.shutdown();
+            }
+            self.exchange();
         }
     }
 
@@ -651,6 +698,9 @@ impl Harness {
                 || st.buffer_memory >= self.s_config.max_buffer_memory
         };
         let opened = self.s.stats().connections_opened;
+        let time_wait = self.s.stats().time_wait;
+        let is_syn = parse_tcp_in_ip(packet, ChecksumMode::Full)
+            .is_ok_and(|(_, seg)| seg.flags.contains(TcpFlags::SYN));
         // The segment S will see, if any, and the live connection it names.
         let hit = parse_tcp_in_ip(packet, ChecksumMode::Full)
             .ok()
@@ -678,6 +728,13 @@ impl Harness {
             assert_eq!(
                 was, &now,
                 "live connection {i} changed by a packet outside its window"
+            );
+        }
+        // RFC 1337: nothing but a new SYN (RFC 6191) ends TIME-WAIT early.
+        if !is_syn {
+            assert!(
+                self.s.stats().time_wait >= time_wait,
+                "a TIME-WAIT entry was removed by a segment other than a SYN"
             );
         }
         if limits_reached {
@@ -944,7 +1001,10 @@ impl Harness {
             if let Some(conn) = self.s.connection(live.s) {
                 check_connection(conn, &c.conn, &format!("S, live connection {i}"));
             } else {
-                assert!(live.tainted, "untainted live connection {i} is gone");
+                assert!(
+                    live.tainted || live.closing,
+                    "untainted live connection {i} is gone"
+                );
             }
             if let Some(conn) = self.p.connection(live.p) {
                 check_connection(conn, &c.conn, &format!("P, live connection {i}"));
@@ -1164,6 +1224,10 @@ fuzz_target!(|input: Input| {
                 h.host_read(i, usize::from(*len));
             }
             Action::Accept { release } => h.accept(*release),
+            Action::CloseLive { n, host_first } => {
+                let i = h.live_index(*n);
+                h.close_live(i, *host_first);
+            }
             Action::AdvanceMillis(ms) => h.advance(Duration::from_millis(u64::from(*ms))),
             Action::AdvanceSecs(s) => h.advance(Duration::from_secs(u64::from(*s % 121))),
             Action::ToDeadline => h.to_deadline(),

@@ -394,8 +394,9 @@ impl Endpoint {
     }
 
     /// The next event of a connection the application holds. Once a
-    /// finished connection's [`Event::Closed`] has been returned, the
-    /// connection is removed and its handle names nothing.
+    /// finished connection's [`Event::Closed`] has been returned and the
+    /// data it received read to the end, the connection is removed and its
+    /// handle names nothing.
     pub fn poll_event(&mut self) -> Option<(ConnectionHandle, Event)> {
         self.settle();
         while let Some(&key) = self.events.front() {
@@ -566,11 +567,20 @@ fn removable(e: &ConnEntry) -> bool {
     let over = e.detached || e.conn.is_finished();
     match e.holder {
         // A detached one is removed by `poll_event` as it reports Closed.
-        Holder::App => over && e.closed_seen,
+        // Data received before a normal close stays readable until read,
+        // as from a socket the application has not closed yet.
+        // (After a reset or timeout reads fail, so nothing is kept.)
+        Holder::App => over && e.closed_seen && !unread_after_normal_close(&e.conn),
         // Accepted later, it reports how it ended.
         Holder::AcceptQueue(_) => false,
         Holder::SynQueue(_) | Holder::Orphan => over,
     }
+}
+
+/// Received data the application can still read from a connection that
+/// closed normally.
+fn unread_after_normal_close(conn: &Connection) -> bool {
+    conn.close_reason() == Some(crate::conn::CloseReason::Normal) && conn.recv_queue_len() > 0
 }
 
 /// True when a heap entry is its owner's current deadline.

@@ -518,3 +518,43 @@ fn a_syn_that_no_listener_takes_leaves_time_wait_alone() {
     net.run_for(Duration::from_secs(2));
     assert_eq!(net.server.stats().time_wait, 1);
 }
+
+/// Found by the `endpoint` fuzz target: the side that shut down second
+/// (LAST-ACK, then CLOSED) reported `Closed` and was removed with the
+/// peer's data still unread, so the application lost it. A socket keeps
+/// its received data readable until the application closes it.
+#[test]
+fn data_left_unread_stays_readable_after_a_normal_close() {
+    let (mut net, c, s) = connected();
+    net.client
+        .connection_mut(c)
+        .unwrap()
+        .write(b"unread")
+        .unwrap();
+    net.client.connection_mut(c).unwrap().shutdown().unwrap();
+    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+        true,
+        s,
+        Event::PeerClosed
+    )));
+    // The server shuts down without reading: LAST-ACK, then CLOSED.
+    net.server.connection_mut(s).unwrap().shutdown().unwrap();
+    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+        true,
+        s,
+        Event::Closed(CloseReason::Normal)
+    )));
+    net.run_for(Duration::from_secs(1));
+    let mut buf = [0u8; 16];
+    let conn = net
+        .server
+        .connection_mut(s)
+        .expect("still named by its handle");
+    assert_eq!(conn.read(net.now, &mut buf), Ok(6));
+    assert_eq!(&buf[..6], b"unread");
+    assert_eq!(conn.read(net.now, &mut buf), Ok(0));
+    // Read to the end: now it goes.
+    net.flush();
+    assert!(net.server.connection(s).is_none());
+    assert_eq!(net.server.stats().connections, 0);
+}
