@@ -1049,7 +1049,7 @@ impl Harness {
 
 /// Whether `seg` could pass a connection's sequence test (RFC 9293
 /// §3.10.7.4 "first"): any byte of it in the window, or a zero-length
-/// segment at RCV.NXT. Segments for which this is false must change
+/// segment from RCV.NXT to the window's right edge inclusive. Segments for which this is false must change
 /// nothing (RST and SYN included, RFC 5961).
 fn may_be_acceptable(v: &SequenceVars, seg: &TcpRepr<'_>) -> bool {
     let len = seg.segment_len() as u32;
@@ -1058,7 +1058,11 @@ fn may_be_acceptable(v: &SequenceVars, seg: &TcpRepr<'_>) -> bool {
         return true;
     }
     let wnd = v.rcv_wnd;
-    offset(seg.seq) < wnd || (len > 0 && offset(seg.seq + (len - 1)) < wnd)
+    if len == 0 {
+        // A bare segment at the right edge counts (as in Linux and BSD).
+        return offset(seg.seq) <= wnd;
+    }
+    offset(seg.seq) < wnd || offset(seg.seq + (len - 1)) < wnd
 }
 
 fn spoofed(v6: bool, host: u32) -> IpAddr {

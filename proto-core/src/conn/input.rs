@@ -354,7 +354,11 @@ impl Connection {
         let nxt = self.rcv.nxt;
         match (len, wnd) {
             (0, 0) => seg.seq == nxt,
-            (0, _) => seg.seq.in_window(nxt, wnd),
+            // The right edge itself is accepted for a bare segment, as Linux
+            // and BSD do (RFC 9293's test excludes it): a peer whose data
+            // fills our window sends its ACKs exactly there, and refusing
+            // them stalls both directions after losses.
+            (0, _) => seg.seq.in_window(nxt, wnd) || seg.seq == nxt + wnd,
             (_, 0) => false,
             (_, _) => seg.seq.in_window(nxt, wnd) || (seg.seq + (len - 1)).in_window(nxt, wnd),
         }

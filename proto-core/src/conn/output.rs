@@ -30,6 +30,10 @@ struct Plan {
     retransmission: bool,
     /// It is a tail loss probe.
     probe: bool,
+    /// It is a zero-window or keepalive probe: an ACK below SND.UNA that
+    /// the peer finds unacceptable, so it carries no acknowledgment the
+    /// peer will take.
+    old_seq_probe: bool,
     /// Where it goes, when not to this connection's peer (resets from
     /// CLOSED or LISTEN answer the segment's source).
     reply_to: Option<FourTuple>,
@@ -120,7 +124,10 @@ impl Connection {
             // window (RFC 9293 §3.8.6.1, §3.8.4; as Linux probes).
             self.probe_now = false;
             self.stats.window_probes += 1;
-            return Some(ack_plan(self.snd.una - 1u32));
+            return Some(Plan {
+                old_seq_probe: true,
+                ..ack_plan(self.snd.una - 1u32)
+            });
         }
         self.ack_now.then(|| ack_plan(self.snd.nxt))
     }
@@ -423,8 +430,10 @@ impl Connection {
             TcpPacket::new_unchecked(&mut buf[..total]).fill_checksum(&addrs);
         }
         // RFC 9293 §3.10.7.4 (MUST-58, MUST-59): one pending-ACK flag covers
-        // everything handed in since the last segment went out.
-        if ack_flag && !rst {
+        // everything handed in since the last segment went out. A probe
+        // below SND.UNA does not: the peer drops it (it only answers with
+        // its window), so an ACK that was due still goes out after it.
+        if ack_flag && !rst && !plan.old_seq_probe {
             self.ts.last_ack_sent = self.rcv.nxt;
             self.ack_now = false;
             self.rcv.unacked_bytes = 0;

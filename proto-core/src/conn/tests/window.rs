@@ -221,3 +221,95 @@ fn acks_are_processed_at_a_zero_receive_window() {
         drops_before + 1
     );
 }
+
+/// Found by the `two_party` fuzz target: a peer whose data fills our
+/// window sends its pure ACKs with SEG.SEQ = SND.NXT = RCV.NXT + RCV.WND,
+/// exactly at our right edge. RFC 9293's test refuses a zero-length
+/// segment there; refusing it dropped every acknowledgment, and once both
+/// directions had filled each other's windows after losses, each side
+/// answered the other's retransmissions with ACKs the other refused: an
+/// ACK war, no progress, then a timeout. Linux and BSD accept a bare
+/// segment at the right edge (SEG.SEQ ≤ RCV.NXT + RCV.WND).
+#[test]
+fn a_bare_ack_at_the_right_window_edge_is_accepted() {
+    let mut p = Pair::new();
+    p.established();
+    // a sends 10 bytes; b receives them, and its ACK is lost.
+    p.filter = |to_b, seg, _| {
+        if !to_b && seg.payload.is_empty() {
+            Fate::Drop
+        } else {
+            Fate::Deliver
+        }
+    };
+    p.a.set_nodelay(true);
+    p.a.write(b"0123456789").unwrap();
+    assert!(p.run_until(Duration::from_millis(100), |p| p.got_b.len() == 10));
+    assert_eq!(p.a.send_queue_len(), 10);
+    // b's next ACK comes from a sender that has filled a's window: its
+    // sequence number is a's right edge.
+    let edge = p.a.window.advertised(p.a.rcv.nxt) as i64;
+    assert!(edge > 0);
+    let ack = from_b(&p, TcpFlags::ACK, edge, b"");
+    assert_eq!(ack.seq, p.a.rcv.nxt + edge as u32);
+    p.inject(false, &ack);
+    assert_eq!(p.a.stats().drops.get(DropReason::OutOfWindow), 0);
+    assert_eq!(p.a.send_queue_len(), 0, "the acknowledgment was ignored");
+    // One byte further is out of the window.
+    let beyond = from_b(&p, TcpFlags::ACK, edge + 1, b"");
+    p.inject(false, &beyond);
+    assert_eq!(p.a.stats().drops.get(DropReason::OutOfWindow), 1);
+}
+
+/// Found by the `endpoint` fuzz target: when a zero-window probe and an
+/// ACK were due at once, the probe (an ACK below SND.UNA, which the peer
+/// must drop) went out and counted as the acknowledgment. The peer never
+/// learnt that its data had arrived, retransmitted it at every RTO, got a
+/// probe back each time, and timed the connection out.
+#[test]
+fn a_window_probe_does_not_take_the_place_of_a_due_ack() {
+    let small = Config {
+        recv_buffer: 4096,
+        recv_buffer_max: 4096,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
+    p.established();
+    // b fills a's window (a's application does not read) and starts
+    // probing it.
+    p.hold_reads_a = true;
+    let data = pattern(20_000);
+    let mut sent = 0;
+    Pair::feed(&mut p.b, &data, &mut sent);
+    assert!(p.run_until(Duration::from_secs(5), |p| p.b.timers.persist.is_some()));
+    let probe_at = p.b.timers.persist.unwrap();
+    // a's 10 bytes reach b just as b's probe is due.
+    p.a.set_nodelay(true);
+    p.a.write(b"0123456789").unwrap();
+    p.flush();
+    let from_a = p.wire.pop_back().expect("a's data segment");
+    assert!(from_a.to_b);
+    p.now = probe_at;
+    p.deliver(true, &from_a.bytes);
+    p.b.handle_timeout(p.now);
+    let probes = p.b.stats().window_probes;
+    // Nothing reaches a for a while: only b's own output is looked at.
+    p.delay = Duration::from_secs(1);
+    let mark = p.log.len();
+    assert!(!p.run_until(Duration::from_millis(100), |_| false));
+    assert_eq!(p.b.stats().window_probes, probes + 1, "the probe went out");
+    let (b_nxt, a_nxt) = (p.b.snd.nxt, p.a.snd.nxt);
+    assert!(
+        p.log[mark..]
+            .iter()
+            .any(|&(to_b, flags, seq, ack, len)| !to_b
+                && flags == TcpFlags::ACK
+                && seq == b_nxt
+                && ack == a_nxt
+                && len == 0),
+        "no acceptable ACK for a's data after the probe: {:?}",
+        &p.log[mark..]
+    );
+    // And a learns of it once the wire delivers.
+    assert!(p.run_until(Duration::from_secs(2), |p| p.a.send_queue_len() == 0));
+}
