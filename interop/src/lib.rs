@@ -18,6 +18,9 @@
 //! - [`pattern`]: seeded byte streams, checked byte for byte.
 //! - [`ss`]: the kernel's view of a connection (`ss -tni`).
 //! - [`lab`]: one case end to end: namespace, TUN stack, capture, verdict.
+//! - [`topo`]: the multi-namespace set-ups: a bottleneck shared by a
+//!   kernel flow and a synack flow, and a userspace relay between two TUN
+//!   devices for kernel↔kernel baselines.
 
 pub mod capture;
 pub mod env;
@@ -25,4 +28,5 @@ pub mod lab;
 pub mod netns;
 pub mod pattern;
 pub mod ss;
+pub mod topo;
 pub mod verdict;

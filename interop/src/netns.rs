@@ -110,12 +110,10 @@ impl Netns {
             })
     }
 
-    /// Runs the future `f()` makes on a current-thread tokio runtime, on a
-    /// thread inside the namespace, within `limit`: a panic inside is
-    /// raised again here, and a run past the limit fails with a clear
-    /// message (a thread stuck in a blocking call is left behind, and the
-    /// test fails all the same `grace` later).
-    pub fn block_on<T, F, Fut>(&self, what: &str, limit: Duration, f: F) -> T
+    /// Starts the future `f()` makes on a current-thread tokio runtime, on
+    /// a thread inside the namespace, limited to `limit` (past it the
+    /// thread panics); [`NsTask::join`] waits for it.
+    pub fn spawn_async<T, F, Fut>(&self, what: &str, limit: Duration, f: F) -> NsTask<T>
     where
         T: Send + 'static,
         F: FnOnce() -> Fut + Send + 'static,
@@ -139,17 +137,56 @@ impl Netns {
                 out
             })
             .expect("spawn a thread in the namespace");
+        NsTask {
+            what: what.to_string(),
+            limit,
+            handle,
+            done: rx,
+        }
+    }
+
+    /// Runs the future `f()` makes on a current-thread tokio runtime, on a
+    /// thread inside the namespace, within `limit`: a panic inside is
+    /// raised again here, and a run past the limit fails with a clear
+    /// message.
+    pub fn block_on<T, F, Fut>(&self, what: &str, limit: Duration, f: F) -> T
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = T>,
+    {
+        self.spawn_async(what, limit, f).join()
+    }
+}
+
+/// A future running on a thread inside a namespace
+/// ([`Netns::spawn_async`]).
+#[derive(Debug)]
+pub struct NsTask<T> {
+    what: String,
+    limit: Duration,
+    handle: std::thread::JoinHandle<T>,
+    done: mpsc::Receiver<()>,
+}
+
+impl<T> NsTask<T> {
+    /// Waits for its value; a panic inside is raised again here. A thread
+    /// stuck in a blocking call past the limit (plus 30 s of grace) is
+    /// left behind, and this fails with a clear message.
+    pub fn join(self) -> T {
         let grace = Duration::from_secs(30);
         let started = Instant::now();
         // The thread sends when done; a panic drops the sender.
-        match rx.recv_timeout(limit + grace) {
+        match self.done.recv_timeout(self.limit + grace) {
             Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {}
             Err(mpsc::RecvTimeoutError::Timeout) => panic!(
-                "{what} is stuck after {:?} (limit {limit:?})",
-                started.elapsed()
+                "{} is stuck after {:?} (limit {:?})",
+                self.what,
+                started.elapsed(),
+                self.limit
             ),
         }
-        match handle.join() {
+        match self.handle.join() {
             Ok(v) => v,
             Err(panic) => std::panic::resume_unwind(panic),
         }
