@@ -141,6 +141,32 @@ pub fn wait_ipv6_ready(ns: &str, dev: &str, ip: IpAddr) -> io::Result<()> {
     }
 }
 
+/// Packets the device `dev` in `ns` dropped: (received from synack,
+/// sent by the kernel toward synack), from `ip -s link`. The second
+/// counts packets the kernel routed to the device while its queue (500
+/// packets) was full because synack read more slowly than the kernel
+/// sent: losses the capture still shows, since tcpdump taps the device
+/// before its queue.
+pub fn device_drops(ns: &str, dev: &str) -> Option<(u64, u64)> {
+    let out = crate::netns::run("ip", &["-n", ns, "-s", "link", "show", "dev", dev]).ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    let dropped_after = |header: &str| -> Option<u64> {
+        let i = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with(header))?;
+        let cols: Vec<&str> = lines[i].split_whitespace().collect();
+        let at = cols.iter().position(|c| *c == "dropped")?;
+        lines
+            .get(i + 1)?
+            .split_whitespace()
+            .nth(at - 1)?
+            .parse()
+            .ok()
+    };
+    Some((dropped_after("RX:")?, dropped_after("TX:")?))
+}
+
 /// Sets IPv6 up for new devices in `ns`. With `on`: IPv6 enabled, no
 /// duplicate address detection (a TUN device has no neighbours) and no
 /// router solicitations, so the kernel sends nothing but TCP on the
@@ -315,6 +341,7 @@ where
             wait_ipv6_ready(&ns_name, TUN_NAME, setup.family.kernel_ip())
                 .expect("IPv6 address ready");
         }
+        let ctx_ns = ns_name.clone();
         let ctx = Ctx {
             stack: stack.clone(),
             family: setup.family,
@@ -327,12 +354,21 @@ where
         // Let the last segments (final ACKs, resets) reach the capture.
         tokio::time::sleep(Duration::from_millis(100)).await;
         let stats = capture.stop();
-        (result, stats, stack.stats())
+        let drops = device_drops(&ctx_ns, TUN_NAME);
+        (result, stats, stack.stats(), drops)
     });
-    let (result, stats, endpoint) = run;
+    let (result, stats, endpoint, drops) = run;
     let stats = stats.expect("stop tcpdump");
     let verdict = Verdict::of(&stats.path).expect("run tshark on the capture");
     eprint!("[interop] {case}: {verdict}");
+    if let Some((rx, tx)) = drops
+        && rx + tx > 0
+    {
+        eprintln!(
+            "[interop] {case}: the TUN device dropped {tx} packets toward synack (queue full) \
+             and {rx} from it"
+        );
+    }
     if stats.dropped > 0 {
         eprintln!(
             "[interop] {case}: tcpdump dropped {} packets (gaps in the capture)",

@@ -1,10 +1,11 @@
 //! Set-ups with more than one namespace.
 //!
 //! - [`bottleneck`]: a kernel flow and a synack flow share one rate-limited
-//!   link. Namespace A holds the kernel sender and synack's TUN device and
-//!   forwards to namespace B over a veth pair whose egress in A is a token
-//!   bucket (`tc tbf`) with a bounded queue; the receivers (kernel sockets)
-//!   are in B. Both flows go A → B through the same queue.
+//!   link. Namespace A holds synack's TUN device and forwards to namespace
+//!   B over a veth pair whose egress in A is a token bucket (`tc tbf`)
+//!   with a bounded queue; the kernel sender is in namespace K, behind A
+//!   on a second veth pair; the receivers (kernel sockets) are in B. Both
+//!   flows are forwarded by A into the same queue.
 //! - [`throughput`]: kernel↔kernel through a userspace relay between two TUN
 //!   devices (namespaces C and S, one device each, a task copying packets
 //!   between them), next to synack↔kernel over one TUN device, in the same
@@ -170,9 +171,35 @@ pub fn bottleneck(spec: &BottleneckSpec) -> Sharing {
     let dir = ArtifactDir::new(case).expect("artifact directory");
     let a = Netns::create(&format!("{case}-a")).expect("namespace A");
     let b = Netns::create(&format!("{case}-b")).expect("namespace B");
-    for ns in [&a, &b] {
+    let k = Netns::create(&format!("{case}-k")).expect("namespace K");
+    for ns in [&a, &b, &k] {
         configure_ipv6(ns, false).expect("IPv6 off");
     }
+    // The kernel sender sits in K behind A, so both flows are forwarded by
+    // A into the bottleneck. A sender on A itself would hear of every
+    // drop in A's queue at once (the qdisc refuses its packet and TCP
+    // backs off) while synack's forwarded flow learns of its drops a round
+    // trip later: an unfair test, not a property of either TCP.
+    a.ip(&[
+        "link",
+        "add",
+        "vka",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "vk",
+        "netns",
+        k.name(),
+    ])
+    .expect("veth pair A–K");
+    a.ip(&["addr", "add", "10.89.0.1/24", "dev", "vka"])
+        .unwrap();
+    k.ip(&["addr", "add", "10.89.0.2/24", "dev", "vk"]).unwrap();
+    a.ip(&["link", "set", "vka", "up"]).unwrap();
+    k.ip(&["link", "set", "vk", "up"]).unwrap();
+    k.ip(&["route", "add", "default", "via", "10.89.0.1"])
+        .unwrap();
     // veth A:va (10.88.0.1) — B:vb (10.88.0.2); A forwards for the TUN
     // network 10.77.0.0/24, B routes it back through A.
     a.ip(&[
@@ -193,6 +220,8 @@ pub fn bottleneck(spec: &BottleneckSpec) -> Sharing {
     a.ip(&["link", "set", "va", "up"]).unwrap();
     b.ip(&["link", "set", "vb", "up"]).unwrap();
     b.ip(&["route", "add", "10.77.0.0/24", "via", "10.88.0.1"])
+        .unwrap();
+    b.ip(&["route", "add", "10.89.0.0/24", "via", "10.88.0.1"])
         .unwrap();
     a.sysctl("net.ipv4.ip_forward", "1").unwrap();
     // The bottleneck: A's egress toward B.
@@ -248,12 +277,33 @@ pub fn bottleneck(spec: &BottleneckSpec) -> Sharing {
         .recv_timeout(Duration::from_secs(30))
         .expect("receivers in B ready");
 
-    // Senders in A: the kernel's socket and synack's stack on the TUN.
+    // The kernel's sender in K, its controller set per socket
+    // (TCP_CONGESTION): a namespace may only make the initial namespace's
+    // allowed controllers its default.
+    let kernel_cc = spec.kernel_cc.clone();
+    let kernel_sender = k.spawn_async("kernel sender", limit_all, move || async move {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        let sock = socket2::SockRef::from(&socket);
+        sock.set_tcp_congestion(kernel_cc.as_bytes())
+            .unwrap_or_else(|e| panic!("TCP_CONGESTION {kernel_cc}: {e}"));
+        let set = sock.tcp_congestion().unwrap();
+        let set: Vec<u8> = set.into_iter().take_while(|&b| b != 0).collect();
+        assert_eq!(set, kernel_cc.as_bytes(), "the kernel socket's controller");
+        let mut conn = socket
+            .connect(SocketAddr::new(v4(10, 88, 0, 2), PORT_KERNEL_FLOW))
+            .await
+            .unwrap();
+        tokio::time::sleep_until(start_gate.into()).await;
+        let n = pattern::send_for(&mut conn, 60, duration).await.unwrap();
+        conn.shutdown().await.unwrap();
+        n
+    });
+
+    // synack's sender in A, on the TUN device.
     let a_pcap = dir.path().join(format!("{case}-a.pcap"));
     let a_name = a.name().to_string();
     let synack_cc = spec.synack_cc.clone();
-    let kernel_cc = spec.kernel_cc.clone();
-    let senders = a.spawn_async("senders", limit_all, move || async move {
+    let senders = a.spawn_async("synack sender", limit_all, move || async move {
         let tun = Tun::create(&TunConfig {
             name: crate::lab::TUN_NAME.into(),
             kernel_addr: v4(10, 77, 0, 1),
@@ -270,38 +320,20 @@ pub fn bottleneck(spec: &BottleneckSpec) -> Sharing {
         config.endpoint.conn.congestion = synack_cc;
         config.endpoint.conn.send_buffer = 1 << 20;
         let stack = Stack::new(tun, config).expect("stack");
-        // The kernel's controller per socket (TCP_CONGESTION): a namespace
-        // may only make the init namespace's allowed ones its default.
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        let sock = socket2::SockRef::from(&socket);
-        sock.set_tcp_congestion(kernel_cc.as_bytes())
-            .unwrap_or_else(|e| panic!("TCP_CONGESTION {kernel_cc}: {e}"));
-        let set = sock.tcp_congestion().unwrap();
-        let set: Vec<u8> = set.into_iter().take_while(|&b| b != 0).collect();
-        assert_eq!(set, kernel_cc.as_bytes(), "the kernel socket's controller");
-        let mut k = socket
-            .connect(SocketAddr::new(v4(10, 88, 0, 2), PORT_KERNEL_FLOW))
-            .await
-            .unwrap();
         let mut s = stack
             .connect(SocketAddr::new(v4(10, 88, 0, 2), PORT_SYNACK_FLOW))
             .await
             .unwrap();
         tokio::time::sleep_until(start_gate.into()).await;
-        let kw = tokio::spawn(async move {
-            let n = pattern::send_for(&mut k, 60, duration).await.unwrap();
-            k.shutdown().await.unwrap();
-            n
-        });
         let sn = pattern::send_for(&mut s, 61, duration).await.unwrap();
         s.shutdown().await.unwrap();
-        let kn = kw.await.unwrap();
         let stats = s.stats().unwrap();
         s.close().await.ok();
         tokio::time::sleep(Duration::from_millis(100)).await;
-        (kn, sn, stats, capture.stop().expect("stop tcpdump in A"))
+        (sn, stats, capture.stop().expect("stop tcpdump in A"))
     });
-    let (kn, sn, stats, a_cap) = senders.join();
+    let (sn, stats, a_cap) = senders.join();
+    let kn = kernel_sender.join();
     let ((k_total, k_bytes, k_time), (s_total, s_bytes, s_time), b_cap) = receivers.join();
     assert_eq!(k_total, kn, "{case}: the kernel flow's bytes");
     assert_eq!(s_total, sn, "{case}: synack's flow's bytes");
@@ -324,7 +356,7 @@ pub fn bottleneck(spec: &BottleneckSpec) -> Sharing {
         },
     ];
     let jain = jain(&[flows[0].mbit_per_s, flows[1].mbit_per_s]);
-    drop((a, b, dir));
+    drop((a, b, k, dir));
     Sharing {
         flows,
         jain,
