@@ -19,7 +19,8 @@ as_root() {
 
 # Debian packages: tshark and wireshark-common (dumpcap) for Wireshark's
 # verdict on captures, tcpdump for capturing real Linux TCP on loopback,
-# iproute2 for network namespaces, iperf3 for the kernel-TCP baseline of
+# iproute2 (ip, ss, tc) for network namespaces and the interop suite,
+# iperf3 for the kernel-TCP baseline of
 # scripts/bench-compare.sh.
 apt_packages=(tshark wireshark-common tcpdump iproute2 iperf3)
 missing=()

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use synack_core::conn::{CloseReason, Connection, Error, Stats};
+use synack_core::conn::{CloseReason, Connection, Error, Negotiated, Stats};
 use synack_core::endpoint::ConnectionHandle;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -301,6 +301,13 @@ impl TcpStream {
     /// `NotConnected` if there are none.
     pub fn stats(&self) -> io::Result<Stats> {
         self.inner.stats()
+    }
+
+    /// The options the handshake agreed on: the peer's MSS, window
+    /// scaling and both shifts, SACK, timestamps. `NotConnected` once the
+    /// connection has ended and gone.
+    pub fn negotiated(&self) -> io::Result<Negotiated> {
+        self.inner.conn(|c| c.negotiated())
     }
 
     /// Reads what has arrived without waiting; `WouldBlock` if nothing

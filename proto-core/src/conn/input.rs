@@ -678,7 +678,17 @@ impl Connection {
                 // RFC 9293 §3.10.7.4 (MAY-13): out-of-order data is ACKed at once;
                 // §3.8.6.3 (SHLD-18, SHLD-19, MUST-40): otherwise every second
                 // full-sized segment, or when the delayed-ACK timer (< 0.5 s) fires.
-                if offset > 0 || had_holes || self.rcv.unacked_bytes >= 2 * self.recv_mss() {
+                // Also at once when the data leaves less than a full segment
+                // of the advertised window: the sender is blocked until it
+                // hears from us, so a delayed ACK would only stall it (with a
+                // window under two segments it could never send the second
+                // full-sized one). Linux ACKs such data at once too.
+                let window_left = self.window.advertised(self.rcv.nxt);
+                if offset > 0
+                    || had_holes
+                    || self.rcv.unacked_bytes >= 2 * self.recv_mss()
+                    || window_left < self.recv_mss()
+                {
                     self.ack_now = true;
                 } else if self.timers.delayed_ack.is_none() {
                     self.timers.delayed_ack = Some(now + self.config.delayed_ack);

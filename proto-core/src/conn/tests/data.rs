@@ -63,6 +63,32 @@ fn delayed_ack_waits_for_a_second_segment_or_the_timer() {
 }
 
 #[test]
+fn data_that_fills_the_window_is_acked_at_once() {
+    // A receive buffer under two segments whose reader is away: the
+    // sender can never send the second full-sized segment that would
+    // trigger an ACK, so the ACK must not wait for the delayed-ACK timer
+    // (Linux ACKs at once too; found against it over TUN).
+    let small = Config {
+        recv_buffer: 2048,
+        recv_buffer_max: 2048,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1000));
+    p.established();
+    p.hold_reads_a = true;
+    p.log.clear();
+    p.b.write(&pattern(2048)).unwrap();
+    p.flush();
+    let sent_at = p.now;
+    assert!(p.run_until(Duration::from_secs(1), |p| p.log.iter().any(|l| l.0)));
+    // 10 ms on the harness's wire, and no 40 ms delay on top.
+    assert_eq!(
+        p.now.saturating_duration_since(sent_at),
+        Duration::from_millis(10)
+    );
+}
+
+#[test]
 fn nagle_holds_small_segments_unless_nodelay() {
     let mut p = Pair::new();
     p.established();
