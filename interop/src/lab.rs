@@ -389,11 +389,16 @@ where
     if let Err(e) = verdict.check() {
         panic!("{case}: {e}");
     }
-    // synack verifies every checksum the kernel sends it; what it drops as
-    // malformed must be exactly the kernel's non-TCP packets.
+    // synack verifies every checksum the kernel sends it: nothing may be
+    // malformed, and what it set aside as not TCP must be exactly the
+    // kernel's non-TCP packets in the capture.
     assert_eq!(
-        endpoint.drops.malformed, verdict.non_tcp,
-        "{case}: synack dropped packets other than the kernel's non-TCP ones: {endpoint:?}"
+        endpoint.drops.malformed, 0,
+        "{case}: synack found malformed packets from the kernel: {endpoint:?}"
+    );
+    assert_eq!(
+        endpoint.drops.not_tcp, verdict.non_tcp,
+        "{case}: synack's count of non-TCP packets differs from the capture's: {endpoint:?}"
     );
     if let Some(check) = check_capture
         && let Err(e) = check(&verdict)

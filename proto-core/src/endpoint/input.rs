@@ -12,7 +12,9 @@ use crate::seq::SeqNumber;
 use crate::syncookie::{COOKIE_PERIOD, MAX_COOKIE_AGE, TsCookieOptions, encode_ts_options};
 use crate::time::Instant;
 use crate::tuple::FourTuple;
-use crate::wire::{IpAddrPair, TcpFlags, TcpOptions, TcpRepr, Timestamps, parse_tcp_in_ip};
+use crate::wire::{
+    Error as WireError, IpAddrPair, TcpFlags, TcpOptions, TcpRepr, Timestamps, parse_tcp_in_ip,
+};
 
 /// A TIME-WAIT entry a SYN may replace (RFC 9293 §3.10.7.4, RFC 6191).
 #[derive(Clone, Copy, Debug)]
@@ -42,6 +44,8 @@ impl Endpoint {
         self.settle();
         match parse_tcp_in_ip(packet, self.config.conn.checksums) {
             Ok((ip, seg)) => self.dispatch(now, &ip.addrs(), &seg),
+            Err(WireError::NotTcp(_)) => self.stats.drops.not_tcp += 1,
+            Err(WireError::Fragmented) => self.stats.drops.fragments += 1,
             Err(_) => self.stats.drops.malformed += 1,
         }
     }

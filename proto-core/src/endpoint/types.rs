@@ -79,9 +79,14 @@ impl core::error::Error for EndpointError {}
 /// [`Stats::drops`](crate::conn::Stats::drops).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct EndpointDrops {
-    /// Unparsable, a bad checksum, not TCP, an IP fragment, port 0, or a
-    /// non-unicast address.
+    /// Unparsable, a bad checksum, port 0, or a non-unicast address.
     pub malformed: u64,
+    /// Well-formed IP packets of another protocol (ICMP, UDP, neighbour
+    /// discovery…): not errors, just not TCP.
+    pub not_tcp: u64,
+    /// IP fragments: the endpoint does not reassemble (TCP avoids
+    /// fragmentation by its MSS).
+    pub fragments: u64,
     /// Not a SYN, and no connection or listener takes it (answered with a
     /// reset unless it was one, within the rate limit).
     pub no_connection: u64,
@@ -105,6 +110,8 @@ impl EndpointDrops {
     pub fn total(&self) -> u64 {
         [
             self.malformed,
+            self.not_tcp,
+            self.fragments,
             self.no_connection,
             self.no_listener,
             self.backlog_full,

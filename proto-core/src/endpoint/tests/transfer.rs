@@ -118,12 +118,14 @@ fn ip_packets_in_and_out_for_both_families() {
         }));
         let mut flows = [(c, s.unwrap(), Stream::new(3, 200_000))];
         transfer(&mut net, &mut flows, Duration::from_secs(10));
-        // Not TCP, or not IP at all: counted, not answered.
-        let before = net.server.stats().drops.malformed;
-        buf[..syn_ack.len].fill(0x45);
+        // Not TCP, or not IP at all: counted apart, not answered.
+        let before = net.server.stats().drops;
+        buf[..syn_ack.len].fill(0x45); // IPv4, protocol 0x45
         net.server.handle_ip_packet(net.now, &buf[..syn_ack.len]);
         net.server.handle_ip_packet(net.now, &[]);
-        assert_eq!(net.server.stats().drops.malformed, before + 2);
+        let after = net.server.stats().drops;
+        assert_eq!(after.not_tcp, before.not_tcp + 1);
+        assert_eq!(after.malformed, before.malformed + 1);
     }
 }
 
@@ -160,4 +162,55 @@ fn sending_takes_turns_across_connections() {
             "{order:?}"
         );
     }
+}
+
+#[test]
+fn fragments_and_other_protocols_are_counted_apart_from_malformed_packets() {
+    use crate::seq::SeqNumber;
+    use crate::wire::{Ipv4Repr, TcpFlags, TcpRepr, emit_tcp_in_ip};
+    let mut ep = crate::endpoint::Endpoint::new(config(2)).unwrap();
+    let now = crate::time::Instant::from_secs(1);
+    ep.listen(SocketAddr::new(SERVER_V4, 80)).unwrap();
+    let syn = TcpRepr {
+        src_port: 1000,
+        dst_port: 80,
+        seq: SeqNumber(1),
+        flags: TcpFlags::SYN,
+        ..TcpRepr::default()
+    };
+    let (IpAddr::V4(src), IpAddr::V4(dst)) = (CLIENT_V4, SERVER_V4) else {
+        unreachable!()
+    };
+    let mut ip = Ipv4Repr {
+        src,
+        dst,
+        protocol: 6,
+        payload_len: 0,
+        ttl: 64,
+        dscp_ecn: 0,
+        ident: 7,
+        dont_fragment: false,
+        more_fragments: true,
+        fragment_offset: 0,
+    };
+    let mut buf = [0u8; 100];
+    let n = emit_tcp_in_ip(&IpRepr::V4(ip), &syn, &mut buf, ChecksumMode::Full).unwrap();
+    ep.handle_ip_packet(now, &buf[..n]); // a first fragment
+    ip.more_fragments = false;
+    let n = emit_tcp_in_ip(&IpRepr::V4(ip), &syn, &mut buf, ChecksumMode::Full).unwrap();
+    buf[9] = 17; // UDP; the header checksum no longer matches
+    ep.handle_ip_packet(now, &buf[..n]);
+    let drops = ep.stats().drops;
+    assert_eq!(
+        (drops.fragments, drops.not_tcp, drops.malformed),
+        (1, 0, 1),
+        "{drops:?}"
+    );
+    // With its checksum right, the UDP packet is simply not TCP.
+    buf[10..12].fill(0);
+    let sum = crate::wire::internet_checksum(&buf[..20]);
+    buf[10..12].copy_from_slice(&sum.to_be_bytes());
+    ep.handle_ip_packet(now, &buf[..n]);
+    assert_eq!(ep.stats().drops.not_tcp, 1);
+    assert_eq!(ep.stats().connections, 0);
 }
