@@ -449,13 +449,24 @@ pub fn from(ip: IpAddr) -> String {
 /// `tcp.analysis.zero_window` or `tcp.analysis.keep_alive` are set as in
 /// the expert table). Combine with [`from`] to count one side's packets.
 pub fn count(file: &Path, filter: &str) -> io::Result<u64> {
-    let out = Command::new("tshark")
-        .arg("-n")
+    Ok(fields(file, filter, &["frame.number"])?.len() as u64)
+}
+
+/// The values of `names` (tshark field names) in each frame of `file`
+/// that matches `filter`, two-pass analysis as in [`count`]; a field a
+/// frame lacks is empty.
+pub fn fields(file: &Path, filter: &str, names: &[&str]) -> io::Result<Vec<Vec<String>>> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-n")
         .arg("-2")
         .arg("-r")
         .arg(file)
         .args(NO_PAYLOAD_DISSECTION)
-        .args(["-Y", filter, "-T", "fields", "-e", "frame.number"])
+        .args(["-Y", filter, "-T", "fields", "-E", "separator=;"]);
+    for name in names {
+        cmd.args(["-e", name]);
+    }
+    let out = cmd
         .stdin(Stdio::null())
         .output()
         .map_err(|e| io::Error::new(e.kind(), format!("cannot run tshark: {e}")))?;
@@ -470,7 +481,8 @@ pub fn count(file: &Path, filter: &str) -> io::Result<u64> {
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .count() as u64)
+        .map(|l| l.split(';').map(str::to_string).collect())
+        .collect())
 }
 
 /// The options of one SYN or SYN-ACK in a capture.
