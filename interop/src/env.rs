@@ -1,7 +1,7 @@
 //! What the suite needs from the machine, and what to do without it.
 //!
 //! The tests need root (network namespaces, TUN devices), `/dev/net/tun`,
-//! and the tools `ip`, `ss`, `tcpdump` and `tshark`. Without them a test
+//! and the tools `ip`, `ss`, `sysctl`, `tcpdump` and `tshark`. Without them a test
 //! prints why and returns early, except under CI (`CI` set to anything
 //! but `false`/`0`), where a missing prerequisite fails the test: CI runs
 //! as root with the tools installed, so a skip there would hide a broken
@@ -9,10 +9,11 @@
 
 use std::process::{Command, Stdio};
 
-/// The tools the suite runs.
-pub const TOOLS: [(&str, &str); 4] = [
+/// The tools the suite runs (`sysctl` configures every namespace).
+pub const TOOLS: [(&str, &str); 5] = [
     ("ip", "-V"),
     ("ss", "-V"),
+    ("sysctl", "--version"),
     ("tcpdump", "--version"),
     ("tshark", "--version"),
 ];

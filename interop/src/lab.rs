@@ -183,9 +183,6 @@ pub fn configure_ipv6(ns: &Netns, on: bool) -> io::Result<()> {
     Ok(())
 }
 
-/// A check on a judged capture: `Err` says what is wrong.
-pub type CaptureCheck = fn(&Verdict) -> Result<(), String>;
-
 /// How a case is set up.
 #[derive(Clone, Debug)]
 pub struct Setup {
@@ -207,9 +204,6 @@ pub struct Setup {
     pub limit: Duration,
     /// Device MTU.
     pub mtu: u16,
-    /// A check on the capture once tshark has judged it (while the file
-    /// still exists): `Err` fails the case.
-    pub check_capture: Option<CaptureCheck>,
 }
 
 impl Setup {
@@ -224,7 +218,6 @@ impl Setup {
             snaplen: 0,
             limit: Duration::from_secs(90),
             mtu: 1500,
-            check_capture: None,
         }
     }
 
@@ -315,6 +308,26 @@ where
     F: FnOnce(Ctx) -> Fut + Send + 'static,
     Fut: Future<Output = T> + Send + 'static,
 {
+    run_case_checked(case, setup, f, |_, _| Ok(()))
+}
+
+/// [`run_case`], then `check(value, verdict)` on what the case's future
+/// returned and the judged capture, while the capture file still exists
+/// (`verdict.file`; read it with [`crate::verdict::count`] or
+/// [`crate::verdict::syn_options`]): `Err` fails the case and keeps the
+/// capture.
+pub fn run_case_checked<T, F, Fut, C>(
+    case: &str,
+    setup: Setup,
+    f: F,
+    check: C,
+) -> Option<Outcome<T>>
+where
+    T: Send + 'static,
+    F: FnOnce(Ctx) -> Fut + Send + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+    C: FnOnce(&T, &Verdict) -> Result<(), String>,
+{
     if !env::ready(case) {
         return None;
     }
@@ -327,7 +340,6 @@ where
             .unwrap_or_else(|e| panic!("sysctl {k}={v}: {e}"));
     }
     let pcap = dir.path().join(format!("{case}.pcap"));
-    let check_capture = setup.check_capture;
     let ns_name = ns.name().to_string();
     let limit = setup.limit;
     let run = ns.block_on(case, limit + Duration::from_secs(30), move || async move {
@@ -400,9 +412,13 @@ where
         endpoint.drops.not_tcp, verdict.non_tcp,
         "{case}: synack's count of non-TCP packets differs from the capture's: {endpoint:?}"
     );
-    if let Some(check) = check_capture
-        && let Err(e) = check(&verdict)
-    {
+    // tshark must have read every packet tcpdump says it wrote.
+    assert_eq!(
+        verdict.frames, stats.captured,
+        "{case}: tshark read {} frames, tcpdump wrote {}",
+        verdict.frames, stats.captured
+    );
+    if let Err(e) = check(&value, &verdict) {
         panic!("{case}: the capture: {e}");
     }
     let elapsed = started.elapsed();
