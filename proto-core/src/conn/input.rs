@@ -359,7 +359,16 @@ impl Connection {
             // fills our window sends its ACKs exactly there, and refusing
             // them stalls both directions after losses.
             (0, _) => seg.seq.in_window(nxt, wnd) || seg.seq == nxt + wnd,
-            (_, 0) => false,
+            // A bare FIN at RCV.NXT needs no buffer space: taken even into
+            // a zero window, as Linux does, so a reader that has stopped
+            // reading still learns the stream ended and the sender is not
+            // left resending its FIN until it gives up.
+            (_, 0) => {
+                seg.seq == nxt
+                    && seg.payload.is_empty()
+                    && seg.flags.contains(TcpFlags::FIN)
+                    && !seg.flags.contains(TcpFlags::SYN)
+            }
             (_, _) => seg.seq.in_window(nxt, wnd) || (seg.seq + (len - 1)).in_window(nxt, wnd),
         }
     }

@@ -586,10 +586,11 @@ impl Connection {
         // RFC 9293 §3.8.6.1 (MUST-35): a window shrunk to zero with data
         // outstanding makes these retransmissions window probes; as long
         // as the peer answers them, they must not time the connection out
-        // (Linux does the same).
+        // (Linux does the same). "Answers": something acceptable arrived
+        // since our last transmission, however late this timer is handled.
         let zero_window_peer_alive = self.state.is_synchronized()
             && self.snd.wnd == 0
-            && now.saturating_duration_since(self.last_received) <= self.config.max_rto;
+            && self.last_received >= self.last_sent;
         if !zero_window_peer_alive {
             self.retries += 1;
         }

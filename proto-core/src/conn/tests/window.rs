@@ -313,3 +313,93 @@ fn a_window_probe_does_not_take_the_place_of_a_due_ack() {
     // And a learns of it once the wire delivers.
     assert!(p.run_until(Duration::from_secs(2), |p| p.a.send_queue_len() == 0));
 }
+
+/// Found by the `endpoint` fuzz target: a FIN that arrived when the
+/// receiver's application had stopped reading (a zero window) was refused
+/// as out of window, by the letter of RFC 9293, and the sender resent it
+/// until it gave up and reset the connection. A bare FIN at RCV.NXT takes
+/// no buffer space; Linux takes it, and so does synack now.
+#[test]
+fn a_bare_fin_is_taken_into_a_zero_window() {
+    let small = Config {
+        recv_buffer: 4096,
+        recv_buffer_max: 4096,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
+    p.established();
+    p.hold_reads_a = true;
+    // b fills a's window exactly; once it is closed, b closes its side:
+    // a FIN alone, at the right edge of a zero window.
+    let window = p.a.window.advertised(p.a.rcv.nxt);
+    p.b.write(&pattern(window)).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| p.b.snd.wnd == 0
+        && p.b.send_queue_len() == 0));
+    p.b.shutdown().unwrap();
+    assert!(
+        p.run_until(Duration::from_secs(5), |p| p.a.state() == State::CloseWait),
+        "a is {} with {} bytes unread",
+        p.a.state(),
+        p.a.recv_queue_len()
+    );
+    assert_eq!(p.a.window.advertised(p.a.rcv.nxt), 0);
+    assert_eq!(p.a.recv_queue_len(), window);
+    assert!(p.run_until(Duration::from_secs(1), |p| p.b.state() == State::FinWait2));
+    assert_eq!(p.b.stats().timeouts, 0);
+    // The data is still all there to read, then the end of the stream.
+    p.hold_reads_a = false;
+    p.drain_apps();
+    assert_eq!(p.got_a, pattern(window));
+    assert!(p.a.peer_closed());
+}
+
+/// Retransmissions into a zero window count as probes while the peer
+/// answers them (MUST-35), also when the host handles the timer late: the
+/// peer answered if anything arrived after our last transmission, not
+/// within `max_rto` of the moment the timer is looked at.
+#[test]
+fn zero_window_retransmissions_answered_never_time_out_even_handled_late() {
+    let plain = Config {
+        timestamps: false,
+        max_retries: 3,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&plain, &plain, SeqNumber(1));
+    p.established();
+    // Nothing is delivered any more: the test plays b's side by hand.
+    p.filter = |_, _, _| Fate::Drop;
+    p.a.set_nodelay(true);
+    p.a.write(b"x").unwrap();
+    p.flush();
+    let window_zero = |p: &Pair| TcpRepr {
+        src_port: B_ADDR.port(),
+        dst_port: A_ADDR.port(),
+        seq: p.b.snd.nxt,
+        ack: p.a.snd.una,
+        flags: TcpFlags::ACK,
+        window: 0,
+        ..TcpRepr::default()
+    };
+    // b takes nothing (its window closed) and says so.
+    let answer = window_zero(&p);
+    p.inject(false, &answer);
+    assert_eq!(p.a.snd.wnd, 0);
+    for round in 0..20 {
+        // The host looks at the timer 100 s after it was due.
+        let due = p.a.poll_timeout().expect("a retransmission timer");
+        p.now = due + Duration::from_secs(100);
+        p.a.handle_timeout(p.now);
+        p.flush();
+        assert_eq!(
+            p.a.state(),
+            State::Established,
+            "timed out in round {round}"
+        );
+        // b answers the retransmission at once, still with a zero window.
+        let answer = window_zero(&p);
+        p.inject(false, &answer);
+    }
+    // Silence: now the retries run out.
+    assert!(p.run_until(Duration::from_secs(3600), |p| p.a.state() == State::Closed));
+    assert_eq!(p.a.close_reason(), Some(CloseReason::TimedOut));
+}
