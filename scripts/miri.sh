@@ -2,7 +2,7 @@
 # Runs synack-core's tests under Miri, the interpreter that checks each
 # step of a program for undefined behaviour, leaks and out-of-bounds
 # accesses. The core forbids unsafe code, so what Miri can find is in the
-# unsafe code it calls: siphasher, bytes, alloc and core.
+# unsafe code it calls: siphasher, alloc and core.
 #
 #   scripts/miri.sh            every test: unit tests and fuzz regressions
 #                              (298 tests, ~10 min on a busy 2-core machine)
