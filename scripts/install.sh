@@ -49,4 +49,15 @@ if cargo +nightly --version >/dev/null 2>&1 && ! command -v cargo-fuzz >/dev/nul
     cargo install --locked cargo-fuzz >/dev/null 2>&1 \
         || log "could not install cargo-fuzz; fuzz/smoke.sh will skip"
 fi
+# Miri for scripts/miri.sh (the core's tests under the UB checker), also
+# nightly only; `miri setup` builds its standard library once.
+if cargo +nightly --version >/dev/null 2>&1 && ! cargo +nightly miri --version >/dev/null 2>&1; then
+    log "rustup +nightly component add miri rust-src"
+    rustup +nightly component add miri rust-src >/dev/null 2>&1 \
+        || log "could not add the miri component; scripts/miri.sh will skip"
+fi
+if cargo +nightly miri --version >/dev/null 2>&1; then
+    cargo +nightly miri setup >/dev/null 2>&1 \
+        || log "cargo +nightly miri setup failed; scripts/miri.sh will report it"
+fi
 log "done"

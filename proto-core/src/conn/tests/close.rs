@@ -57,7 +57,7 @@ fn half_close_keeps_receiving() {
     p.a.shutdown().unwrap();
     assert_eq!(p.a.write(b"x"), Err(Error::SendClosed));
     assert!(p.run_until(Duration::from_secs(1), |p| p.b.state() == State::CloseWait));
-    let data = pattern(100_000);
+    let data = pattern(if cfg!(miri) { 10_000 } else { 100_000 });
     transfer(&mut p, &[], &data, Duration::from_secs(10));
 }
 

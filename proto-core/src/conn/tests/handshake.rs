@@ -42,9 +42,10 @@ fn handshake_with_a_peer_that_offers_nothing() {
     assert_eq!((n.snd_shift, n.rcv_shift), (0, 0));
     assert_eq!(n.peer_mss, 536);
     assert_eq!(p.a.stats().mss, 536);
+    let len = if cfg!(miri) { 10_000 } else { 200_000 };
     transfer(
         &mut p,
-        &pattern(200_000),
+        &pattern(len),
         &pattern(3000),
         Duration::from_secs(60),
     );
@@ -66,10 +67,11 @@ fn simultaneous_open() {
         syn_acks, 2,
         "each side answers the other's SYN with a SYN-ACK"
     );
+    let len = if cfg!(miri) { 4_000 } else { 10_000 };
     transfer(
         &mut p,
-        &pattern(10_000),
-        &pattern(10_000),
+        &pattern(len),
+        &pattern(len),
         Duration::from_secs(10),
     );
 }

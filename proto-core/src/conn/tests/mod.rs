@@ -1,4 +1,9 @@
 //! Connection tests, by topic, over the harness in `harness.rs`.
+//!
+//! Under Miri (`scripts/miri.sh`), which interprets every byte of every
+//! checksum, copy and hash a thousand and more times slower, the long
+//! transfers and loops are scaled down with `cfg!(miri)`: the same code
+//! paths, kilobytes instead of megabytes. Natively they run in full.
 
 mod harness;
 

@@ -253,6 +253,9 @@ pub struct Stream {
     pub total: u64,
     pub written: u64,
     pub read: u64,
+    /// Pattern bytes from `written` on: generated, not yet taken.
+    outgoing: Vec<u8>,
+    unsent: core::ops::Range<usize>,
     scratch: Vec<u8>,
     expect: Vec<u8>,
 }
@@ -264,6 +267,8 @@ impl Stream {
             total,
             written: 0,
             read: 0,
+            outgoing: vec![0; 64 * 1024],
+            unsent: 0..0,
             scratch: vec![0; 64 * 1024],
             expect: vec![0; 64 * 1024],
         }
@@ -273,16 +278,23 @@ impl Stream {
         self.read == self.total
     }
 
-    /// Writes what the sender's buffer takes.
+    /// Writes what the sender's buffer takes. Each byte of the pattern is
+    /// generated once, however many writes it takes to get it in.
     pub fn write(&mut self, ep: &mut Endpoint, h: ConnectionHandle) {
         let Some(conn) = ep.connection_mut(h) else {
             return;
         };
         while self.written < self.total {
-            let n = (self.total - self.written).min(self.scratch.len() as u64) as usize;
-            fill_pattern(self.seed, self.written, &mut self.scratch[..n]);
-            match conn.write(&self.scratch[..n]) {
-                Ok(k) => self.written += k as u64,
+            if self.unsent.is_empty() {
+                let n = (self.total - self.written).min(self.outgoing.len() as u64) as usize;
+                fill_pattern(self.seed, self.written, &mut self.outgoing[..n]);
+                self.unsent = 0..n;
+            }
+            match conn.write(&self.outgoing[self.unsent.clone()]) {
+                Ok(k) => {
+                    self.written += k as u64;
+                    self.unsent.start += k;
+                }
                 Err(Error::WouldBlock) => break,
                 Err(e) => panic!("write failed: {e}"),
             }
