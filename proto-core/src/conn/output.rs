@@ -45,7 +45,13 @@ impl Connection {
     /// returns `None` after every other call. `buf` should hold a whole
     /// packet (the MTU); a smaller one gets smaller segments.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        let plan = self.plan_segment(now, buf.len())?;
+        let Some(plan) = self.plan_segment(now, buf.len()) else {
+            // Nothing to send, but what the application did since may need
+            // a timer: data written into a zero window needs the persist
+            // timer, or a lost window update leaves both sides waiting.
+            self.rearm_timers(now);
+            return None;
+        };
         let len = self.emit(now, plan, buf)?;
         self.after_send(now, &plan);
         self.rearm_timers(now);

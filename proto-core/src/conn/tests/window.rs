@@ -404,3 +404,42 @@ fn zero_window_retransmissions_answered_never_time_out_even_handled_late() {
     assert!(p.run_until(Duration::from_secs(3600), |p| p.a.state() == State::Closed));
     assert_eq!(p.a.close_reason(), Some(CloseReason::TimedOut));
 }
+
+/// Found by the `two_party` fuzz target (CI smoke run): data written while
+/// the peer's window was zero and nothing was in flight armed no timer,
+/// because timers were re-armed only when a segment went out. When the
+/// peer's window update was lost, both sides waited for ever. Now the
+/// persist timer starts, and its probe brings the window back.
+#[test]
+fn a_write_into_a_zero_window_arms_the_persist_timer() {
+    let small = Config {
+        recv_buffer: 4096,
+        recv_buffer_max: 4096,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
+    p.established();
+    p.hold_reads_a = true;
+    let window = p.a.window.advertised(p.a.rcv.nxt);
+    p.b.write(&pattern(window)).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| p.b.snd.wnd == 0
+        && p.b.send_queue_len() == 0));
+    assert_eq!(p.b.poll_timeout(), None, "nothing waits, nothing to time");
+    // a's reader drains the buffer; its window update is lost.
+    p.filter = |to_b, seg, _| {
+        if to_b && seg.payload.is_empty() {
+            Fate::Drop
+        } else {
+            Fate::Deliver
+        }
+    };
+    p.hold_reads_a = false;
+    p.flush();
+    assert_eq!(p.got_a.len(), window);
+    p.filter = deliver_all;
+    // b writes into what it still believes is a zero window.
+    p.b.write(b"more").unwrap();
+    p.flush();
+    assert!(p.b.poll_timeout().is_some(), "no persist timer");
+    assert!(p.run_until(Duration::from_secs(10), |p| p.got_a.len() == window + 4));
+}
