@@ -315,13 +315,10 @@ fn a_window_probe_does_not_take_the_place_of_a_due_ack() {
     assert!(p.run_until(Duration::from_secs(2), |p| p.a.send_queue_len() == 0));
 }
 
-/// Found by the `endpoint` fuzz target: a FIN that arrived when the
-/// receiver's application had stopped reading (a zero window) was refused
-/// as out of window, by the letter of RFC 9293, and the sender resent it
-/// until it gave up and reset the connection. A bare FIN at RCV.NXT takes
-/// no buffer space; Linux takes it, and so does synack now.
-#[test]
-fn a_bare_fin_is_taken_into_a_zero_window() {
+/// A pair where a (4 KiB buffer, application not reading) has taken
+/// exactly one window of b's data and acknowledged it: a's window is zero,
+/// b has nothing in flight. Returns the pair and the window's size.
+fn a_window_filled_by_b() -> (Pair, usize) {
     let small = Config {
         recv_buffer: 4096,
         recv_buffer_max: 4096,
@@ -330,12 +327,23 @@ fn a_bare_fin_is_taken_into_a_zero_window() {
     let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
     p.established();
     p.hold_reads_a = true;
-    // b fills a's window exactly; once it is closed, b closes its side:
-    // a FIN alone, at the right edge of a zero window.
     let window = p.a.window.advertised(p.a.rcv.nxt);
     p.b.write(&pattern(window)).unwrap();
     assert!(p.run_until(Duration::from_secs(5), |p| p.b.snd.wnd == 0
         && p.b.send_queue_len() == 0));
+    (p, window)
+}
+
+/// Found by the `endpoint` fuzz target: a FIN that arrived when the
+/// receiver's application had stopped reading (a zero window) was refused
+/// as out of window, by the letter of RFC 9293, and the sender resent it
+/// until it gave up and reset the connection. A bare FIN at RCV.NXT takes
+/// no buffer space; Linux takes it, and so does synack now.
+#[test]
+fn a_bare_fin_is_taken_into_a_zero_window() {
+    // Once a's window is closed, b closes its side: a FIN alone, at the
+    // right edge of a zero window.
+    let (mut p, window) = a_window_filled_by_b();
     p.b.shutdown().unwrap();
     assert!(
         p.run_until(Duration::from_secs(5), |p| p.a.state() == State::CloseWait),
@@ -412,18 +420,7 @@ fn zero_window_retransmissions_answered_never_time_out_even_handled_late() {
 /// persist timer starts, and its probe brings the window back.
 #[test]
 fn a_write_into_a_zero_window_arms_the_persist_timer() {
-    let small = Config {
-        recv_buffer: 4096,
-        recv_buffer_max: 4096,
-        ..Config::default()
-    };
-    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
-    p.established();
-    p.hold_reads_a = true;
-    let window = p.a.window.advertised(p.a.rcv.nxt);
-    p.b.write(&pattern(window)).unwrap();
-    assert!(p.run_until(Duration::from_secs(5), |p| p.b.snd.wnd == 0
-        && p.b.send_queue_len() == 0));
+    let (mut p, window) = a_window_filled_by_b();
     assert_eq!(p.b.poll_timeout(), None, "nothing waits, nothing to time");
     // a's reader drains the buffer; its window update is lost.
     p.filter = |to_b, seg, _| {
