@@ -17,6 +17,15 @@ pub struct Config {
     /// The receive buffer may grow to this size by auto-tuning; it also
     /// fixes the window scale we offer (RFC 7323 §2.2).
     pub recv_buffer_max: usize,
+    /// The smallest MSS we send with, whatever the peer announces (RFC
+    /// 9293 §3.7.1 leaves the floor to the implementation). Without one, a
+    /// peer announcing MSS 1 makes us send one byte per segment: 40–60
+    /// bytes of headers per byte and a thousand times the per-packet work
+    /// (the attack behind CVE-2019-11479). Linux's `tcp_min_snd_mss`: 48,
+    /// which still leaves 8 bytes of payload after 40 bytes of options.
+    /// At least [`Config::MIN_SEND_MSS_FLOOR`]. Never raises the MSS above
+    /// what our own MTU allows.
+    pub min_send_mss: u16,
     /// Offer window scaling (RFC 7323 §2).
     pub window_scaling: bool,
     /// Offer selective acknowledgments (RFC 2018).
@@ -102,6 +111,7 @@ impl Default for Config {
             send_buffer: 256 * 1024,
             recv_buffer: 128 * 1024,
             recv_buffer_max: 6 * 1024 * 1024,
+            min_send_mss: Config::MIN_SEND_MSS_FLOOR,
             window_scaling: true,
             sack: true,
             timestamps: true,
@@ -139,6 +149,8 @@ pub enum ConfigError {
     /// Keepalive would declare a peer dead after a single unanswered
     /// probe, which RFC 9293 §3.8.4 (MUST-29) forbids: use 2 or more.
     KeepaliveProbes,
+    /// `min_send_mss` is below [`Config::MIN_SEND_MSS_FLOOR`].
+    MinSendMssTooSmall(u16),
 }
 
 impl core::fmt::Display for ConfigError {
@@ -160,6 +172,11 @@ impl core::fmt::Display for ConfigError {
             ConfigError::KeepaliveProbes => {
                 f.write_str("keepalive.probes must be at least 2 (RFC 9293 MUST-29)")
             }
+            ConfigError::MinSendMssTooSmall(mss) => write!(
+                f,
+                "min_send_mss {mss} is too small: at least {} bytes",
+                Config::MIN_SEND_MSS_FLOOR
+            ),
         }
     }
 }
@@ -167,6 +184,10 @@ impl core::fmt::Display for ConfigError {
 impl core::error::Error for ConfigError {}
 
 impl Config {
+    /// The lowest `min_send_mss` allowed, as Linux allows no
+    /// `tcp_min_snd_mss` below 48.
+    pub const MIN_SEND_MSS_FLOOR: u16 = 48;
+
     /// Checks the values against the RFCs' limits.
     pub fn validate(&self) -> Result<(), ConfigError> {
         // 40 bytes of IPv4+TCP headers at least, plus one payload byte;
@@ -188,7 +209,20 @@ impl Config {
         if self.keepalive.is_some_and(|k| k.probes < 2) {
             return Err(ConfigError::KeepaliveProbes);
         }
+        if self.min_send_mss < Config::MIN_SEND_MSS_FLOOR {
+            return Err(ConfigError::MinSendMssTooSmall(self.min_send_mss));
+        }
         Ok(())
+    }
+
+    /// The MSS to send with on a path to a peer that announced `peer_mss`
+    /// (RFC 9293 §3.7.1, MUST-16: the smaller of the peer's and ours),
+    /// raised to `min_send_mss` (but never above our own), before the
+    /// options every segment carries are taken off. Every change of the
+    /// send MSS goes through here, so the floor holds for all of them.
+    pub fn send_mss_for(&self, ipv4: bool, peer_mss: u16) -> u16 {
+        let ours = self.mss_for(ipv4);
+        peer_mss.min(ours).max(self.min_send_mss.min(ours))
     }
 
     /// The MSS we announce: the MTU less the IP and TCP fixed headers
@@ -245,6 +279,34 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(c.validate(), Err(ConfigError::DelayedAckTooLong));
+        let c = Config {
+            min_send_mss: 1,
+            ..Config::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::MinSendMssTooSmall(1)));
+        let message = alloc::format!("{}", c.validate().unwrap_err());
+        assert!(message.contains("min_send_mss"), "{message}");
+    }
+
+    #[test]
+    fn the_send_mss_has_a_floor_below_our_own_mss() {
+        let c = Config::default();
+        for tiny in [0, 1, 47] {
+            assert_eq!(c.send_mss_for(true, tiny), 48);
+        }
+        assert_eq!(c.send_mss_for(true, 536), 536);
+        assert_eq!(c.send_mss_for(true, 9000), 1460);
+        // A host whose own MTU is smaller than the floor keeps its MTU.
+        let small = Config {
+            mtu: 80,
+            ..Config::default()
+        };
+        assert_eq!(small.send_mss_for(true, 1), 40);
+        let high_floor = Config {
+            min_send_mss: 1000,
+            ..Config::default()
+        };
+        assert_eq!(high_floor.send_mss_for(false, 536), 1000);
     }
 
     #[test]

@@ -12,6 +12,17 @@ use crate::wire::{IpAddrPair, TcpFlags, TcpRepr};
 /// RFC 7323 §5.5: TS.Recent is invalid after 24 days without a segment.
 const PAWS_IDLE_LIMIT: Duration = Duration::from_secs(24 * 24 * 3600);
 
+/// What PAWS made of an arriving segment's timestamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TsCheck {
+    /// Not older than TS.Recent (or timestamps are off, or it is a reset).
+    Passed,
+    /// Older, but TS.Recent is more than 24 days old and so no longer
+    /// valid (RFC 7323 §5.5): the segment's TSval replaces it if the
+    /// segment proves acceptable.
+    RecentExpired,
+}
+
 /// RFC 9293 §3.7.1 and RFC 8200 §5: the MSS to assume when the peer sends
 /// none.
 // RFC 9293 §3.7.1 (MUST-15): without an MSS option, assume 536 (IPv4) or
@@ -71,7 +82,12 @@ impl Connection {
             });
             return;
         }
-        if !seg.flags.contains(TcpFlags::SYN) || tuple.outgoing_addrs().is_none() {
+        // SYN+FIN is discarded, as Linux does (see the endpoint's
+        // `syn_fin` count).
+        if !seg.flags.contains(TcpFlags::SYN)
+            || seg.flags.contains(TcpFlags::FIN)
+            || tuple.outgoing_addrs().is_none()
+        {
             return self.drop_segment(DropReason::InvalidForState);
         }
         let Some(isn) = &self.isn else {
@@ -121,13 +137,11 @@ impl Connection {
             self.ts.recent = ts.value;
             self.ts.recent_at = now;
         }
-        // RFC 9293 §3.7.1: Eff.snd.MSS = min(SendMSS, our MSS) less the
-        // options every segment carries.
-        // RFC 9293 §3.7.1 (MUST-16): the effective send MSS is the smaller of the
-        // peer's MSS and ours (our MTU), less the options on every segment.
-        let ours = c.mss_for(ipv4);
+        // RFC 9293 §3.7.1 (MUST-16): the effective send MSS is the smaller
+        // of the peer's MSS and ours (our MTU), with a floor against peers
+        // that announce tiny ones, less the options on every segment.
         let ts_overhead = if n.timestamps { 12 } else { 0 };
-        self.send_mss = usize::from(n.peer_mss.min(ours))
+        self.send_mss = usize::from(c.send_mss_for(ipv4, n.peer_mss))
             .saturating_sub(ts_overhead)
             .max(1);
         self.window = ReceiveWindow::new(self.rcv.nxt, n.rcv_shift);
@@ -229,9 +243,9 @@ impl Connection {
             self.snd.nxt = self.snd.iss;
             return;
         }
-        if !self.check_timestamp(now, seg) {
+        let Some(ts_check) = self.check_timestamp(now, seg) else {
             return;
-        }
+        };
         // First: is the sequence number acceptable? RFC 9293 §3.10.7.4
         // (MUST-66): with a zero receive window no segment is, but valid
         // ACKs and RSTs at RCV.NXT must still be processed; their text is
@@ -258,9 +272,10 @@ impl Connection {
             }
             return;
         }
-        self.last_received = now;
-        self.probes = 0;
-        self.update_ts_recent(now, seg);
+        // Nothing the segment says is taken in (TS.Recent, liveness, the
+        // window, SACK blocks, RTT samples) before its ACK has proved
+        // acceptable in `process_ack`: a spoofed segment that is then
+        // refused must leave the connection as it was (RFC 7323 §4.3).
         // Second: RST (RFC 5961 §3.2: only an exact match resets).
         if flags.contains(TcpFlags::RST) {
             return self.handle_reset(now, seg);
@@ -282,7 +297,7 @@ impl Connection {
         if !flags.contains(TcpFlags::ACK) {
             return self.drop_segment(DropReason::InvalidForState);
         }
-        if !self.process_ack(now, seg) {
+        if !self.process_ack(now, seg, ts_check) {
             return;
         }
         // Sixth: URG is ignored (RFC 6093 advises against urgent data).
@@ -299,44 +314,55 @@ impl Connection {
     }
 
     /// RFC 7323 §5.3 (PAWS) and §3.2 (timestamps on every segment).
-    /// Returns false when the segment was dropped.
-    fn check_timestamp(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
-        if !self.negotiated.timestamps {
-            return true;
+    /// Returns `None` when the segment was dropped. Changes nothing: what
+    /// the segment's timestamp means for TS.Recent is decided only once the
+    /// segment is known to be acceptable (`take_in_acceptable_segment`).
+    fn check_timestamp(&mut self, now: Instant, seg: &TcpRepr<'_>) -> Option<TsCheck> {
+        if !self.negotiated.timestamps || seg.flags.contains(TcpFlags::RST) {
+            return Some(TsCheck::Passed);
         }
-        let rst = seg.flags.contains(TcpFlags::RST);
         let Some(ts) = seg.options.timestamps else {
-            if rst {
-                return true;
-            }
             self.drop_segment(DropReason::MissingTimestamp);
-            return false;
+            return None;
         };
-        if rst {
-            return true;
-        }
         let older = (ts.value.wrapping_sub(self.ts.recent) as i32) < 0;
-        if older {
-            if now.saturating_duration_since(self.ts.recent_at) > PAWS_IDLE_LIMIT {
-                // RFC 7323 §5.5: too long idle for TS.Recent to mean anything.
-                self.ts.recent = ts.value;
-                self.ts.recent_at = now;
-                return true;
-            }
-            self.drop_segment(DropReason::Paws);
-            self.answer_unacceptable(now, seg);
-            return false;
+        if !older {
+            return Some(TsCheck::Passed);
         }
-        true
+        if now.saturating_duration_since(self.ts.recent_at) > PAWS_IDLE_LIMIT {
+            // RFC 7323 §5.5: too long idle for TS.Recent to mean anything.
+            return Some(TsCheck::RecentExpired);
+        }
+        self.drop_segment(DropReason::Paws);
+        self.answer_unacceptable(now, seg);
+        None
     }
 
-    /// RFC 7323 §4.3: remember the TSval of a segment that covers
-    /// Last.ACK.sent.
-    fn update_ts_recent(&mut self, now: Instant, seg: &TcpRepr<'_>) {
-        if let (true, Some(ts)) = (self.negotiated.timestamps, seg.options.timestamps)
-            && (ts.value.wrapping_sub(self.ts.recent) as i32) >= 0
-            && seg.seq <= self.ts.last_ack_sent
-        {
+    /// A segment passed every check up to and including its ACK: it is
+    /// from the peer as far as TCP can tell. Only now may it refresh the
+    /// connection's liveness and TS.Recent.
+    fn take_in_acceptable_segment(&mut self, now: Instant, seg: &TcpRepr<'_>, ts_check: TsCheck) {
+        self.last_received = now;
+        self.probes = 0;
+        self.update_ts_recent(now, seg, ts_check);
+    }
+
+    /// RFC 7323 §4.3: remember the TSval of an acceptable segment that
+    /// covers Last.ACK.sent. Linux (`tcp_replace_ts_recent` after
+    /// `tcp_ack`'s checks) does the same.
+    fn update_ts_recent(&mut self, now: Instant, seg: &TcpRepr<'_>, ts_check: TsCheck) {
+        let Some(ts) = seg
+            .options
+            .timestamps
+            .filter(|_| self.negotiated.timestamps)
+        else {
+            return;
+        };
+        let newer = match ts_check {
+            TsCheck::Passed => (ts.value.wrapping_sub(self.ts.recent) as i32) >= 0,
+            TsCheck::RecentExpired => true,
+        };
+        if newer && seg.seq <= self.ts.last_ack_sent {
             self.ts.recent = ts.value;
             self.ts.recent_at = now;
         }
@@ -440,7 +466,7 @@ impl Connection {
 
     /// RFC 9293 §3.10.7.4 "fifth", with RFC 5961 §5.2's acceptability.
     /// Returns false when the segment is done with.
-    fn process_ack(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
+    fn process_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, ts_check: TsCheck) -> bool {
         let ack = seg.ack;
         if self.state == State::SynReceived {
             if !(ack > self.snd.una && ack <= self.snd.max) {
@@ -468,6 +494,7 @@ impl Connection {
             self.send_challenge_ack(now);
             return false;
         }
+        self.take_in_acceptable_segment(now, seg, ts_check);
         let prior_una = self.snd.una;
         let window = usize::from(seg.window) << self.negotiated.snd_shift;
         // RFC 5681 §2: a duplicate ACK carries no data and no window

@@ -194,6 +194,13 @@ impl Endpoint {
             self.stats.drops.no_connection += 1;
             return;
         }
+        if flags.contains(TcpFlags::FIN) {
+            // SYN+FIN opens and closes at once: no stack sends it, scanners
+            // do (to slip past filters that look for a bare SYN). RFC 9293
+            // would take it as a SYN; Linux discards it, and so do we.
+            self.stats.drops.syn_fin += 1;
+            return;
+        }
         self.syn(now, listener, tuple, seg, reopen);
     }
 

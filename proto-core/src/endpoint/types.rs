@@ -92,6 +92,9 @@ pub struct EndpointDrops {
     pub no_connection: u64,
     /// A SYN for a port nobody listens on (answered with a reset).
     pub no_listener: u64,
+    /// A SYN that also carried FIN, for a listener: discarded without
+    /// reply, as Linux does.
+    pub syn_fin: u64,
     /// A listener's SYN queue (cookies off) or accept queue was full.
     pub backlog_full: u64,
     /// The connection limit was reached.
@@ -114,6 +117,7 @@ impl EndpointDrops {
             self.fragments,
             self.no_connection,
             self.no_listener,
+            self.syn_fin,
             self.backlog_full,
             self.connection_limit,
             self.memory_limit,

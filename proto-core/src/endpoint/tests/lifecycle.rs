@@ -96,6 +96,50 @@ fn resets_are_never_answered_and_replies_are_rate_limited() {
     assert_eq!((out.flags, out.seq), (TcpFlags::RST, SeqNumber(2)));
 }
 
+/// SYN+FIN at a listener is discarded without a reply or a connection,
+/// as Linux does, with and without SYN cookies; a plain SYN from the same
+/// peer is still served.
+#[test]
+fn a_syn_with_fin_at_a_listener_is_discarded() {
+    for cookies in [
+        super::super::SynCookieMode::Off,
+        super::super::SynCookieMode::Always,
+    ] {
+        let mut cfg = config(3);
+        cfg.syn_cookies = cookies;
+        let mut ep = Endpoint::new(cfg).unwrap();
+        ep.listen(server_addr()).unwrap();
+        let now = crate::time::Instant::from_secs(5);
+        let peer = SocketAddr::new(CLIENT_V4, 4000);
+        let syn_fin = TcpRepr {
+            seq: SeqNumber(100),
+            flags: TcpFlags::SYN | TcpFlags::FIN,
+            window: 1000,
+            ..TcpRepr::default()
+        };
+        let (addrs, bytes) = craft(peer, server_addr(), &syn_fin);
+        ep.handle_segment(now, &addrs, &bytes);
+        assert_eq!(
+            drain(&mut ep, now),
+            0,
+            "{cookies:?}: nothing answers SYN+FIN"
+        );
+        let s = ep.stats();
+        assert_eq!((s.drops.syn_fin, s.connections, s.half_open), (1, 0, 0));
+        let syn = TcpRepr {
+            flags: TcpFlags::SYN,
+            ..syn_fin
+        };
+        let (addrs, bytes) = craft(peer, server_addr(), &syn);
+        ep.handle_segment(now, &addrs, &bytes);
+        assert_eq!(
+            drain(&mut ep, now),
+            1,
+            "{cookies:?}: the SYN gets its SYN-ACK"
+        );
+    }
+}
+
 #[test]
 fn malformed_and_non_unicast_input_is_counted_not_answered() {
     let mut ep = Endpoint::new(config(2)).unwrap();
