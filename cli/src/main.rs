@@ -9,6 +9,7 @@ mod net;
 mod pcap;
 mod perf;
 mod sim;
+mod stats;
 mod tun;
 
 /// synack: a sans-I/O TCP, and tools to watch it work.

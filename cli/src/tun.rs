@@ -7,11 +7,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand, ValueEnum};
-use synack_tokio::TcpStream;
+use synack_core::conn::Stats;
+use synack_core::tuple::FourTuple;
+use synack_tokio::{OwnedReadHalf, OwnedWriteHalf, TcpStream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::net::{self, DataSource, StackArgs, TunDevArgs};
+use crate::stats::StatsArgs;
 
 const CHUNK: usize = 64 * 1024;
 
@@ -85,6 +88,8 @@ struct ServeArgs {
     duration: Option<f64>,
     #[command(flatten)]
     stack: StackArgs,
+    #[command(flatten)]
+    stats: StatsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -138,12 +143,18 @@ async fn serve(args: ServeArgs) -> io::Result<()> {
     let accept_loop = async {
         loop {
             let (stream, peer) = listener.accept().await?;
+            let tuple = FourTuple::new(stream.local_addr()?, peer);
+            let stats = args.stats.clone();
             tokio::spawn(async move {
-                match serve_one(stream, mode).await {
+                let (served, last) = serve_one(stream, mode).await;
+                match served {
                     Ok((read, written)) => {
                         eprintln!("synack tun: {peer}: read {read} bytes, wrote {written}")
                     }
                     Err(e) => eprintln!("synack tun: {peer}: {e}"),
+                }
+                if let Some(last) = last {
+                    stats.report_closed(tuple, &last);
                 }
             });
         }
@@ -156,20 +167,38 @@ async fn serve(args: ServeArgs) -> io::Result<()> {
             None => std::future::pending().await,
         }
     };
-    tokio::select! {
-        r = accept_loop => r?,
-        _ = net::interrupted() => eprintln!("synack tun: interrupted, stopping"),
-        _ = limit => eprintln!("synack tun: time is up, stopping"),
-    }
-    Ok(())
+    let outcome = tokio::select! {
+        r = accept_loop => r,
+        _ = net::interrupted() => {
+            eprintln!("synack tun: interrupted, stopping");
+            Ok(())
+        }
+        _ = limit => {
+            eprintln!("synack tun: time is up, stopping");
+            Ok(())
+        }
+        _ = args.stats.report_periodically(&stack) => Ok(()),
+    };
+    args.stats.report_final(&stack);
+    outcome
 }
 
-/// Serves one connection; returns (bytes read, bytes written).
-async fn serve_one(stream: TcpStream, mode: Mode) -> io::Result<(u64, u64)> {
-    let (mut r, mut w) = stream.into_split();
+/// Serves one connection; returns (bytes read, bytes written) and the
+/// connection's final counters.
+async fn serve_one(stream: TcpStream, mode: Mode) -> (io::Result<(u64, u64)>, Option<Stats>) {
+    let (r, mut w) = stream.into_split();
+    let served = serve_halves(r, &mut w, mode).await;
+    (served, w.stats().ok())
+}
+
+async fn serve_halves(
+    mut r: OwnedReadHalf,
+    w: &mut OwnedWriteHalf,
+    mode: Mode,
+) -> io::Result<(u64, u64)> {
     match mode {
         Mode::Echo => {
-            let n = tokio::io::copy(&mut r, &mut w).await?;
+            let n = tokio::io::copy(&mut r, w).await?;
             w.shutdown().await?;
             Ok((n, n))
         }

@@ -62,8 +62,10 @@ fn perf_client_reports_against_a_perf_server_over_udp() {
         .unwrap()
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let mut server = synack()
+    let server = synack()
         .args(["perf", "server", "--udp", &addr, "--once"])
+        .args(["--stats", "--stats-interval", "50ms"])
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -84,18 +86,54 @@ fn perf_client_reports_against_a_perf_server_over_udp() {
     ] {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            assert!(status.success());
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = server.kill();
-            panic!("the perf server did not finish within 60 s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    let out = finish_within(server, std::time::Duration::from_secs(60));
+    assert!(out.status.success());
+    // The client's mode byte ('S'), then the stream.
+    check_stats_lines(&String::from_utf8_lossy(&out.stdout), 1 + (4 << 20));
+}
+
+/// `--stats` printed JSON lines: periodic snapshots, the served
+/// connection's counters when it ended, and a final snapshot with every
+/// endpoint counter an operator under attack looks for.
+fn check_stats_lines(stdout: &str, bytes: u64) {
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let of = |kind: &'static str| -> Vec<&serde_json::Value> {
+        lines.iter().filter(|v| v["report"] == kind).collect()
+    };
+    assert!(!of("interval").is_empty(), "no periodic report: {stdout}");
+    let closed = of("closed");
+    assert_eq!(closed.len(), 1, "{stdout}");
+    assert_eq!(closed[0]["bytes_received"], bytes);
+    for key in ["paws", "out_of_window", "ack_of_unsent", "bad_reset"] {
+        assert_eq!(closed[0]["drops"][key], 0, "{key}: {}", closed[0]);
     }
+    assert!(closed[0]["challenge_acks"].is_u64());
+    let last = lines.last().expect("a final report");
+    assert_eq!(last["report"], "final");
+    let endpoint = &last["endpoint"];
+    for key in [
+        "cookies_sent",
+        "cookies_accepted",
+        "rsts_sent",
+        "rsts_rate_limited",
+        "connections_opened",
+    ] {
+        assert!(endpoint[key].is_u64(), "missing {key}: {endpoint}");
+    }
+    for key in [
+        "malformed",
+        "no_connection",
+        "syn_fin",
+        "bad_cookie",
+        "total",
+    ] {
+        assert!(endpoint["drops"][key].is_u64(), "missing {key}: {endpoint}");
+    }
+    assert_eq!(endpoint["connections_opened"], 1);
+    assert!(last["connections"].is_array());
 }
 
 /// Waits for `child` at most `limit`, killing it (and failing) after that,
@@ -108,7 +146,7 @@ fn finish_within(
     while child.try_wait().unwrap().is_none() {
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
-            panic!("the perf client did not finish within {limit:?}");
+            panic!("the synack process did not finish within {limit:?}");
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }

@@ -37,6 +37,7 @@ use synack_core::endpoint::{
     ConnectionHandle, Endpoint, EndpointConfig, EndpointStats, ListenerId,
 };
 use synack_core::time::Instant;
+use synack_core::tuple::FourTuple;
 use tokio::time::Sleep;
 
 use crate::error;
@@ -340,6 +341,21 @@ impl Stack {
     /// The endpoint's counters: connections, TIME-WAIT entries, drops.
     pub fn stats(&self) -> EndpointStats {
         self.shared.lock().ep.stats()
+    }
+
+    /// Every connection the stack holds now, with its counters (drops by
+    /// reason, challenge ACKs, retransmissions, RTT…): streams the
+    /// application holds, connections waiting to be accepted, half-open
+    /// ones in SYN queues, and connections still finishing after their
+    /// stream was dropped. With [`Stack::stats`], every drop and defence
+    /// counter the stack keeps.
+    pub fn connection_stats(&self) -> Vec<(FourTuple, Stats)> {
+        let shared = self.shared.lock();
+        shared
+            .ep
+            .connections()
+            .map(|(_, conn)| (conn.tuple(), conn.stats()))
+            .collect()
     }
 
     /// Whether the link carries IP packets or bare segments.

@@ -19,6 +19,8 @@ use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::net::{self, DataSource, StackArgs, TunDevArgs};
+use crate::stats::StatsArgs;
+use synack_core::tuple::FourTuple;
 
 mod raw_udp;
 
@@ -72,6 +74,8 @@ struct ServerArgs {
     once: bool,
     #[command(flatten)]
     stack: StackArgs,
+    #[command(flatten)]
+    stats: StatsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -157,11 +161,18 @@ async fn server(args: ServerArgs) -> io::Result<()> {
                 Listener::Synack(l) => {
                     let (mut s, peer) = l.accept().await?;
                     s.set_nodelay(true)?;
+                    let tuple = FourTuple::new(s.local_addr()?, peer);
+                    let stats = args.stats.clone();
                     // Wait for the close to complete before the task ends:
                     // the stack's driver must still send the reply and FIN
                     // when this process is about to exit (`--once`).
                     let task = tokio::spawn(async move {
                         let served = serve_one(&mut s).await;
+                        // `close` takes the stream: its counters as the
+                        // client finished, before our FIN.
+                        if let Ok(last) = s.stats() {
+                            stats.report_closed(tuple, &last);
+                        }
                         s.close().await?;
                         served
                     });
@@ -185,13 +196,33 @@ async fn server(args: ServerArgs) -> io::Result<()> {
             });
         }
     };
-    tokio::select! {
+    let stack = match &listener {
+        Listener::Synack(l) => Some(l.stack().clone()),
+        Listener::Kernel(_) => None,
+    };
+    if stack.is_none() && args.stats.stats {
+        return Err(invalid(
+            "--stats reports synack's counters: use --udp or --tun",
+        ));
+    }
+    let periodic = async {
+        match &stack {
+            Some(stack) => args.stats.report_periodically(stack).await,
+            None => std::future::pending().await,
+        }
+    };
+    let outcome = tokio::select! {
         r = serve => r,
         _ = net::interrupted() => {
             eprintln!("synack perf: interrupted, stopping");
             Ok(())
         }
+        _ = periodic => Ok(()),
+    };
+    if let Some(stack) = &stack {
+        args.stats.report_final(stack);
     }
+    outcome
 }
 
 fn report_served(peer: SocketAddr, r: io::Result<(char, u64)>) {

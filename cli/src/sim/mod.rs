@@ -3,7 +3,7 @@
 //! pcap captures per host, a metrics CSV and a plot.
 
 mod plot;
-mod units;
+pub(crate) mod units;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

@@ -78,6 +78,11 @@ pub struct SequenceVars {
     pub rcv_nxt: SeqNumber,
     /// RCV.WND: the window a segment is judged against, in bytes.
     pub rcv_wnd: u32,
+    /// TS.Recent (RFC 7323 §4.3): the TSval echoed next; 0 without
+    /// timestamps. Only an acceptable segment may change it.
+    pub ts_recent: u32,
+    /// Last.ACK.sent (RFC 7323 §4.3): the ACK field of our last segment.
+    pub last_ack_sent: SeqNumber,
 }
 
 /// Options both sides agreed on in the handshake.
@@ -482,6 +487,8 @@ impl Connection {
             snd_max: self.snd.max,
             rcv_nxt: self.rcv.nxt,
             rcv_wnd: self.window.advertised(self.rcv.nxt) as u32,
+            ts_recent: self.ts.recent,
+            last_ack_sent: self.ts.last_ack_sent,
         }
     }
 

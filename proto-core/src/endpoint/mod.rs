@@ -356,6 +356,18 @@ impl Endpoint {
             .map(|e| &e.conn)
     }
 
+    /// Every connection the endpoint holds: those the application holds
+    /// (or may accept), half-open ones in SYN queues, and closed ones the
+    /// application has not released. For monitoring: the handles of
+    /// connections the application does not hold yet open nothing through
+    /// [`Endpoint::connection`]. Entries in the TIME-WAIT table are not
+    /// connections and are counted in [`EndpointStats::time_wait`].
+    pub fn connections(&self) -> impl Iterator<Item = (ConnectionHandle, &Connection)> + '_ {
+        self.conns
+            .iter()
+            .map(|(key, e)| (ConnectionHandle(key), &e.conn))
+    }
+
     /// The connection, to read, write or close it. The endpoint looks at
     /// it again (timers, sending, events) at the next call on the
     /// endpoint.

@@ -30,6 +30,23 @@ fn connected() -> (
 }
 
 #[test]
+fn every_connection_can_be_listed_with_its_counters() {
+    let (net, c, s) = connected();
+    for (ep, handle, peer) in [
+        (&net.client, c, server_addr()),
+        (&net.server, s, SocketAddr::new(CLIENT_V4, 0)),
+    ] {
+        let listed: Vec<_> = ep.connections().collect();
+        assert_eq!(listed.len(), ep.stats().connections);
+        let (h, conn) = listed[0];
+        assert_eq!(h, handle);
+        assert_eq!(conn.state(), State::Established);
+        assert_eq!(conn.tuple().remote.ip(), peer.ip());
+        assert!(conn.stats().segments_received >= 1);
+    }
+}
+
+#[test]
 fn connection_refused_without_listener() {
     let mut net = Net::pair();
     let c = net
