@@ -22,13 +22,18 @@
 //!   byte written before the shutdown;
 //! - emitted segments carry valid checksums and the CUT's 4-tuple;
 //! - after a timer expiry is handled and the output drained, the next
-//!   deadline lies in the future (no busy loop).
+//!   deadline lies in the future (no busy loop);
+//! - no refused segment changes TS.Recent (RFC 7323 §4.3): once the CUT
+//!   is synchronizing, TS.Recent moves only for an ACK that was accepted
+//!   and covers Last.ACK.sent.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use synack_core::cc::CcAlgorithm;
-use synack_core::conn::{CloseReason, Config, Connection, Keepalive, State};
+use synack_core::conn::{
+    CloseReason, Config, Connection, DropCounts, DropReason, Keepalive, SequenceVars, State,
+};
 use synack_core::isn::IsnGenerator;
 use synack_core::seq::SeqNumber;
 use synack_core::time::{Duration, Instant};
@@ -258,8 +263,11 @@ impl Harness {
     /// Hands a segment to the CUT and follows what it does to the state.
     fn deliver(&mut self, addrs: &IpAddrPair, seg: &TcpRepr<'_>) {
         let before = self.cut.state();
+        let vars_before = self.cut.debug_sequence();
+        let drops_before = self.cut.stats().drops;
         self.cut.handle_segment(self.now, addrs, seg);
         let after = self.cut.state();
+        self.check_ts_recent(before, vars_before, drops_before, seg);
         let seg_end = seg.seq + seg.segment_len();
         if seg_end > self.peer_next {
             self.peer_next = seg_end;
@@ -295,6 +303,52 @@ impl Harness {
             self.cut_iss = None;
         }
         self.check();
+    }
+
+    /// RFC 7323 §4.3: once synchronizing, only a segment that was
+    /// accepted (its ACK acceptable, no SYN, no reset) and that covers
+    /// Last.ACK.sent may change TS.Recent. (`InvalidForState` is not in
+    /// the list: text after the peer's FIN is counted so after the ACK it
+    /// rode on was rightly taken; a segment without ACK is caught by the
+    /// flag check.) A refused segment that moved it
+    /// would let one spoofed packet fail every later one on PAWS.
+    fn check_ts_recent(
+        &self,
+        before: State,
+        vars: SequenceVars,
+        drops_before: DropCounts,
+        seg: &TcpRepr<'_>,
+    ) {
+        if matches!(before, State::Closed | State::Listen | State::SynSent)
+            || self.cut.debug_sequence().ts_recent == vars.ts_recent
+        {
+            return;
+        }
+        let drops = self.cut.stats().drops;
+        let refused = [
+            DropReason::WrongPeer,
+            DropReason::Paws,
+            DropReason::MissingTimestamp,
+            DropReason::AckOfUnsent,
+            DropReason::AckTooOld,
+            DropReason::BadReset,
+            DropReason::UnexpectedSyn,
+        ];
+        for reason in refused {
+            assert_eq!(
+                drops.get(reason),
+                drops_before.get(reason),
+                "TS.Recent moved by a segment dropped as {reason:?}: {seg:?}"
+            );
+        }
+        assert!(
+            seg.flags.contains(TcpFlags::ACK) && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::RST),
+            "TS.Recent moved by a segment that cannot be accepted: {seg:?}"
+        );
+        assert!(
+            seg.seq <= vars.last_ack_sent && seg.ack <= vars.snd_max,
+            "TS.Recent moved by a segment past Last.ACK.sent or acking unsent data: {seg:?} {vars:?}"
+        );
     }
 
     /// Takes every segment the CUT wants to send and checks each.
