@@ -3,6 +3,4 @@
 //! The mio driver: `Source`s and a poll-driven driver for hand-written event loops over synack's core.
 //!
 //! **Status: not built yet.** This crate exists so the workspace has the
-//! layout described in `ARCHITECTURE.md`; it has no functionality today.
-//! Its work is tracked by the runtime-adapter issue, which comes after the
-//! connection engine and loss recovery in `synack-core`.
+//! layout described in `ARCHITECTURE.md`; it has no functionality yet.
