@@ -319,7 +319,11 @@ impl Harness {
         drops_before: DropCounts,
         seg: &TcpRepr<'_>,
     ) {
+        // A passive open that failed goes back to LISTEN as a new, empty
+        // incarnation (RFC 9293 §3.10.7.4): its TS.Recent starts over.
+        let after = self.cut.state();
         if matches!(before, State::Closed | State::Listen | State::SynSent)
+            || matches!(after, State::Listen | State::Closed)
             || self.cut.debug_sequence().ts_recent == vars.ts_recent
         {
             return;
