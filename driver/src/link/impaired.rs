@@ -1,6 +1,6 @@
 //! An impairment wrapper for any link: the seeded
-//! [`Impairment`](synack_link::impair::Impairment) stage on both
-//! directions, timed by tokio's clock.
+//! [`Impairment`] stage on both
+//! directions, timed by the runtime's clock and timer.
 
 use std::io;
 use std::marker::PhantomData;
