@@ -34,7 +34,7 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use synack_core::conn::{CloseReason, Event, Stats};
@@ -170,16 +170,6 @@ impl Shared {
     }
 }
 
-impl Drop for Shared {
-    fn drop(&mut self) {
-        // The last handle is gone: let the driver see it and stop.
-        let st = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        if let Some(w) = st.driver.take() {
-            w.wake();
-        }
-    }
-}
-
 /// A synack TCP stack over one link: the place connections are opened
 /// and listeners bound. Cheap to clone; its [`Driver`] runs while any
 /// clone, listener or stream is alive.
@@ -196,6 +186,17 @@ impl std::fmt::Debug for Stack {
         f.debug_struct("Stack")
             .field("local_ip", &self.shared.local_ip)
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        // Perhaps the last handle: let the driver see it, finish what the
+        // connections still have to send, and stop.
+        let kick = self.shared.lock().kick();
+        if let Some(w) = kick {
+            w.wake();
+        }
     }
 }
 
@@ -232,7 +233,7 @@ impl Stack {
         });
         let max_packet = link.mtu() + 40;
         let driver = Driver {
-            shared: Arc::downgrade(&shared),
+            shared: shared.clone(),
             link: Box::new(link),
             batch: SendBatch::new(config.send_batch.max(1), max_packet),
             timer: R::Timer::new(),
@@ -341,12 +342,17 @@ impl Stack {
 }
 
 /// The future that runs a [`Stack`]: see the [module
-/// documentation](self). It resolves with `Ok(())` once the stack, its
-/// listeners and streams are all dropped, and with the link's error if the
-/// link fails (every operation on the stack then fails too).
+/// documentation](self). Once the stack, its listeners and streams are
+/// all dropped it runs on until the connections they let go of have
+/// finished (delivered what was written and closed, or reset, or timed
+/// out), as a kernel finishes closed sockets, and then resolves with
+/// `Ok(())`. It resolves with the link's error if the link fails (every
+/// operation on the stack then fails too).
 #[must_use = "the stack does nothing unless its driver is spawned or polled"]
 pub struct Driver<L, R: Runtime> {
-    shared: Weak<Shared>,
+    /// Also held by every application handle (each holds a [`Stack`]): a
+    /// count of one means the application has let go of everything.
+    shared: Arc<Shared>,
     /// Boxed so the driver is `Unpin` whatever the link.
     link: Box<L>,
     batch: SendBatch,
@@ -361,7 +367,7 @@ pub struct Driver<L, R: Runtime> {
 impl<L, R: Runtime> std::fmt::Debug for Driver<L, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Driver")
-            .field("running", &(self.shared.strong_count() > 0))
+            .field("handles", &(Arc::strong_count(&self.shared) - 1))
             .finish_non_exhaustive()
     }
 }
@@ -372,10 +378,13 @@ impl<L: PacketLink, R: Runtime> Future for Driver<L, R> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         // Every field is Unpin.
         let this = self.get_mut();
-        let Some(shared) = this.shared.upgrade() else {
-            return Poll::Ready(Ok(()));
-        };
+        let shared = this.shared.clone();
         for _ in 0..this.turns {
+            if Arc::strong_count(&shared) == 2 && shared.lock().ep.stats().connections == 0 {
+                // No handle left (the driver holds two references here)
+                // and every connection has finished.
+                return Poll::Ready(Ok(()));
+            }
             match this.turn(&shared, cx) {
                 Ok(Turn::More) => continue,
                 Ok(Turn::Idle) => return Poll::Pending,

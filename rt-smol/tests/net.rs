@@ -235,6 +235,27 @@ fn dropping_a_stream_with_unread_data_resets_the_peer() {
 }
 
 #[test]
+fn dropping_the_last_handle_still_delivers_what_was_written() {
+    smol::block_on(within(20, async {
+        let (mut c, mut s, client, _b) = pair().await;
+        let data = pattern(4, 300 * 1024);
+        let reader = smol::spawn(async move {
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        c.write_all(&data).await.unwrap();
+        // The stream and the client's stack were its last handles: the
+        // driver finishes sending, then the FIN, and only then stops.
+        drop(c);
+        drop(client);
+        let got = reader.await;
+        assert_eq!(got.len(), data.len());
+        assert!(got == data);
+    }));
+}
+
+#[test]
 fn connecting_where_nobody_listens_is_refused() {
     smol::block_on(within(10, async {
         let server = stack();
