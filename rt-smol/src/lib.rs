@@ -1,8 +1,64 @@
 //! # synack-smol
 //!
-//! The smol/async-io driver: streams over synack's core implementing the `futures-io` `AsyncRead`/`AsyncWrite` traits.
+//! TCP connections that synack runs, for smol and any other async-io
+//! application: a [`Stack`] over a packet link, [`TcpListener`]s with
+//! `accept()` and `incoming()`, and [`TcpStream`]s implementing
+//! `futures-io`'s `AsyncRead`/`AsyncWrite`. Past the constructor, names
+//! and behaviour follow `async_net`/`smol::net`.
 //!
-//! **Status: not built yet.** This crate exists so the workspace has the
-//! layout described in `ARCHITECTURE.md`; it has no functionality today.
-//! Its work is tracked by the runtime-adapter issue, which comes after the
-//! connection engine and loss recovery in `synack-core`.
+//! ```no_run
+//! use futures_lite::{AsyncReadExt, AsyncWriteExt};
+//! use synack_smol::{Stack, TcpListener, TcpStream};
+//!
+//! # fn main() -> std::io::Result<()> {
+//! smol::block_on(async {
+//!     // Two stacks, each on its own UDP socket; each driver runs as a task.
+//!     let (server, driver) = Stack::udp("127.0.0.1:0".parse().unwrap())?;
+//!     smol::spawn(driver).detach();
+//!     let (client, driver) = Stack::udp("127.0.0.1:0".parse().unwrap())?;
+//!     smol::spawn(driver).detach();
+//!     let addr = server.udp_addr().unwrap(); // listen on the UDP port: reachable by it
+//!     let listener: TcpListener = server.bind(addr)?;
+//!     smol::spawn(async move {
+//!         let (s, _) = listener.accept().await?;
+//!         futures_lite::io::copy(s.clone(), &mut s.clone()).await
+//!     })
+//!     .detach();
+//!     let mut stream: TcpStream = client.connect(addr).await?;
+//!     stream.write_all(b"hello").await?;
+//!     let mut buf = [0; 5];
+//!     stream.read_exact(&mut buf).await?;
+//!     Ok(())
+//! })
+//! # }
+//! ```
+//!
+//! ## The driver
+//!
+//! [`Stack::new`] returns the stack and its [`Driver`], a future that
+//! moves the stack's packets and resolves once every handle to the stack
+//! is gone (or with the link's error). async-io has no executor of its
+//! own, so the application runs it: `smol::spawn(driver).detach()`, an
+//! `async_executor::Executor`'s `spawn`, or, without an executor, beside
+//! its own future (`futures_lite::future::or(app, driver)`). The driver is
+//! `synack-driver`'s, shared with `synack-tokio`; this crate is the
+//! async-io glue ([`runtime::AsyncIo`]) and the `futures-io` traits.
+//!
+//! ## Errors
+//!
+//! Failures are `std::io::Error`s with the kinds a kernel socket reports:
+//! `ConnectionRefused`, `ConnectionReset`, `TimedOut`,
+//! `ConnectionAborted`, `BrokenPipe`, `NotConnected`, `AddrInUse`.
+
+pub mod link;
+mod listener;
+pub mod runtime;
+mod stack;
+mod stream;
+
+pub use listener::{Incoming, TcpListener};
+pub use stack::{Driver, Stack, StackConfig};
+pub use stream::TcpStream;
+pub use synack_core;
+pub use synack_driver;
+pub use synack_link;

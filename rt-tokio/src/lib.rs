@@ -28,11 +28,14 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The adapter is thin: one driver task per stack owns the link and a
-//! tokio timer, feeds the core [`Endpoint`](synack_core::endpoint::Endpoint)
-//! what arrives and when its deadline passes, sends what it emits, and
-//! wakes the tasks its events concern (see [`stack`]'s documentation).
-//! All protocol behaviour is the core's.
+//! The adapter is thin: it is tokio glue (the reactor, the timer, the
+//! clock: [`runtime::Tokio`]) around the runtime-neutral driver of
+//! `synack-driver`, which `synack-smol` shares. One driver task per stack
+//! owns the link and a tokio timer, feeds the core
+//! [`Endpoint`](synack_core::endpoint::Endpoint) what arrives and when its
+//! deadline passes, sends what it emits, and wakes the tasks its events
+//! concern (see [`stack`]'s documentation). All protocol behaviour is the
+//! core's.
 //!
 //! ## Errors
 //!
@@ -49,9 +52,9 @@
 //! (loss, delay, duplication, reordering around any link) and your own
 //! through [`link::PacketLink`].
 
-mod error;
 pub mod link;
 mod listener;
+pub mod runtime;
 pub mod stack;
 mod stream;
 
@@ -59,4 +62,5 @@ pub use listener::TcpListener;
 pub use stack::{Stack, StackConfig};
 pub use stream::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, TcpStream, WriteHalf};
 pub use synack_core;
+pub use synack_driver;
 pub use synack_link;

@@ -1,241 +1,18 @@
-//! Connections as tokio streams.
+//! Connections as tokio streams: `synack-driver`'s [`Stream`] under
+//! tokio's `AsyncRead`/`AsyncWrite`.
 
-use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use synack_core::conn::{CloseReason, Connection, Error, Negotiated, Stats};
-use synack_core::endpoint::ConnectionHandle;
+use synack_core::conn::{Negotiated, Stats};
+use synack_driver::Stream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::error;
-use crate::stack::{Stack, State};
-
-/// Which waker slot to leave a waker in.
-#[derive(Clone, Copy)]
-enum Wait {
-    Read,
-    Write,
-}
-
-/// The part of a stream its halves share; dropping it lets go of the
-/// connection.
-struct Inner {
-    stack: Stack,
-    handle: ConnectionHandle,
-    local: SocketAddr,
-    peer: SocketAddr,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        let now = self.stack.shared.now();
-        let mut st = self.stack.shared.lock();
-        st.slots.remove(&self.handle);
-        // Like closing a socket: a FIN, or a reset if received data was
-        // left unread. Fails only if the connection is already gone.
-        let _ = st.ep.release(self.handle, now);
-        let kick = st.kick();
-        drop(st);
-        if let Some(w) = kick {
-            w.wake();
-        }
-    }
-}
-
-impl Inner {
-    /// Runs `f` on the connection under the lock. Without a connection (it
-    /// ended and was removed, or the stack stopped), `gone` says what to
-    /// report. When `f` returns `WouldBlock`, `cx`'s waker is left in the
-    /// `wait` slot (`f` returns the result and whether the driver must be
-    /// woken).
-    fn with_conn<T>(
-        &self,
-        cx: Option<&mut Context<'_>>,
-        wait: Wait,
-        f: impl FnOnce(&mut Connection, synack_core::time::Instant) -> (Result<T, Error>, bool),
-        gone: impl FnOnce(Option<CloseReason>) -> io::Result<T>,
-    ) -> Poll<io::Result<T>> {
-        let now = self.stack.shared.now();
-        let mut st = self.stack.shared.lock();
-        let (result, kick) = match st.ep.connection_mut(self.handle) {
-            Some(conn) => f(conn, now),
-            None => {
-                let result = match st.check_running() {
-                    Err(e) => Err(e),
-                    Ok(()) => gone(st.slots.get(&self.handle).and_then(|s| s.closed)),
-                };
-                return Poll::Ready(result);
-            }
-        };
-        let kick = if kick { st.kick() } else { None };
-        let out = match result {
-            Ok(v) => Poll::Ready(Ok(v)),
-            Err(Error::WouldBlock) => match cx {
-                Some(cx) => {
-                    register(&mut st, self.handle, wait, cx.waker());
-                    Poll::Pending
-                }
-                None => Poll::Ready(Err(io::ErrorKind::WouldBlock.into())),
-            },
-            Err(e) => Poll::Ready(Err(match wait {
-                Wait::Read => error::conn(e),
-                Wait::Write => error::write(e),
-            })),
-        };
-        drop(st);
-        if let Some(w) = kick {
-            w.wake();
-        }
-        out
-    }
-
-    fn poll_read(&self, cx: Option<&mut Context<'_>>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.with_conn(
-            cx,
-            Wait::Read,
-            |conn, now| {
-                let r = conn.read(now, buf);
-                // Reading may open the window: the driver sends the update.
-                let kick = matches!(r, Ok(n) if n > 0);
-                (r, kick)
-            },
-            |closed| match closed {
-                // Removed after a normal close: everything was read.
-                Some(CloseReason::Normal) => Ok(0),
-                Some(reason) => Err(error::closed(reason)),
-                None => Err(io::ErrorKind::NotConnected.into()),
-            },
-        )
-    }
-
-    fn poll_write(&self, cx: Option<&mut Context<'_>>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.with_conn(
-            cx,
-            Wait::Write,
-            |conn, _| {
-                let r = conn.write(buf);
-                let kick = r.is_ok();
-                (r, kick)
-            },
-            |closed| {
-                Err(match closed {
-                    Some(CloseReason::Normal) | None => {
-                        io::Error::new(io::ErrorKind::BrokenPipe, "connection closed")
-                    }
-                    Some(reason) => error::closed(reason),
-                })
-            },
-        )
-    }
-
-    fn shutdown(&self) -> io::Result<()> {
-        let r = self.with_conn(
-            None,
-            Wait::Write,
-            |conn, _| match conn.shutdown() {
-                // Already over normally: nothing left to shut.
-                Err(Error::Closed(CloseReason::Normal)) => (Ok(()), false),
-                r => (r, true),
-            },
-            |closed| match closed {
-                Some(CloseReason::Normal) => Ok(()),
-                Some(reason) => Err(error::closed(reason)),
-                None => Err(io::ErrorKind::NotConnected.into()),
-            },
-        );
-        match r {
-            Poll::Ready(r) => r,
-            Poll::Pending => Ok(()),
-        }
-    }
-
-    /// Ready once the handshake is over (or failed).
-    fn poll_connected(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut st = self.stack.shared.lock();
-        st.check_running()?;
-        let Some(slot) = st.slots.get_mut(&self.handle) else {
-            return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
-        };
-        if let Some(reason) = slot.closed {
-            return Poll::Ready(Err(match reason {
-                // Closed before it opened: the peer never answered in a
-                // way that opened it.
-                CloseReason::Normal => io::ErrorKind::ConnectionAborted.into(),
-                reason => error::closed(reason),
-            }));
-        }
-        if slot.connected {
-            return Poll::Ready(Ok(()));
-        }
-        register(&mut st, self.handle, Wait::Write, cx.waker());
-        Poll::Pending
-    }
-
-    /// Ready once the connection has ended (its `Closed` event).
-    fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut st = self.stack.shared.lock();
-        st.check_running()?;
-        let finished = st
-            .ep
-            .connection(self.handle)
-            .is_none_or(|c| c.is_finished());
-        match st.slots.get(&self.handle).and_then(|s| s.closed) {
-            Some(CloseReason::Normal) => Poll::Ready(Ok(())),
-            Some(reason) => Poll::Ready(Err(error::closed(reason))),
-            None if finished && st.ep.connection(self.handle).is_none() => Poll::Ready(Ok(())),
-            None => {
-                register(&mut st, self.handle, Wait::Read, cx.waker());
-                Poll::Pending
-            }
-        }
-    }
-
-    fn stats(&self) -> io::Result<Stats> {
-        let st = self.stack.shared.lock();
-        if let Some(conn) = st.ep.connection(self.handle) {
-            return Ok(conn.stats());
-        }
-        st.slots
-            .get(&self.handle)
-            .and_then(|s| s.last_stats.as_deref().cloned())
-            .ok_or_else(|| io::ErrorKind::NotConnected.into())
-    }
-
-    fn conn<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> io::Result<T> {
-        let mut st = self.stack.shared.lock();
-        st.check_running()?;
-        let conn = st
-            .ep
-            .connection_mut(self.handle)
-            .ok_or(io::ErrorKind::NotConnected)?;
-        let out = f(conn);
-        let kick = st.kick();
-        drop(st);
-        if let Some(w) = kick {
-            w.wake();
-        }
-        Ok(out)
-    }
-}
-
-fn register(st: &mut State, handle: ConnectionHandle, wait: Wait, waker: &Waker) {
-    if let Some(slot) = st.slots.get_mut(&handle) {
-        let place = match wait {
-            Wait::Read => &mut slot.read,
-            Wait::Write => &mut slot.write,
-        };
-        match place {
-            Some(w) if w.will_wake(waker) => {}
-            _ => *place = Some(waker.clone()),
-        }
-    }
-}
-
-/// A TCP connection of a synack [`Stack`], like `tokio::net::TcpStream`.
+/// A TCP connection of a synack [`Stack`](crate::Stack), like
+/// `tokio::net::TcpStream`.
 ///
 /// Reads wait for data and return 0 once the peer has closed and
 /// everything was read; writes wait for room in the send buffer (its size
@@ -244,55 +21,43 @@ fn register(st: &mut State, handle: ConnectionHandle, wait: Wait, waker: &Waker)
 /// `poll_shutdown` sends a FIN after the data. Dropping the stream is
 /// closing a socket: a FIN, or a reset if received data was left unread.
 pub struct TcpStream {
-    inner: Arc<Inner>,
+    inner: Arc<Stream>,
 }
 
 impl std::fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TcpStream")
-            .field("local", &self.inner.local)
-            .field("peer", &self.inner.peer)
+            .field("local", &self.inner.local_addr())
+            .field("peer", &self.inner.peer_addr())
             .finish()
     }
 }
 
 impl TcpStream {
-    /// A stream over a connection the application now holds.
-    pub(crate) fn new(stack: Stack, handle: ConnectionHandle) -> TcpStream {
-        let tuple = stack.shared.lock().ep.connection(handle).map(|c| c.tuple());
-        let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+    pub(crate) fn new(inner: Stream) -> TcpStream {
         TcpStream {
-            inner: Arc::new(Inner {
-                stack,
-                handle,
-                local: tuple.map_or(unspecified, |t| t.local),
-                peer: tuple.map_or(unspecified, |t| t.remote),
-            }),
+            inner: Arc::new(inner),
         }
-    }
-
-    pub(crate) async fn wait_connected(&self) -> io::Result<()> {
-        poll_fn(|cx| self.inner.poll_connected(cx)).await
     }
 
     /// This end's address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.inner.local)
+        Ok(self.inner.local_addr())
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.inner.peer)
+        Ok(self.inner.peer_addr())
     }
 
     /// Turns Nagle's algorithm off (`true`) or on, like `TCP_NODELAY`.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.inner.conn(|c| c.set_nodelay(nodelay))
+        self.inner.set_nodelay(nodelay)
     }
 
     /// True when Nagle's algorithm is off.
     pub fn nodelay(&self) -> io::Result<bool> {
-        self.inner.conn(|c| c.nodelay())
+        self.inner.nodelay()
     }
 
     /// The connection's counters and estimates (RTT, congestion window,
@@ -307,18 +72,18 @@ impl TcpStream {
     /// scaling and both shifts, SACK, timestamps. `NotConnected` once the
     /// connection has ended and gone.
     pub fn negotiated(&self) -> io::Result<Negotiated> {
-        self.inner.conn(|c| c.negotiated())
+        self.inner.negotiated()
     }
 
     /// Reads what has arrived without waiting; `WouldBlock` if nothing
     /// has.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        ready_or_would_block(self.inner.poll_read(None, buf))
+        self.inner.try_read(buf)
     }
 
     /// Writes what fits without waiting; `WouldBlock` if nothing does.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        ready_or_would_block(self.inner.poll_write(None, buf))
+        self.inner.try_write(buf)
     }
 
     /// Closes gracefully: sends a FIN after the written data, discards
@@ -326,23 +91,13 @@ impl TcpStream {
     /// too and acknowledged everything (`Ok`), or the connection failed
     /// (reset, timed out).
     pub async fn close(self) -> io::Result<()> {
-        self.inner.shutdown()?;
-        let mut scratch = vec![0u8; 16 * 1024];
-        loop {
-            match poll_fn(|cx| self.inner.poll_read(Some(cx), &mut scratch)).await {
-                Ok(0) => break,
-                Ok(_) => continue,
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => break,
-                Err(e) => return Err(e),
-            }
-        }
-        poll_fn(|cx| self.inner.poll_closed(cx)).await
+        self.inner.close().await
     }
 
     /// Aborts the connection with a reset, like closing a socket with
     /// `SO_LINGER` set to zero.
     pub fn abort(self) {
-        let _ = self.inner.conn(|c| c.abort());
+        self.inner.abort();
     }
 
     /// Splits into owned halves that can move to different tasks.
@@ -369,14 +124,7 @@ impl TcpStream {
     }
 }
 
-fn ready_or_would_block<T>(p: Poll<io::Result<T>>) -> io::Result<T> {
-    match p {
-        Poll::Ready(r) => r,
-        Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
-    }
-}
-
-fn read_into(inner: &Inner, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+fn read_into(inner: &Stream, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
     let unfilled = buf.initialize_unfilled();
     match inner.poll_read(Some(cx), unfilled) {
         Poll::Ready(Ok(n)) => {
@@ -433,23 +181,23 @@ impl_write!(WriteHalf<'_>);
 
 /// The reading half of [`TcpStream::into_split`].
 pub struct OwnedReadHalf {
-    inner: Arc<Inner>,
+    inner: Arc<Stream>,
 }
 
 /// The writing half of [`TcpStream::into_split`]; dropping it sends a FIN.
 pub struct OwnedWriteHalf {
-    inner: Arc<Inner>,
+    inner: Arc<Stream>,
     shutdown_on_drop: bool,
 }
 
 /// The reading half of [`TcpStream::split`].
 pub struct ReadHalf<'a> {
-    inner: &'a Arc<Inner>,
+    inner: &'a Arc<Stream>,
 }
 
 /// The writing half of [`TcpStream::split`].
 pub struct WriteHalf<'a> {
-    inner: &'a Arc<Inner>,
+    inner: &'a Arc<Stream>,
 }
 
 macro_rules! impl_debug_addrs {
@@ -457,8 +205,8 @@ macro_rules! impl_debug_addrs {
         impl std::fmt::Debug for $t {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct($name)
-                    .field("local", &self.inner.local)
-                    .field("peer", &self.inner.peer)
+                    .field("local", &self.inner.local_addr())
+                    .field("peer", &self.inner.peer_addr())
                     .finish()
             }
         }
@@ -473,12 +221,12 @@ impl_debug_addrs!(WriteHalf<'_>, "WriteHalf");
 impl OwnedReadHalf {
     /// This end's address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.inner.local)
+        Ok(self.inner.local_addr())
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.inner.peer)
+        Ok(self.inner.peer_addr())
     }
 
     /// Puts the halves back together; fails (returning them) if they came
@@ -498,12 +246,12 @@ impl OwnedReadHalf {
 impl OwnedWriteHalf {
     /// This end's address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.inner.local)
+        Ok(self.inner.local_addr())
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.inner.peer)
+        Ok(self.inner.peer_addr())
     }
 
     /// The connection's counters and estimates (see
@@ -514,7 +262,7 @@ impl OwnedWriteHalf {
 
     /// Turns Nagle's algorithm off (`true`) or on.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.inner.conn(|c| c.set_nodelay(nodelay))
+        self.inner.set_nodelay(nodelay)
     }
 }
 

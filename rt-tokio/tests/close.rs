@@ -126,3 +126,26 @@ async fn dropping_the_write_half_sends_a_fin_and_the_read_half_reads_on() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn dropping_the_last_handle_still_delivers_what_was_written() {
+    within(20, async {
+        let (mut c, s, client, _b) = pair().await;
+        let data = pattern(4, 300 * 1024);
+        // Taken by the send buffer, most of it not yet sent, when the
+        // stream and the client's stack (its last handles) are dropped.
+        let mut s = s;
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        c.write_all(&data).await.unwrap();
+        drop(c);
+        drop(client);
+        let got = reader.await.unwrap();
+        assert_eq!(got.len(), data.len());
+        assert!(got == data);
+    })
+    .await;
+}

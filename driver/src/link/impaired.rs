@@ -1,40 +1,40 @@
 //! An impairment wrapper for any link: the seeded
-//! [`Impairment`](synack_link::impair::Impairment) stage on both
-//! directions, timed by tokio's clock.
+//! [`Impairment`] stage on both
+//! directions, timed by the runtime's clock and timer.
 
-use std::future::Future;
 use std::io;
+use std::marker::PhantomData;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use super::{Framing, Incoming, PacketLink, SendBatch};
+use crate::runtime::{Runtime, Timer};
 use synack_core::time::Instant;
 use synack_core::tuple::FourTuple;
 use synack_core::wire::IpAddrPair;
 use synack_link::impair::{Impairment, ImpairmentConfig, ImpairmentStats};
-use tokio::time::Sleep;
-
-use super::{Framing, Incoming, PacketLink, SendBatch};
 
 /// Packets a stage holds at most (delayed ones); beyond it, arrivals are
 /// dropped as a full router queue drops them.
 const MAX_HELD: usize = 8192;
 
 /// A link whose packets, both ways, pass an impairment stage: loss,
-/// delay, jitter, duplication and reordering, decided by a seed.
-pub struct Impaired<L> {
+/// delay, jitter, duplication and reordering, decided by a seed, timed by
+/// runtime `R`'s clock and timer.
+pub struct Impaired<L, R: Runtime> {
     inner: L,
     inbound: Impairment,
     outbound: Impairment,
-    origin: tokio::time::Instant,
-    timer: Pin<Box<Sleep>>,
+    origin: std::time::Instant,
+    timer: R::Timer,
     /// Packets released by the outbound stage, on their way to `inner`.
     out_batch: SendBatch,
     /// Packets dropped because a stage was full.
     overflow: u64,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl<L> std::fmt::Debug for Impaired<L> {
+impl<L, R: Runtime> std::fmt::Debug for Impaired<L, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Impaired")
             .field("inbound", &self.inbound.stats())
@@ -43,20 +43,20 @@ impl<L> std::fmt::Debug for Impaired<L> {
     }
 }
 
-impl<L: PacketLink> Impaired<L> {
+impl<L: PacketLink, R: Runtime> Impaired<L, R> {
     /// Wraps `inner`; each direction gets `config`, with decisions drawn
-    /// from `seed` (inbound) and `seed + 1` (outbound). Call it inside a
-    /// tokio runtime.
-    pub fn new(inner: L, config: ImpairmentConfig, seed: u64) -> Impaired<L> {
+    /// from `seed` (inbound) and `seed + 1` (outbound).
+    pub fn new(inner: L, config: ImpairmentConfig, seed: u64) -> Impaired<L, R> {
         let max = inner.mtu() + 40;
         Impaired {
             inner,
             inbound: Impairment::new(config, seed),
             outbound: Impairment::new(config, seed.wrapping_add(1)),
-            origin: tokio::time::Instant::now(),
-            timer: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
+            origin: R::now(),
+            timer: R::Timer::new(),
             out_batch: SendBatch::new(64, max),
             overflow: 0,
+            runtime: PhantomData,
         }
     }
 
@@ -71,7 +71,7 @@ impl<L: PacketLink> Impaired<L> {
     }
 
     fn now(&self) -> Instant {
-        Instant::from_micros(self.origin.elapsed().as_micros() as u64)
+        Instant::from_micros(R::now().saturating_duration_since(self.origin).as_micros() as u64)
     }
 
     /// Arms the timer for the earlier release of the two stages and
@@ -83,17 +83,14 @@ impl<L: PacketLink> Impaired<L> {
         };
         if let Some(at) = next {
             let deadline = self.origin + std::time::Duration::from_micros(at.total_micros());
-            if self.timer.deadline() != deadline {
-                self.timer.as_mut().reset(deadline);
-            }
-            if self.timer.as_mut().poll(cx).is_ready() {
+            if self.timer.poll_at(cx, deadline).is_ready() {
                 cx.waker().wake_by_ref();
             }
         }
     }
 }
 
-impl<L: PacketLink> PacketLink for Impaired<L> {
+impl<L: PacketLink, R: Runtime> PacketLink for Impaired<L, R> {
     fn framing(&self) -> Framing {
         self.inner.framing()
     }

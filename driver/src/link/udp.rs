@@ -1,0 +1,421 @@
+//! UDP encapsulation: each datagram carries one TCP segment between two
+//! synack stacks.
+//!
+//! # Addresses
+//!
+//! synack's TCP 4-tuples and the UDP socket addresses relate like this:
+//!
+//! - the TCP local IP is the UDP socket's IP (for a socket bound to a
+//!   wildcard address, the IP each datagram was sent to, and replies leave
+//!   from it);
+//! - the TCP remote IP is the IP of the UDP peer that sent the segment;
+//! - TCP ports are TCP's own, carried in the TCP header: many connections
+//!   share the one socket;
+//! - the TCP checksum's pseudo-header uses those IPs, so every segment is
+//!   checked end to end as it would be on the wire;
+//! - the UDP destination for a TCP remote address is found in a small
+//!   table ([`UdpRoutes`]): learned from every datagram received (the
+//!   datagram's UDP source, keyed by its IP and the segment's TCP source
+//!   port), or set by the application ([`UdpRoutes::insert`]); when the
+//!   table knows nothing, the TCP remote address itself is used. So a
+//!   stack that listens on the TCP port equal to its UDP port is reached
+//!   by connecting to its UDP address, with no setup at all — that is the
+//!   convention `synack demo` and `synack perf` follow.
+
+use std::collections::HashMap;
+use std::io::{self, IoSliceMut};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use synack_core::wire::IpAddrPair;
+use synack_link::udp::{RECV_BATCH, Received, UdpLink};
+
+use super::{Framing, Incoming, PacketLink, SendBatch};
+use crate::runtime::{Interest, Io, Runtime};
+
+/// Most entries in the route table; past it the learned entries are
+/// forgotten (and learned again from the next datagrams).
+const MAX_ROUTES: usize = 65_536;
+/// Largest datagram, and so the size of each receive buffer (a GRO run is
+/// at most this large).
+const RECV_SLOT: usize = 65_536;
+/// Largest GSO send in bytes (a UDP datagram's size limit).
+const MAX_GSO_BYTES: usize = 65_000;
+
+/// Where TCP remote addresses are reached over UDP. Cloning gives another
+/// handle to the same table.
+#[derive(Clone, Debug, Default)]
+pub struct UdpRoutes(Arc<Mutex<HashMap<SocketAddr, SocketAddr>>>);
+
+impl UdpRoutes {
+    /// Segments for TCP address `tcp` go to UDP address `udp`.
+    pub fn insert(&self, tcp: SocketAddr, udp: SocketAddr) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_ROUTES {
+            map.clear();
+        }
+        map.insert(tcp, udp);
+    }
+
+    /// The UDP address for TCP address `tcp`: the table's entry, or `tcp`
+    /// itself.
+    pub fn lookup(&self, tcp: SocketAddr) -> SocketAddr {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&tcp).copied().unwrap_or(tcp)
+    }
+}
+
+/// A UDP socket as a [`PacketLink`], under runtime `R`'s reactor. See the
+/// [module documentation](self).
+pub struct Udp<R: Runtime> {
+    io: R::Io<UdpLink>,
+    local: SocketAddr,
+    routes: UdpRoutes,
+    mtu: usize,
+    recv_buf: Vec<u8>,
+    received: Vec<Received>,
+}
+
+impl<R: Runtime> std::fmt::Debug for Udp<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Udp")
+            .field("local", &self.local)
+            .field("mtu", &self.mtu)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime> Udp<R> {
+    /// Binds a UDP socket to `addr` (port 0 picks one). Call it where the
+    /// runtime's reactor is available (inside a tokio runtime, for
+    /// tokio). The MTU defaults to 1492, so a segment (at most the
+    /// MTU less 20 bytes) with its UDP and IP headers fits a 1500-byte
+    /// Ethernet frame.
+    pub fn bind(addr: SocketAddr) -> io::Result<Udp<R>> {
+        Udp::from_link(UdpLink::bind(addr)?)
+    }
+
+    /// Takes over a bound link.
+    pub fn from_link(link: UdpLink) -> io::Result<Udp<R>> {
+        let local = link.local_addr()?;
+        // Bursts of a fast sender outrun the default buffers; the kernel
+        // caps these at net.core.{w,r}mem_max.
+        let _ = link.set_buffer_sizes(4 << 20, 8 << 20);
+        let slots = if link.gro_segments() > 1 {
+            RECV_BATCH
+        } else {
+            RECV_BATCH.min(32)
+        };
+        Ok(Udp {
+            io: R::Io::register(link)?,
+            local,
+            routes: UdpRoutes::default(),
+            mtu: 1492,
+            recv_buf: vec![0; slots * RECV_SLOT],
+            received: vec![
+                Received {
+                    from: local,
+                    len: 0,
+                    stride: 1,
+                    dst_ip: None,
+                };
+                slots
+            ],
+        })
+    }
+
+    /// Sets the MTU the stack derives its MSS from (the segment is at most
+    /// this less 20 bytes for IPv4, 40 for IPv6). Loopback carries up to
+    /// 65,535.
+    pub fn with_mtu(mut self, mtu: usize) -> Udp<R> {
+        self.mtu = mtu.clamp(68, 65_535);
+        self
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The route table (see the module documentation).
+    pub fn routes(&self) -> UdpRoutes {
+        self.routes.clone()
+    }
+
+    /// Whether the kernel takes batched sends (GSO) and gives batched
+    /// receives (GRO): the number of datagrams per call.
+    pub fn offload(&self) -> (usize, usize) {
+        (
+            self.io.get_ref().max_batch(),
+            self.io.get_ref().gro_segments(),
+        )
+    }
+}
+
+/// The TCP source port of a segment, if it has one.
+fn tcp_src_port(segment: &[u8]) -> Option<u16> {
+    Some(u16::from_be_bytes([*segment.first()?, *segment.get(1)?]))
+}
+
+impl<R: Runtime> PacketLink for Udp<R> {
+    fn framing(&self) -> Framing {
+        Framing::Segment
+    }
+
+    fn mtu(&self) -> usize {
+        self.mtu
+    }
+
+    fn local_addr(&self) -> Option<SocketAddr> {
+        Some(self.local)
+    }
+
+    fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+        deliver: &mut dyn FnMut(Incoming<'_>),
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let mut bufs: Vec<IoSliceMut<'_>> = self
+                .recv_buf
+                .chunks_mut(RECV_SLOT)
+                .map(IoSliceMut::new)
+                .collect();
+            let received = &mut self.received;
+            let got = match self.io.poll_io(cx, Interest::Read, |link| {
+                link.try_recv(&mut bufs, received)
+            }) {
+                Poll::Ready(Ok(n)) => n,
+                Poll::Ready(Err(e)) => {
+                    // ICMP errors from earlier sends (ECONNREFUSED) and the
+                    // like are reported here: not the link's failure.
+                    if is_transient(&e) {
+                        continue;
+                    }
+                    return Poll::Ready(Err(e));
+                }
+                Poll::Pending => return Poll::Pending,
+            };
+            drop(bufs);
+            let delivered = split_datagrams(
+                &self.received[..got],
+                &self.recv_buf,
+                self.local.ip(),
+                &self.routes,
+                deliver,
+            );
+            return Poll::Ready(Ok(delivered));
+        }
+    }
+
+    fn poll_send(&mut self, cx: &mut Context<'_>, batch: &mut SendBatch) -> Poll<io::Result<()>> {
+        let max_run = self.io.get_ref().max_batch().max(1);
+        let wildcard = self.local.ip().is_unspecified();
+        while let Some((tuple, first)) = batch.get(0) {
+            let n = gso_run(batch, tuple, first.len(), max_run);
+            let to = self.routes.lookup(tuple.remote);
+            let src = wildcard.then(|| tuple.local.ip());
+            let contents = batch.contiguous(0, n);
+            let stride = (n > 1).then_some(first.len());
+            match self.io.poll_io(cx, Interest::Write, |link| {
+                link.try_send_from(src, to, contents, stride)
+            }) {
+                Poll::Ready(Ok(())) => batch.consume(n),
+                // The network lost it, as far as TCP can tell.
+                Poll::Ready(Err(_)) => batch.consume(n),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Delivers the segments of `received` (one entry per receive buffer of
+/// [`RECV_SLOT`] bytes in `bufs`; a GRO run of equal-sized datagrams is
+/// split at its stride), and learns for each TCP source the UDP address it
+/// came from. Returns the number of segments delivered.
+fn split_datagrams(
+    received: &[Received],
+    bufs: &[u8],
+    local_ip: IpAddr,
+    routes: &UdpRoutes,
+    deliver: &mut dyn FnMut(Incoming<'_>),
+) -> usize {
+    let mut delivered = 0;
+    let mut learn = Vec::new();
+    for (r, slot) in received.iter().zip(bufs.chunks(RECV_SLOT)) {
+        let dst = match r.dst_ip {
+            Some(ip) if !ip.is_unspecified() => ip,
+            _ => local_ip,
+        };
+        let Some(addrs) = IpAddrPair::new(unmap(r.from.ip()), unmap(dst)) else {
+            continue;
+        };
+        let mut last_port = None;
+        for segment in slot[..r.len.min(slot.len())].chunks(r.stride.max(1)) {
+            let port = tcp_src_port(segment);
+            if port != last_port
+                && let Some(port) = port
+            {
+                last_port = Some(port);
+                learn.push((SocketAddr::new(unmap(r.from.ip()), port), r.from));
+            }
+            deliver(Incoming::Segment { addrs, segment });
+            delivered += 1;
+        }
+    }
+    if !learn.is_empty() {
+        let mut map = routes.0.lock().unwrap_or_else(|e| e.into_inner());
+        for (tcp, udp) in learn {
+            if map.get(&tcp) != Some(&udp) {
+                if map.len() >= MAX_ROUTES {
+                    map.clear();
+                }
+                map.insert(tcp, udp);
+            }
+        }
+    }
+    delivered
+}
+
+/// How many packets from the front of `batch` go in one GSO send: a run of
+/// packets of `tuple` with the first one's size `stride` (the last may be
+/// shorter), at most `max_run` of them and [`MAX_GSO_BYTES`] in all.
+fn gso_run(
+    batch: &SendBatch,
+    tuple: synack_core::tuple::FourTuple,
+    stride: usize,
+    max_run: usize,
+) -> usize {
+    let mut n = 1;
+    let mut bytes = stride;
+    while n < max_run && bytes + stride <= MAX_GSO_BYTES {
+        match batch.get(n) {
+            Some((t, p)) if t == tuple && p.len() <= stride => {
+                n += 1;
+                bytes += p.len();
+                if p.len() < stride {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    n
+}
+
+/// Errors a receive reports about earlier datagrams, not the socket.
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::Interrupted
+    )
+}
+
+/// An IPv4-mapped IPv6 address as IPv4 (dual-stack sockets).
+fn unmap(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use synack_core::tuple::FourTuple;
+
+    fn seg(port: u16, len: usize) -> Vec<u8> {
+        let mut s = vec![0xab; len];
+        s[..2].copy_from_slice(&port.to_be_bytes());
+        s
+    }
+
+    #[test]
+    fn gro_runs_split_at_their_stride_and_teach_routes() {
+        let from: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let mut bufs = vec![0u8; 2 * RECV_SLOT];
+        // Slot 0: a GRO run of 100 + 100 + 40 bytes from TCP port 7; slot
+        // 1: one 3-byte datagram from TCP port 9 via an IPv4-mapped peer.
+        let run = [seg(7, 100), seg(7, 100), seg(7, 40)].concat();
+        bufs[..run.len()].copy_from_slice(&run);
+        bufs[RECV_SLOT..RECV_SLOT + 3].copy_from_slice(&seg(9, 3));
+        let mapped: SocketAddr = "[::ffff:127.0.0.2]:5000".parse().unwrap();
+        let received = [
+            Received {
+                from,
+                len: run.len(),
+                stride: 100,
+                dst_ip: None,
+            },
+            Received {
+                from: mapped,
+                len: 3,
+                stride: 3,
+                dst_ip: None,
+            },
+        ];
+        let routes = UdpRoutes::default();
+        let mut got = Vec::new();
+        let n = split_datagrams(
+            &received,
+            &bufs,
+            "127.0.0.9".parse().unwrap(),
+            &routes,
+            &mut |p| {
+                let Incoming::Segment { addrs, segment } = p else {
+                    panic!("not a segment")
+                };
+                got.push((addrs.src(), addrs.dst(), segment.len()));
+            },
+        );
+        assert_eq!(n, 4);
+        let (a, b, c): (IpAddr, IpAddr, IpAddr) = (
+            "127.0.0.1".parse().unwrap(),
+            "127.0.0.9".parse().unwrap(),
+            "127.0.0.2".parse().unwrap(),
+        );
+        assert_eq!(got, [(a, b, 100), (a, b, 100), (a, b, 40), (c, b, 3)]);
+        assert_eq!(routes.lookup("127.0.0.1:7".parse().unwrap()), from);
+        assert_eq!(routes.lookup("127.0.0.2:9".parse().unwrap()), mapped);
+        // Unknown: the TCP address itself.
+        let other: SocketAddr = "127.0.0.3:1".parse().unwrap();
+        assert_eq!(routes.lookup(other), other);
+    }
+
+    #[test]
+    fn gso_runs_group_equal_sizes_to_one_destination() {
+        let t1 = FourTuple::new("10.0.0.1:1".parse().unwrap(), "10.0.0.2:2".parse().unwrap());
+        let t2 = FourTuple::new("10.0.0.1:1".parse().unwrap(), "10.0.0.3:2".parse().unwrap());
+        let mut b = SendBatch::new(8, 1500);
+        for (t, len) in [
+            (t1, 1000),
+            (t1, 1000),
+            (t1, 500),
+            (t1, 1000),
+            (t2, 1000),
+            (t2, 1200),
+        ] {
+            assert!(b.push(t, &vec![1; len]));
+        }
+        // A shorter packet ends a run; so does another destination or a
+        // larger packet.
+        assert_eq!(gso_run(&b, t1, 1000, 64), 3);
+        b.consume(3);
+        assert_eq!(gso_run(&b, t1, 1000, 64), 1);
+        b.consume(1);
+        assert_eq!(gso_run(&b, t2, 1000, 64), 1);
+        // The kernel's segment limit and the datagram size limit hold.
+        let mut b = SendBatch::new(80, 1500);
+        for _ in 0..80 {
+            assert!(b.push(t1, &[0; 1400]));
+        }
+        assert_eq!(gso_run(&b, t1, 1400, 10), 10);
+        assert_eq!(gso_run(&b, t1, 1400, 64), MAX_GSO_BYTES / 1400);
+    }
+}

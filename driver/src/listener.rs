@@ -1,0 +1,103 @@
+//! A listening socket the application holds: the runtime-neutral half of
+//! a `TcpListener`.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+
+use synack_core::endpoint::ListenerId;
+
+use crate::stack::{Slot, Stack};
+use crate::stream::Stream;
+
+/// A listening socket of a [`Stack`]. Connections complete their
+/// handshake in the stack (up to `StackConfig::endpoint.accept_backlog`
+/// of them wait) and [`poll_accept`](Listener::poll_accept) hands them
+/// out. Any number of tasks may wait to accept at once; all are woken when
+/// connections arrive. Dropping the listener stops listening and resets
+/// connections not yet accepted.
+pub struct Listener {
+    stack: Stack,
+    id: ListenerId,
+    local: SocketAddr,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener")
+            .field("local", &self.local)
+            .finish()
+    }
+}
+
+impl Listener {
+    pub(crate) fn new(stack: Stack, id: ListenerId, local: SocketAddr) -> Listener {
+        Listener { stack, id, local }
+    }
+
+    /// The next established connection and its peer's address.
+    pub async fn accept(&self) -> io::Result<(Stream, SocketAddr)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for the next established connection. While none waits,
+    /// `cx`'s waker joins the listener's waiters (each distinct waker
+    /// once), all of which are woken when connections arrive.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Stream, SocketAddr)>> {
+        let mut st = self.stack.shared.lock();
+        st.check_running()?;
+        match st.ep.accept(self.id) {
+            Some(handle) => {
+                st.slots.insert(
+                    handle,
+                    Slot {
+                        connected: true,
+                        ..Slot::default()
+                    },
+                );
+                // Events queued while it waited are now the application's.
+                let kick = st.kick();
+                drop(st);
+                if let Some(w) = kick {
+                    w.wake();
+                }
+                let stream = Stream::new(self.stack.clone(), handle);
+                let peer = stream.peer_addr();
+                Poll::Ready(Ok((stream, peer)))
+            }
+            None => {
+                let waiters = st.accept_wakers.entry(self.id).or_default();
+                if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    waiters.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The stack it belongs to.
+    pub fn stack(&self) -> &Stack {
+        &self.stack
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let mut st = self.stack.shared.lock();
+        // Tasks still waiting on this listener hear nothing more from it.
+        let waiters = st.accept_wakers.remove(&self.id);
+        let _ = st.ep.close_listener(self.id);
+        let kick = st.kick();
+        drop(st);
+        if let Some(w) = kick {
+            w.wake();
+        }
+        drop(waiters);
+    }
+}

@@ -1,0 +1,574 @@
+//! The stack: a core [`Endpoint`] and a link, driven by one [`Driver`].
+//!
+//! # How the driver works
+//!
+//! The endpoint lives in a `Mutex` shared by the driver and the
+//! application's streams and listeners; nobody holds it across an await.
+//! Streams call into the endpoint under the lock (`read`, `write`,
+//! `shutdown`), leave their waker in a per-connection slot when they must
+//! wait, and wake the driver when they changed something it must act on.
+//! The driver, on each turn:
+//!
+//! 1. receives a batch from the link and hands every packet to the
+//!    endpoint (`handle_segment` or `handle_ip_packet`);
+//! 2. runs the endpoint's timers if the deadline has passed;
+//! 3. drains `poll_event` and wakes the streams the events concern, and
+//!    every task waiting to accept on a listener that has connections;
+//! 4. fills the send batch from `poll_transmit` (or `poll_transmit_ip`)
+//!    while it has room, and hands it to the link;
+//! 5. arms the runtime's timer for `poll_timeout`.
+//!
+//! It sleeps when the link has nothing to give, the batch is sent (or the
+//! link is full), no stream woke it and the timer has not fired. Every
+//! queue is bounded: the send batch has a fixed size, and when the link
+//! cannot take it the driver stops pulling segments, so unsent data waits
+//! in the connections' send buffers, whose size bounds the writers.
+//!
+//! The driver is a plain `Future`; an adapter spawns it on its runtime
+//! (tokio) or hands it to the application to spawn or poll (smol). The
+//! only runtime pieces it uses are the [`Runtime`]'s clock and timer, and
+//! the link's reactor registration.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use synack_core::conn::{CloseReason, Event, Stats};
+use synack_core::endpoint::{
+    ConnectionHandle, Endpoint, EndpointConfig, EndpointStats, ListenerId,
+};
+use synack_core::time::Instant;
+use synack_core::tuple::FourTuple;
+
+use crate::error;
+use crate::link::{Framing, Incoming, PacketLink, SendBatch};
+use crate::listener::Listener;
+use crate::runtime::{Runtime, Timer};
+use crate::stream::Stream;
+
+/// How a [`Stack`] is set up.
+#[derive(Clone, Debug)]
+pub struct StackConfig {
+    /// The endpoint's settings, connections' defaults included
+    /// (`endpoint.conn`: buffers, congestion control, Nagle, user
+    /// timeout…). Its MTU is replaced by the link's.
+    pub endpoint: EndpointConfig,
+    /// The address connections are opened from. `None`: the link's own
+    /// address (a UDP socket's IP), which must then be a specific one.
+    pub local_ip: Option<IpAddr>,
+    /// Packets the driver hands the link at once (a GSO batch is made of
+    /// runs inside it).
+    pub send_batch: usize,
+    /// Driver turns before it yields to other tasks.
+    pub turns_per_poll: usize,
+    /// Wait for deadlines nearer than the runtime timer's resolution (a
+    /// millisecond for tokio and async-io) by yielding to the runtime
+    /// instead of sleeping, so
+    /// sub-millisecond timers (RACK, tail-loss probes, pacing at loopback
+    /// RTTs) fire on time, at the cost of CPU while such a deadline is
+    /// pending. Off by default: on loopback with 1% loss it made more
+    /// tail-loss probes and retransmission timeouts fire and lowered
+    /// goodput (BENCHMARKS.md), and without loss it changed nothing
+    /// measurable.
+    pub precise_timers: bool,
+}
+
+impl Default for StackConfig {
+    /// Linux-like endpoint defaults around a secret from the operating
+    /// system's random source.
+    fn default() -> StackConfig {
+        let mut secret = [0u8; 16];
+        // Without an OS random source, fall back to the clock: still
+        // distinct per process, not secret.
+        if getrandom::fill(&mut secret).is_err() {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            secret = (t ^ u128::from(std::process::id())).to_le_bytes();
+        }
+        StackConfig {
+            endpoint: EndpointConfig::new(secret),
+            local_ip: None,
+            send_batch: 64,
+            turns_per_poll: 32,
+            precise_timers: false,
+        }
+    }
+}
+
+/// Per-connection state the adapter keeps: wakers, and what the events
+/// said (a connection's handle names nothing once its `Closed` event has
+/// been polled, so the reason is kept here).
+#[derive(Debug, Default)]
+pub(crate) struct Slot {
+    pub(crate) read: Option<Waker>,
+    pub(crate) write: Option<Waker>,
+    pub(crate) connected: bool,
+    pub(crate) closed: Option<CloseReason>,
+    /// The connection's counters as of its last `PeerClosed` or `Closed`
+    /// event, for `stats()` after it is gone.
+    pub(crate) last_stats: Option<Box<Stats>>,
+}
+
+/// What the lock protects.
+pub(crate) struct State {
+    pub(crate) ep: Endpoint,
+    pub(crate) slots: HashMap<ConnectionHandle, Slot>,
+    /// Every task waiting in `accept()`, per listener: all are woken when
+    /// connections wait to be accepted (as a kernel socket wakes every
+    /// waiter), and those that find none wait again.
+    pub(crate) accept_wakers: HashMap<ListenerId, Vec<Waker>>,
+    driver: Option<Waker>,
+    /// Set when the driver stopped; every operation fails with it.
+    pub(crate) failed: Option<Option<(io::ErrorKind, String)>>,
+    next_listen_port: u16,
+}
+
+impl State {
+    /// Wakes the driver (it runs `poll_transmit` and re-reads the
+    /// deadline): after the application changed a connection.
+    pub(crate) fn kick(&mut self) -> Option<Waker> {
+        self.driver.take()
+    }
+
+    pub(crate) fn check_running(&self) -> io::Result<()> {
+        match &self.failed {
+            Some(why) => Err(error::stopped(why)),
+            None => Ok(()),
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// The runtime's clock and the instant the stack started: core time
+    /// is the microseconds between them.
+    clock: fn() -> std::time::Instant,
+    origin: std::time::Instant,
+    local_ip: Option<IpAddr>,
+    framing: Framing,
+    link_addr: Option<SocketAddr>,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The core's clock: microseconds since the stack started.
+    pub(crate) fn now(&self) -> Instant {
+        let elapsed = (self.clock)().saturating_duration_since(self.origin);
+        Instant::from_micros(elapsed.as_micros() as u64)
+    }
+
+    fn deadline(&self, at: Instant) -> std::time::Instant {
+        self.origin + std::time::Duration::from_micros(at.total_micros())
+    }
+}
+
+/// A synack TCP stack over one link: the place connections are opened
+/// and listeners bound. Cheap to clone; its [`Driver`] runs while any
+/// clone, listener or stream is alive.
+///
+/// This is the runtime-neutral handle the adapters wrap
+/// (`synack_tokio::Stack`, `synack_smol::Stack`).
+#[derive(Clone)]
+pub struct Stack {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stack")
+            .field("local_ip", &self.shared.local_ip)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        // Perhaps the last handle: let the driver see it, finish what the
+        // connections still have to send, and stop.
+        let kick = self.shared.lock().kick();
+        if let Some(w) = kick {
+            w.wake();
+        }
+    }
+}
+
+impl Stack {
+    /// A stack over `link` and the driver that moves its packets, timed by
+    /// runtime `R`. Nothing happens until the driver is polled: spawn it
+    /// or poll it beside the application.
+    pub fn new<L: PacketLink, R: Runtime>(
+        link: L,
+        mut config: StackConfig,
+    ) -> io::Result<(Stack, Driver<L, R>)> {
+        let link_addr = link.local_addr();
+        if config.local_ip.is_none() {
+            config.local_ip = link_addr.map(|a| a.ip()).filter(|ip| !ip.is_unspecified());
+        }
+        let mut endpoint = config.endpoint.clone();
+        endpoint.conn.mtu = link.mtu();
+        let ep = Endpoint::new(endpoint)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                ep,
+                slots: HashMap::new(),
+                accept_wakers: HashMap::new(),
+                driver: None,
+                failed: None,
+                next_listen_port: 0,
+            }),
+            clock: R::now,
+            origin: R::now(),
+            local_ip: config.local_ip,
+            framing: link.framing(),
+            link_addr,
+        });
+        let max_packet = link.mtu() + 40;
+        let driver = Driver {
+            shared: shared.clone(),
+            link: Box::new(link),
+            batch: SendBatch::new(config.send_batch.max(1), max_packet),
+            timer: R::Timer::new(),
+            turns: config.turns_per_poll.max(1),
+            spin_for_near_deadlines: config.precise_timers,
+            wake: Vec::new(),
+            runtime: std::marker::PhantomData,
+        };
+        Ok((Stack { shared }, driver))
+    }
+
+    /// The link's own address, for a stack on UDP: its socket's address.
+    /// A listener bound to this address (same IP, TCP port = UDP port) is
+    /// reached by connecting to it from another stack, with no route set
+    /// up (see [`link::Udp`](crate::link::Udp)).
+    pub fn udp_addr(&self) -> Option<SocketAddr> {
+        self.shared.link_addr
+    }
+
+    /// Listens on `addr`. Port 0 picks a free port. An unspecified IP
+    /// listens on every address of its family the link delivers.
+    pub fn bind(&self, addr: SocketAddr) -> io::Result<Listener> {
+        let mut st = self.shared.lock();
+        st.check_running()?;
+        let id = if addr.port() != 0 {
+            st.ep.listen(addr).map_err(error::endpoint)?
+        } else {
+            let mut found = None;
+            for _ in 0..4096 {
+                st.next_listen_port = st.next_listen_port.wrapping_add(1);
+                let port = 20_000 + st.next_listen_port % 12_000;
+                match st.ep.listen(SocketAddr::new(addr.ip(), port)) {
+                    Ok(id) => {
+                        found = Some(id);
+                        break;
+                    }
+                    Err(synack_core::endpoint::EndpointError::AddressInUse) => continue,
+                    Err(e) => return Err(error::endpoint(e)),
+                }
+            }
+            found.ok_or_else(|| {
+                error::endpoint(synack_core::endpoint::EndpointError::AddressInUse)
+            })?
+        };
+        let local = st.ep.listener_addr(id).unwrap_or(addr);
+        drop(st);
+        Ok(Listener::new(self.clone(), id, local))
+    }
+
+    /// Opens a connection to `addr`: resolves when the handshake
+    /// completes. Fails with `ConnectionRefused` when the peer answers
+    /// with a reset and `TimedOut` when it never answers (after the SYN
+    /// retries). Dropping the future releases the connection.
+    pub async fn connect(&self, addr: SocketAddr) -> io::Result<Stream> {
+        let local_ip = self.local_ip_for(addr)?;
+        let handle = {
+            let mut st = self.shared.lock();
+            st.check_running()?;
+            let now = self.shared.now();
+            let h = st
+                .ep
+                .connect(local_ip, addr, now)
+                .map_err(error::endpoint)?;
+            st.slots.insert(h, Slot::default());
+            if let Some(w) = st.kick() {
+                w.wake();
+            }
+            h
+        };
+        // From here the stream owns the handle: dropping this future
+        // releases the connection.
+        let stream = Stream::new(self.clone(), handle);
+        stream.wait_connected().await?;
+        Ok(stream)
+    }
+
+    fn local_ip_for(&self, addr: SocketAddr) -> io::Result<IpAddr> {
+        match self.shared.local_ip {
+            Some(ip) if ip.is_ipv4() == addr.is_ipv4() => Ok(ip),
+            Some(ip) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{addr} is not of the stack's address family ({ip})"),
+            )),
+            None => Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                "the stack has no local address to connect from: bind its link to a \
+                 specific IP or set StackConfig::local_ip",
+            )),
+        }
+    }
+
+    /// The address connections are opened from, if the stack has one.
+    pub fn local_ip(&self) -> Option<IpAddr> {
+        self.shared.local_ip
+    }
+
+    /// The endpoint's counters: connections, TIME-WAIT entries, drops.
+    pub fn stats(&self) -> EndpointStats {
+        self.shared.lock().ep.stats()
+    }
+
+    /// Every connection the stack holds now, with its counters (drops by
+    /// reason, challenge ACKs, retransmissions, RTT…): streams the
+    /// application holds, connections waiting to be accepted, half-open
+    /// ones in SYN queues, and connections still finishing after their
+    /// stream was dropped.
+    pub fn connection_stats(&self) -> Vec<(FourTuple, Stats)> {
+        self.shared
+            .lock()
+            .ep
+            .connections()
+            .map(|(_, conn)| (conn.tuple(), conn.stats()))
+            .collect()
+    }
+
+    /// Whether the link carries IP packets or bare segments.
+    pub fn framing(&self) -> Framing {
+        self.shared.framing
+    }
+}
+
+/// The future that runs a [`Stack`]: see the [module
+/// documentation](self). Once the stack, its listeners and streams are
+/// all dropped it runs on until the connections they let go of have
+/// finished (delivered what was written and closed, or reset, or timed
+/// out), as a kernel finishes closed sockets, and then resolves with
+/// `Ok(())`. It resolves with the link's error if the link fails (every
+/// operation on the stack then fails too).
+#[must_use = "the stack does nothing unless its driver is spawned or polled"]
+pub struct Driver<L, R: Runtime> {
+    /// Also held by every application handle (each holds a [`Stack`]): a
+    /// count of one means the application has let go of everything.
+    shared: Arc<Shared>,
+    /// Boxed so the driver is `Unpin` whatever the link.
+    link: Box<L>,
+    batch: SendBatch,
+    timer: R::Timer,
+    turns: usize,
+    spin_for_near_deadlines: bool,
+    /// Wakers collected under the lock, woken after it.
+    wake: Vec<Waker>,
+    runtime: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<L, R: Runtime> std::fmt::Debug for Driver<L, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("handles", &(Arc::strong_count(&self.shared) - 1))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<L: PacketLink, R: Runtime> Future for Driver<L, R> {
+    type Output = io::Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Every field is Unpin.
+        let this = self.get_mut();
+        let shared = this.shared.clone();
+        for _ in 0..this.turns {
+            if Arc::strong_count(&shared) == 2 && shared.lock().ep.stats().connections == 0 {
+                // No handle left (the driver holds two references here)
+                // and every connection has finished.
+                return Poll::Ready(Ok(()));
+            }
+            match this.turn(&shared, cx) {
+                Ok(Turn::More) => continue,
+                Ok(Turn::Idle) => return Poll::Pending,
+                Ok(Turn::Soon) => {
+                    // A deadline closer than the timer's resolution: come
+                    // back after the other ready tasks rather than sleep.
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                Err(e) => {
+                    this.fail(&shared, &e);
+                    return Poll::Ready(Err(e));
+                }
+            }
+        }
+        // Out of turns with work left: let other tasks run, then go on.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// What a driver turn found.
+enum Turn {
+    /// There may be more to do at once.
+    More,
+    /// Nothing to do until a waker fires.
+    Idle,
+    /// Nothing now, but the deadline is nearer than the runtime's timer
+    /// can wait ([`Timer::RESOLUTION`]: a timer of millisecond resolution
+    /// would stretch, at loopback RTTs of tens of microseconds, every RACK
+    /// reordering wait, tail-loss probe and pacing gap).
+    Soon,
+}
+
+impl<L: PacketLink, R: Runtime> Driver<L, R> {
+    /// One turn.
+    fn turn(&mut self, shared: &Shared, cx: &mut Context<'_>) -> io::Result<Turn> {
+        let mut busy = false;
+        let now = shared.now();
+        let mut guard = shared.lock();
+        let st = &mut *guard;
+        match &st.driver {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => st.driver = Some(cx.waker().clone()),
+        }
+
+        // 1. Receive.
+        let ep = &mut st.ep;
+        match self.link.poll_recv(cx, &mut |packet| match packet {
+            Incoming::Ip(bytes) => ep.handle_ip_packet(now, bytes),
+            Incoming::Segment { addrs, segment } => ep.handle_segment(now, &addrs, segment),
+        }) {
+            Poll::Ready(Ok(_)) => busy = true,
+            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Pending => {}
+        }
+
+        // 2. Timers.
+        if st.ep.poll_timeout().is_some_and(|at| at <= now) {
+            st.ep.handle_timeout(now);
+        }
+
+        // 3. Events.
+        while let Some((handle, event)) = st.ep.poll_event() {
+            let Some(slot) = st.slots.get_mut(&handle) else {
+                continue;
+            };
+            if matches!(event, Event::PeerClosed | Event::Closed(_))
+                && let Some(conn) = st.ep.connection(handle)
+            {
+                slot.last_stats = Some(Box::new(conn.stats()));
+            }
+            let (read, write) = match event {
+                Event::Connected => {
+                    slot.connected = true;
+                    (true, true)
+                }
+                Event::Readable | Event::PeerClosed => (true, false),
+                Event::Writable => (false, true),
+                Event::Closed(reason) => {
+                    slot.closed = Some(reason);
+                    (true, true)
+                }
+            };
+            if read && let Some(w) = slot.read.take() {
+                self.wake.push(w);
+            }
+            if write && let Some(w) = slot.write.take() {
+                self.wake.push(w);
+            }
+        }
+        if !st.accept_wakers.is_empty() {
+            let ep = &st.ep;
+            let wake = &mut self.wake;
+            st.accept_wakers.retain(|id, waiters| {
+                if ep.pending_accepts(*id) > 0 {
+                    // Every waiter: those that find nothing left wait again.
+                    wake.append(waiters);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+
+        // 4. Transmit.
+        let ip = shared.framing == Framing::Ip;
+        let mut filled = 0;
+        while let Some(space) = self.batch.spare() {
+            let t = if ip {
+                st.ep.poll_transmit_ip(now, space)
+            } else {
+                st.ep.poll_transmit(now, space)
+            };
+            match t {
+                Some(t) => {
+                    self.batch.commit(t.tuple, t.len);
+                    filled += 1;
+                }
+                None => break,
+            }
+        }
+        let deadline = st.ep.poll_timeout();
+        drop(guard);
+        for w in self.wake.drain(..) {
+            w.wake();
+        }
+        match self.link.poll_send(cx, &mut self.batch) {
+            Poll::Ready(Ok(())) => busy |= filled > 0,
+            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Pending => {}
+        }
+
+        // 5. The timer.
+        let mut soon = false;
+        match deadline {
+            Some(at) if at <= shared.now() => busy = true,
+            Some(at) => {
+                let when = shared.deadline(at);
+                soon = self.spin_for_near_deadlines
+                    && when.saturating_duration_since(R::now()) < R::Timer::RESOLUTION;
+                if self.timer.poll_at(cx, when).is_ready() {
+                    busy = true;
+                }
+            }
+            None => {}
+        }
+        Ok(if busy {
+            Turn::More
+        } else if soon {
+            Turn::Soon
+        } else {
+            Turn::Idle
+        })
+    }
+
+    /// The link failed: every operation now fails, and every waiter hears.
+    fn fail(&mut self, shared: &Shared, e: &io::Error) {
+        let mut st = shared.lock();
+        st.failed = Some(Some((e.kind(), e.to_string())));
+        for slot in st.slots.values_mut() {
+            self.wake.extend(slot.read.take());
+            self.wake.extend(slot.write.take());
+        }
+        self.wake
+            .extend(st.accept_wakers.drain().flat_map(|(_, w)| w));
+        drop(st);
+        for w in self.wake.drain(..) {
+            w.wake();
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! A connection the application holds: the runtime-neutral half of a
+//! `TcpStream`.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::task::{Context, Poll, Waker};
+
+use synack_core::conn::{CloseReason, Connection, Error, Negotiated, Stats};
+use synack_core::endpoint::ConnectionHandle;
+
+use crate::error;
+use crate::stack::{Stack, State};
+
+/// Which waker slot to leave a waker in.
+#[derive(Clone, Copy)]
+enum Wait {
+    Read,
+    Write,
+}
+
+/// A connection of a [`Stack`] that the application holds: a key into the
+/// driver's slot table, never a copy of connection state. Adapters wrap it
+/// in their `TcpStream` and implement their runtime's I/O traits with its
+/// `poll_*` methods (a stream's halves share it behind an `Arc`).
+///
+/// Reads wait for data and return 0 once the peer has closed and
+/// everything was read; writes wait for room in the send buffer (its size
+/// is `StackConfig::endpoint.conn.send_buffer`). Dropping it is closing a
+/// socket: a FIN, or a reset if received data was left unread.
+pub struct Stream {
+    stack: Stack,
+    handle: ConnectionHandle,
+    local: SocketAddr,
+    peer: SocketAddr,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("local", &self.local)
+            .field("peer", &self.peer)
+            .finish()
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let now = self.stack.shared.now();
+        let mut st = self.stack.shared.lock();
+        st.slots.remove(&self.handle);
+        // Like closing a socket: a FIN, or a reset if received data was
+        // left unread. Fails only if the connection is already gone.
+        let _ = st.ep.release(self.handle, now);
+        let kick = st.kick();
+        drop(st);
+        if let Some(w) = kick {
+            w.wake();
+        }
+    }
+}
+
+impl Stream {
+    /// A stream over a connection the application now holds.
+    pub(crate) fn new(stack: Stack, handle: ConnectionHandle) -> Stream {
+        let tuple = stack.shared.lock().ep.connection(handle).map(|c| c.tuple());
+        let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+        Stream {
+            stack,
+            handle,
+            local: tuple.map_or(unspecified, |t| t.local),
+            peer: tuple.map_or(unspecified, |t| t.remote),
+        }
+    }
+
+    pub(crate) async fn wait_connected(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_connected(cx)).await
+    }
+
+    /// This end's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The stack it belongs to.
+    pub fn stack(&self) -> &Stack {
+        &self.stack
+    }
+
+    /// Runs `f` on the connection under the lock. Without a connection (it
+    /// ended and was removed, or the stack stopped), `gone` says what to
+    /// report. When `f` returns `WouldBlock`, `cx`'s waker is left in the
+    /// `wait` slot (`f` returns the result and whether the driver must be
+    /// woken).
+    fn with_conn<T>(
+        &self,
+        cx: Option<&mut Context<'_>>,
+        wait: Wait,
+        f: impl FnOnce(&mut Connection, synack_core::time::Instant) -> (Result<T, Error>, bool),
+        gone: impl FnOnce(Option<CloseReason>) -> io::Result<T>,
+    ) -> Poll<io::Result<T>> {
+        let now = self.stack.shared.now();
+        let mut st = self.stack.shared.lock();
+        let (result, kick) = match st.ep.connection_mut(self.handle) {
+            Some(conn) => f(conn, now),
+            None => {
+                let result = match st.check_running() {
+                    Err(e) => Err(e),
+                    Ok(()) => gone(st.slots.get(&self.handle).and_then(|s| s.closed)),
+                };
+                return Poll::Ready(result);
+            }
+        };
+        let kick = if kick { st.kick() } else { None };
+        let out = match result {
+            Ok(v) => Poll::Ready(Ok(v)),
+            Err(Error::WouldBlock) => match cx {
+                Some(cx) => {
+                    register(&mut st, self.handle, wait, cx.waker());
+                    Poll::Pending
+                }
+                None => Poll::Ready(Err(io::ErrorKind::WouldBlock.into())),
+            },
+            Err(e) => Poll::Ready(Err(match wait {
+                Wait::Read => error::conn(e),
+                Wait::Write => error::write(e),
+            })),
+        };
+        drop(st);
+        if let Some(w) = kick {
+            w.wake();
+        }
+        out
+    }
+
+    /// Reads what has arrived into `buf`: `Ready(Ok(0))` at end of stream
+    /// (or for an empty `buf`). With `cx`, `Pending` (its waker kept) when
+    /// nothing has arrived; without, `Ready(Err(WouldBlock))`.
+    pub fn poll_read(
+        &self,
+        cx: Option<&mut Context<'_>>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.with_conn(
+            cx,
+            Wait::Read,
+            |conn, now| {
+                let r = conn.read(now, buf);
+                // Reading may open the window: the driver sends the update.
+                let kick = matches!(r, Ok(n) if n > 0);
+                (r, kick)
+            },
+            |closed| match closed {
+                // Removed after a normal close: everything was read.
+                Some(CloseReason::Normal) => Ok(0),
+                Some(reason) => Err(error::closed(reason)),
+                None => Err(io::ErrorKind::NotConnected.into()),
+            },
+        )
+    }
+
+    /// Writes what fits of `buf` into the send buffer. With `cx`,
+    /// `Pending` (its waker kept) when nothing fits; without,
+    /// `Ready(Err(WouldBlock))`.
+    pub fn poll_write(&self, cx: Option<&mut Context<'_>>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.with_conn(
+            cx,
+            Wait::Write,
+            |conn, _| {
+                let r = conn.write(buf);
+                let kick = r.is_ok();
+                (r, kick)
+            },
+            |closed| {
+                Err(match closed {
+                    Some(CloseReason::Normal) | None => {
+                        io::Error::new(io::ErrorKind::BrokenPipe, "connection closed")
+                    }
+                    Some(reason) => error::closed(reason),
+                })
+            },
+        )
+    }
+
+    /// Shuts the sending side: a FIN after the written data. Does not
+    /// wait. `Ok` also when the connection already ended normally.
+    pub fn shutdown(&self) -> io::Result<()> {
+        let r = self.with_conn(
+            None,
+            Wait::Write,
+            |conn, _| match conn.shutdown() {
+                // Already over normally: nothing left to shut.
+                Err(Error::Closed(CloseReason::Normal)) => (Ok(()), false),
+                r => (r, true),
+            },
+            |closed| match closed {
+                Some(CloseReason::Normal) => Ok(()),
+                Some(reason) => Err(error::closed(reason)),
+                None => Err(io::ErrorKind::NotConnected.into()),
+            },
+        );
+        match r {
+            Poll::Ready(r) => r,
+            Poll::Pending => Ok(()),
+        }
+    }
+
+    /// Ready once the handshake is over (or failed).
+    pub fn poll_connected(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = self.stack.shared.lock();
+        st.check_running()?;
+        let Some(slot) = st.slots.get_mut(&self.handle) else {
+            return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
+        };
+        if let Some(reason) = slot.closed {
+            return Poll::Ready(Err(match reason {
+                // Closed before it opened: the peer never answered in a
+                // way that opened it.
+                CloseReason::Normal => io::ErrorKind::ConnectionAborted.into(),
+                reason => error::closed(reason),
+            }));
+        }
+        if slot.connected {
+            return Poll::Ready(Ok(()));
+        }
+        register(&mut st, self.handle, Wait::Write, cx.waker());
+        Poll::Pending
+    }
+
+    /// Ready once the connection has ended (its `Closed` event): `Ok`
+    /// after a normal close, else how it failed.
+    pub fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = self.stack.shared.lock();
+        st.check_running()?;
+        let finished = st
+            .ep
+            .connection(self.handle)
+            .is_none_or(|c| c.is_finished());
+        match st.slots.get(&self.handle).and_then(|s| s.closed) {
+            Some(CloseReason::Normal) => Poll::Ready(Ok(())),
+            Some(reason) => Poll::Ready(Err(error::closed(reason))),
+            None if finished && st.ep.connection(self.handle).is_none() => Poll::Ready(Ok(())),
+            None => {
+                register(&mut st, self.handle, Wait::Read, cx.waker());
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The connection's counters and estimates (RTT, congestion window,
+    /// retransmissions…). Once the connection has ended and gone, the
+    /// last values seen (when the peer closed, or the connection ended);
+    /// `NotConnected` if there are none.
+    pub fn stats(&self) -> io::Result<Stats> {
+        let st = self.stack.shared.lock();
+        if let Some(conn) = st.ep.connection(self.handle) {
+            return Ok(conn.stats());
+        }
+        st.slots
+            .get(&self.handle)
+            .and_then(|s| s.last_stats.as_deref().cloned())
+            .ok_or_else(|| io::ErrorKind::NotConnected.into())
+    }
+
+    /// Runs `f` on the live connection (and wakes the driver after, as
+    /// `f` may have changed what it must send); `NotConnected` once the
+    /// connection has ended and gone.
+    pub fn with_connection<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> io::Result<T> {
+        let mut st = self.stack.shared.lock();
+        st.check_running()?;
+        let conn = st
+            .ep
+            .connection_mut(self.handle)
+            .ok_or(io::ErrorKind::NotConnected)?;
+        let out = f(conn);
+        let kick = st.kick();
+        drop(st);
+        if let Some(w) = kick {
+            w.wake();
+        }
+        Ok(out)
+    }
+    /// Turns Nagle's algorithm off (`true`) or on, like `TCP_NODELAY`.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.with_connection(|c| c.set_nodelay(nodelay))
+    }
+
+    /// True when Nagle's algorithm is off.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.with_connection(|c| c.nodelay())
+    }
+
+    /// The options the handshake agreed on: the peer's MSS, window
+    /// scaling and both shifts, SACK, timestamps. `NotConnected` once the
+    /// connection has ended and gone.
+    pub fn negotiated(&self) -> io::Result<Negotiated> {
+        self.with_connection(|c| c.negotiated())
+    }
+
+    /// Reads what has arrived without waiting; `WouldBlock` if nothing
+    /// has.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        ready_or_would_block(self.poll_read(None, buf))
+    }
+
+    /// Writes what fits without waiting; `WouldBlock` if nothing does.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        ready_or_would_block(self.poll_write(None, buf))
+    }
+
+    /// Closes gracefully: sends a FIN after the written data, discards
+    /// what the peer still sends, and resolves once the peer has closed
+    /// too and acknowledged everything (`Ok`), or the connection failed
+    /// (reset, timed out).
+    pub async fn close(&self) -> io::Result<()> {
+        self.shutdown()?;
+        let mut scratch = vec![0u8; 16 * 1024];
+        loop {
+            match poll_fn(|cx| self.poll_read(Some(cx), &mut scratch)).await {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => break,
+                Err(e) => return Err(e),
+            }
+        }
+        poll_fn(|cx| self.poll_closed(cx)).await
+    }
+
+    /// Aborts the connection with a reset, like closing a socket with
+    /// `SO_LINGER` set to zero.
+    pub fn abort(&self) {
+        let _ = self.with_connection(|c| c.abort());
+    }
+}
+
+fn ready_or_would_block<T>(p: Poll<io::Result<T>>) -> io::Result<T> {
+    match p {
+        Poll::Ready(r) => r,
+        Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+    }
+}
+
+fn register(st: &mut State, handle: ConnectionHandle, wait: Wait, waker: &Waker) {
+    if let Some(slot) = st.slots.get_mut(&handle) {
+        let place = match wait {
+            Wait::Read => &mut slot.read,
+            Wait::Write => &mut slot.write,
+        };
+        match place {
+            Some(w) if w.will_wake(waker) => {}
+            _ => *place = Some(waker.clone()),
+        }
+    }
+}

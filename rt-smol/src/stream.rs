@@ -1,0 +1,152 @@
+//! Connections as `futures-io` streams.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use synack_core::conn::{Negotiated, Stats};
+use synack_driver::Stream;
+
+/// A TCP connection of a synack [`Stack`](crate::Stack), like
+/// `async_net::TcpStream`: `futures-io`'s `AsyncRead` and `AsyncWrite`,
+/// and cheap to clone (clones are handles to one connection, so one task
+/// can read while another writes; `futures_lite::io::split` works too).
+///
+/// Reads wait for data and return 0 once the peer has closed and
+/// everything was read; writes wait for room in the send buffer.
+/// `poll_flush` returns at once (written data is the stack's to deliver,
+/// as with a kernel socket); `poll_close` sends a FIN after the data.
+/// Dropping the last clone is closing a socket: a FIN, or a reset if
+/// received data was left unread.
+#[derive(Clone)]
+pub struct TcpStream {
+    inner: Arc<Stream>,
+}
+
+impl std::fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local", &self.inner.local_addr())
+            .field("peer", &self.inner.peer_addr())
+            .finish()
+    }
+}
+
+impl TcpStream {
+    pub(crate) fn new(inner: Stream) -> TcpStream {
+        TcpStream {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// This end's address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.inner.local_addr())
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.inner.peer_addr())
+    }
+
+    /// Turns Nagle's algorithm off (`true`) or on, like `TCP_NODELAY`.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.inner.set_nodelay(nodelay)
+    }
+
+    /// True when Nagle's algorithm is off.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.inner.nodelay()
+    }
+
+    /// Shuts the sending side (a FIN after the written data), like
+    /// `async_net::TcpStream::shutdown(Shutdown::Write)`.
+    pub fn shutdown_write(&self) -> io::Result<()> {
+        self.inner.shutdown()
+    }
+
+    /// The connection's counters and estimates; after the connection has
+    /// gone, the last values seen.
+    pub fn stats(&self) -> io::Result<Stats> {
+        self.inner.stats()
+    }
+
+    /// The options the handshake agreed on.
+    pub fn negotiated(&self) -> io::Result<Negotiated> {
+        self.inner.negotiated()
+    }
+
+    /// Closes gracefully and waits: a FIN after the written data, then
+    /// discards what the peer still sends (so no clone should be reading),
+    /// and resolves once the peer has closed too and acknowledged
+    /// everything (`Ok`), or the connection failed. (`AsyncWriteExt::close`
+    /// only sends the FIN.)
+    pub async fn close_and_wait(&self) -> io::Result<()> {
+        self.inner.close().await
+    }
+
+    /// Aborts the connection with a reset, like closing a socket with
+    /// `SO_LINGER` set to zero.
+    pub fn abort(&self) {
+        self.inner.abort();
+    }
+}
+
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_read(Some(cx), buf)
+    }
+}
+
+impl AsyncRead for &TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_read(Some(cx), buf)
+    }
+}
+
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write(Some(cx), buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.inner.shutdown())
+    }
+}
+
+impl AsyncWrite for &TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write(Some(cx), buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.inner.shutdown())
+    }
+}

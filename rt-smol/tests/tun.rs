@@ -1,0 +1,220 @@
+//! The kernel's TCP talking to synack-smol over a TUN device (the TUN fd
+//! under async-io's reactor): a std `TcpStream` (kernel TCP) client
+//! against a synack echo server, a kernel refusal, and a synack client
+//! against a kernel listener.
+//!
+//! Everything runs in a network namespace the test creates for itself
+//! (`synack-test-<pid>`): the test re-runs its own binary there (`ip netns
+//! exec`), limited to the helper below, so the TUN device, its address and
+//! its route exist only inside that namespace, and all traffic stays
+//! there. The namespace is deleted at the end, also on failure. Without
+//! root, `/dev/net/tun` or the `ip` tool, the test says why and skips.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
+use synack_link::tun::TunConfig;
+use synack_smol::{Stack, StackConfig};
+
+const HELPER_ENV: &str = "SYNACK_TUN_HELPER";
+const HELPER_TEST: &str = "tun_helper_runs_only_inside_the_test_namespace";
+const OK_MARK: &str = "TUN-HELPER-OK";
+
+/// Deletes the namespace when dropped.
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn why_skip() -> Option<String> {
+    // Root: the effective uid, from /proc (no unsafe geteuid call).
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap_or("");
+    let euid = uid_line.split_whitespace().nth(2).unwrap_or("1");
+    if euid != "0" {
+        return Some("not root".into());
+    }
+    if !std::path::Path::new("/dev/net/tun").exists() {
+        return Some("no /dev/net/tun".into());
+    }
+    if Command::new("ip")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+    {
+        return Some("no `ip` tool (iproute2)".into());
+    }
+    None
+}
+
+#[test]
+fn kernel_tcp_and_synack_talk_over_tun_in_a_private_namespace() {
+    if let Some(why) = why_skip() {
+        eprintln!("skipping the TUN interop test: {why}");
+        return;
+    }
+    let name = format!("synack-smol-test-{}", std::process::id());
+    let created = Command::new("ip")
+        .args(["netns", "add", &name])
+        .status()
+        .expect("run ip");
+    if !created.success() {
+        eprintln!("skipping the TUN interop test: cannot create network namespace {name}");
+        return;
+    }
+    let ns = Netns(name);
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &ns.0])
+        .arg(&exe)
+        .args(["--exact", HELPER_TEST, "--nocapture", "--test-threads=1"])
+        .env(HELPER_ENV, "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the helper in the namespace");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the TUN helper did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        status.success() && out.contains(OK_MARK),
+        "helper failed ({status}):\n{out}\n{err}"
+    );
+    drop(ns);
+}
+
+/// Runs only when the test above starts it inside its namespace.
+#[test]
+fn tun_helper_runs_only_inside_the_test_namespace() {
+    if std::env::var_os(HELPER_ENV).is_none() {
+        return;
+    }
+    smol::block_on(future::or(helper(), async {
+        async_io::Timer::after(Duration::from_secs(45)).await;
+        panic!("the helper did not finish within 45 s")
+    }));
+    println!("{OK_MARK}");
+}
+
+/// Deterministic test bytes.
+fn pattern(id: u64, len: usize) -> Vec<u8> {
+    let mut x = id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+async fn helper() {
+    let _ = Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status();
+    let kernel: IpAddr = "10.98.0.1".parse().unwrap();
+    let local: IpAddr = "10.98.0.2".parse().unwrap();
+    let device = TunConfig {
+        name: "synsmol0".into(),
+        kernel_addr: kernel,
+        prefix: 24,
+        mtu: 1500,
+    };
+    let (stack, driver) = Stack::tun(&device, local, StackConfig::default()).expect("create TUN");
+    smol::spawn(driver).detach();
+    let listener = stack.bind(SocketAddr::new(local, 7000)).unwrap();
+    smol::spawn(async move {
+        loop {
+            let (s, _) = listener.accept().await.unwrap();
+            smol::spawn(async move {
+                futures_lite::io::copy(&s, &mut &s).await.unwrap();
+                s.shutdown_write().unwrap();
+            })
+            .detach();
+        }
+    })
+    .detach();
+
+    // 1. A kernel TCP client against synack's echo server: 1 MB each way.
+    let data = pattern(7, 1_000_000);
+    let sent = data.clone();
+    let back = smol::unblock(move || {
+        let to = SocketAddr::new(local, 7000);
+        let mut s = std::net::TcpStream::connect_timeout(&to, Duration::from_secs(5)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let writer = std::thread::spawn(move || {
+            w.write_all(&sent).unwrap();
+            w.shutdown(std::net::Shutdown::Write).unwrap();
+        });
+        let mut back = Vec::new();
+        s.read_to_end(&mut back).unwrap();
+        writer.join().unwrap();
+        back
+    })
+    .await;
+    assert!(
+        back == data,
+        "echo over TUN differs ({} bytes back)",
+        back.len()
+    );
+
+    // 2. The kernel connecting to a port nobody listens on is refused.
+    let refused = smol::unblock(move || {
+        std::net::TcpStream::connect_timeout(&SocketAddr::new(local, 7001), Duration::from_secs(5))
+            .unwrap_err()
+            .kind()
+    })
+    .await;
+    assert_eq!(refused, ErrorKind::ConnectionRefused);
+
+    // 3. synack connecting to a kernel listener.
+    let kernel_listener = std::net::TcpListener::bind(SocketAddr::new(kernel, 7002)).unwrap();
+    let server = smol::unblock(move || {
+        let (mut s, _) = kernel_listener.accept().unwrap();
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).unwrap();
+        s.write_all(&(got.len() as u64).to_be_bytes()).unwrap();
+        got
+    });
+    let mut c = stack.connect(SocketAddr::new(kernel, 7002)).await.unwrap();
+    let upload = pattern(8, 300_000);
+    c.write_all(&upload).await.unwrap();
+    c.close().await.unwrap();
+    let mut count = [0u8; 8];
+    c.read_exact(&mut count).await.unwrap();
+    assert_eq!(u64::from_be_bytes(count), upload.len() as u64);
+    assert!(server.await == upload);
+}
