@@ -31,9 +31,9 @@ sleep 1
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 echo "bench-compare: ${secs} s per throughput run, $rr request/response exchanges, demo of $demo_bytes" >&2
-synack_bps=$($bin perf client --udp 127.0.0.1:15201 --time "$secs" --json | json 'd["goodput_bps"]')
-kernel_bps=$($bin perf client --kernel-tcp 127.0.0.1:15202 --time "$secs" --json | json 'd["goodput_bps"]')
-raw_bps=$($bin perf client --raw-udp 127.0.0.1:15203 --time "$secs" --json | json 'd["goodput_bps"]')
+synack_bps=$($bin perf client --udp 127.0.0.1:15201 --time "${secs}s" --json | json 'd["goodput_bps"]')
+kernel_bps=$($bin perf client --kernel-tcp 127.0.0.1:15202 --time "${secs}s" --json | json 'd["goodput_bps"]')
+raw_bps=$($bin perf client --raw-udp 127.0.0.1:15203 --time "${secs}s" --json | json 'd["goodput_bps"]')
 iperf_bps=0
 if [ $have_iperf3 = 1 ]; then
     iperf_bps=$(iperf3 -c 127.0.0.1 -p 15204 -t "$secs" -J | json 'd["end"]["sum_received"]["bits_per_second"]')

@@ -23,7 +23,7 @@ const CHUNK: usize = 256 * 1024;
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// How much data to move (K, M, G suffixes: binary units).
-    #[arg(long, default_value = "1G", value_parser = net::parse_bytes)]
+    #[arg(long, default_value = "1GiB", value_parser = crate::units::size)]
     bytes: u64,
     /// Print the summary as one JSON object instead of text.
     #[arg(long)]

@@ -11,6 +11,7 @@ mod perf;
 mod sim;
 mod stats;
 mod tun;
+mod units;
 
 /// synack: a sans-I/O TCP, and tools to watch it work.
 #[derive(Debug, Parser)]

@@ -14,38 +14,6 @@ use synack_tokio::{Stack, StackConfig};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use xxhash_rust::xxh3::Xxh3;
 
-/// A byte count: `1048576`, `64K`, `100M`, `1G`, `1GiB` (binary units).
-pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("not a byte count: {s}"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("unknown unit in {s} (use K, M or G)")),
-    };
-    n.checked_mul(mult).ok_or_else(|| format!("too large: {s}"))
-}
-
-/// A probability: `1%`, `0.5%` or `0.01`.
-pub fn parse_loss(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    let p = if let Some(pct) = t.strip_suffix('%') {
-        pct.trim().parse::<f64>().map(|v| v / 100.0)
-    } else {
-        t.parse::<f64>()
-    }
-    .map_err(|_| format!("not a loss rate: {s} (e.g. 1% or 0.01)"))?;
-    if (0.0..=1.0).contains(&p) {
-        Ok(p)
-    } else {
-        Err(format!("loss must be between 0% and 100%: {s}"))
-    }
-}
-
 /// A congestion controller by name.
 pub fn parse_cc(s: &str) -> Result<CcAlgorithm, String> {
     match s.to_ascii_lowercase().as_str() {
@@ -78,7 +46,7 @@ pub struct StackArgs {
     #[arg(long, default_value = "newreno", value_parser = parse_cc)]
     pub cc: CcAlgorithm,
     /// Loss on this side's link, both directions (e.g. 1% or 0.01).
-    #[arg(long, default_value = "0", value_parser = parse_loss)]
+    #[arg(long, default_value = "0", value_parser = crate::units::probability)]
     pub loss: f64,
     /// Seed of the loss decisions.
     #[arg(long, default_value_t = 1)]
@@ -291,13 +259,6 @@ mod tests {
 
     #[test]
     fn parsers_take_what_the_help_promises() {
-        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
-        assert_eq!(parse_bytes("64K"), Ok(65536));
-        assert_eq!(parse_bytes("123"), Ok(123));
-        assert!(parse_bytes("1T").is_err());
-        assert_eq!(parse_loss("1%"), Ok(0.01));
-        assert_eq!(parse_loss("0.5"), Ok(0.5));
-        assert!(parse_loss("150%").is_err());
         assert_eq!(parse_cc("cubic"), Ok(CcAlgorithm::Cubic));
         assert_eq!(
             parse_prefix("10.1.0.1/24"),

@@ -24,7 +24,7 @@ pub struct StatsArgs {
     pub stats: bool,
     /// With --stats, also print them this often (e.g. 10s, 500ms).
     #[arg(long, value_name = "DURATION", requires = "stats",
-          value_parser = crate::sim::units::duration)]
+          value_parser = crate::units::duration)]
     pub stats_interval: Option<synack_core::time::Duration>,
 }
 

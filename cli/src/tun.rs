@@ -99,8 +99,8 @@ struct ConnectArgs {
     /// The kernel-side server, IP:PORT.
     #[arg(long, value_name = "IP:PORT")]
     to: SocketAddr,
-    /// Bytes to send (K, M, G suffixes).
-    #[arg(long, default_value = "1M", value_parser = net::parse_bytes)]
+    /// Bytes to send, e.g. 1MB or 1MiB.
+    #[arg(long, default_value = "1MiB", value_parser = crate::units::size)]
     bytes: u64,
     /// Print one JSON object instead of text.
     #[arg(long)]

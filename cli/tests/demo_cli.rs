@@ -19,7 +19,7 @@ fn json_of(out: &std::process::Output) -> serde_json::Value {
 #[test]
 fn demo_json_has_the_promised_keys_and_intact_data() {
     let out = synack()
-        .args(["demo", "--bytes", "8M", "--json"])
+        .args(["demo", "--bytes", "8MiB", "--json"])
         .output()
         .unwrap();
     let v = json_of(&out);
@@ -43,7 +43,7 @@ fn demo_json_has_the_promised_keys_and_intact_data() {
 fn demo_with_loss_and_cubic_still_delivers_everything() {
     let out = synack()
         .args([
-            "demo", "--bytes", "2M", "--loss", "2%", "--cc", "cubic", "--json",
+            "demo", "--bytes", "2MiB", "--loss", "2%", "--cc", "cubic", "--json",
         ])
         .output()
         .unwrap();
@@ -70,7 +70,9 @@ fn perf_client_reports_against_a_perf_server_over_udp() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     let client = synack()
-        .args(["perf", "client", "--udp", &addr, "--bytes", "4M", "--json"])
+        .args([
+            "perf", "client", "--udp", &addr, "--bytes", "4MiB", "--json",
+        ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -44,6 +44,11 @@ fn bad_values_are_one_line_errors_naming_the_flag() {
         (&["sim", "--cc", "bbr"], "--cc"),
         (&["sim", "--scenario", "nope"], "--scenario"),
         (&["sim", "--mtu", "20"], "--mtu"),
+        // The same parsers serve every subcommand.
+        (&["perf", "client", "--time", "8"], "--time"),
+        (&["perf", "client", "--bytes", "8 bananas"], "--bytes"),
+        (&["demo", "--bytes", "1T"], "--bytes"),
+        (&["demo", "--loss", "150%"], "--loss"),
     ] {
         let out = synack(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

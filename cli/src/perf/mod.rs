@@ -20,6 +20,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::net::{self, DataSource, StackArgs, TunDevArgs};
 use crate::stats::StatsArgs;
+use crate::units;
 use synack_core::tuple::FourTuple;
 
 mod raw_udp;
@@ -85,11 +86,12 @@ struct ClientArgs {
     /// The server to reach over --tun (IP:PORT, on the kernel's side).
     #[arg(long, value_name = "IP:PORT")]
     to: Option<SocketAddr>,
-    /// Send for this many seconds (default 10 unless --bytes).
-    #[arg(long, value_name = "SECONDS", conflicts_with = "bytes")]
-    time: Option<f64>,
-    /// Send this many bytes (K, M, G suffixes).
-    #[arg(long, value_parser = net::parse_bytes)]
+    /// Send for this long, e.g. 10s (default 10s unless --bytes).
+    #[arg(long, value_name = "DURATION", conflicts_with = "bytes",
+          value_parser = units::duration)]
+    time: Option<synack_core::time::Duration>,
+    /// Send this many bytes, e.g. 100MB or 1GiB.
+    #[arg(long, value_parser = units::size)]
     bytes: Option<u64>,
     /// Instead of a stream, time this many request/response exchanges.
     #[arg(long, value_name = "N", conflicts_with_all = ["time", "bytes"])]
@@ -102,6 +104,15 @@ struct ClientArgs {
     json: bool,
     #[command(flatten)]
     stack: StackArgs,
+}
+
+impl ClientArgs {
+    /// How long a timed send lasts: `--time`, else 10 s.
+    fn send_time(&self) -> Duration {
+        self.time.map_or(Duration::from_secs(10), |t| {
+            Duration::from_micros(t.total_micros())
+        })
+    }
 }
 
 pub fn run(args: PerfArgs) -> ExitCode {
@@ -299,7 +310,7 @@ async fn client(args: ClientArgs) -> io::Result<()> {
         let path = format!("synack over TUN {} to {to}", device.name);
         run_synack(&args, s, path).await?
     } else if let Some(addr) = args.path.raw_udp {
-        let time = Duration::from_secs_f64(args.time.unwrap_or(10.0));
+        let time = args.send_time();
         let (bytes, seconds) = tokio::task::spawn_blocking(move || raw_udp::client(addr, time))
             .await
             .map_err(io::Error::other)??;
@@ -382,7 +393,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let deadline = match (args.bytes, args.time) {
         (Some(_), _) => None,
-        (None, t) => Some(started + Duration::from_secs_f64(t.unwrap_or(10.0))),
+        (None, _) => Some(started + args.send_time()),
     };
     let mut left = args.bytes.unwrap_or(u64::MAX);
     s.write_u8(b'S').await?;

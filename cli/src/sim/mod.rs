@@ -3,8 +3,8 @@
 //! pcap captures per host, a metrics CSV and a plot.
 
 mod plot;
-pub(crate) mod units;
 
+use crate::units;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,6 +1,7 @@
-//! Parsers for the values `synack sim` takes: rates, durations, sizes,
-//! percentages, queue sizes. Each returns a message clap prints after the
-//! flag's name.
+//! The parsers behind every flag that takes a quantity (rates, durations,
+//! sizes, probabilities, queue sizes), one per kind, so each kind is
+//! written the same way on every subcommand. Each returns a message clap
+//! prints after the flag's name.
 
 use synack_core::time::Duration;
 use synack_sim::QueueLimit;
@@ -47,13 +48,19 @@ pub fn rate(s: &str) -> Result<u64, String> {
     Ok(bps.min(u64::MAX as f64) as u64)
 }
 
-/// A duration: `40ms`, `1.5s`, `250us`, `2m`, `1h`; a bare number is
-/// milliseconds.
+/// A duration: `40ms`, `1.5s`, `250us`, `2m`, `1h`. A bare number other
+/// than 0 is refused: `10` could mean seconds (iperf) or milliseconds.
 pub fn duration(s: &str) -> Result<Duration, String> {
     let (v, unit) = split(s)?;
     let micros = match unit.as_str() {
+        "" if v == 0.0 => 0.0,
+        "" => {
+            return Err(format!(
+                "'{s}' needs a unit: {s}s, {s}ms, {s}us, {s}m or {s}h"
+            ));
+        }
         "us" | "µs" => v,
-        "" | "ms" => v * 1e3,
+        "ms" => v * 1e3,
         "s" | "sec" => v * 1e6,
         "m" | "min" => v * 60e6,
         "h" => v * 3600e6,
@@ -148,6 +155,8 @@ mod tests {
         assert_eq!(duration("40ms"), Ok(Duration::from_millis(40)));
         assert_eq!(duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(duration("8s"), Ok(Duration::from_secs(8)));
+        assert_eq!(duration("0"), Ok(Duration::ZERO));
         assert_eq!(size("50MB"), Ok(50_000_000));
         assert_eq!(size("64KiB"), Ok(65_536));
         assert_eq!(probability("1%"), Ok(0.01));
@@ -164,6 +173,7 @@ mod tests {
             assert!(rate(bad).is_err(), "{bad}");
         }
         assert!(duration("5 fortnights").is_err());
+        assert!(duration("10").unwrap_err().contains("10s"));
         assert!(probability("150%").is_err());
         assert!(probability("1%%").is_err());
         assert!(burst_loss("1%").is_err());
