@@ -13,8 +13,9 @@
 //! the way recorded for the case, or neither sees TCP. Any disagreement
 //! fails the test with the capture, frame and field named.
 //!
-//! Without tshark the test says why on stderr and passes; without root or
-//! tcpdump only the live-capture part is skipped.
+//! Without tshark (or, for the live captures, root, tcpdump and dumpcap)
+//! a test says why on stderr and passes, except under CI, where it fails:
+//! `synack_testkit::require`.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -41,6 +42,7 @@ use synack_core::wire::{
     TcpFlags, TcpOptions, TcpPacket, TcpRepr, Timestamps, Truncation, UnknownOptions,
     emit_tcp_in_ip, internet_checksum, locate_tcp,
 };
+use synack_testkit::{Need, require};
 
 const TSHARK_TIMEOUT: Duration = Duration::from_secs(120);
 const SYNACK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -88,15 +90,6 @@ fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<std::process::Ex
         }
         thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn tshark_available() -> bool {
-    Command::new("tshark")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 /// A scratch directory removed when dropped (kept when
@@ -1361,8 +1354,10 @@ fn wants_of<'a>(
 
 #[test]
 fn crafted_captures_agree_with_tshark() {
-    if !tshark_available() {
-        eprintln!("SKIPPED: tshark is not installed, so there is nothing to compare with");
+    if !require(
+        "crafted_captures_agree_with_tshark",
+        &[Need::Tool("tshark")],
+    ) {
         return;
     }
     let scratch = Scratch::new("crafted");
@@ -1445,22 +1440,6 @@ fn crafted_captures_agree_with_tshark() {
 
 // ---------------------------------------------------------------------------
 // Live Linux loopback traffic.
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-fn runs(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
 
 /// A capture program running in the background; stopped with SIGTERM (so
 /// it flushes its file) when stopped or dropped.
@@ -1739,16 +1718,15 @@ fn check_offloaded_checksums(capture: &Path) {
 
 #[test]
 fn live_loopback_captures_agree_with_tshark() {
-    if !tshark_available() {
-        eprintln!("SKIPPED: tshark is not installed, so there is nothing to compare with");
-        return;
-    }
-    if !is_root() {
-        eprintln!("SKIPPED live capture: capturing on lo needs root");
-        return;
-    }
-    if !runs("tcpdump") {
-        eprintln!("SKIPPED live capture: tcpdump is not installed");
+    if !require(
+        "live_loopback_captures_agree_with_tshark",
+        &[
+            Need::Tool("tshark"),
+            Need::Root,
+            Need::Tool("tcpdump"),
+            Need::Tool("dumpcap"),
+        ],
+    ) {
         return;
     }
     let scratch = Scratch::new("live");
@@ -1760,15 +1738,11 @@ fn live_loopback_captures_agree_with_tshark() {
     let families = listeners.len();
     let pcap = scratch.0.join("live.pcap");
     let pcapng = scratch.0.join("live.pcapng");
-    let with_dumpcap = runs("dumpcap");
-    if !with_dumpcap {
-        eprintln!("dumpcap is not installed: no live pcapng capture");
-    }
     capture_loopback(
         listeners,
         (4000, 3000),
         &pcap,
-        with_dumpcap.then_some(pcapng.as_path()),
+        Some(pcapng.as_path()),
         &scratch.0,
     );
 
@@ -1776,10 +1750,8 @@ fn live_loopback_captures_agree_with_tshark() {
     check_live_content(&pcap, families);
     check_offloaded_checksums(&pcap);
     compare(&pcap, &BTreeMap::new(), &mut failures);
-    if with_dumpcap {
-        check_live_content(&pcapng, families);
-        compare(&pcapng, &BTreeMap::new(), &mut failures);
-    }
+    check_live_content(&pcapng, families);
+    compare(&pcapng, &BTreeMap::new(), &mut failures);
     report(failures);
 }
 
@@ -1788,8 +1760,10 @@ fn live_loopback_captures_agree_with_tshark() {
 #[test]
 fn committed_capture_agrees_with_tshark() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../captures/handshake.pcap");
-    if !tshark_available() {
-        eprintln!("SKIPPED: tshark is not installed, so there is nothing to compare with");
+    if !require(
+        "committed_capture_agrees_with_tshark",
+        &[Need::Tool("tshark")],
+    ) {
         return;
     }
     let mut failures = Vec::new();

@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use synack_testkit::Need;
+
 fn synack(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_synack"))
         .args(args)
@@ -149,18 +151,17 @@ fn captures_are_reproducible_and_tshark_reads_them() {
     }
     let mut client = a.as_os_str().to_owned();
     client.push("-client1.pcap");
-    match Command::new("tshark")
-        .arg("-r")
-        .arg(&client)
-        .arg("-c")
-        .arg("2")
-        .output()
-    {
-        Ok(out) if out.status.success() => {
-            let text = String::from_utf8_lossy(&out.stdout);
-            assert!(text.contains("[SYN]"), "{text}");
-        }
-        _ => eprintln!("skipped the tshark check: tshark is not installed"),
+    if synack_testkit::require("the capture's tshark check", &[Need::Tool("tshark")]) {
+        let out = Command::new("tshark")
+            .arg("-r")
+            .arg(&client)
+            .arg("-c")
+            .arg("2")
+            .output()
+            .expect("run tshark");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "tshark -r failed: {text}");
+        assert!(text.contains("[SYN]"), "{text}");
     }
 }
 

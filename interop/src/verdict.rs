@@ -675,17 +675,7 @@ Chats (1)
     /// Whether tshark can run; without it the tests below skip, except
     /// under CI.
     fn have_tshark() -> bool {
-        let ok = Command::new("tshark")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok();
-        if !ok {
-            assert!(!crate::env::in_ci(), "tshark is missing under CI");
-            eprintln!("skipped: no tshark");
-        }
-        ok
+        synack_testkit::require("verdict", &[synack_testkit::Need::Tool("tshark")])
     }
 
     #[test]

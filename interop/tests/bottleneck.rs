@@ -8,30 +8,23 @@
 use std::time::Duration;
 
 use synack_core::cc::CcAlgorithm;
+use synack_interop::env;
 use synack_interop::topo::{BottleneckSpec, bottleneck, kernel_has_cc};
-use synack_interop::{env, netns};
 
 fn pairing(kernel_cc: &str, synack_cc: CcAlgorithm, synack_name: &str) {
     let case = format!("cc-{kernel_cc}-{synack_name}");
     if !env::ready(&case) {
         return;
     }
-    if netns::run("tc", &["-V"]).is_err() {
-        if env::in_ci() {
-            panic!("{case}: `tc` (iproute2) is missing");
-        }
-        eprintln!("[interop] {case}: skipped: no `tc`");
+    if !synack_testkit::require(&case, &[synack_testkit::Need::Tool("tc")]) {
         return;
     }
     if !kernel_has_cc(kernel_cc) {
         // The running kernel lacks the module: a skip, except under CI,
         // where a pairing that never runs would go unnoticed.
-        assert!(
-            !env::in_ci(),
-            "{case}: the kernel offers no {kernel_cc} (modprobe tcp_{kernel_cc} failed)"
-        );
-        eprintln!(
-            "[interop] {case}: skipped: the kernel offers no {kernel_cc} (modprobe tcp_{kernel_cc} failed)"
+        synack_testkit::skip(
+            &case,
+            &format!("the kernel offers no {kernel_cc} (modprobe tcp_{kernel_cc} failed)"),
         );
         return;
     }

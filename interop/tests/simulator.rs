@@ -5,8 +5,8 @@
 //! must be bad checksums (or packets a flip made malformed), no more than
 //! the link corrupted, and at least one.
 
+use synack_interop::lab::ArtifactDir;
 use synack_interop::verdict::{Severity, Verdict};
-use synack_interop::{env, lab::ArtifactDir};
 use synack_sim::{CaptureSpec, catalogue};
 
 /// Runs scenario `name` with captures under `dir`; its verdicts and how
@@ -51,12 +51,7 @@ fn run(name: &str, dir: &std::path::Path) -> (Vec<Verdict>, u64) {
 #[test]
 fn simulator_captures_pass_the_verdict() {
     let case = "sim-verdict";
-    // Only tshark is needed here, but it is part of the suite's tools.
-    if synack_interop::netns::run("tshark", &["--version"]).is_err() {
-        if env::in_ci() {
-            panic!("{case}: tshark is missing");
-        }
-        eprintln!("[interop] {case}: skipped: no tshark");
+    if !synack_testkit::require(case, &[synack_testkit::Need::Tool("tshark")]) {
         return;
     }
     let started = std::time::Instant::now();

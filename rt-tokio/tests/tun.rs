@@ -6,119 +6,31 @@
 //! (`synack-test-<pid>`): the test re-runs its own binary there (`ip netns
 //! exec`), limited to the helper below, so the TUN device, its address and
 //! its route exist only inside that namespace, and all traffic stays
-//! there. The namespace is deleted at the end, also on failure. Without
-//! root, `/dev/net/tun` or the `ip` tool, the test says why and skips.
+//! there (`synack_testkit::in_private_netns`, which also says what
+//! happens without root, `/dev/net/tun` or `ip`).
 
 mod common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use synack_link::tun::TunConfig;
 use synack_tokio::{Stack, StackConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const HELPER_ENV: &str = "SYNACK_TUN_HELPER";
 const HELPER_TEST: &str = "tun_helper_runs_only_inside_the_test_namespace";
-const OK_MARK: &str = "TUN-HELPER-OK";
-
-/// Deletes the namespace when dropped.
-struct Netns(String);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn why_skip() -> Option<String> {
-    // Root: the effective uid, from /proc (no unsafe geteuid call).
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap_or("");
-    let euid = uid_line.split_whitespace().nth(2).unwrap_or("1");
-    if euid != "0" {
-        return Some("not root".into());
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    if Command::new("ip")
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_err()
-    {
-        return Some("no `ip` tool (iproute2)".into());
-    }
-    None
-}
 
 #[test]
 fn kernel_tcp_and_synack_talk_over_tun_in_a_private_namespace() {
-    if let Some(why) = why_skip() {
-        eprintln!("skipping the TUN interop test: {why}");
-        return;
-    }
-    let name = format!("synack-test-{}", std::process::id());
-    let created = Command::new("ip")
-        .args(["netns", "add", &name])
-        .status()
-        .expect("run ip");
-    if !created.success() {
-        eprintln!("skipping the TUN interop test: cannot create network namespace {name}");
-        return;
-    }
-    let ns = Netns(name);
-    let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &ns.0])
-        .arg(&exe)
-        .args(["--exact", HELPER_TEST, "--nocapture", "--test-threads=1"])
-        .env(HELPER_ENV, "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the helper in the namespace");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the TUN helper did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut out = String::new();
-    let mut err = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(
-        status.success() && out.contains(OK_MARK),
-        "helper failed ({status}):\n{out}\n{err}"
-    );
-    drop(ns);
+    synack_testkit::in_private_netns("tun-kernel-interop", HELPER_TEST, Duration::from_secs(60));
 }
 
 /// Runs only when the test above starts it inside its namespace.
 #[test]
 fn tun_helper_runs_only_inside_the_test_namespace() {
-    if std::env::var_os(HELPER_ENV).is_none() {
+    if !synack_testkit::inside_private_netns() {
         return;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -127,7 +39,6 @@ fn tun_helper_runs_only_inside_the_test_namespace() {
         .build()
         .unwrap();
     rt.block_on(common::within(45, helper()));
-    println!("{OK_MARK}");
 }
 
 async fn helper() {
