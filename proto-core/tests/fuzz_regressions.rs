@@ -256,9 +256,10 @@ fn full_receive_buffer_advertises_a_zero_window_with_window_scaling() {
 /// is established by the client's FIN, whose timestamp echo still names
 /// the first SYN-ACK. RFC 7323 makes that a ten-minute RTT sample; SRTT,
 /// the RTO and the pacing rate (window / SRTT) follow it, and the transfer
-/// crawls until 0.5 s samples bring SRTT back, which takes longer than 10
-/// minutes. Accepted behaviour (the fuzz target's healing phase allows 2
-/// hours); this test pins that the transfer does complete.
+/// crawls until 0.5 s samples bring SRTT back (Linux takes the same
+/// sample). What this test checks is the contract the fuzz target's
+/// healing phase holds every run to: the transfer completes, intact,
+/// within 2 hours, however the stale sample slows it.
 #[test]
 fn stale_timestamp_echo_slows_but_does_not_stall_a_transfer() {
     use synack_core::time::Duration;
@@ -358,10 +359,6 @@ fn stale_timestamp_echo_slows_but_does_not_stall_a_transfer() {
         "got {} of {} bytes by {now}",
         got.len(),
         data.len()
-    );
-    assert!(
-        now > heal + Duration::from_secs(60),
-        "the stale sample no longer slows the transfer: update this test and fuzz/README.md"
     );
 }
 
