@@ -8,7 +8,7 @@
 //! errors; retransmissions, out-of-order segments, zero windows and the
 //! like are counted and printed.
 //!
-//! - [`env`]: prerequisites (root, `/dev/net/tun`, `ip`, `ss`, `tcpdump`,
+//! - [`mod@env`]: prerequisites (root, `/dev/net/tun`, `ip`, `ss`, `tcpdump`,
 //!   `tshark`); skip with the reason, or fail under CI.
 //! - [`netns`]: namespaces deleted on drop; threads enter them with
 //!   `setns`.
