@@ -49,6 +49,14 @@ if cargo +nightly --version >/dev/null 2>&1 && ! command -v cargo-fuzz >/dev/nul
     cargo install --locked cargo-fuzz >/dev/null 2>&1 \
         || log "could not install cargo-fuzz; fuzz/smoke.sh will skip"
 fi
+# rust-src for scripts/release-check.sh's no_std build (core and alloc
+# built from source for a bare-metal target).
+if cargo +nightly --version >/dev/null 2>&1 \
+    && ! rustup +nightly component list --installed 2>/dev/null | grep -q '^rust-src'; then
+    log "rustup +nightly component add rust-src"
+    rustup +nightly component add rust-src >/dev/null 2>&1 \
+        || log "could not add rust-src; the no_std build in scripts/release-check.sh will fail"
+fi
 # Miri for scripts/miri.sh (the core's tests under the UB checker), also
 # nightly only; `miri setup` builds its standard library once.
 if cargo +nightly --version >/dev/null 2>&1 && ! cargo +nightly miri --version >/dev/null 2>&1; then
