@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod log;
 mod net;
 mod pcap;
 mod perf;
@@ -17,6 +18,11 @@ mod units;
 #[derive(Debug, Parser)]
 #[command(name = "synack", version, about)]
 struct Cli {
+    /// Log more on stderr: -v what the stacks do (info), -vv details
+    /// (debug), -vvv every event (trace). RUST_LOG, if set, decides
+    /// instead (e.g. RUST_LOG=synack_driver=debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,6 +59,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    log::init(cli.verbose);
     match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Perf(args) => perf::run(args),
