@@ -1,0 +1,441 @@
+//! The cases: each a plain function that runs one scenario on adapter
+//! `A`'s runtime (see [`adapter_suite!`](crate::adapter_suite)).
+//!
+//! Every error is checked against the `io::ErrorKind` Linux's TCP (and so
+//! `tokio::net` and `std::net`) reports in the same situation.
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+use synack_core::time::Duration as CoreDuration;
+use synack_driver::StackConfig;
+use synack_driver::link::{Impaired, Udp};
+use synack_link::impair::ImpairmentConfig;
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::Adapter;
+
+/// Deterministic test bytes: stream `id`'s bytes from `offset` on.
+struct Pattern {
+    state: u64,
+}
+
+impl Pattern {
+    fn new(id: u64) -> Pattern {
+        Pattern {
+            state: id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+        }
+    }
+
+    fn fill(&mut self, buf: &mut [u8]) {
+        for b in buf {
+            self.state ^= self.state << 13;
+            self.state ^= self.state >> 7;
+            self.state ^= self.state << 17;
+            *b = self.state as u8;
+        }
+    }
+}
+
+/// `len` bytes of stream `id`.
+fn pattern(id: u64, len: usize) -> Vec<u8> {
+    let mut v = vec![0; len];
+    Pattern::new(id).fill(&mut v);
+    v
+}
+
+/// A stack of `A` on a fresh loopback UDP socket, and that socket's
+/// address (a listener there is reached with no route set up).
+fn stack<A: Adapter>(config: StackConfig) -> (A::Stack, SocketAddr) {
+    let link = Udp::<A::Runtime>::bind(loopback()).expect("bind loopback UDP");
+    let addr = link.local_addr();
+    (A::stack_on(link, config).expect("a stack"), addr)
+}
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// A server stack with a listener on its UDP address, and a client stack.
+fn server_and_client<A: Adapter>() -> (A::Listener, SocketAddr, A::Stack, A::Stack) {
+    let (server, addr) = stack::<A>(StackConfig::default());
+    let listener = A::bind(&server, addr).expect("bind");
+    let (client, _) = stack::<A>(StackConfig::default());
+    (listener, addr, client, server)
+}
+
+/// Two connected streams (client side, server side), and their stacks
+/// (kept alive by the caller).
+async fn pair<A: Adapter>() -> (A::Stream, A::Stream, A::Stack, A::Stack) {
+    let (listener, addr, client, server) = server_and_client::<A>();
+    let c = A::connect(&client, addr).await.expect("connect");
+    let (s, peer) = A::accept(&listener).await.expect("accept");
+    assert_eq!(peer, A::local_addr(&c).unwrap());
+    (c, s, client, server)
+}
+
+/// 100 connections at once, each echoing 64 KiB of its own bytes.
+pub fn hundred_concurrent_echo_connections_are_byte_exact<A: Adapter>() {
+    A::run(Duration::from_secs(60), async {
+        const CONNECTIONS: u64 = 100;
+        let (listener, addr, client, _server) = server_and_client::<A>();
+        let echo = A::spawn(async move {
+            let mut echoes = Vec::new();
+            for _ in 0..CONNECTIONS {
+                let (stream, _) = A::accept(&listener).await.unwrap();
+                echoes.push(A::spawn(async move {
+                    let (r, mut w) = stream.split();
+                    futures_util::io::copy(r, &mut w).await.unwrap();
+                    w.close().await.unwrap();
+                }));
+            }
+            for e in echoes {
+                e.await;
+            }
+        });
+        let mut clients = Vec::new();
+        for id in 0..CONNECTIONS {
+            let client = client.clone();
+            clients.push(A::spawn(async move {
+                let stream = A::connect(&client, addr).await.unwrap();
+                let data = pattern(id, 64 << 10);
+                let (mut r, mut w) = stream.split();
+                let sent = data.clone();
+                let writer = A::spawn(async move {
+                    w.write_all(&sent).await.unwrap();
+                    w.close().await.unwrap();
+                });
+                let mut back = Vec::new();
+                r.read_to_end(&mut back).await.unwrap();
+                writer.await;
+                assert!(back == data, "connection {id}: echo differs");
+            }));
+        }
+        for c in clients {
+            c.await;
+        }
+        echo.await;
+    });
+}
+
+/// 100 MB one way, generated and hashed on the fly on both sides.
+pub fn a_hundred_megabytes_arrive_with_the_same_hash<A: Adapter>() {
+    A::run(Duration::from_secs(180), async {
+        const TOTAL: usize = 100 << 20;
+        let (mut c, mut s, _a, _b) = pair::<A>().await;
+        let sender = A::spawn(async move {
+            let mut source = Pattern::new(42);
+            let mut hash = Xxh3::new();
+            let mut chunk = vec![0u8; 256 << 10];
+            let mut left = TOTAL;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                source.fill(&mut chunk[..n]);
+                hash.update(&chunk[..n]);
+                c.write_all(&chunk[..n]).await.unwrap();
+                left -= n;
+            }
+            c.close().await.unwrap();
+            hash.digest128()
+        });
+        let mut hash = Xxh3::new();
+        let mut buf = vec![0u8; 256 << 10];
+        let mut got = 0;
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            got += n;
+        }
+        assert_eq!(got, TOTAL);
+        assert_eq!(hash.digest128(), sender.await, "the bytes differ");
+    });
+}
+
+/// The client sends, half-closes, and still reads the server's reply.
+pub fn client_half_closes_and_still_reads_the_reply<A: Adapter>() {
+    A::run(Duration::from_secs(20), async {
+        let (mut c, mut s, _a, _b) = pair::<A>().await;
+        c.write_all(b"request").await.unwrap();
+        c.close().await.unwrap();
+        let mut req = Vec::new();
+        s.read_to_end(&mut req).await.unwrap();
+        assert_eq!(req, b"request");
+        s.write_all(b"reply after your FIN").await.unwrap();
+        s.close().await.unwrap();
+        let mut reply = Vec::new();
+        c.read_to_end(&mut reply).await.unwrap();
+        assert_eq!(reply, b"reply after your FIN");
+    });
+}
+
+/// The server half-closes first and still reads the client's upload.
+pub fn server_half_closes_and_still_reads_the_upload<A: Adapter>() {
+    A::run(Duration::from_secs(20), async {
+        let (mut c, mut s, _a, _b) = pair::<A>().await;
+        s.write_all(b"hello").await.unwrap();
+        s.close().await.unwrap();
+        let mut greeting = Vec::new();
+        c.read_to_end(&mut greeting).await.unwrap();
+        assert_eq!(greeting, b"hello");
+        let upload = pattern(3, 300_000);
+        c.write_all(&upload).await.unwrap();
+        c.close().await.unwrap();
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).await.unwrap();
+        assert!(got == upload, "upload differs");
+    });
+}
+
+/// The peer aborts: the next read reports the reset.
+pub fn a_peer_abort_reads_as_reset_by_peer<A: Adapter>() {
+    A::run(Duration::from_secs(20), async {
+        let (mut c, s, _a, _b) = pair::<A>().await;
+        A::abort(s);
+        let mut buf = [0u8; 16];
+        let err = c.read(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+    });
+}
+
+/// A stack with no listener answers the SYN with a reset.
+pub fn connecting_where_nobody_listens_is_refused<A: Adapter>() {
+    A::run(Duration::from_secs(20), async {
+        let (_server, addr) = stack::<A>(StackConfig::default());
+        let (client, _) = stack::<A>(StackConfig::default());
+        let err = match A::connect(&client, addr).await {
+            Ok(_) => panic!("connected where nobody listens"),
+            Err(e) => e,
+        };
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+    });
+}
+
+/// Closing with data the application never read resets the connection
+/// (RFC 9293 §3.10.4, as Linux does): the peer learns its data was lost.
+pub fn dropping_a_stream_with_unread_data_resets_the_peer<A: Adapter>() {
+    A::run(Duration::from_secs(20), async {
+        let (mut c, s, _a, _b) = pair::<A>().await;
+        c.write_all(b"never read").await.unwrap();
+        // Wait until it has arrived, then drop it unread.
+        A::sleep(Duration::from_millis(200)).await;
+        drop(s);
+        let mut buf = [0u8; 16];
+        let err = c.read(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+    });
+}
+
+/// Dropping a stream whose input was all read closes it with a FIN.
+pub fn dropping_a_stream_with_everything_read_sends_a_fin<A: Adapter>() {
+    A::run(Duration::from_secs(20), async {
+        let (mut c, mut s, _a, _b) = pair::<A>().await;
+        c.write_all(b"ping").await.unwrap();
+        let mut buf = [0u8; 4];
+        s.read_exact(&mut buf).await.unwrap();
+        drop(s);
+        let mut rest = Vec::new();
+        assert_eq!(c.read_to_end(&mut rest).await.unwrap(), 0);
+    });
+}
+
+/// The client writes 300 KiB and drops its stream and its stack at once:
+/// the driver goes on until the peer has it all, then sends the FIN.
+pub fn dropping_the_last_handle_still_delivers_what_was_written<A: Adapter>() {
+    A::run(Duration::from_secs(30), async {
+        let (listener, addr, client, server) = server_and_client::<A>();
+        let data = pattern(9, 300 << 10);
+        let mut c = A::connect(&client, addr).await.unwrap();
+        let (mut s, _) = A::accept(&listener).await.unwrap();
+        c.write_all(&data).await.unwrap();
+        drop(c);
+        drop(client);
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got.len(), data.len());
+        assert!(got == data);
+        drop(server);
+    });
+}
+
+/// A writer whose reader does not read is held back once the send buffer
+/// and the peer's window are full, and goes on when the reader reads.
+pub fn a_writer_waits_for_a_reader_that_does_not_read<A: Adapter>() {
+    A::run(Duration::from_secs(30), async {
+        let (c, mut s, _a, _b) = pair::<A>().await;
+        let data = pattern(5, 4 << 20);
+        let (_r, mut w) = c.split();
+        // Write until a write stays pending for 200 ms.
+        let mut written = 0;
+        loop {
+            let write = w.write(&data[written..]);
+            let stalled = async {
+                A::sleep(Duration::from_millis(200)).await;
+                Err(std::io::Error::from(ErrorKind::WouldBlock))
+            };
+            match futures_lite::future::or(write, stalled).await {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let config = StackConfig::default().endpoint.conn;
+        let bound = config.send_buffer + config.recv_buffer;
+        assert!(
+            written > 0 && written <= bound,
+            "{written} bytes taken, bound {bound}"
+        );
+        let rest = data[written..].to_vec();
+        let writer = A::spawn(async move {
+            w.write_all(&rest).await.unwrap();
+            w.close().await.unwrap();
+        });
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).await.unwrap();
+        writer.await;
+        assert!(got == data, "the data differs");
+    });
+}
+
+/// With a user timeout of 2 s, a connection whose path goes silent fails
+/// with `TimedOut` after about 2 s (RFC 9293 §3.8.3 USER TIMEOUT).
+pub fn a_silent_peer_times_out_after_the_user_timeout<A: Adapter>() {
+    A::run(Duration::from_secs(30), async {
+        let (server, addr) = stack::<A>(StackConfig::default());
+        let listener = A::bind(&server, addr).unwrap();
+        let link = Udp::<A::Runtime>::bind(loopback()).unwrap();
+        let routes = link.routes();
+        let mut config = StackConfig::default();
+        config.endpoint.conn.user_timeout = Some(CoreDuration::from_secs(2));
+        let client = A::stack_on(link, config).unwrap();
+        let mut c = A::connect(&client, addr).await.unwrap();
+        let (_s, _) = A::accept(&listener).await.unwrap();
+        // From now on the client's segments go to a socket nobody reads.
+        let deaf = std::net::UdpSocket::bind(loopback()).unwrap();
+        routes.insert(addr, deaf.local_addr().unwrap());
+        let started = Instant::now();
+        c.write_all(b"anyone there?").await.unwrap();
+        let mut buf = [0u8; 8];
+        let err = c.read(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(1900) && waited < Duration::from_secs(10),
+            "timed out after {waited:?}"
+        );
+    });
+}
+
+/// 2 MB each way through links that lose 1 % of packets in both
+/// directions: everything arrives, in order.
+pub fn one_percent_loss_leaves_the_data_intact<A: Adapter>() {
+    A::run(Duration::from_secs(60), async {
+        let lossy = |seed| {
+            let link = Udp::<A::Runtime>::bind(loopback()).unwrap();
+            let addr = link.local_addr();
+            let config = ImpairmentConfig {
+                loss: 0.01,
+                ..ImpairmentConfig::default()
+            };
+            let link = Impaired::<_, A::Runtime>::new(link, config, seed);
+            let config = StackConfig {
+                local_ip: Some(addr.ip()),
+                ..StackConfig::default()
+            };
+            (A::stack_on(link, config).unwrap(), addr)
+        };
+        let (server, addr) = lossy(1);
+        let (client, _) = lossy(2);
+        let listener = A::bind(&server, addr).unwrap();
+        let c = A::connect(&client, addr).await.unwrap();
+        let (s, _) = A::accept(&listener).await.unwrap();
+        let up = pattern(11, 2 << 20);
+        let down = pattern(12, 2 << 20);
+        let (mut cr, mut cw) = c.split();
+        let (mut sr, mut sw) = s.split();
+        let (u, d) = (up.clone(), down.clone());
+        let client_writes = A::spawn(async move {
+            cw.write_all(&u).await.unwrap();
+            cw.close().await.unwrap();
+        });
+        let server_writes = A::spawn(async move {
+            sw.write_all(&d).await.unwrap();
+            sw.close().await.unwrap();
+        });
+        let server_reads = A::spawn(async move {
+            let mut got = Vec::new();
+            sr.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        let mut got_down = Vec::new();
+        cr.read_to_end(&mut got_down).await.unwrap();
+        assert!(got_down == down, "download differs");
+        assert!(server_reads.await == up, "upload differs");
+        client_writes.await;
+        server_writes.await;
+    });
+}
+
+/// Two tasks wait in `accept` on one listener; two connections come: both
+/// tasks get one (every waiter is woken, as with tokio and the kernel).
+pub fn every_task_waiting_in_accept_gets_a_connection<A: Adapter>() {
+    A::run(Duration::from_secs(20), async {
+        let (listener, addr, client, _server) = server_and_client::<A>();
+        let listener = Arc::new(listener);
+        let acceptors: Vec<_> = (0..2)
+            .map(|_| {
+                let listener = listener.clone();
+                A::spawn(async move { A::accept(&listener).await.unwrap().1 })
+            })
+            .collect();
+        // Both are waiting before anyone connects.
+        A::sleep(Duration::from_millis(100)).await;
+        let a = A::connect(&client, addr).await.unwrap();
+        let b = A::connect(&client, addr).await.unwrap();
+        let mut peers = Vec::new();
+        for acceptor in acceptors {
+            peers.push(acceptor.await);
+        }
+        peers.sort();
+        let mut want = vec![A::local_addr(&a).unwrap(), A::local_addr(&b).unwrap()];
+        want.sort();
+        assert_eq!(peers, want);
+    });
+}
+
+/// A second listener on a bound address is `AddrInUse`.
+pub fn binding_a_taken_address_is_addr_in_use<A: Adapter>() {
+    A::run(Duration::from_secs(10), async {
+        let (server, addr) = stack::<A>(StackConfig::default());
+        let _first = A::bind(&server, addr).unwrap();
+        let err = A::bind(&server, addr).err().expect("a second bind fails");
+        assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
+    });
+}
+
+/// Options set on a stream whose connection has closed are accepted, as
+/// on a kernel socket (tokio and Linux answer `Ok`).
+pub fn set_nodelay_after_the_connection_closed_is_ok<A: Adapter>() {
+    A::run(Duration::from_secs(20), async {
+        let (mut c, s, _a, _b) = pair::<A>().await;
+        drop(s);
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest).await.unwrap();
+        c.close().await.unwrap();
+        // Long enough for both FINs to be acknowledged (TIME-WAIT).
+        A::sleep(Duration::from_millis(300)).await;
+        A::set_nodelay(&c, true).unwrap();
+        // And after a reset.
+        let (mut c, s, _a, _b) = pair::<A>().await;
+        A::abort(s);
+        let mut buf = [0u8; 4];
+        let err = c.read(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+        A::set_nodelay(&c, true).unwrap();
+    });
+}
