@@ -232,6 +232,67 @@ impl Stream {
         Poll::Pending
     }
 
+    /// Ready when a read would not wait: data has arrived, the peer has
+    /// closed, the connection has ended or the stack has stopped.
+    /// Otherwise `cx`'s waker waits in the read slot, woken by the next
+    /// event that may change that.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.stack.shared.lock();
+        let ready = st.check_running().is_err()
+            || st.ep.connection(self.handle).is_none_or(|c| {
+                c.recv_queue_len() > 0 || c.peer_closed() || c.close_reason().is_some()
+            });
+        if ready {
+            return Poll::Ready(());
+        }
+        register(&mut st, self.handle, Wait::Read, cx.waker());
+        Poll::Pending
+    }
+
+    /// Ready when a write would not wait for the handshake: the
+    /// connection is open, has ended, or the stack has stopped. (A write
+    /// may still find the send buffer full; it then returns `WouldBlock`
+    /// and leaves its waker.) Otherwise `cx`'s waker waits in the write
+    /// slot.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.stack.shared.lock();
+        let ready = st.check_running().is_err()
+            || st
+                .slots
+                .get(&self.handle)
+                .is_none_or(|s| s.connected || s.closed.is_some());
+        if ready {
+            return Poll::Ready(());
+        }
+        register(&mut st, self.handle, Wait::Write, cx.waker());
+        Poll::Pending
+    }
+
+    /// True once the handshake has completed, whatever happened since.
+    pub fn is_connected(&self) -> bool {
+        let st = self.stack.shared.lock();
+        st.slots.get(&self.handle).is_some_and(|s| s.connected)
+    }
+
+    /// How the connection failed, if it did: refused, reset, timed out,
+    /// aborted, or the stack stopped. `None` while it is alive and after a
+    /// normal close.
+    pub fn error(&self) -> Option<io::Error> {
+        let st = self.stack.shared.lock();
+        if let Err(e) = st.check_running() {
+            return Some(e);
+        }
+        let reason = st
+            .slots
+            .get(&self.handle)
+            .and_then(|s| s.closed)
+            .or_else(|| st.ep.connection(self.handle)?.close_reason());
+        match reason {
+            None | Some(CloseReason::Normal) => None,
+            Some(reason) => Some(error::closed(reason)),
+        }
+    }
+
     /// Ready once the connection has ended (its `Closed` event): `Ok`
     /// after a normal close, else how it failed.
     pub fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
