@@ -113,6 +113,9 @@ pub(crate) struct Slot {
     /// The connection's counters as of its last `PeerClosed` or `Closed`
     /// event, for `stats()` after it is gone.
     pub(crate) last_stats: Option<Box<Stats>>,
+    /// The wakers stay after waking: every event wakes them, not only the
+    /// first after an operation would block (`Stream::set_event_wakers`).
+    pub(crate) keep_wakers: bool,
 }
 
 /// What the lock protects.
@@ -493,11 +496,16 @@ impl<L: PacketLink, R: Runtime> Driver<L, R> {
                     (true, true)
                 }
             };
-            if read && let Some(w) = slot.read.take() {
-                self.wake.push(w);
+            let keep = slot.keep_wakers;
+            let mut wake = |place: &mut Option<Waker>| {
+                let w = if keep { place.clone() } else { place.take() };
+                self.wake.extend(w);
+            };
+            if read {
+                wake(&mut slot.read);
             }
-            if write && let Some(w) = slot.write.take() {
-                self.wake.push(w);
+            if write {
+                wake(&mut slot.write);
             }
         }
         if !st.accept_wakers.is_empty() {

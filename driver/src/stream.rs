@@ -106,14 +106,13 @@ impl Stream {
     ) -> Poll<io::Result<T>> {
         let now = self.stack.shared.now();
         let mut st = self.stack.shared.lock();
+        // A stopped stack moves nothing: fail rather than take data it
+        // will never send.
+        st.check_running()?;
         let (result, kick) = match st.ep.connection_mut(self.handle) {
             Some(conn) => f(conn, now),
             None => {
-                let result = match st.check_running() {
-                    Err(e) => Err(e),
-                    Ok(()) => gone(st.slots.get(&self.handle).and_then(|s| s.closed)),
-                };
-                return Poll::Ready(result);
+                return Poll::Ready(gone(st.slots.get(&self.handle).and_then(|s| s.closed)));
             }
         };
         let kick = if kick { st.kick() } else { None };
@@ -266,6 +265,22 @@ impl Stream {
         }
         register(&mut st, self.handle, Wait::Write, cx.waker());
         Poll::Pending
+    }
+
+    /// Leaves `read` and `write` in the connection's slot for good: from
+    /// now on every event the core reports wakes them (`read`: data, the
+    /// peer's FIN, the end; `write`: the handshake done, room after a full
+    /// send buffer, the end), not only the first after an operation would
+    /// block. For a reactor that turns wake-ups into edge-triggered
+    /// readiness, as the kernel reports every arrival (mio). The
+    /// `poll_*` methods should then be given these wakers.
+    pub fn set_event_wakers(&self, read: &Waker, write: &Waker) {
+        let mut st = self.stack.shared.lock();
+        if let Some(slot) = st.slots.get_mut(&self.handle) {
+            slot.keep_wakers = true;
+            slot.read = Some(read.clone());
+            slot.write = Some(write.clone());
+        }
     }
 
     /// True once the handshake has completed, whatever happened since.
