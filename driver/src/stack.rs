@@ -485,10 +485,9 @@ impl<L: PacketLink, R: Runtime> Driver<L, R> {
                 slot.last_stats = Some(Box::new(conn.stats()));
             }
             let (read, write) = match event {
-                Event::Connected => {
-                    slot.connected = true;
-                    (true, true)
-                }
+                // News to writers waiting for the handshake only; an
+                // accepted stream was connected when it was handed out.
+                Event::Connected => (false, !std::mem::replace(&mut slot.connected, true)),
                 Event::Readable | Event::PeerClosed => (true, false),
                 Event::Writable => (false, true),
                 Event::Closed(reason) => {
