@@ -93,17 +93,29 @@ impl EventLoop {
     }
 
     /// Turns until `step` (given each turn's events and the registry)
-    /// returns `Some`.
+    /// returns `Some`. It is asked first with no events, as what it waits
+    /// for may have happened on an earlier turn.
     pub fn run_until<T>(
         &mut self,
         stacks: &mut [&mut Stack],
         mut step: impl FnMut(&[Event], &Registry) -> Option<T>,
     ) -> T {
+        if let Some(out) = step(&[], self.poll.registry()) {
+            return out;
+        }
         loop {
             let events = self.turn(stacks);
             if let Some(out) = step(&events, self.poll.registry()) {
                 return out;
             }
+        }
+    }
+
+    /// Turns until no stack holds a connection: every one has finished
+    /// (delivered and closed, reset or timed out).
+    pub fn run_until_finished(&mut self, stacks: &mut [&mut Stack]) {
+        while stacks.iter().any(|s| s.stats().connections > 0) {
+            self.turn(stacks);
         }
     }
 
