@@ -150,3 +150,18 @@ pub use stream::TcpStream;
 pub use synack_core;
 pub use synack_driver;
 pub use synack_link;
+
+#[cfg(test)]
+mod tests {
+    /// The crate documentation promises these can move to the loop's
+    /// thread, and streams be shared (`Read`/`Write` on `&TcpStream`).
+    #[test]
+    fn handles_are_send_and_streams_sync() {
+        fn send<T: Send>() {}
+        fn sync<T: Sync>() {}
+        send::<crate::Stack>();
+        send::<crate::TcpListener>();
+        send::<crate::TcpStream>();
+        sync::<crate::TcpStream>();
+    }
+}

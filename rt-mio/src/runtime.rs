@@ -66,8 +66,8 @@ impl<T: AsFd + AsRawFd + Send + Sync + 'static> Io<T> for MioIo<T> {
 }
 
 thread_local! {
-    /// The earliest instant a timer asked for while
-    /// [`with_deadline`] runs on this thread.
+    /// The earliest instant a timer asked for while `with_deadline`
+    /// runs on this thread.
     static EARLIEST: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
@@ -83,8 +83,9 @@ pub(crate) fn with_deadline<T>(f: impl FnOnce() -> T) -> (T, Option<Instant>) {
     (out, earliest)
 }
 
-/// A timer that records the instant it waits for (see [`with_deadline`]);
-/// the application's `poll` timeout does the waiting.
+/// A timer that records the instant it waits for, to become
+/// [`Stack::timeout`](crate::Stack::timeout); the application's `poll`
+/// does the waiting.
 #[derive(Debug, Default)]
 pub struct MioTimer;
 
