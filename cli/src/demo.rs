@@ -22,7 +22,7 @@ const CHUNK: usize = 256 * 1024;
 /// Arguments of `synack demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// How much data to move (K, M, G suffixes: binary units).
+    /// How much data to move, e.g. 100MB (SI units) or 1GiB (binary units).
     #[arg(long, default_value = "1GiB", value_parser = crate::units::size)]
     bytes: u64,
     /// Print the summary as one JSON object instead of text.

@@ -5,7 +5,7 @@
 //! with `try_*` operations that return `WouldBlock` when the kernel has
 //! nothing to give or no room, and a raw file descriptor the adapter
 //! registers with its reactor. Protocol logic lives in `synack-core`; the
-//! event loop lives in the adapter.
+//! event loop lives above this crate (`synack-driver` and the adapters).
 //!
 //! - [`udp::UdpLink`]: one TCP segment per UDP datagram between two synack
 //!   stacks, many connections over one socket, with batched sends (GSO)

@@ -423,8 +423,8 @@ fn after_the_faults_end_every_live_connection_completes() {
 
 // Failures quickcheck found and shrank, kept as named regressions.
 
-/// A bulk flow of zero bytes: the client used to close in SYN-SENT, which
-/// abandons the connection instead of opening and closing it.
+/// A bulk flow of zero bytes opens and closes the connection; closing in
+/// SYN-SENT would abandon it instead.
 #[test]
 fn regression_empty_bulk_flow_opens_and_closes() {
     let net = Net {
@@ -446,10 +446,10 @@ fn regression_empty_bulk_flow_opens_and_closes() {
     assert!(r.summary.flows[0].data_intact);
 }
 
-/// After a 24 s storm, the first retransmission timeout found a window of
-/// one segment and two more in flight: F-RTO marked only the head lost,
-/// the window held it back, and nothing was resent until a second,
-/// doubled timeout 22 s later (fixed in the core's conn/output.rs).
+/// After a 24 s storm, the first retransmission timeout finds a window of
+/// one segment and two more in flight: the head must be resent at once,
+/// not held back by the window until a second, doubled timeout 22 s
+/// later.
 #[test]
 fn regression_first_timeout_after_a_storm_resends_at_once() {
     let storm = Storm {
@@ -559,10 +559,9 @@ fn regression_an_rtt_sample_spanning_the_storm_slows_but_does_not_stall() {
 }
 
 /// After a 21 s storm at 150 ms RTT the server's first ACK after a timeout
-/// advanced, and F-RTO chose to probe with new data, but the only new data
-/// was a one-byte tail Nagle held back: nothing was sent and the rest of
-/// the flight waited 14 s for the next timeout (fixed in the core: F-RTO
-/// now falls back when no new segment can go, RFC 5682 §2.1).
+/// advances and F-RTO would probe with new data, but the only new data is
+/// a one-byte tail Nagle holds back. F-RTO must fall back and resend the
+/// flight (RFC 5682 §2.1), not leave it waiting 14 s for the next timeout.
 #[test]
 fn regression_frto_falls_back_when_nagle_holds_the_new_data() {
     let storm = Storm {
