@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use synack_core::cc::CcAlgorithm;
-use synack_link::impair::ImpairmentConfig;
+use synack_link::impair::{ImpairmentConfig, LossModel};
 use synack_link::tun::TunConfig;
 use synack_tokio::link::{Impaired, PacketLink, Udp};
 use synack_tokio::{Stack, StackConfig};
@@ -111,7 +111,7 @@ pub fn stack_over<L: PacketLink>(
         let impaired = Impaired::new(
             link,
             ImpairmentConfig {
-                loss: args.loss,
+                loss: LossModel::Bernoulli(args.loss),
                 ..ImpairmentConfig::default()
             },
             args.seed,

@@ -32,13 +32,12 @@ pub mod config;
 pub mod host;
 pub mod link;
 pub mod report;
-pub mod rng;
 pub mod sim;
 pub mod stream;
 
 pub use config::{
-    AppSpec, CaptureSpec, CcKind, ConfigError, Fault, FlowSpec, Impairments, LinkAction, LinkSpec,
-    LossModel, Pause, QueueLimit, ScriptedEvent, SegmentMatch, SimConfig,
+    AppSpec, CaptureSpec, CcKind, ConfigError, Fault, FlowSpec, ImpairmentConfig, LinkAction,
+    LinkSpec, LossModel, Pause, QueueLimit, ScriptedEvent, SegmentMatch, SimConfig,
 };
 pub use report::{FlowReport, FlowSummary, Report, Sample, Summary};
 pub use sim::{Simulation, run};

@@ -17,14 +17,14 @@ use synack_core::time::{Duration, Instant};
 use synack_core::wire::{ChecksumMode, Ipv4Packet, TcpFlags, parse_tcp_in_ip};
 
 use crate::capture::Capture;
-use crate::config::{AppSpec, ConfigError, Impairments, LinkAction, SegmentMatch, SimConfig};
+use crate::config::{AppSpec, ConfigError, ImpairmentConfig, LinkAction, SegmentMatch, SimConfig};
 use crate::host::{Arrival, ConnId, Host};
 use crate::link::{Fate, Link};
 use crate::report::{
     FlowReport, FlowSummary, Latency, Report, Sample, Summary, jain_index, state_bit,
 };
-use crate::rng::Rng;
 use crate::stream::{Pattern, Stream};
+use synack_link::impair::Rng;
 
 /// The server's address and port.
 pub const SERVER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 2, 0, 1)), 5001);
@@ -253,9 +253,9 @@ impl Simulation {
             hosts.push(Host::new(format!("client{}", i + 1), ip, secret()));
             let access = spec.extra_rtt.div(2);
             let q = crate::config::QueueLimit::Packets(1);
-            links.push(Link::new(None, access, q, mtu, Impairments::NONE));
+            links.push(Link::new(None, access, q, mtu, ImpairmentConfig::NONE));
             link_to.push(Hop::Link(FWD));
-            links.push(Link::new(None, access, q, mtu, Impairments::NONE));
+            links.push(Link::new(None, access, q, mtu, ImpairmentConfig::NONE));
             link_to.push(Hop::Host(i + 1));
             by_client.insert(addr, i);
             flows.push(Flow {
@@ -517,7 +517,7 @@ impl Simulation {
                 self.healed_at = Some(self.now);
                 self.links[..2]
                     .iter_mut()
-                    .for_each(|l| l.set_impairments(Impairments::NONE));
+                    .for_each(|l| l.set_impairments(ImpairmentConfig::NONE));
                 for i in 0..self.flows.len() {
                     let f = &self.flows[i];
                     let remaining = f

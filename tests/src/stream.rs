@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use siphasher::sip::SipHasher13;
 
-use crate::rng::Rng;
+use synack_link::impair::Rng;
 
 /// Length of the repeating pattern: a prime, so the pattern does not line
 /// up with segment sizes, buffer sizes or powers of two.

@@ -1,5 +1,6 @@
-//! The one pseudo-random source of a run: xoshiro256** seeded through
-//! SplitMix64, so a run is a pure function of its seed.
+//! The one pseudo-random generator of synack's impairments and of the
+//! simulator: xoshiro256** seeded through SplitMix64, so every decision
+//! is a pure function of a seed.
 
 /// A small, fast, seedable generator (not for cryptography).
 #[derive(Clone, Debug)]
