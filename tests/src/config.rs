@@ -288,6 +288,8 @@ pub enum ConfigError {
     TooManyFlows(usize),
     /// A connection setting the core refuses.
     Connection(synack_core::conn::ConfigError),
+    /// A host's endpoint settings the core refuses.
+    Endpoint(synack_core::endpoint::EndpointConfigError),
     /// A fault names a flow that does not exist.
     NoSuchFlow(usize),
     /// The MTU is outside 68..=9000.
@@ -307,6 +309,7 @@ impl std::fmt::Display for ConfigError {
             ConfigError::NoFlows => f.write_str("at least one flow is needed"),
             ConfigError::TooManyFlows(n) => write!(f, "{n} flows is more than 65000"),
             ConfigError::Connection(e) => write!(f, "connection settings: {e}"),
+            ConfigError::Endpoint(e) => write!(f, "endpoint settings: {e}"),
             ConfigError::NoSuchFlow(i) => write!(f, "a fault names flow {i}, which does not exist"),
             ConfigError::BadMtu(m) => write!(f, "MTU {m} is outside 68..=9000"),
             ConfigError::EmptyRequest(i) => {
