@@ -150,7 +150,7 @@ impl Ord for Queued {
 #[derive(Debug, Default)]
 struct Side {
     conn: Option<ConnectionHandle>,
-    /// The connection's statistics and options when last looked at: the
+    /// The connection's statistics and options once it is over: the
     /// endpoint forgets a connection once the application has heard it
     /// closed.
     stats: Option<Stats>,
@@ -892,6 +892,7 @@ impl Simulation {
                     if let Some(c) = self.hosts[host].endpoint().connection(id) {
                         side.states |= state_bit(c.state());
                         side.stats = Some(c.stats());
+                        side.negotiated = c.negotiated();
                     }
                 }
                 _ => {}
@@ -902,9 +903,9 @@ impl Simulation {
         }
     }
 
-    /// Notes the states of `flows`' connections at `host` and keeps their
-    /// statistics; a flow's end whose connection is closed, in TIME-WAIT
-    /// or gone has settled.
+    /// Notes the states of `flows`' connections at `host`; a flow's end
+    /// whose connection is closed, in TIME-WAIT or gone has settled, and
+    /// keeps its connection's last statistics.
     fn observe(&mut self, host: usize, flows: &[usize]) {
         let server = host == SERVER_HOST;
         for &flow in flows {
@@ -917,10 +918,14 @@ impl Simulation {
             // Gone: the application heard it close.
             let over = match self.hosts[host].endpoint().connection(id) {
                 Some(c) => {
-                    side.stats = Some(c.stats());
-                    side.negotiated = c.negotiated();
                     side.states |= state_bit(c.state());
-                    matches!(c.state(), State::Closed | State::TimeWait)
+                    let over = matches!(c.state(), State::Closed | State::TimeWait);
+                    // The endpoint may forget it from now on.
+                    if over {
+                        side.stats = Some(c.stats());
+                        side.negotiated = c.negotiated();
+                    }
+                    over
                 }
                 None => true,
             };
