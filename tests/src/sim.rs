@@ -303,13 +303,18 @@ impl Simulation {
             congestion: CcAlgorithm::Custom(server_cc.clone()),
             ..cfg.server.clone()
         };
-        let mut server = Host::new(
-            "server",
-            server_ip,
-            endpoint(server, secret()),
-            Duration::ZERO,
-        )
-        .map_err(ConfigError::Endpoint)?;
+        let server = EndpointConfig {
+            // Sized for its clients, as a server listens with a backlog
+            // for its load: every flow's SYN gets a half-open connection
+            // (runs study congestion; SYN floods and cookies are the
+            // core's own tests'). With the default 256, a thousand flows
+            // opening at once would get cookies, and those whose first
+            // segment the queue dropped a reset.
+            syn_backlog: cfg.flows.len().max(256),
+            ..endpoint(server, secret())
+        };
+        let mut server = Host::new("server", server_ip, server, Duration::ZERO)
+            .map_err(ConfigError::Endpoint)?;
         let listener = server
             .endpoint_mut()
             .listen(SERVER)
