@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use synack_core::cc::CcAlgorithm;
-use synack_link::impair::ImpairmentConfig;
+use synack_link::impair::{ImpairmentConfig, LossModel, Rng};
 use synack_link::tun::TunConfig;
 use synack_tokio::link::{Impaired, PacketLink, Udp};
 use synack_tokio::{Stack, StackConfig};
@@ -111,7 +111,7 @@ pub fn stack_over<L: PacketLink>(
         let impaired = Impaired::new(
             link,
             ImpairmentConfig {
-                loss: args.loss,
+                loss: LossModel::Bernoulli(args.loss),
                 ..ImpairmentConfig::default()
             },
             args.seed,
@@ -183,12 +183,6 @@ pub fn fail(context: &str, e: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// A fast seeded generator of test data (xorshift64*), so runs are
-/// repeatable and the hash can be checked.
-pub struct DataSource {
-    state: u64,
-}
-
 /// Writes `bytes` of the seeded stream to `w` in `chunk`-sized writes,
 /// shuts the writing side, and returns the stream's xxh3-128 hash, which
 /// the receiver compares with what it read.
@@ -198,7 +192,7 @@ pub async fn write_seeded<W: AsyncWrite + Unpin>(
     seed: u64,
     chunk: usize,
 ) -> io::Result<u128> {
-    let mut source = DataSource::new(seed);
+    let mut source = Rng::new(seed);
     let mut hash = Xxh3::new();
     let mut buf = vec![0u8; chunk];
     let mut left = bytes;
@@ -211,35 +205,6 @@ pub async fn write_seeded<W: AsyncWrite + Unpin>(
     }
     w.shutdown().await?;
     Ok(hash.digest128())
-}
-
-impl DataSource {
-    pub fn new(seed: u64) -> DataSource {
-        DataSource {
-            state: seed ^ 0x9e37_79b9_7f4a_7c15 | 1,
-        }
-    }
-
-    /// Fills `buf` (its length a multiple of 8 is fastest).
-    pub fn fill(&mut self, buf: &mut [u8]) {
-        let mut chunks = buf.chunks_exact_mut(8);
-        for c in &mut chunks {
-            c.copy_from_slice(&self.next().to_le_bytes());
-        }
-        let rest = chunks.into_remainder();
-        let last = self.next().to_le_bytes();
-        let n = rest.len();
-        rest.copy_from_slice(&last[..n]);
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.state;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.state = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
 }
 
 /// Bits per second, readable.
@@ -264,15 +229,5 @@ mod tests {
             parse_prefix("10.1.0.1/24"),
             Ok(("10.1.0.1".parse().unwrap(), 24))
         );
-    }
-
-    #[test]
-    fn data_source_is_repeatable() {
-        let (mut a, mut b) = (DataSource::new(3), DataSource::new(3));
-        let (mut x, mut y) = ([0u8; 37], [0u8; 37]);
-        a.fill(&mut x);
-        b.fill(&mut y);
-        assert_eq!(x, y);
-        assert_ne!(x, [0u8; 37]);
     }
 }

@@ -13,8 +13,9 @@ use synack_tokio::{OwnedReadHalf, OwnedWriteHalf, TcpStream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::net::{self, DataSource, StackArgs, TunDevArgs};
+use crate::net::{self, StackArgs, TunDevArgs};
 use crate::stats::StatsArgs;
+use synack_link::impair::Rng;
 
 const CHUNK: usize = 64 * 1024;
 
@@ -211,7 +212,7 @@ async fn serve_halves(
             // Write until the peer goes away; count what it sends meanwhile.
             let reader =
                 tokio::spawn(async move { tokio::io::copy(&mut r, &mut tokio::io::sink()).await });
-            let mut source = DataSource::new(1);
+            let mut source = Rng::new(1);
             let mut buf = vec![0u8; CHUNK];
             let mut written = 0u64;
             loop {

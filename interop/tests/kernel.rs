@@ -873,7 +873,7 @@ fn lossy(family: Family) {
     setup.snaplen = 128;
     setup.impairment = Some((
         synack_link::impair::ImpairmentConfig {
-            loss: 0.015,
+            loss: synack_link::impair::LossModel::Bernoulli(0.015),
             reorder: 0.01,
             reorder_delay: synack_core::time::Duration::from_millis(3),
             delay: synack_core::time::Duration::from_millis(1),

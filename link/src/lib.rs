@@ -12,8 +12,11 @@
 //!   and receives (GRO) through `quinn-udp` where the kernel offers them.
 //! - [`tun::TunLink`] (Linux): whole IPv4/IPv6 packets through a TUN
 //!   device, so the kernel's own TCP is on the other side.
-//! - [`impair::Impairment`]: a seeded stage that drops, delays,
-//!   duplicates and reorders packets, for demos and tests.
+//! - [`impair`]: seeded impairments — loss (independent or in bursts),
+//!   duplication, reordering, delay and jitter, bit flips — decided by one
+//!   machine ([`impair::Impairer`]) from one generator ([`impair::Rng`]),
+//!   shared by the stage for real links ([`impair::Impairment`]) and the
+//!   simulator's links.
 
 pub mod impair;
 #[cfg(target_os = "linux")]

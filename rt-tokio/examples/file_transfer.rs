@@ -11,7 +11,7 @@
 
 use std::net::SocketAddr;
 
-use synack_link::impair::ImpairmentConfig;
+use synack_link::impair::{ImpairmentConfig, LossModel};
 use synack_tokio::link::{Impaired, Udp};
 use synack_tokio::{Stack, StackConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -34,7 +34,7 @@ async fn main() -> std::io::Result<()> {
     let sender_link = Impaired::new(
         Udp::bind(loopback)?,
         ImpairmentConfig {
-            loss,
+            loss: LossModel::Bernoulli(loss),
             ..ImpairmentConfig::default()
         },
         1,

@@ -6,74 +6,10 @@ use synack_core::cc::CcAlgorithm;
 use synack_core::conn::Config;
 use synack_core::time::Duration;
 
-/// How a link loses packets at random.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum LossModel {
-    /// No random loss.
-    None,
-    /// Each packet is lost independently with this probability.
-    Bernoulli(f64),
-    /// Gilbert–Elliott: a good state that loses nothing and a bad state
-    /// that loses everything; `p` is the chance per packet of going from
-    /// good to bad, `r` from bad to good. The mean loss rate is p/(p+r) and
-    /// the mean burst length 1/r.
-    GilbertElliott {
-        /// Good → bad transition probability per packet.
-        p: f64,
-        /// Bad → good transition probability per packet.
-        r: f64,
-    },
-}
-
-impl LossModel {
-    /// The long-run fraction of packets lost.
-    pub fn mean_loss(&self) -> f64 {
-        match *self {
-            LossModel::None => 0.0,
-            LossModel::Bernoulli(p) => p,
-            LossModel::GilbertElliott { p, r } if p + r > 0.0 => p / (p + r),
-            LossModel::GilbertElliott { .. } => 0.0,
-        }
-    }
-}
-
-/// Random impairments of one direction of a link.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Impairments {
-    /// Random loss.
-    pub loss: LossModel,
-    /// Probability that a packet is delivered twice.
-    pub duplicate: f64,
-    /// Probability that a packet is held back by `reorder_delay`, letting
-    /// later packets overtake it.
-    pub reorder: f64,
-    /// How long a reordered packet is held back.
-    pub reorder_delay: Duration,
-    /// Probability that one bit of a packet is flipped (the IP or TCP
-    /// checksum must catch it).
-    pub corrupt: f64,
-    /// Each packet is delayed by a uniform extra delay in `[0, jitter]`,
-    /// without reordering (a packet never overtakes an earlier one).
-    pub jitter: Duration,
-}
-
-impl Impairments {
-    /// A clean link.
-    pub const NONE: Impairments = Impairments {
-        loss: LossModel::None,
-        duplicate: 0.0,
-        reorder: 0.0,
-        reorder_delay: Duration::from_millis(5),
-        corrupt: 0.0,
-        jitter: Duration::ZERO,
-    };
-}
-
-impl Default for Impairments {
-    fn default() -> Impairments {
-        Impairments::NONE
-    }
-}
+/// Random impairments of one direction of a link: the same configuration
+/// real links take (`synack_link::impair`); its `delay` adds to the
+/// link's propagation delay.
+pub use synack_link::impair::{ImpairmentConfig, LossModel};
 
 /// The bottleneck queue's limit (drop-tail).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -99,9 +35,9 @@ pub struct LinkSpec {
     /// Largest IP packet the link carries; bigger ones are dropped.
     pub mtu: usize,
     /// Impairments of the data direction (clients to server).
-    pub forward: Impairments,
+    pub forward: ImpairmentConfig,
     /// Impairments of the reverse direction (server to clients).
-    pub reverse: Impairments,
+    pub reverse: ImpairmentConfig,
 }
 
 impl Default for LinkSpec {
@@ -111,8 +47,8 @@ impl Default for LinkSpec {
             rtt: Duration::from_millis(40),
             queue: QueueLimit::Bdp(1.0),
             mtu: 1500,
-            forward: Impairments::NONE,
-            reverse: Impairments::NONE,
+            forward: ImpairmentConfig::NONE,
+            reverse: ImpairmentConfig::NONE,
         }
     }
 }
@@ -352,6 +288,8 @@ pub enum ConfigError {
     TooManyFlows(usize),
     /// A connection setting the core refuses.
     Connection(synack_core::conn::ConfigError),
+    /// A host's endpoint settings the core refuses.
+    Endpoint(synack_core::endpoint::EndpointConfigError),
     /// A fault names a flow that does not exist.
     NoSuchFlow(usize),
     /// The MTU is outside 68..=9000.
@@ -371,6 +309,7 @@ impl std::fmt::Display for ConfigError {
             ConfigError::NoFlows => f.write_str("at least one flow is needed"),
             ConfigError::TooManyFlows(n) => write!(f, "{n} flows is more than 65000"),
             ConfigError::Connection(e) => write!(f, "connection settings: {e}"),
+            ConfigError::Endpoint(e) => write!(f, "endpoint settings: {e}"),
             ConfigError::NoSuchFlow(i) => write!(f, "a fault names flow {i}, which does not exist"),
             ConfigError::BadMtu(m) => write!(f, "MTU {m} is outside 68..=9000"),
             ConfigError::EmptyRequest(i) => {
@@ -398,21 +337,8 @@ impl SimConfig {
             return Err(ConfigError::TooManyFlows(self.flows.len()));
         }
         for imp in [&self.link.forward, &self.link.reverse] {
-            let (p, r) = match imp.loss {
-                LossModel::None => (0.0, 0.0),
-                LossModel::Bernoulli(p) => (p, 0.0),
-                LossModel::GilbertElliott { p, r } => (p, r),
-            };
-            for (what, v) in [
-                ("loss", p),
-                ("burst recovery", r),
-                ("duplication", imp.duplicate),
-                ("reordering", imp.reorder),
-                ("corruption", imp.corrupt),
-            ] {
-                if !(0.0..=1.0).contains(&v) {
-                    return Err(ConfigError::BadProbability(what, v));
-                }
+            if let Some((what, v)) = imp.bad_probability() {
+                return Err(ConfigError::BadProbability(what, v));
             }
         }
         for c in [&self.client, &self.server] {

@@ -11,10 +11,11 @@
 //!   and applications (bulk transfer, request/response, simultaneous
 //!   close), scripted link events and targeted drops.
 //! - [`sim`]: the engine — a virtual clock and an event queue driving
-//!   [`host::Host`]s, which drive connections only through the core's
-//!   public API, as a runtime adapter would. Segments cross links as real
-//!   IPv4 packets, so captures open in Wireshark and corruption is caught
-//!   by checksums.
+//!   [`host::Host`]s, each the core's `Endpoint` (the one the runtime
+//!   adapters drive) with a clock and a capture, and [`link::Link`]s,
+//!   bandwidth and a queue around the impairments of `synack_link::impair`.
+//!   Segments cross links as real IPv4 packets, so captures open in
+//!   Wireshark and corruption is caught by checksums.
 //! - [`report`]: what comes out — a JSON [`report::Summary`], a metrics
 //!   time series per flow, pcap captures per host.
 //! - [`catalogue`]: named scenarios, each with a pass criterion.
@@ -32,13 +33,12 @@ pub mod config;
 pub mod host;
 pub mod link;
 pub mod report;
-pub mod rng;
 pub mod sim;
 pub mod stream;
 
 pub use config::{
-    AppSpec, CaptureSpec, CcKind, ConfigError, Fault, FlowSpec, Impairments, LinkAction, LinkSpec,
-    LossModel, Pause, QueueLimit, ScriptedEvent, SegmentMatch, SimConfig,
+    AppSpec, CaptureSpec, CcKind, ConfigError, Fault, FlowSpec, ImpairmentConfig, LinkAction,
+    LinkSpec, LossModel, Pause, QueueLimit, ScriptedEvent, SegmentMatch, SimConfig,
 };
 pub use report::{FlowReport, FlowSummary, Report, Sample, Summary};
 pub use sim::{Simulation, run};

@@ -1,13 +1,14 @@
 //! One direction of a link: serialisation at a bandwidth, a drop-tail
-//! queue, propagation delay, and random impairments. A link decides each
-//! packet's fate when it is offered; the simulator schedules the arrival.
+//! queue and propagation delay, around the impairments real links use
+//! (`synack_link::impair::Impairer`). A link decides each packet's fate
+//! when it is offered; the simulator schedules the arrival.
 
 use std::collections::VecDeque;
 
 use synack_core::time::{Duration, Instant};
+use synack_link::impair::{Impairer, ImpairmentConfig, Rng};
 
-use crate::config::{Impairments, LossModel, QueueLimit};
-use crate::rng::Rng;
+use crate::config::QueueLimit;
 
 /// Why a link dropped a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,18 +78,14 @@ pub struct Link {
     delay: Duration,
     queue_limit: QueueLimit,
     mtu: usize,
-    impairments: Impairments,
+    impair: Impairer,
     up: bool,
-    /// Gilbert–Elliott state: true while in the bad (losing) state.
-    bad: bool,
     /// When the transmitter finishes what it has been given so far.
     busy_until: Instant,
     /// Finish times and sizes of queued packets (the one on the wire
     /// included).
     queue: VecDeque<(Instant, u32)>,
     queued_bytes: u64,
-    /// The latest arrival scheduled, so jitter never reorders.
-    last_arrival: Instant,
     /// (since, rate) history, for the capacity over an interval.
     rate_history: Vec<(Instant, u64)>,
     stats: LinkStats,
@@ -102,20 +99,18 @@ impl Link {
         delay: Duration,
         queue_limit: QueueLimit,
         mtu: usize,
-        impairments: Impairments,
+        impairments: ImpairmentConfig,
     ) -> Link {
         Link {
             rate_bps,
             delay,
             queue_limit,
             mtu,
-            impairments,
+            impair: Impairer::new(impairments),
             up: true,
-            bad: false,
             busy_until: Instant::ZERO,
             queue: VecDeque::new(),
             queued_bytes: 0,
-            last_arrival: Instant::ZERO,
             rate_history: rate_bps.map(|r| (Instant::ZERO, r)).into_iter().collect(),
             stats: LinkStats::default(),
         }
@@ -150,9 +145,8 @@ impl Link {
     }
 
     /// Replaces the impairments.
-    pub fn set_impairments(&mut self, impairments: Impairments) {
-        self.impairments = impairments;
-        self.bad = false;
+    pub fn set_impairments(&mut self, impairments: ImpairmentConfig) {
+        self.impair.set_config(impairments);
     }
 
     /// Counts a packet a targeted fault dropped.
@@ -187,7 +181,8 @@ impl Link {
             self.stats.dropped_other += 1;
             return Fate::Drop(DropCause::TooBig);
         }
-        if self.lose(rng) {
+        let verdict = self.impair.judge(len, rng);
+        if verdict.lost {
             self.stats.dropped_loss += 1;
             return Fate::Drop(DropCause::Loss);
         }
@@ -195,11 +190,10 @@ impl Link {
             self.stats.dropped_queue += 1;
             return Fate::Drop(DropCause::QueueFull);
         };
-        let corrupt_bit = rng.chance(self.impairments.corrupt).then(|| {
+        if verdict.corrupt_bit.is_some() {
             self.stats.corrupted += 1;
-            rng.below(len as u64 * 8) as usize
-        });
-        let duplicate_at = if rng.chance(self.impairments.duplicate) {
+        }
+        let duplicate_at = if verdict.duplicate {
             // The copy takes its own turn on the wire, right behind.
             let copy = self.transmit(now, len, rng);
             if copy.is_some() {
@@ -211,25 +205,8 @@ impl Link {
         };
         Fate::Deliver {
             at,
-            corrupt_bit,
+            corrupt_bit: verdict.corrupt_bit,
             duplicate_at,
-        }
-    }
-
-    /// Random loss of the configured model.
-    fn lose(&mut self, rng: &mut Rng) -> bool {
-        match self.impairments.loss {
-            LossModel::None => false,
-            LossModel::Bernoulli(p) => rng.chance(p),
-            LossModel::GilbertElliott { p, r } => {
-                // Transition first, then the state decides this packet.
-                self.bad = if self.bad {
-                    !rng.chance(r)
-                } else {
-                    rng.chance(p)
-                };
-                self.bad
-            }
         }
     }
 
@@ -268,22 +245,18 @@ impl Link {
         };
         self.stats.delivered += 1;
         self.stats.delivered_bytes += len as u64;
-        let jitter = self.impairments.jitter.total_micros();
-        let mut at = finish + self.delay + Duration::from_micros(rng.below(jitter + 1));
-        // Jitter alone keeps order, as on a real path.
-        at = at.max(self.last_arrival);
-        self.last_arrival = at;
-        if rng.chance(self.impairments.reorder) {
+        let release = self.impair.release(finish + self.delay, rng);
+        if release.reordered {
             self.stats.reordered += 1;
-            at += self.impairments.reorder_delay;
         }
-        Some(at)
+        Some(release.at)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use synack_link::impair::LossModel;
 
     fn arrival(f: Fate) -> Instant {
         match f {
@@ -300,7 +273,7 @@ mod tests {
             Duration::from_millis(10),
             QueueLimit::Packets(3),
             1500,
-            Impairments::NONE,
+            ImpairmentConfig::NONE,
         );
         let mut rng = Rng::new(1);
         let t0 = Instant::from_secs(1);
@@ -324,52 +297,50 @@ mod tests {
     }
 
     #[test]
-    fn down_links_drop_and_loss_rates_hold() {
-        let mut l = Link::new(
-            None,
-            Duration::ZERO,
-            QueueLimit::Packets(1),
-            1500,
-            Impairments {
-                loss: LossModel::GilbertElliott { p: 0.01, r: 0.25 },
-                ..Impairments::NONE
-            },
-        );
-        let mut rng = Rng::new(9);
-        let t = Instant::from_secs(1);
-        let lost = (0..100_000)
-            .filter(|_| matches!(l.offer(t, 100, &mut rng), Fate::Drop(_)))
-            .count();
-        // p/(p+r) = 3.8 %.
-        assert!((3_000..4_700).contains(&lost), "{lost}");
-        l.set_up(false);
-        assert_eq!(l.offer(t, 100, &mut rng), Fate::Drop(DropCause::Down));
-    }
-
-    #[test]
-    fn jitter_never_reorders_but_reordering_does() {
+    fn impairments_act_after_the_propagation_delay_and_are_counted() {
         let mut l = Link::new(
             None,
             Duration::from_millis(5),
             QueueLimit::Packets(1),
             1500,
-            Impairments {
-                jitter: Duration::from_millis(3),
-                ..Impairments::NONE
+            ImpairmentConfig {
+                reorder: 1.0,
+                duplicate: 1.0,
+                corrupt: 1.0,
+                ..ImpairmentConfig::NONE
             },
         );
-        let mut rng = Rng::new(3);
-        let mut last = Instant::ZERO;
-        for i in 0..1000 {
-            let at = arrival(l.offer(Instant::from_micros(i * 100), 100, &mut rng));
-            assert!(at >= last);
-            last = at;
-        }
-        l.set_impairments(Impairments {
-            reorder: 1.0,
-            ..Impairments::NONE
+        let mut rng = Rng::new(9);
+        let t = Instant::from_secs(1);
+        // Held back 5 ms after the 5 ms of propagation, and so is the copy.
+        let Fate::Deliver {
+            at,
+            corrupt_bit: Some(bit),
+            duplicate_at: Some(copy),
+        } = l.offer(t, 100, &mut rng)
+        else {
+            panic!("not delivered, corrupted and duplicated");
+        };
+        assert_eq!((at, copy), (t + Duration::from_millis(10), at));
+        assert!(bit < 800);
+        l.set_impairments(ImpairmentConfig {
+            loss: LossModel::Bernoulli(1.0),
+            ..ImpairmentConfig::NONE
         });
-        let at = arrival(l.offer(last, 100, &mut rng));
-        assert_eq!(at, last + Duration::from_millis(10));
+        assert_eq!(l.offer(t, 100, &mut rng), Fate::Drop(DropCause::Loss));
+        l.set_up(false);
+        assert_eq!(l.offer(t, 100, &mut rng), Fate::Drop(DropCause::Down));
+        let s = l.stats();
+        assert_eq!(
+            (
+                s.offered,
+                s.delivered,
+                s.duplicated,
+                s.reordered,
+                s.corrupted
+            ),
+            (3, 2, 1, 2, 1)
+        );
+        assert_eq!((s.dropped_loss, s.dropped_down), (1, 1));
     }
 }

@@ -11,19 +11,26 @@
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
-use synack_core::conn::{Config, Connection, Error, Event as ConnEvent, State};
+use synack_core::cc::{CcAlgorithm, CongestionControl, CongestionControlFactory};
+use synack_core::conn::{
+    CloseReason, Config, Connection, Error, Event as ConnEvent, Negotiated, State, Stats,
+};
+use synack_core::endpoint::{ConnectionHandle, EndpointConfig, ListenerId};
+use synack_core::isn::{ISN_CLOCK_TICK_MICROS, IsnGenerator};
 use synack_core::time::{Duration, Instant};
+use synack_core::tuple::FourTuple;
 use synack_core::wire::{ChecksumMode, Ipv4Packet, TcpFlags, parse_tcp_in_ip};
+use synack_link::impair::{ImpairmentConfig, Rng};
 
 use crate::capture::Capture;
-use crate::config::{AppSpec, ConfigError, Impairments, LinkAction, SegmentMatch, SimConfig};
-use crate::host::{Arrival, ConnId, Host};
+use crate::config::{AppSpec, CcKind, ConfigError, LinkAction, SegmentMatch, SimConfig};
+use crate::host::Host;
 use crate::link::{Fate, Link};
 use crate::report::{
     FlowReport, FlowSummary, Latency, Report, Sample, Summary, jain_index, state_bit,
 };
-use crate::rng::Rng;
 use crate::stream::{Pattern, Stream};
 
 /// The server's address and port.
@@ -38,8 +45,42 @@ const BUF_LEN: usize = 9000;
 
 /// The address of client `i`.
 pub fn client_addr(i: usize) -> SocketAddr {
-    let ip = u32::from(Ipv4Addr::new(10, 1, 0, 0)) + i as u32 + 1;
+    let ip = u32::from(FIRST_CLIENT) + i as u32;
     SocketAddr::new(IpAddr::V4(Ipv4Addr::from(ip)), 40_000 + (i % 20_000) as u16)
+}
+
+/// The address of client 0; the others follow.
+const FIRST_CLIENT: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 1);
+
+/// The client (flow) whose IP address is `ip`, among `flows`.
+fn client_of(ip: Ipv4Addr, flows: usize) -> Option<usize> {
+    let i = u32::from(ip).checked_sub(u32::from(FIRST_CLIENT))? as usize;
+    (i < flows).then_some(i)
+}
+
+/// The congestion control of the server's connections. An endpoint builds
+/// every connection from one configuration, but each flow names its own
+/// controller (as a server would set it per socket), so the server's
+/// endpoint gets this factory, and the simulation points it at the flow
+/// whose packet or connect it hands over next: the connection that
+/// creates, and the handshake that settles its MSS, build that flow's.
+#[derive(Debug)]
+struct FlowCc {
+    next: Mutex<CcKind>,
+    paced: bool,
+}
+
+impl FlowCc {
+    fn select(&self, kind: CcKind) {
+        *self.next.lock().unwrap_or_else(|e| e.into_inner()) = kind;
+    }
+}
+
+impl CongestionControlFactory for FlowCc {
+    fn build(&self, mss: usize) -> Box<dyn CongestionControl> {
+        let kind = *self.next.lock().unwrap_or_else(|e| e.into_inner());
+        kind.algorithm().build_for(mss, self.paced)
+    }
 }
 
 /// Where a packet goes next.
@@ -65,14 +106,15 @@ enum Event {
         hop: Hop,
         packet: Packet,
     },
+    /// The host's endpoint deadline.
     Timer {
         host: usize,
-        conn: ConnId,
         at: Instant,
     },
+    /// An application asked to run again (a pause or think time ends).
     Wake {
-        host: usize,
-        conn: ConnId,
+        flow: usize,
+        server: bool,
     },
     FlowStart(usize),
     Script(usize),
@@ -107,7 +149,12 @@ impl Ord for Queued {
 /// One end of a flow, as its application sees it.
 #[derive(Debug, Default)]
 struct Side {
-    conn: Option<ConnId>,
+    conn: Option<ConnectionHandle>,
+    /// The connection's statistics and options once it is over: the
+    /// endpoint forgets a connection once the application has heard it
+    /// closed.
+    stats: Option<Stats>,
+    negotiated: Negotiated,
     closed: bool,
     eof: bool,
     error: Option<String>,
@@ -200,6 +247,13 @@ pub struct Simulation {
     /// Where each link delivers.
     link_to: Vec<Hop>,
     hosts: Vec<Host>,
+    /// The server's listener (every flow that is not a simultaneous open
+    /// connects to it).
+    listener: ListenerId,
+    /// Picks the controller of the server's next connection.
+    server_cc: Arc<FlowCc>,
+    /// The flow of each connection the server's application holds.
+    server_flows: HashMap<ConnectionHandle, usize>,
     flows: Vec<Flow>,
     by_client: HashMap<SocketAddr, usize>,
     /// Faults' remaining drops.
@@ -234,7 +288,38 @@ impl Simulation {
         let IpAddr::V4(server_ip) = SERVER.ip() else {
             unreachable!("the server address is IPv4")
         };
-        let mut hosts = vec![Host::new("server", server_ip, secret())];
+        let endpoint = |conn: Config, secret: [u8; 16]| EndpointConfig {
+            conn: Config {
+                mtu: cfg.link.mtu,
+                ..conn
+            },
+            ..EndpointConfig::new(secret)
+        };
+        let server_cc = Arc::new(FlowCc {
+            next: Mutex::new(CcKind::Reno),
+            paced: cfg.server.pacing,
+        });
+        let server = Config {
+            congestion: CcAlgorithm::Custom(server_cc.clone()),
+            ..cfg.server.clone()
+        };
+        let server = EndpointConfig {
+            // Sized for its clients, as a server listens with a backlog
+            // for its load: every flow's SYN gets a half-open connection
+            // (runs study congestion; SYN floods and cookies are the
+            // core's own tests'). With the default 256, a thousand flows
+            // opening at once would get cookies, and those whose first
+            // segment the queue dropped a reset.
+            syn_backlog: cfg.flows.len().max(256),
+            ..endpoint(server, secret())
+        };
+        let mut server = Host::new("server", server_ip, server, Duration::ZERO)
+            .map_err(ConfigError::Endpoint)?;
+        let listener = server
+            .endpoint_mut()
+            .listen(SERVER)
+            .expect("a new endpoint listens on any unicast address");
+        let mut hosts = vec![server];
         let half = cfg.link.rtt.div(2);
         let queue = cfg.queue_limit();
         let mtu = cfg.link.mtu;
@@ -250,12 +335,23 @@ impl Simulation {
             let IpAddr::V4(ip) = addr.ip() else {
                 unreachable!("client addresses are IPv4")
             };
-            hosts.push(Host::new(format!("client{}", i + 1), ip, secret()));
+            let secret = secret();
+            let client = Config {
+                congestion: spec.cc.algorithm(),
+                ..cfg.client.clone()
+            };
+            let clock = spec
+                .client_iss
+                .map_or(Duration::ZERO, |iss| clock_for_isn(secret, i, spec, iss));
+            let name = format!("client{}", i + 1);
+            let host = Host::new(name, ip, endpoint(client, secret), clock)
+                .map_err(ConfigError::Endpoint)?;
+            hosts.push(host);
             let access = spec.extra_rtt.div(2);
             let q = crate::config::QueueLimit::Packets(1);
-            links.push(Link::new(None, access, q, mtu, Impairments::NONE));
+            links.push(Link::new(None, access, q, mtu, ImpairmentConfig::NONE));
             link_to.push(Hop::Link(FWD));
-            links.push(Link::new(None, access, q, mtu, Impairments::NONE));
+            links.push(Link::new(None, access, q, mtu, ImpairmentConfig::NONE));
             link_to.push(Hop::Host(i + 1));
             by_client.insert(addr, i);
             flows.push(Flow {
@@ -317,6 +413,9 @@ impl Simulation {
             links,
             link_to,
             hosts,
+            listener,
+            server_cc,
+            server_flows: HashMap::new(),
             flows,
             by_client,
             pool: Vec::new(),
@@ -411,16 +510,15 @@ impl Simulation {
     fn handle(&mut self, event: Event) {
         match event {
             Event::Arrive { hop, packet } => self.arrive(hop, packet),
-            Event::Timer { host, conn, at } => {
-                if self.hosts[host].timer_fired(self.now, conn, at) {
-                    self.activity(host, conn);
+            Event::Timer { host, at } => {
+                if self.hosts[host].timer_fired(self.now, at) {
+                    self.turn(host, None);
                 }
             }
-            Event::Wake { host, conn } => {
-                let tag = self.hosts[host].slot(conn).tag;
-                let side = self.side_mut(tag, host == SERVER_HOST);
-                side.wake_pending = false;
-                self.activity(host, conn);
+            Event::Wake { flow, server } => {
+                self.side_mut(flow, server).wake_pending = false;
+                let host = if server { SERVER_HOST } else { flow + 1 };
+                self.turn(host, Some(flow));
             }
             Event::FlowStart(i) => self.start_flow(i),
             Event::Script(i) => self.script(i),
@@ -433,39 +531,28 @@ impl Simulation {
         if server { &mut f.server } else { &mut f.client }
     }
 
-    fn conn_config(&self, flow: usize, server: bool) -> Config {
-        let base = if server {
-            &self.cfg.server
-        } else {
-            &self.cfg.client
-        };
-        Config {
-            mtu: self.cfg.link.mtu,
-            congestion: self.flows[flow].spec.cc.algorithm(),
-            ..base.clone()
-        }
-    }
-
     fn start_flow(&mut self, i: usize) {
         self.flows_pending -= 1;
         self.flows[i].started = Some(self.now);
         let client = client_addr(i);
-        let config = self.conn_config(i, false);
-        let iss = self.flows[i].spec.client_iss;
-        match self.hosts[i + 1].connect(self.now, &config, client.port(), SERVER, iss, i) {
+        let host = &mut self.hosts[i + 1];
+        let now = host.clock(self.now);
+        match host.endpoint_mut().connect_from(client, SERVER, now) {
             Ok(id) => {
                 self.flows[i].client.conn = Some(id);
-                self.activity(i + 1, id);
+                self.turn(i + 1, Some(i));
             }
             Err(e) => self.flows[i].client.error = Some(format!("connect: {e}")),
         }
         if self.flows[i].spec.simultaneous_open {
-            let config = self.conn_config(i, true);
+            self.server_cc.select(self.flows[i].spec.cc);
             let host = &mut self.hosts[SERVER_HOST];
-            match host.connect(self.now, &config, SERVER.port(), client, None, i) {
+            let now = host.clock(self.now);
+            match host.endpoint_mut().connect_from(SERVER, client, now) {
                 Ok(id) => {
                     self.flows[i].server.conn = Some(id);
-                    self.activity(SERVER_HOST, id);
+                    self.server_flows.insert(id, i);
+                    self.turn(SERVER_HOST, Some(i));
                 }
                 Err(e) => self.flows[i].server.error = Some(format!("connect: {e}")),
             }
@@ -517,7 +604,16 @@ impl Simulation {
                 self.healed_at = Some(self.now);
                 self.links[..2]
                     .iter_mut()
-                    .for_each(|l| l.set_impairments(Impairments::NONE));
+                    .for_each(|l| l.set_impairments(ImpairmentConfig::NONE));
+                // Connections the server's application does not hold yet
+                // (half-open, in the listener's SYN queue) wait for their
+                // SYN-ACK's timer too.
+                let half_open: HashMap<SocketAddr, Stats> = self.hosts[SERVER_HOST]
+                    .endpoint()
+                    .connections()
+                    .filter(|(h, _)| !self.server_flows.contains_key(h))
+                    .map(|(_, c)| (c.peer_addr(), c.stats()))
+                    .collect();
                 for i in 0..self.flows.len() {
                     let f = &self.flows[i];
                     let remaining = f
@@ -525,10 +621,13 @@ impl Simulation {
                         .map_or(0, |(a, b)| (a + b).saturating_sub(f.up.read + f.down.read));
                     // Either end may have data or a SYN waiting for its
                     // (backed-off) retransmission timer.
-                    let stats: Vec<_> = [(i + 1, f.client.conn), (SERVER_HOST, f.server.conn)]
+                    let mut stats: Vec<Stats> = [false, true]
                         .into_iter()
-                        .filter_map(|(h, c)| Some(self.hosts[h].slot(c?).conn.stats()))
+                        .filter_map(|server| self.side_stats(i, server))
                         .collect();
+                    if f.server.conn.is_none() {
+                        stats.extend(half_open.get(&client_addr(i)).cloned());
+                    }
                     if let Some(rto) = stats.iter().map(|s| s.rto).max() {
                         let srtt = stats.iter().filter_map(|s| s.srtt).max();
                         self.flows[i].at_heal = Some(crate::report::AtHeal {
@@ -548,13 +647,10 @@ impl Simulation {
             if f.started.is_none() || f.done() {
                 continue;
             }
-            let (side, host) = if f.client_sends() {
-                (&f.client, i + 1)
-            } else {
-                (&f.server, SERVER_HOST)
+            let Some(s) = self.side_stats(i, !f.client_sends()) else {
+                continue;
             };
-            let Some(c) = side.conn else { continue };
-            let s = self.hosts[host].slot(c).conn.stats();
+            let f = &self.flows[i];
             let ms = |d: Duration| d.total_micros() as f64 / 1e3;
             let sample = Sample {
                 t: self.now.total_micros() as f64 / 1e6,
@@ -579,7 +675,7 @@ impl Simulation {
         self.pool.pop().unwrap_or_else(|| vec![0; BUF_LEN])
     }
 
-    fn arrive(&mut self, hop: Hop, mut packet: Packet) {
+    fn arrive(&mut self, hop: Hop, packet: Packet) {
         match hop {
             Hop::Link(l) => self.offer(l, packet),
             Hop::Router => {
@@ -588,12 +684,7 @@ impl Simulation {
                 let header = Ipv4Packet::new_checked(&packet.buf[..packet.len])
                     .ok()
                     .filter(|p| p.verify_checksum());
-                let flow = header.and_then(|p| {
-                    let ip = p.dst_addr();
-                    let i = u32::from(ip).checked_sub(u32::from(Ipv4Addr::new(10, 1, 0, 1)))?;
-                    let i = i as usize;
-                    (i < self.flows.len()).then_some(i)
-                });
+                let flow = header.and_then(|p| client_of(p.dst_addr(), self.flows.len()));
                 match flow {
                     // Access links follow the bottleneck: 2 + 2i forward, 3 + 2i back.
                     Some(i) => self.offer(3 + 2 * i, packet),
@@ -604,47 +695,24 @@ impl Simulation {
                 }
             }
             Hop::Host(h) => {
-                let mut reply = self.take_buf();
-                let by_client = &self.by_client;
-                let flows = &self.flows;
-                let cfg = &self.cfg;
-                let arrival = self.hosts[h].receive(
-                    self.now,
-                    &packet.buf[..packet.len],
-                    |tuple| {
-                        // Only the server listens, once per flow.
-                        let flow = *by_client.get(&tuple.remote)?;
-                        let f = &flows[flow];
-                        (h == SERVER_HOST && f.server.conn.is_none() && f.started.is_some()).then(
-                            || {
-                                let c = Config {
-                                    mtu: cfg.link.mtu,
-                                    congestion: f.spec.cc.algorithm(),
-                                    ..cfg.server.clone()
-                                };
-                                (c, flow)
-                            },
-                        )
-                    },
-                    &mut reply,
-                );
-                self.pool.push(std::mem::take(&mut packet.buf));
-                match arrival {
-                    Arrival::Conn(id) => {
-                        let tag = self.hosts[h].slot(id).tag;
-                        if h == SERVER_HOST && self.flows[tag].server.conn.is_none() {
-                            self.flows[tag].server.conn = Some(id);
-                        }
-                        self.pool.push(reply);
-                        self.activity(h, id);
+                let bytes = &packet.buf[..packet.len];
+                // The flow whose application may have something to do
+                // now: the client's own, or at the server the one its
+                // source address names (a corrupted address names another
+                // or none, which is harmless).
+                let flow = if h == SERVER_HOST {
+                    let src = Ipv4Packet::new_checked(bytes).ok().map(|p| p.src_addr());
+                    let flow = src.and_then(|ip| client_of(ip, self.flows.len()));
+                    if let Some(i) = flow {
+                        self.server_cc.select(self.flows[i].spec.cc);
                     }
-                    Arrival::Reset(n) => {
-                        self.segments += 1;
-                        let link = self.egress(h);
-                        self.offer(link, Packet { buf: reply, len: n });
-                    }
-                    Arrival::Dropped => self.pool.push(reply),
-                }
+                    flow
+                } else {
+                    Some(h - 1)
+                };
+                self.hosts[h].receive(self.now, bytes);
+                self.pool.push(packet.buf);
+                self.turn(h, flow);
             }
         }
     }
@@ -736,18 +804,26 @@ impl Simulation {
         false
     }
 
-    /// After anything happened to a connection: run its application, send
-    /// what it has to send, note its state, and schedule its timer.
-    fn activity(&mut self, host: usize, conn: ConnId) {
-        let flow = self.hosts[host].slot(conn).tag;
-        let server = host == SERVER_HOST;
+    /// After anything happened at a host (a packet, its timer, a flow's
+    /// start or wake-up): take the connections its listener established,
+    /// run the applications concerned (`flow`'s, and those of connections
+    /// with events), send what the endpoint has, look at the connections'
+    /// states, and schedule the endpoint's next deadline.
+    fn turn(&mut self, host: usize, flow: Option<usize>) {
+        if host == SERVER_HOST {
+            self.accept();
+        }
+        let mut run: Vec<usize> = flow.into_iter().collect();
         for _ in 0..4 {
-            self.drive_app(host, conn, flow, server);
+            self.poll_events(host, &mut run);
+            for &flow in &run {
+                self.drive_app(host, flow);
+            }
             let mut sent = false;
             loop {
                 let mut buf = self.take_buf();
                 let mtu = self.cfg.link.mtu;
-                match self.hosts[host].poll_transmit(self.now, conn, &mut buf[..mtu]) {
+                match self.hosts[host].transmit(self.now, &mut buf[..mtu]) {
                     Some(len) => {
                         sent = true;
                         self.segments += 1;
@@ -760,40 +836,139 @@ impl Simulation {
                     }
                 }
             }
+            // Here, before the next events, a connection that just went
+            // to TIME-WAIT is still there to be seen.
+            self.observe(host, &run);
             // Sending can free buffer space or close the connection: let
             // the application see it before sleeping.
             if !sent {
                 break;
             }
         }
-        let c = &self.hosts[host].slot(conn).conn;
-        let state = c.state();
-        let finished = c.is_finished();
-        let side = self.side_mut(flow, server);
-        side.states |= state_bit(state);
-        if !side.settled && matches!(state, State::Closed | State::TimeWait) {
-            side.settled = true;
-            self.count_if_done(flow);
-        }
-        if finished {
-            self.hosts[host].release(conn);
-        }
-        if let Some(at) = self.hosts[host].deadline_changed(conn) {
-            self.push(at, Event::Timer { host, conn, at });
+        if let Some(at) = self.hosts[host].deadline_changed() {
+            self.push(at, Event::Timer { host, at });
         }
     }
 
-    fn wake_at(&mut self, host: usize, conn: ConnId, flow: usize, server: bool, at: Instant) {
+    /// Takes every connection the server's listener has established and
+    /// gives it to its flow; one for a flow that has its connection
+    /// already, or for no flow, is let go (closed).
+    fn accept(&mut self) {
+        let now = self.hosts[SERVER_HOST].clock(self.now);
+        let ep = self.hosts[SERVER_HOST].endpoint_mut();
+        while let Some(id) = ep.accept(self.listener) {
+            let peer = ep.connection(id).map(Connection::peer_addr);
+            let flow = peer.and_then(|p| self.by_client.get(&p).copied());
+            match flow {
+                Some(i) if self.flows[i].server.conn.is_none() => {
+                    self.flows[i].server.conn = Some(id);
+                    self.server_flows.insert(id, i);
+                }
+                _ => {
+                    // Only fails for a handle that names nothing.
+                    let _ = ep.release(id, now);
+                }
+            }
+        }
+    }
+
+    /// Hands the endpoint's events to the flows they concern (added to
+    /// `run`, so their applications run).
+    fn poll_events(&mut self, host: usize, run: &mut Vec<usize>) {
+        let server = host == SERVER_HOST;
+        let now = self.now;
+        while let Some((id, event)) = self.hosts[host].endpoint_mut().poll_event() {
+            let flow = if server {
+                self.server_flows.get(&id).copied()
+            } else {
+                Some(host - 1)
+            };
+            let Some(flow) = flow else { continue };
+            let f = &mut self.flows[flow];
+            let side = if server { &mut f.server } else { &mut f.client };
+            match event {
+                ConnEvent::Connected if !server && f.connected.is_none() => f.connected = Some(now),
+                ConnEvent::Closed(reason) => {
+                    if reason != CloseReason::Normal {
+                        side.error.get_or_insert_with(|| reason.to_string());
+                    }
+                    // The last look: the endpoint forgets the connection
+                    // at the next call.
+                    if let Some(c) = self.hosts[host].endpoint().connection(id) {
+                        side.states |= state_bit(c.state());
+                        side.stats = Some(c.stats());
+                        side.negotiated = c.negotiated();
+                    }
+                }
+                _ => {}
+            }
+            if !run.contains(&flow) {
+                run.push(flow);
+            }
+        }
+    }
+
+    /// Notes the states of `flows`' connections at `host`; a flow's end
+    /// whose connection is closed, in TIME-WAIT or gone has settled, and
+    /// keeps its connection's last statistics.
+    fn observe(&mut self, host: usize, flows: &[usize]) {
+        let server = host == SERVER_HOST;
+        for &flow in flows {
+            let side = if server {
+                &mut self.flows[flow].server
+            } else {
+                &mut self.flows[flow].client
+            };
+            let Some(id) = side.conn else { continue };
+            // Gone: the application heard it close.
+            let over = match self.hosts[host].endpoint().connection(id) {
+                Some(c) => {
+                    side.states |= state_bit(c.state());
+                    let over = matches!(c.state(), State::Closed | State::TimeWait);
+                    // The endpoint may forget it from now on.
+                    if over {
+                        side.stats = Some(c.stats());
+                        side.negotiated = c.negotiated();
+                    }
+                    over
+                }
+                None => true,
+            };
+            if !side.settled && over {
+                side.settled = true;
+                self.count_if_done(flow);
+            }
+        }
+    }
+
+    /// The statistics of one end of a flow: its connection's while the
+    /// endpoint has it, else as last seen.
+    fn side_stats(&self, flow: usize, server: bool) -> Option<Stats> {
+        let f = &self.flows[flow];
+        let (side, host) = if server {
+            (&f.server, SERVER_HOST)
+        } else {
+            (&f.client, flow + 1)
+        };
+        let ep = self.hosts[host].endpoint();
+        match side.conn.and_then(|id| ep.connection(id)) {
+            Some(c) => Some(c.stats()),
+            None => side.stats.clone(),
+        }
+    }
+
+    fn wake_at(&mut self, flow: usize, server: bool, at: Instant) {
         let side = self.side_mut(flow, server);
         if !side.wake_pending {
             side.wake_pending = true;
-            self.push(at, Event::Wake { host, conn });
+            self.push(at, Event::Wake { flow, server });
         }
     }
 
     /// The application of one end of a flow: reads, writes, closes.
-    fn drive_app(&mut self, host: usize, id: ConnId, flow: usize, server: bool) {
+    fn drive_app(&mut self, host: usize, flow: usize) {
         let now = self.now;
+        let server = host == SERVER_HOST;
         let Simulation {
             hosts,
             flows,
@@ -801,18 +976,17 @@ impl Simulation {
             scratch,
             ..
         } = self;
-        let conn = hosts[host].conn_mut(id);
         let f = &mut flows[flow];
-        while let Some(e) = conn.poll_event() {
-            match e {
-                ConnEvent::Connected if !server && f.connected.is_none() => f.connected = Some(now),
-                ConnEvent::Closed(reason) if reason != synack_core::conn::CloseReason::Normal => {
-                    let side = if server { &mut f.server } else { &mut f.client };
-                    side.error.get_or_insert_with(|| reason.to_string());
-                }
-                _ => {}
-            }
-        }
+        let side = if server { &f.server } else { &f.client };
+        // The connection's own clock, for its calls; the application's
+        // schedule is in virtual time.
+        let local = hosts[host].clock(now);
+        let Some(conn) = side
+            .conn
+            .and_then(|id| hosts[host].endpoint_mut().connection_mut(id))
+        else {
+            return;
+        };
         let mut wake = None;
         let reading_paused = f.spec.read_pause.and_then(|(at, len)| {
             let start = f.started? + at;
@@ -843,7 +1017,7 @@ impl Simulation {
                     // connection (RFC 9293 §3.10.4), not send an empty one.
                     if f.up.written == bytes && !f.client.closed && f.connected.is_some() {
                         f.client.closed = true;
-                        conn.close(now)?;
+                        conn.close(local)?;
                     }
                     Ok(())
                 })
@@ -853,14 +1027,14 @@ impl Simulation {
                     wake = Some(t);
                     Ok(())
                 } else {
-                    read_stream(conn, now, &mut f.up, pattern, scratch).and_then(|eof| {
+                    read_stream(conn, local, &mut f.up, pattern, scratch).and_then(|eof| {
                         if f.up.read == bytes && f.completed.is_none() {
                             f.completed = Some(now);
                         }
                         if eof && !f.server.closed {
                             f.server.eof = true;
                             f.server.closed = true;
-                            conn.close(now)?;
+                            conn.close(local)?;
                         }
                         Ok(())
                     })
@@ -874,7 +1048,7 @@ impl Simulation {
             } => {
                 if server {
                     let before = f.up.read / u64::from(request.max(1));
-                    read_stream(conn, now, &mut f.up, pattern, scratch).and_then(|eof| {
+                    read_stream(conn, local, &mut f.up, pattern, scratch).and_then(|eof| {
                         let after = f.up.read / u64::from(request.max(1));
                         f.owed += (after - before) * u64::from(response);
                         let target = f.down.written + f.owed;
@@ -884,12 +1058,12 @@ impl Simulation {
                         if eof && !f.server.closed {
                             f.server.closed = true;
                             f.server.eof = true;
-                            conn.close(now)?;
+                            conn.close(local)?;
                         }
                         Ok(())
                     })
                 } else {
-                    read_stream(conn, now, &mut f.down, pattern, scratch).and_then(|_| {
+                    read_stream(conn, local, &mut f.down, pattern, scratch).and_then(|_| {
                         let answered = f.down.read / u64::from(response.max(1));
                         if let Some(at) = f.request_at
                             && answered >= u64::from(f.requests_sent)
@@ -921,7 +1095,7 @@ impl Simulation {
                             }
                             if !f.client.closed {
                                 f.client.closed = true;
-                                conn.close(now)?;
+                                conn.close(local)?;
                             }
                         }
                         Ok(())
@@ -936,7 +1110,7 @@ impl Simulation {
                 };
                 let r = write_stream(conn, mine, pattern, bytes).and_then(|()| {
                     if reading_paused.is_none() {
-                        read_stream(conn, now, theirs, pattern, scratch)?;
+                        read_stream(conn, local, theirs, pattern, scratch)?;
                     }
                     Ok(())
                 });
@@ -948,7 +1122,7 @@ impl Simulation {
                 r.and_then(|()| match close {
                     Some(t) if now >= t && !side.closed => {
                         side.closed = true;
-                        conn.close(now)
+                        conn.close(local)
                     }
                     Some(t) if now < t => {
                         wake = Some(t);
@@ -963,7 +1137,7 @@ impl Simulation {
             side.error.get_or_insert_with(|| e.to_string());
         }
         if let Some(at) = wake {
-            self.wake_at(host, id, flow, server, at);
+            self.wake_at(flow, server, at);
         }
     }
 
@@ -988,10 +1162,8 @@ impl Simulation {
         let mut summaries = Vec::new();
         let mut reports = Vec::new();
         for (i, f) in self.flows.iter().enumerate() {
-            let stats =
-                |host: usize, side: &Side| side.conn.map(|c| self.hosts[host].slot(c).conn.stats());
-            let client = stats(i + 1, &f.client);
-            let server = stats(SERVER_HOST, &f.server);
+            let client = self.side_stats(i, false);
+            let server = self.side_stats(i, true);
             let (sender, receiver) = if f.client_sends() {
                 (client.clone(), server.clone())
             } else {
@@ -1048,8 +1220,8 @@ impl Simulation {
             let negotiated = f
                 .client
                 .conn
-                .map(|c| self.hosts[i + 1].slot(c).conn.negotiated())
-                .unwrap_or_default();
+                .and_then(|c| self.hosts[i + 1].endpoint().connection(c))
+                .map_or(f.client.negotiated, Connection::negotiated);
             reports.push(FlowReport {
                 series: f.series.clone(),
                 sender,
@@ -1105,14 +1277,37 @@ impl Simulation {
             flows: reports,
             links: [self.links[FWD].stats(), self.links[REV].stats()],
             segments: self.segments,
-            malformed: self.router_drops + self.hosts.iter().map(|h| h.malformed).sum::<u64>(),
-            stray_resets: self.hosts.iter().map(|h| h.resets_sent).sum(),
+            malformed: self.router_drops
+                + self
+                    .hosts
+                    .iter()
+                    .map(|h| {
+                        // Only TCP is sent, so a packet that reads as
+                        // another protocol or a fragment is corrupted.
+                        let d = h.endpoint().stats().drops;
+                        d.malformed + d.not_tcp + d.fragments
+                    })
+                    .sum::<u64>(),
+            stray_resets: self
+                .hosts
+                .iter()
+                .map(|h| h.endpoint().stats().rsts_sent)
+                .sum(),
             captures,
             capture_error,
             healed_at: self.healed_at.map(secs),
             hit_time_limit: !(self.flows_pending == 0 && self.flows_done == self.flows.len()),
         }
     }
+}
+
+/// How far ahead client `i`'s clock must be for its connection to start
+/// at `iss`: an RFC 6528 ISN is the host's 4 µs clock plus a keyed hash of
+/// the 4-tuple, and the client connects at the flow's start.
+fn clock_for_isn(secret: [u8; 16], i: usize, spec: &crate::config::FlowSpec, iss: u32) -> Duration {
+    let tuple = FourTuple::new(client_addr(i), SERVER);
+    let natural = IsnGenerator::new(secret).generate(&tuple, Instant::ZERO + spec.start);
+    Duration::from_micros(u64::from(iss.wrapping_sub(natural.0)) * ISN_CLOCK_TICK_MICROS)
 }
 
 /// Writes the stream's next bytes, up to `limit` written in all, as far as

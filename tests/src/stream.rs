@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use siphasher::sip::SipHasher13;
 
-use crate::rng::Rng;
+use synack_link::impair::Rng;
 
 /// Length of the repeating pattern: a prime, so the pattern does not line
 /// up with segment sizes, buffer sizes or powers of two.
@@ -24,10 +24,7 @@ impl Pattern {
     /// A pattern from the run's generator.
     pub fn new(rng: &mut Rng) -> Pattern {
         let mut block = vec![0u8; PERIOD];
-        for chunk in block.chunks_mut(8) {
-            let r = rng.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&r[..chunk.len()]);
-        }
+        rng.fill(&mut block);
         Pattern {
             block: block.into(),
         }

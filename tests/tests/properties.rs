@@ -17,7 +17,7 @@ use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use synack_core::conn::Keepalive;
 use synack_core::time::Duration;
 use synack_sim::{
-    AppSpec, CaptureSpec, FlowSpec, Impairments, LinkAction, LossModel, QueueLimit, Report,
+    AppSpec, CaptureSpec, FlowSpec, ImpairmentConfig, LinkAction, LossModel, QueueLimit, Report,
     ScriptedEvent, SimConfig, run,
 };
 
@@ -141,9 +141,9 @@ impl Arbitrary for Net {
 }
 
 impl Net {
-    fn impairments(&self) -> Impairments {
+    fn impairments(&self) -> ImpairmentConfig {
         let permille = |x: u16| f64::from(x) / 1000.0;
-        Impairments {
+        ImpairmentConfig {
             loss: match self.burst {
                 Some((p, r)) => LossModel::GilbertElliott {
                     p: permille(p),
@@ -155,6 +155,7 @@ impl Net {
             reorder: permille(self.reorder),
             reorder_delay: Duration::from_millis(u64::from(self.rtt_ms) / 2 + 1),
             corrupt: permille(self.corrupt),
+            delay: Duration::ZERO,
             jitter: Duration::from_millis(u64::from(self.jitter_ms)),
         }
     }

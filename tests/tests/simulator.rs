@@ -159,6 +159,25 @@ fn captures_hold_every_packet_each_host_saw() {
 }
 
 #[test]
+fn a_chosen_client_isn_is_the_syns_sequence_number() {
+    let mut cfg = bulk(10_000);
+    cfg.capture = Some(CaptureSpec::default());
+    let iss = u32::MAX - 100_000;
+    cfg.flows[0].client_iss = Some(iss);
+    cfg.flows[0].start = Duration::from_millis(7);
+    let r = run(cfg).unwrap();
+    assert!(r.summary.flows[0].data_intact);
+    let (name, pcap) = &r.captures[1];
+    assert_eq!(name, "client1");
+    let mut reader = PcapReader::new(&pcap[..]).unwrap();
+    let syn = reader.next_packet().unwrap().unwrap();
+    // Raw IPv4 with a 20-byte header; the sequence number follows the
+    // ports.
+    let seq = u32::from_be_bytes(syn.data[24..28].try_into().unwrap());
+    assert_eq!(seq, iss);
+}
+
+#[test]
 fn stepping_in_pieces_gives_the_same_run() {
     let cfg = SimConfig {
         capture: Some(CaptureSpec::default()),

@@ -18,10 +18,11 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::net::{self, DataSource, StackArgs, TunDevArgs};
+use crate::net::{self, StackArgs, TunDevArgs};
 use crate::stats::StatsArgs;
 use crate::units;
 use synack_core::tuple::FourTuple;
+use synack_link::impair::Rng;
 
 mod raw_udp;
 
@@ -370,7 +371,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         s.write_u8(b'R').await?;
         s.write_u32(args.size).await?;
         let mut msg = vec![0u8; args.size.max(1) as usize];
-        DataSource::new(7).fill(&mut msg);
+        Rng::new(7).fill(&mut msg);
         let mut back = vec![0u8; msg.len()];
         let mut lat = Vec::with_capacity(n as usize);
         for _ in 0..n {
@@ -398,7 +399,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     let mut left = args.bytes.unwrap_or(u64::MAX);
     s.write_u8(b'S').await?;
     let mut buf = vec![0u8; CHUNK];
-    DataSource::new(9).fill(&mut buf);
+    Rng::new(9).fill(&mut buf);
     while left > 0 && deadline.is_none_or(|d| Instant::now() < d) {
         let n = (left.min(CHUNK as u64)) as usize;
         s.write_all(&buf[..n]).await?;

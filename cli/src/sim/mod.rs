@@ -266,7 +266,7 @@ fn configure(args: &SimArgs, scenario: Option<&Scenario>) -> (SimConfig, bool) {
         cfg.link.rtt = rtt;
         set(true);
     }
-    let both = |cfg: &mut SimConfig, f: &dyn Fn(&mut synack_sim::Impairments)| {
+    let both = |cfg: &mut SimConfig, f: &dyn Fn(&mut synack_sim::ImpairmentConfig)| {
         f(&mut cfg.link.forward);
         f(&mut cfg.link.reverse);
     };

@@ -1,5 +1,6 @@
-//! The one pseudo-random source of a run: xoshiro256** seeded through
-//! SplitMix64, so a run is a pure function of its seed.
+//! The one pseudo-random generator of synack's impairments and of the
+//! simulator: xoshiro256** seeded through SplitMix64, so every decision
+//! is a pure function of a seed.
 
 /// A small, fast, seedable generator (not for cryptography).
 #[derive(Clone, Debug)]
@@ -57,6 +58,20 @@ impl Rng {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 
+    /// Fills `buf` with random bytes, eight per draw in little-endian
+    /// order (the last draw's first bytes for a shorter tail).
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        let mut chunks = buf.chunks_exact_mut(8);
+        for c in &mut chunks {
+            c.copy_from_slice(&self.next_u64().to_le_bytes());
+        }
+        let rest = chunks.into_remainder();
+        if !rest.is_empty() {
+            let n = rest.len();
+            rest.copy_from_slice(&self.next_u64().to_le_bytes()[..n]);
+        }
+    }
+
     /// A child generator for an independent stream (e.g. the data pattern).
     pub fn fork(&mut self) -> Rng {
         Rng::new(self.next_u64())
@@ -94,5 +109,15 @@ mod tests {
         assert!(!(0..1000).any(|_| r.chance(0.0)));
         assert!((0..1000).all(|_| r.below(7) < 7));
         assert_eq!(r.below(0), 0);
+    }
+
+    #[test]
+    fn fill_is_the_stream_in_little_endian_bytes() {
+        let mut buf = [0u8; 11];
+        Rng::new(4).fill(&mut buf);
+        let mut r = Rng::new(4);
+        let (a, b) = (r.next_u64().to_le_bytes(), r.next_u64().to_le_bytes());
+        assert_eq!(buf[..8], a);
+        assert_eq!(buf[8..], b[..3]);
     }
 }

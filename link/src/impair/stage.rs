@@ -1,33 +1,12 @@
-//! A seeded impairment stage for any link: drop, delay, jitter,
-//! duplicate and reorder packets, so demos and tests can show recovery on a
-//! machine whose loopback never loses anything.
-//!
-//! It is a small machine like the protocol core: packets go in with the
-//! current time, come out when their release time has passed, and the
-//! same seed makes the same decisions.
+//! The impairment stage for real links: packets go in with the current
+//! time and come out when their release time has passed.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use synack_core::time::{Duration, Instant};
+use synack_core::time::Instant;
 
-/// What to do to packets. Probabilities are in [0, 1].
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct ImpairmentConfig {
-    /// Chance that a packet is dropped.
-    pub loss: f64,
-    /// Chance that a packet is delivered twice.
-    pub duplicate: f64,
-    /// Chance that a packet is held back by `reorder_delay`, letting later
-    /// ones overtake it.
-    pub reorder: f64,
-    /// How long a reordered packet is held back.
-    pub reorder_delay: Duration,
-    /// Added to every packet.
-    pub delay: Duration,
-    /// Up to this much more, uniformly, per packet (packets may reorder).
-    pub jitter: Duration,
-}
+use super::{Impairer, ImpairmentConfig, Rng};
 
 /// Counts of what the stage did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -40,13 +19,16 @@ pub struct ImpairmentStats {
     pub duplicated: u64,
     /// Held back to be overtaken.
     pub reordered: u64,
+    /// Delivered with a bit flipped.
+    pub corrupted: u64,
 }
 
-/// The stage.
+/// The stage: an [`Impairer`] with its own [`Rng`], and the packets it
+/// holds until their release time.
 #[derive(Debug)]
 pub struct Impairment {
-    config: ImpairmentConfig,
-    rng: u64,
+    decide: Impairer,
+    rng: Rng,
     /// Packets waiting for their release time; the counter keeps equal
     /// times in arrival order.
     queue: BinaryHeap<Reverse<(Instant, u64, Vec<u8>)>>,
@@ -58,9 +40,8 @@ impl Impairment {
     /// A stage with `config`, its decisions drawn from `seed`.
     pub fn new(config: ImpairmentConfig, seed: u64) -> Impairment {
         Impairment {
-            config,
-            // xorshift must not start at zero.
-            rng: seed ^ 0x9e37_79b9_7f4a_7c15,
+            decide: Impairer::new(config),
+            rng: Rng::new(seed),
             queue: BinaryHeap::new(),
             counter: 0,
             stats: ImpairmentStats::default(),
@@ -72,51 +53,46 @@ impl Impairment {
         self.stats
     }
 
-    /// True when it changes nothing (no loss, delay or reordering).
+    /// True when it changes nothing (see [`ImpairmentConfig::is_none`]).
     pub fn is_transparent(&self) -> bool {
-        self.config == ImpairmentConfig::default()
-    }
-
-    /// A uniform number in [0, 1) (xorshift64*).
-    fn uniform(&mut self) -> f64 {
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        let x = self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && self.uniform() < p
+        self.decide.config().is_none()
     }
 
     /// Takes a packet sent at `now`.
     pub fn push(&mut self, now: Instant, packet: &[u8]) {
+        self.push_with_header(now, &[], packet);
+    }
+
+    /// Takes a packet sent at `now` behind a header of the caller's own
+    /// (addresses, framing) that comes out with it but is never corrupted.
+    pub fn push_with_header(&mut self, now: Instant, header: &[u8], packet: &[u8]) {
         self.stats.packets += 1;
-        if self.chance(self.config.loss) {
+        let verdict = self.decide.judge(packet.len(), &mut self.rng);
+        if verdict.lost {
             self.stats.dropped += 1;
             return;
         }
-        let copies = if self.chance(self.config.duplicate) {
-            self.stats.duplicated += 1;
-            2
-        } else {
-            1
-        };
-        for _ in 0..copies {
-            let mut at = now + self.config.delay;
-            if self.config.jitter > Duration::ZERO {
-                let extra = (self.uniform() * self.config.jitter.total_micros() as f64) as u64;
-                at += Duration::from_micros(extra);
-            }
-            if self.chance(self.config.reorder) {
-                self.stats.reordered += 1;
-                at += self.config.reorder_delay;
-            }
-            self.counter += 1;
-            self.queue
-                .push(Reverse((at, self.counter, packet.to_vec())));
+        let mut bytes = Vec::with_capacity(header.len() + packet.len());
+        bytes.extend_from_slice(header);
+        bytes.extend_from_slice(packet);
+        if let Some(bit) = verdict.corrupt_bit {
+            self.stats.corrupted += 1;
+            bytes[header.len() + bit / 8] ^= 1 << (bit % 8);
         }
+        if verdict.duplicate {
+            self.stats.duplicated += 1;
+            self.hold(now, bytes.clone());
+        }
+        self.hold(now, bytes);
+    }
+
+    fn hold(&mut self, now: Instant, bytes: Vec<u8>) {
+        let release = self.decide.release(now, &mut self.rng);
+        if release.reordered {
+            self.stats.reordered += 1;
+        }
+        self.counter += 1;
+        self.queue.push(Reverse((release.at, self.counter, bytes)));
     }
 
     /// The next packet whose release time has come.
@@ -146,6 +122,8 @@ impl Impairment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::impair::LossModel;
+    use synack_core::time::Duration;
 
     #[test]
     fn transparent_stage_passes_everything_in_order() {
@@ -162,7 +140,7 @@ mod tests {
     #[test]
     fn loss_and_duplication_rates_are_near_the_configuration() {
         let config = ImpairmentConfig {
-            loss: 0.1,
+            loss: LossModel::Bernoulli(0.1),
             duplicate: 0.05,
             ..ImpairmentConfig::default()
         };
@@ -199,7 +177,7 @@ mod tests {
     #[test]
     fn the_same_seed_makes_the_same_decisions() {
         let config = ImpairmentConfig {
-            loss: 0.3,
+            loss: LossModel::Bernoulli(0.3),
             jitter: Duration::from_millis(3),
             ..ImpairmentConfig::default()
         };
@@ -214,5 +192,27 @@ mod tests {
         };
         assert_eq!(run(5), run(5));
         assert_ne!(run(5), run(6));
+    }
+
+    #[test]
+    fn corruption_spares_the_header_and_jitter_keeps_order() {
+        let config = ImpairmentConfig {
+            corrupt: 1.0,
+            jitter: Duration::from_millis(3),
+            ..ImpairmentConfig::default()
+        };
+        let mut s = Impairment::new(config, 11);
+        let t = Instant::from_secs(1);
+        for i in 0..100u8 {
+            s.push_with_header(t + Duration::from_micros(u64::from(i)), &[i], &[0; 4]);
+        }
+        let out: Vec<Vec<u8>> =
+            std::iter::from_fn(|| s.pop_due(t + Duration::from_secs(1))).collect();
+        assert_eq!(out.len(), 100);
+        for (i, p) in out.iter().enumerate() {
+            assert_eq!(usize::from(p[0]), i, "the header is intact and in order");
+            assert_eq!(p[1..].iter().map(|b| b.count_ones()).sum::<u32>(), 1);
+        }
+        assert_eq!(s.stats().corrupted, 100);
     }
 }
