@@ -41,8 +41,7 @@ use synack_core::conn::{CloseReason, Event, Stats};
 use synack_core::endpoint::{
     ConnectionHandle, Endpoint, EndpointConfig, EndpointStats, ListenerId,
 };
-use synack_core::time::Instant;
-use synack_core::tuple::FourTuple;
+use synack_core::{FourTuple, Instant};
 
 use crate::error;
 use crate::link::{Framing, Incoming, PacketLink, SendBatch};

@@ -101,7 +101,7 @@ impl Stream {
         &self,
         cx: Option<&mut Context<'_>>,
         wait: Wait,
-        f: impl FnOnce(&mut Connection, synack_core::time::Instant) -> (Result<T, Error>, bool),
+        f: impl FnOnce(&mut Connection, synack_core::Instant) -> (Result<T, Error>, bool),
         gone: impl FnOnce(Option<CloseReason>) -> io::Result<T>,
     ) -> Poll<io::Result<T>> {
         let now = self.stack.shared.now();

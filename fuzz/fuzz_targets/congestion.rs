@@ -18,11 +18,9 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use synack_core::cc::{AckInfo, CcAlgorithm, CongestionControl, CongestionEvent};
-use synack_core::recovery::{AckInput, Recovery};
-use synack_core::rtt::{RttConfig, RttEstimator};
-use synack_core::seq::SeqNumber;
-use synack_core::time::{Duration, Instant};
+use synack_core::internals::{AckInput, Recovery, RttConfig, RttEstimator};
 use synack_core::wire::SackBlock;
+use synack_core::{Duration, Instant, SeqNumber};
 
 /// The contract's limits on what a connection passes in: windows and
 /// flights up to 2^30 bytes (the largest scaled window), MSS up to 65535.

@@ -32,15 +32,13 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use synack_core::cc::CcAlgorithm;
 use synack_core::conn::{
-    CloseReason, Config, Connection, DropCounts, DropReason, Keepalive, SequenceVars, State,
+    CloseReason, Config, Connection, DropCounts, DropReason, Keepalive, State,
 };
-use synack_core::isn::IsnGenerator;
-use synack_core::seq::SeqNumber;
-use synack_core::time::{Duration, Instant};
-use synack_core::tuple::FourTuple;
+use synack_core::internals::SequenceVars;
 use synack_core::wire::{
     ChecksumMode, IpAddrPair, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpRepr, Timestamps,
 };
+use synack_core::{Duration, FourTuple, Instant, IsnGenerator, SeqNumber};
 use synack_fuzz::{app_byte, check_connection, endpoints, fill_app, fill_stream, stream_byte};
 
 /// Tag of the CUT's application stream.
@@ -346,7 +344,8 @@ impl Harness {
             );
         }
         assert!(
-            seg.flags.contains(TcpFlags::ACK) && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::RST),
+            seg.flags.contains(TcpFlags::ACK)
+                && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::RST),
             "TS.Recent moved by a segment that cannot be accepted: {seg:?}"
         );
         assert!(

@@ -30,16 +30,16 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use synack_core::conn::{CloseReason, Config, Connection, Event, SequenceVars, State};
+use synack_core::conn::{CloseReason, Config, Connection, Event, State};
 use synack_core::endpoint::{
     ConnectionHandle, Endpoint, EndpointConfig, EndpointStats, ListenerId, SynCookieMode,
 };
-use synack_core::seq::SeqNumber;
-use synack_core::time::{Duration, Instant};
+use synack_core::internals::SequenceVars;
 use synack_core::wire::{
     ChecksumMode, IpRepr, Ipv4Repr, Ipv6Repr, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpRepr,
     Timestamps, emit_tcp_in_ip, internet_checksum, parse_tcp_in_ip,
 };
+use synack_core::{Duration, Instant, SeqNumber};
 use synack_fuzz::{app_byte, check_connection, fill_app};
 
 const S_V4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);

@@ -26,11 +26,8 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use synack_core::cc::CcAlgorithm;
 use synack_core::conn::{CloseReason, Config, Connection, State};
-use synack_core::isn::IsnGenerator;
-use synack_core::seq::SeqNumber;
-use synack_core::time::{Duration, Instant};
-use synack_core::tuple::FourTuple;
 use synack_core::wire::{ChecksumMode, IpAddrPair, TcpRepr};
+use synack_core::{Duration, FourTuple, Instant, IsnGenerator, SeqNumber};
 use synack_fuzz::{app_byte, check_connection, endpoints, fill_app};
 
 const MAX_FATES: usize = 48;

@@ -9,7 +9,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use synack_core::time::{Duration, Instant};
+use synack_core::{Duration, Instant};
 
 /// What to do to packets. Probabilities are in [0, 1].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

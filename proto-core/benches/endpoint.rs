@@ -11,8 +11,8 @@ use std::time::Duration as WallDuration;
 use criterion::{BenchmarkId, Criterion, criterion_main};
 use synack_core::conn::Keepalive;
 use synack_core::endpoint::{Endpoint, EndpointConfig};
-use synack_core::time::{Duration, Instant};
 use synack_core::wire::IpAddrPair;
+use synack_core::{Duration, Instant};
 
 const CONNECTIONS: usize = 10_000;
 const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));

@@ -5,10 +5,8 @@
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use synack_core::conn::{CloseReason, Config, Connection, DropReason, State};
-use synack_core::seq::SeqNumber;
-use synack_core::time::Instant;
-use synack_core::tuple::FourTuple;
 use synack_core::wire::{ChecksumMode, IpAddrPair, TcpFlags, TcpRepr};
+use synack_core::{FourTuple, Instant, SeqNumber};
 
 const CLIENT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 40000);
 const SERVER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 80);
@@ -136,7 +134,7 @@ fn run_pair(
         for to_b in [true, false] {
             let conn = if to_b { &mut *a } else { &mut *b };
             while let Some(t) = conn.poll_transmit(now, &mut buf) {
-                let at = now + synack_core::time::Duration::from_millis(10);
+                let at = now + synack_core::Duration::from_millis(10);
                 wire.push((at, to_b, buf[..t.len].to_vec()));
             }
         }
@@ -206,7 +204,7 @@ fn full_receive_buffer_advertises_a_zero_window_with_window_scaling() {
     let mut b = Connection::listen(
         &config,
         SERVER,
-        synack_core::isn::IsnGenerator::new([1; 16]),
+        synack_core::IsnGenerator::new([1; 16]),
         start,
     )
     .expect("a valid configuration");
@@ -261,7 +259,7 @@ fn full_receive_buffer_advertises_a_zero_window_with_window_scaling() {
 /// hours); this test pins that the transfer does complete.
 #[test]
 fn stale_timestamp_echo_slows_but_does_not_stall_a_transfer() {
-    use synack_core::time::Duration;
+    use synack_core::Duration;
     // Patient enough to retry the SYN-ACK for ten minutes.
     let config = Config {
         max_syn_retries: 100,
@@ -275,7 +273,7 @@ fn stale_timestamp_echo_slows_but_does_not_stall_a_transfer() {
     let mut b = Connection::listen(
         &config,
         SERVER,
-        synack_core::isn::IsnGenerator::new([3; 16]),
+        synack_core::IsnGenerator::new([3; 16]),
         now,
     )
     .expect("a valid configuration");
@@ -383,7 +381,7 @@ fn fin_retransmitted_after_time_wait_meets_a_reset_once_all_arrived() {
     let mut b = Connection::listen(
         &config,
         SERVER,
-        synack_core::isn::IsnGenerator::new([5; 16]),
+        synack_core::IsnGenerator::new([5; 16]),
         now,
     )
     .expect("a valid configuration");
@@ -408,7 +406,7 @@ fn fin_retransmitted_after_time_wait_meets_a_reset_once_all_arrived() {
     a.shutdown().unwrap();
     b.shutdown().unwrap();
     // Both FINs are lost until the retransmission timeouts exceed a minute.
-    let minute = synack_core::time::Duration::from_secs(60);
+    let minute = synack_core::Duration::from_secs(60);
     send(&mut a, &mut b, &a_addrs, now, &mut buf, false);
     send(&mut b, &mut a, &b_addrs, now, &mut buf, false);
     while a.stats().rto <= minute || b.stats().rto <= minute {

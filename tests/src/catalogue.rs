@@ -2,8 +2,8 @@
 //! criterion. `synack sim --list` prints it; the test suite runs every
 //! entry (the slow ones in release, from `.ci/run`).
 
+use synack_core::Duration;
 use synack_core::conn::{CloseReason, Keepalive};
-use synack_core::time::Duration;
 
 use crate::config::{
     AppSpec, CcKind, Fault, FlowSpec, LinkAction, LossModel, Pause, ScriptedEvent, SegmentMatch,

@@ -2,9 +2,9 @@
 //! scripted events and targeted faults. Plain data, so scenarios are
 //! tables and command-line flags can override any field.
 
+use synack_core::Duration;
 use synack_core::cc::CcAlgorithm;
 use synack_core::conn::Config;
-use synack_core::time::Duration;
 
 /// How a link loses packets at random.
 #[derive(Clone, Copy, Debug, PartialEq)]

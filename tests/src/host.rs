@@ -10,13 +10,10 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use synack_core::conn::{Config, Connection, Error};
-use synack_core::isn::IsnGenerator;
-use synack_core::seq::SeqNumber;
-use synack_core::time::Instant;
-use synack_core::tuple::FourTuple;
 use synack_core::wire::{
     ChecksumMode, IpRepr, Ipv4Repr, TcpFlags, TcpRepr, emit_tcp_in_ip, parse_tcp_in_ip,
 };
+use synack_core::{FourTuple, Instant, IsnGenerator, SeqNumber};
 
 use crate::capture::Capture;
 

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use synack_core::time::{Duration, Instant};
+use synack_core::{Duration, Instant};
 
 use crate::config::{Impairments, LossModel, QueueLimit};
 use crate::rng::Rng;

@@ -13,8 +13,8 @@ use std::collections::{BinaryHeap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use synack_core::conn::{Config, Connection, Error, Event as ConnEvent, State};
-use synack_core::time::{Duration, Instant};
 use synack_core::wire::{ChecksumMode, Ipv4Packet, TcpFlags, parse_tcp_in_ip};
+use synack_core::{Duration, Instant};
 
 use crate::capture::Capture;
 use crate::config::{AppSpec, ConfigError, Impairments, LinkAction, SegmentMatch, SimConfig};

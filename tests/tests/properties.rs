@@ -14,8 +14,8 @@
 //! named regression tests.
 
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
+use synack_core::Duration;
 use synack_core::conn::Keepalive;
-use synack_core::time::Duration;
 use synack_sim::{
     AppSpec, CaptureSpec, FlowSpec, Impairments, LinkAction, LossModel, QueueLimit, Report,
     ScriptedEvent, SimConfig, run,

@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::net::{self, DataSource, StackArgs, TunDevArgs};
 use crate::stats::StatsArgs;
-use synack_core::tuple::FourTuple;
+use synack_core::FourTuple;
 
 mod raw_udp;
 

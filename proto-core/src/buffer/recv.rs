@@ -145,6 +145,7 @@ impl ReceiveBuffer {
 
     /// The out-of-order ranges as half-open offsets from RCV.NXT, in
     /// increasing order.
+    #[cfg(any(test, feature = "internals"))]
     pub fn out_of_order_ranges(&self) -> impl ExactSizeIterator<Item = (usize, usize)> + '_ {
         self.ranges.iter().map(|r| (r.start, r.end))
     }

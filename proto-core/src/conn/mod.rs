@@ -13,13 +13,12 @@
 //! - `input`: segment arrival in RFC 9293 §3.10.7's order of checks;
 //! - `output`: what to send next (handshake, data, FIN, ACKs, probes);
 //! - `timers`: the deadlines;
-//! - [`crate::flow`]: the window we advertise;
-//! - [`crate::buffer`]: the bytes in each direction;
-//! - [`crate::rtt`]: round-trip time and the retransmission timeout.
-//!
-//! - [`crate::recovery`]: what is lost and what to resend;
+//! - `flow`: the window we advertise;
+//! - `buffer`: the bytes in each direction;
+//! - `rtt`: round-trip time and the retransmission timeout;
+//! - `recovery`: what is lost and what to resend;
 //! - [`crate::cc`]: how much may be in flight;
-//! - [`crate::pacing`]: how fast it may leave.
+//! - `pacing`: how fast it may leave.
 
 mod config;
 mod cookie;
@@ -33,6 +32,8 @@ mod tests;
 
 pub use config::{Config, ConfigError, Keepalive};
 pub use types::{CloseReason, DropCounts, DropReason, Error, Event, State, Stats};
+
+pub use crate::recovery::RecoveryStats;
 
 pub(crate) use input::reset_reply;
 
@@ -64,7 +65,7 @@ pub struct Transmit {
 
 /// A connection's sequence variables (RFC 9293 §3.3.1), as
 /// [`Connection::debug_sequence`] reports them. Not part of the API.
-#[doc(hidden)]
+#[cfg(feature = "internals")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SequenceVars {
     /// SND.UNA: the oldest unacknowledged sequence number.
@@ -446,6 +447,7 @@ impl Connection {
 
     /// Checks internal invariants for the fuzz targets and tests; `Err`
     /// names the first one broken. Not part of the API.
+    #[cfg(feature = "internals")]
     #[doc(hidden)]
     pub fn debug_invariants(&self) -> Result<(), &'static str> {
         let (una, nxt, max) = (self.snd.una, self.snd.nxt, self.snd.max);
@@ -479,6 +481,7 @@ impl Connection {
 
     /// The sequence variables, for the fuzz targets and tests: they check
     /// that segments outside the window change nothing. Not part of the API.
+    #[cfg(feature = "internals")]
     #[doc(hidden)]
     pub fn debug_sequence(&self) -> SequenceVars {
         SequenceVars {

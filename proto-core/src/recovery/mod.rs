@@ -192,6 +192,7 @@ impl Recovery {
     }
 
     /// The scoreboard.
+    #[cfg(any(test, feature = "internals"))]
     pub fn board(&self) -> &Scoreboard {
         &self.board
     }

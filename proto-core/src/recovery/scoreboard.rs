@@ -34,6 +34,7 @@ impl SentSegment {
     }
 
     /// True for a zero-length record (never stored).
+    #[cfg(any(test, feature = "internals"))]
     pub fn is_empty(&self) -> bool {
         self.start == self.end
     }
@@ -353,6 +354,7 @@ impl Scoreboard {
 
     /// Checks the cached byte counts against the segments (for tests and
     /// debug assertions).
+    #[cfg(any(test, feature = "internals"))]
     pub fn check_invariants(&self) -> bool {
         let (mut f, mut s, mut l) = (0, 0, 0);
         let mut prev: Option<SeqNumber> = None;
