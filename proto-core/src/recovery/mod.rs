@@ -24,7 +24,7 @@ mod scoreboard;
 
 pub use prr::Prr;
 pub use rack::{DUP_THRESH, Rack, probe_timeout};
-pub use scoreboard::{SackUpdate, Scoreboard, SentSegment};
+pub use scoreboard::{Scoreboard, SentSegment};
 
 use crate::cc::{AckInfo, CongestionControl, CongestionEvent};
 use crate::seq::SeqNumber;
@@ -200,11 +200,6 @@ impl Recovery {
     /// Counters.
     pub fn stats(&self) -> RecoveryStats {
         self.stats
-    }
-
-    /// True during fast or timeout recovery.
-    pub fn in_recovery(&self) -> bool {
-        self.episode.is_some()
     }
 
     /// Bytes in flight as RFC 6675's pipe counts them; without SACK,

@@ -67,16 +67,6 @@ impl Rack {
         Rack::default()
     }
 
-    /// True once reordering was observed.
-    pub fn reordering_seen(&self) -> bool {
-        self.reordering_seen
-    }
-
-    /// The current reordering-window multiplier (for statistics).
-    pub fn reo_wnd_mult(&self) -> u32 {
-        self.reo_wnd_mult
-    }
-
     /// RFC 8985 §6.2 step 2: a segment was delivered (cumulatively ACKed or
     /// SACKed). `tsecr_before_send` tells whether the ACK's echoed
     /// timestamp predates the segment's last transmission (an ACK of an
@@ -289,12 +279,12 @@ mod tests {
         rack.reset_fack(SeqNumber(0));
         let min = Some(Duration::from_millis(40));
         rack.on_delivered(ms(50), &b.get(3).copied().unwrap(), min, false);
-        assert!(!rack.reordering_seen());
+        assert!(!rack.reordering_seen);
         // In recovery with no reordering seen, the window is zero.
         assert_eq!(rack.reo_wnd(true, 1, min, min), Duration::ZERO);
         // Segment 1 arrives after 3: reordering.
         rack.on_delivered(ms(51), &b.get(1).copied().unwrap(), min, false);
-        assert!(rack.reordering_seen());
+        assert!(rack.reordering_seen);
         assert_eq!(
             rack.reo_wnd(true, 1, min, Some(Duration::from_secs(1))),
             Duration::from_millis(10)
@@ -302,7 +292,7 @@ mod tests {
         // A D-SACK adds a quarter min_RTT, once per round.
         rack.on_dsack(SeqNumber(0), SeqNumber(1000));
         rack.on_dsack(SeqNumber(100), SeqNumber(1000));
-        assert_eq!(rack.reo_wnd_mult(), 2);
+        assert_eq!(rack.reo_wnd_mult, 2);
         assert_eq!(
             rack.reo_wnd(false, 0, min, Some(Duration::from_secs(1))),
             Duration::from_millis(20)
@@ -316,7 +306,7 @@ mod tests {
         for _ in 0..16 {
             rack.on_recovery_end();
         }
-        assert_eq!(rack.reo_wnd_mult(), 1);
+        assert_eq!(rack.reo_wnd_mult, 1);
         b.mark_all_lost(false);
     }
 
