@@ -288,9 +288,10 @@ impl Sender {
     fn check(&self, rec: &Recovery, cc: &dyn CongestionControl) {
         assert!(rec.board().check_invariants(), "scoreboard counts broken");
         let outstanding = self.outstanding() as usize;
+        let board = rec.board();
+        let sacked: usize = board.iter().filter(|s| s.sacked).map(|s| s.len()).sum();
         assert!(
-            rec.board().in_flight() + rec.board().sacked_bytes() + rec.board().lost_bytes()
-                <= outstanding,
+            board.in_flight() + sacked + board.lost_bytes() <= outstanding,
             "the scoreboard holds more than is outstanding"
         );
         assert!(rec.in_flight(self.mss) <= outstanding);

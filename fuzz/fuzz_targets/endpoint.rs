@@ -85,15 +85,14 @@ impl Setup {
         } else {
             (64 * 1024, 16 * 1024, 256 * 1024)
         };
-        Config {
-            send_buffer,
-            recv_buffer,
-            recv_buffer_max,
-            sack: self.sack,
-            timestamps: self.timestamps,
-            window_scaling: self.window_scaling,
-            ..Config::default()
-        }
+        let mut c = Config::default();
+        c.send_buffer = send_buffer;
+        c.recv_buffer = recv_buffer;
+        c.recv_buffer_max = recv_buffer_max;
+        c.sack = self.sack;
+        c.timestamps = self.timestamps;
+        c.window_scaling = self.window_scaling;
+        c
     }
 
     fn endpoint_config(&self) -> EndpointConfig {

@@ -71,11 +71,11 @@ fn established() -> (Endpoint, Vec<Segment>, Instant) {
     };
     let mut client = Endpoint::new(config(1)).unwrap();
     let mut server_config = config(2);
-    server_config.conn.keepalive = Some(Keepalive {
-        idle: Duration::from_secs(1),
-        interval: Duration::from_millis(10),
-        probes: u32::MAX,
-    });
+    server_config.conn.keepalive = Some(Keepalive::new(
+        Duration::from_secs(1),
+        Duration::from_millis(10),
+        u32::MAX,
+    ));
     let mut server = Endpoint::new(server_config).unwrap();
     let listener = server.listen(SERVER).unwrap();
     let t0 = Instant::from_secs(10);

@@ -80,10 +80,8 @@ fn syn_ack_after_a_syn_timeout_does_not_leave_snd_nxt_behind() {
     let mut now = Instant::from_secs(1);
     let iss = SeqNumber(5000);
     let tuple = FourTuple::new(CLIENT, SERVER);
-    let config = Config {
-        timestamps: false,
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.timestamps = false;
     let mut conn = Connection::connect(&config, tuple, iss, now).unwrap();
     assert_eq!(drain(&mut conn, now).len(), 1);
     // The SYN times out; the resend is not polled yet.
@@ -190,14 +188,10 @@ fn full_receive_buffer_advertises_a_zero_window_with_window_scaling() {
     // Under Miri, which interprets every byte, a 16 KiB receive buffer to
     // fill instead of 128 KiB; the window scale (7, from the maximum
     // buffer) is the same.
-    let config = if cfg!(miri) {
-        Config {
-            recv_buffer: 16 * 1024,
-            ..Config::default()
-        }
-    } else {
-        Config::default()
-    };
+    let mut config = Config::default();
+    if cfg!(miri) {
+        config.recv_buffer = 16 * 1024;
+    }
     let start = Instant::from_secs(1);
     let mut a =
         Connection::connect(&config, FourTuple::new(CLIENT, SERVER), SeqNumber(1), start).unwrap();
@@ -261,10 +255,8 @@ fn full_receive_buffer_advertises_a_zero_window_with_window_scaling() {
 fn stale_timestamp_echo_slows_but_does_not_stall_a_transfer() {
     use synack_core::Duration;
     // Patient enough to retry the SYN-ACK for ten minutes.
-    let config = Config {
-        max_syn_retries: 100,
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.max_syn_retries = 100;
     let mut now = Instant::from_secs(1);
     let a_addrs = IpAddrPair::new(CLIENT.ip(), SERVER.ip()).unwrap();
     let b_addrs = a_addrs.reversed();

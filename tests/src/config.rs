@@ -416,10 +416,8 @@ impl SimConfig {
             }
         }
         for c in [&self.client, &self.server] {
-            let c = Config {
-                mtu: self.link.mtu,
-                ..c.clone()
-            };
+            let mut c = c.clone();
+            c.mtu = self.link.mtu;
             c.validate().map_err(ConfigError::Connection)?;
         }
         for (i, f) in self.flows.iter().enumerate() {

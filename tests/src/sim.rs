@@ -439,11 +439,10 @@ impl Simulation {
         } else {
             &self.cfg.client
         };
-        Config {
-            mtu: self.cfg.link.mtu,
-            congestion: self.flows[flow].spec.cc.algorithm(),
-            ..base.clone()
-        }
+        let mut config = base.clone();
+        config.mtu = self.cfg.link.mtu;
+        config.congestion = self.flows[flow].spec.cc.algorithm();
+        config
     }
 
     fn start_flow(&mut self, i: usize) {
@@ -617,11 +616,9 @@ impl Simulation {
                         let f = &flows[flow];
                         (h == SERVER_HOST && f.server.conn.is_none() && f.started.is_some()).then(
                             || {
-                                let c = Config {
-                                    mtu: cfg.link.mtu,
-                                    congestion: f.spec.cc.algorithm(),
-                                    ..cfg.server.clone()
-                                };
+                                let mut c = cfg.server.clone();
+                                c.mtu = cfg.link.mtu;
+                                c.congestion = f.spec.cc.algorithm();
                                 (c, flow)
                             },
                         )

@@ -175,11 +175,11 @@ impl Net {
         // keepalive for a silent peer.
         for c in [&mut cfg.client, &mut cfg.server] {
             c.user_timeout = Some(Duration::from_secs(120));
-            c.keepalive = Some(Keepalive {
-                idle: Duration::from_secs(60),
-                interval: Duration::from_secs(10),
-                probes: 5,
-            });
+            c.keepalive = Some(Keepalive::new(
+                Duration::from_secs(60),
+                Duration::from_secs(10),
+                5,
+            ));
         }
         cfg.flows = self
             .flows

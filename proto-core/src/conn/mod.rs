@@ -47,7 +47,7 @@ use crate::flow::{AutoTuner, ReceiveWindow};
 use crate::isn::IsnGenerator;
 use crate::pacing::Pacer;
 use crate::recovery::Recovery;
-use crate::rtt::{RttConfig, RttEstimator};
+use crate::rtt::RttEstimator;
 use crate::seq::SeqNumber;
 use crate::time::Instant;
 use crate::tuple::FourTuple;
@@ -304,12 +304,7 @@ impl Connection {
     }
 
     fn new(config: &Config, tuple: FourTuple, now: Instant) -> Connection {
-        let rtt = RttEstimator::new(RttConfig {
-            initial_rto: config.initial_rto,
-            min_rto: config.min_rto,
-            max_rto: config.max_rto,
-            ..RttConfig::default()
-        });
+        let rtt = RttEstimator::new(config.rtt_config());
         Connection {
             config: config.clone(),
             state: State::Closed,

@@ -438,10 +438,7 @@ mod tests {
         let mut b = board(4);
         b.apply_sack(&[block(200, 300)], SeqNumber(0), SeqNumber(400), |_| {});
         b.mark_all_lost(true);
-        assert_eq!(
-            (b.in_flight(), b.sacked_bytes, b.lost_bytes()),
-            (0, 0, 400)
-        );
+        assert_eq!((b.in_flight(), b.sacked_bytes, b.lost_bytes()), (0, 0, 400));
         assert!(b.check_invariants());
     }
 
