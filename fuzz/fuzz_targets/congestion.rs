@@ -134,7 +134,7 @@ fn run_cc(cubic: bool, mss: u16, events: &[CcEvent]) {
     } else {
         CcAlgorithm::NewReno
     };
-    let mut mss = mss_of(mss);
+    let mss = mss_of(mss);
     let mut min_mss = mss;
     let mut cc = alg.build(mss);
     let mut now = Instant::from_secs(1);
@@ -161,22 +161,25 @@ fn run_cc(cubic: bool, mss: u16, events: &[CcEvent]) {
                 min_rtt_us,
                 app_limited,
                 in_recovery,
-            } => cc.on_ack(&AckInfo {
-                now,
-                acked_bytes: (acked % MAX_BYTES) as usize,
-                prior_in_flight: (prior_in_flight % MAX_BYTES) as usize,
-                rtt: rtt_us.map(us),
-                srtt: srtt_us.map(us),
-                min_rtt: min_rtt_us.map(us),
-                app_limited,
-                in_recovery: in_recovery && recovering,
-                mss,
-            }),
+            } => {
+                // The recovery machine keeps ACKs during fast recovery
+                // from the controller (PRR decides then).
+                if !(in_recovery && recovering) {
+                    cc.on_ack(&AckInfo {
+                        now,
+                        acked_bytes: (acked % MAX_BYTES) as usize,
+                        prior_in_flight: (prior_in_flight % MAX_BYTES) as usize,
+                        rtt: rtt_us.map(us),
+                        srtt: srtt_us.map(us),
+                        min_rtt: min_rtt_us.map(us),
+                        app_limited,
+                    });
+                }
+            }
             CcEvent::Congestion { in_flight } => {
                 cc.on_congestion_event(&CongestionEvent {
                     now,
                     in_flight: (in_flight % MAX_BYTES) as usize,
-                    mss,
                 });
                 recovering = true;
                 undoable = true;
@@ -187,7 +190,7 @@ fn run_cc(cubic: bool, mss: u16, events: &[CcEvent]) {
             }
             CcEvent::RecoveryEnd => {}
             CcEvent::Rto { in_flight } => {
-                cc.on_rto(now, (in_flight % MAX_BYTES) as usize, mss);
+                cc.on_rto(now, (in_flight % MAX_BYTES) as usize);
                 recovering = false;
                 undoable = true;
             }
@@ -197,11 +200,11 @@ fn run_cc(cubic: bool, mss: u16, events: &[CcEvent]) {
                 undoable = false;
             }
             CcEvent::Spurious => {}
-            CcEvent::IdleRestart => cc.on_idle_restart(now, mss),
+            CcEvent::IdleRestart => cc.on_idle_restart(now),
             CcEvent::SetMss(m) => {
-                mss = mss_of(m);
+                let mss = mss_of(m);
                 min_mss = min_mss.min(mss);
-                cc.set_mss(mss);
+                cc.on_mss_change(mss);
             }
             CcEvent::Pacing { srtt_us } => {
                 let _ = cc.pacing_rate(Duration::from_micros(srtt_us));

@@ -68,24 +68,18 @@ impl Rack {
     }
 
     /// RFC 8985 §6.2 step 2: a segment was delivered (cumulatively ACKed or
-    /// SACKed). `tsecr_before_send` tells whether the ACK's echoed
-    /// timestamp predates the segment's last transmission (an ACK of an
-    /// earlier copy), when timestamps are in use.
-    pub fn on_delivered(
-        &mut self,
-        now: Instant,
-        seg: &SentSegment,
-        min_rtt: Option<Duration>,
-        tsecr_before_send: bool,
-    ) {
+    /// SACKed).
+    pub fn on_delivered(&mut self, now: Instant, seg: &SentSegment, min_rtt: Option<Duration>) {
         let rtt = now.saturating_duration_since(seg.sent_at);
-        if seg.retransmitted() {
-            // The ACK may be for the original: an RTT shorter than the
-            // path's minimum, or an echo older than the retransmission,
-            // cannot be trusted.
-            if tsecr_before_send || min_rtt.is_some_and(|m| rtt < m) {
-                return;
-            }
+        // The ACK may be for the original of a retransmission: an RTT
+        // shorter than the path's minimum cannot be the retransmission's.
+        // RFC 8985's other test, TSecr older than the retransmission, is
+        // not used: a receiver echoes the TSval of the segment that last
+        // advanced its left edge (RFC 7323 §4.3), so the ACK of a SACKed
+        // retransmission echoes an older segment and would always fail it.
+        // Linux uses the RTT test alone too.
+        if seg.retransmitted() && min_rtt.is_some_and(|m| rtt < m) {
+            return;
         }
         self.rtt = rtt;
         match self.xmit_ts {
@@ -240,7 +234,7 @@ mod tests {
         rack.reset_fack(SeqNumber(0));
         // Segment 5 (sent at 5 ms) is SACKed at 105 ms: RTT 100 ms.
         let seg5 = *b.get(5).unwrap();
-        rack.on_delivered(ms(105), &seg5, Some(Duration::from_millis(100)), false);
+        rack.on_delivered(ms(105), &seg5, Some(Duration::from_millis(100)));
         b.apply_sack(
             &[crate::wire::SackBlock {
                 left: SeqNumber(500),
@@ -278,12 +272,12 @@ mod tests {
         let mut rack = Rack::new();
         rack.reset_fack(SeqNumber(0));
         let min = Some(Duration::from_millis(40));
-        rack.on_delivered(ms(50), &b.get(3).copied().unwrap(), min, false);
+        rack.on_delivered(ms(50), &b.get(3).copied().unwrap(), min);
         assert!(!rack.reordering_seen);
         // In recovery with no reordering seen, the window is zero.
         assert_eq!(rack.reo_wnd(true, 1, min, min), Duration::ZERO);
         // Segment 1 arrives after 3: reordering.
-        rack.on_delivered(ms(51), &b.get(1).copied().unwrap(), min, false);
+        rack.on_delivered(ms(51), &b.get(1).copied().unwrap(), min);
         assert!(rack.reordering_seen);
         assert_eq!(
             rack.reo_wnd(true, 1, min, Some(Duration::from_secs(1))),
@@ -319,7 +313,7 @@ mod tests {
         let mut rack = Rack::new();
         // ACKed 1 ms after the retransmission: it was the original that
         // arrived; no RTT sample from it.
-        rack.on_delivered(ms(201), &seg, Some(Duration::from_millis(50)), false);
+        rack.on_delivered(ms(201), &seg, Some(Duration::from_millis(50)));
         assert_eq!(rack.detect_loss(ms(500), &mut b, Duration::ZERO), (0, None));
     }
 

@@ -39,14 +39,14 @@ impl CongestionControl for Recorder {
     fn on_recovery_end(&mut self, _: Instant) {
         self.calls.push("recovery_end");
     }
-    fn on_rto(&mut self, _: Instant, in_flight: usize, _: usize) {
+    fn on_rto(&mut self, _: Instant, in_flight: usize) {
         self.calls.push("rto");
         self.rto_flights.push(in_flight);
     }
     fn on_spurious_congestion(&mut self, _: Instant) {
         self.calls.push("undo");
     }
-    fn set_mss(&mut self, _: usize) {}
+    fn on_mss_change(&mut self, _: usize) {}
 }
 
 fn ms(n: u64) -> Instant {
