@@ -101,17 +101,14 @@ impl Default for StackConfig {
 }
 
 /// Per-connection state the adapter keeps: wakers, and what the events
-/// said (a connection's handle names nothing once its `Closed` event has
-/// been polled, so the reason is kept here).
+/// said. The connection itself stays in the endpoint, ended or not, until
+/// its stream releases it.
 #[derive(Debug, Default)]
 pub(crate) struct Slot {
     pub(crate) read: Option<Waker>,
     pub(crate) write: Option<Waker>,
     pub(crate) connected: bool,
     pub(crate) closed: Option<CloseReason>,
-    /// The connection's counters as of its last `PeerClosed` or `Closed`
-    /// event, for `stats()` after it is gone.
-    pub(crate) last_stats: Option<Box<Stats>>,
 }
 
 /// What the lock protects.
@@ -466,11 +463,6 @@ impl<L: PacketLink, R: Runtime> Driver<L, R> {
             let Some(slot) = st.slots.get_mut(&handle) else {
                 continue;
             };
-            if matches!(event, Event::PeerClosed | Event::Closed(_))
-                && let Some(conn) = st.ep.connection(handle)
-            {
-                slot.last_stats = Some(Box::new(conn.stats()));
-            }
             let (read, write) = match event {
                 Event::Connected => {
                     slot.connected = true;

@@ -753,6 +753,20 @@ impl Connection {
         self.send_buf.allocated() + self.recv_buf.allocated()
     }
 
+    /// Frees the buffer storage an ended connection (closed, or handed to a
+    /// TIME-WAIT table) no longer needs: all but unread received data.
+    pub(crate) fn shed_buffers(&mut self) {
+        if self.send_buf.allocated() > 0 && self.send_buf.is_empty() {
+            self.send_buf = SendBuffer::new(0);
+        }
+        if self.recv_buf.allocated() > 0
+            && self.recv_buf.readable() == 0
+            && self.recv_buf.out_of_order_bytes() == 0
+        {
+            self.recv_buf = ReceiveBuffer::new(0);
+        }
+    }
+
     /// What a TIME-WAIT table needs to stand in for this connection, when
     /// it is in TIME-WAIT; `None` in any other state.
     pub(crate) fn time_wait_snapshot(&self) -> Option<TimeWaitSnapshot> {

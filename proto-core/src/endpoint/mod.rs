@@ -35,10 +35,15 @@
 //! A [`ConnectionHandle`] names a connection the application holds: one it
 //! opened with `connect`, or took with `accept`. Connections a listener has
 //! not handed out yet are not visible, and their events wait until they
-//! are accepted. A connection stays until it has finished (closed, nothing
-//! left to send) and its [`Event::Closed`] has been polled, or until the
-//! application [`release`](Endpoint::release)s it; after that its handle
-//! names nothing and every lookup with it fails.
+//! are accepted. Like a kernel socket, a connection the application holds
+//! stays until the application [`release`](Endpoint::release)s it, also
+//! once it has ended: reads and writes then report how it ended (a reset,
+//! a timeout), its final [`stats`](Connection::stats) and
+//! [`negotiated`](Connection::negotiated) options stay readable, and so
+//! does data received before a normal close. After the release its handle
+//! names nothing and every lookup with it fails. A connection that has
+//! ended no longer owns its 4-tuple: segments for it are answered as for
+//! no connection, and the tuple may be used again.
 //!
 //! When a connection enters TIME-WAIT, the table takes over its tuple, and
 //! the application gets [`Event::Closed`]`(Normal)` as soon as it has read
@@ -87,13 +92,16 @@ enum Stage {
     AcceptQueue(ListenerId),
     /// The application's: it has the handle.
     App,
-    /// The application's, and it has polled the `Closed` event; kept while
-    /// data received before a normal close is unread.
+    /// The application's, and it has polled the `Closed` event; kept until
+    /// released.
     AppClosed,
     /// In TIME-WAIT and handed to the table, which owns its tuple and
-    /// timer; kept only until its holder — the application (`None`) or a
-    /// listener's accept queue — has read what is left.
+    /// timer; its holder — the application (`None`) or a listener's accept
+    /// queue — may still read what is left.
     TimeWait(Option<ListenerId>),
+    /// The application's, in the TIME-WAIT table, with `Closed` reported;
+    /// kept until released.
+    TimeWaitClosed,
     /// Nobody's: released, or its listener closed. It runs until finished.
     Orphan,
 }
@@ -101,12 +109,15 @@ enum Stage {
 impl Stage {
     /// The application holds the handle: lookups with it succeed.
     fn app_holds(self) -> bool {
-        matches!(self, Stage::App | Stage::AppClosed | Stage::TimeWait(None))
+        matches!(
+            self,
+            Stage::App | Stage::AppClosed | Stage::TimeWait(None) | Stage::TimeWaitClosed
+        )
     }
 
     /// Handed to the TIME-WAIT table.
     fn detached(self) -> bool {
-        matches!(self, Stage::TimeWait(_))
+        matches!(self, Stage::TimeWait(_) | Stage::TimeWaitClosed)
     }
 
     /// Taken from an accept queue by the application.
@@ -388,8 +399,8 @@ impl Endpoint {
     }
 
     /// Every connection the endpoint holds: those the application holds
-    /// (or may accept), half-open ones in SYN queues, and closed ones the
-    /// application has not released. For monitoring: the handles of
+    /// (or may accept), half-open ones in SYN queues, closed ones the
+    /// application has not released, and released ones still finishing. For monitoring: the handles of
     /// connections the application does not hold yet open nothing through
     /// [`Endpoint::connection`]. Entries in the TIME-WAIT table are not
     /// connections and are counted in [`EndpointStats::time_wait`].
@@ -436,10 +447,9 @@ impl Endpoint {
         Ok(())
     }
 
-    /// The next event of a connection the application holds. Once a
-    /// finished connection's [`Event::Closed`] has been returned and the
-    /// data it received read to the end, the connection is removed and its
-    /// handle names nothing.
+    /// The next event of a connection the application holds. The last one
+    /// is [`Event::Closed`]; the connection stays until
+    /// [`Endpoint::release`].
     pub fn poll_event(&mut self) -> Option<(ConnectionHandle, Event)> {
         self.settle();
         while let Some(&key) = self.events.front() {
@@ -463,7 +473,7 @@ impl Endpoint {
                 }
                 // TIME-WAIT lives on in the table; for the application the
                 // connection is over.
-                self.remove_conn(key);
+                e.stage = Stage::TimeWaitClosed;
                 let normal = Event::Closed(crate::conn::CloseReason::Normal);
                 return Some((ConnectionHandle(key), normal));
             }
@@ -529,6 +539,10 @@ impl Endpoint {
         let Some(e) = self.conns.get_mut(key) else {
             return;
         };
+        if e.stage.detached() || e.conn.is_finished() {
+            // Kept only for what is left to read.
+            e.conn.shed_buffers();
+        }
         let bytes = e.conn.buffer_allocated();
         self.memory = self.memory.saturating_sub(e.memory) + bytes;
         e.memory = bytes;
@@ -551,6 +565,16 @@ impl Endpoint {
             self.events.push_back(key);
         }
         if e.stage.detached() {
+            return;
+        }
+        if e.conn.is_finished() {
+            // Kept for its holder, as a closed socket is: it no longer owns
+            // its tuple, and has no timers or segments left.
+            e.timer = None;
+            let tuple = e.conn.tuple();
+            if self.by_tuple.get(&tuple) == Some(&Owner::Conn(key)) {
+                self.by_tuple.remove(&tuple);
+            }
             return;
         }
         if !e.ready && !after_transmit {
@@ -604,26 +628,14 @@ impl Endpoint {
     }
 }
 
-/// True when a connection can go: over, and nobody waits to hear so.
+/// True when a connection can go: finished, and held by nobody. One the
+/// application holds goes when it is released; one in an accept queue is
+/// accepted later and reports how it ended.
 fn removable(e: &ConnEntry) -> bool {
     match e.stage {
-        // Until the application has polled `Closed`; one in the TIME-WAIT
-        // table is removed by `poll_event` as it reports `Closed`.
-        Stage::App | Stage::TimeWait(None) => false,
-        // Data received before a normal close stays readable until read,
-        // as from a socket the application has not closed yet. (After a
-        // reset or timeout reads fail, so nothing is kept.)
-        Stage::AppClosed => e.conn.is_finished() && !unread_after_normal_close(&e.conn),
-        // Accepted later, it reports how it ended.
-        Stage::AcceptQueue(_) | Stage::TimeWait(Some(_)) => false,
         Stage::SynQueue(_) | Stage::Orphan => e.conn.is_finished(),
+        _ => false,
     }
-}
-
-/// Received data the application can still read from a connection that
-/// closed normally.
-fn unread_after_normal_close(conn: &Connection) -> bool {
-    conn.close_reason() == Some(crate::conn::CloseReason::Normal) && conn.recv_queue_len() > 0
 }
 
 /// True when a heap entry is its owner's current deadline.
