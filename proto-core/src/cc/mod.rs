@@ -40,10 +40,12 @@ use crate::time::{Duration, Instant};
 pub struct AckInfo {
     /// When the acknowledgment arrived.
     pub now: Instant,
-    /// Bytes that grow the window: at most SND.UNA's advance, less the
-    /// part of it that earlier acknowledgments had SACKed (those were
-    /// delivered then). Bytes only SACKed do not count: RFC 5681 §3.1 grows
-    /// the window on cumulative acknowledgments.
+    /// Bytes that grow the window: those this acknowledgment delivered
+    /// (cumulatively acknowledged and not SACKed before, plus newly
+    /// SACKed), capped at SND.UNA's advance. An acknowledgment that only
+    /// SACKs counts nothing, as RFC 5681 §3.1 grows the window on
+    /// cumulative acknowledgments; bytes SACKed earlier counted nothing
+    /// then and count nothing now.
     pub acked_bytes: usize,
     /// Bytes in flight before this acknowledgment was processed.
     pub prior_in_flight: usize,

@@ -41,8 +41,9 @@ pub struct EndpointConfig {
     /// and ephemeral port selection (RFC 6056). Keep it for the life of the
     /// host.
     pub secret: [u8; 16],
-    /// Most connections at once (half-open ones included). TIME-WAIT
-    /// entries, which are much smaller, are bounded by this number too.
+    /// Most connections at once (half-open ones, and ended ones the
+    /// application has not released, included). TIME-WAIT entries, which
+    /// are much smaller, are bounded by this number too.
     pub max_connections: usize,
     /// New connections are refused while the buffers of all connections
     /// hold this many bytes or more. Existing connections are not cut off:

@@ -399,10 +399,10 @@ impl Endpoint {
     }
 
     /// Every connection the endpoint holds: those the application holds
-    /// (or may accept), half-open ones in SYN queues, closed ones the
-    /// application has not released, and released ones still finishing. For monitoring: the handles of
-    /// connections the application does not hold yet open nothing through
-    /// [`Endpoint::connection`]. Entries in the TIME-WAIT table are not
+    /// (or may accept), half-open ones in SYN queues, ended ones the
+    /// application has not released, and released ones still finishing.
+    /// For monitoring: the handles of connections the application does not
+    /// hold open nothing through [`Endpoint::connection`]. Entries in the TIME-WAIT table are not
     /// connections and are counted in [`EndpointStats::time_wait`].
     pub fn connections(&self) -> impl Iterator<Item = (ConnectionHandle, &Connection)> + '_ {
         self.conns
