@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
-use synack_core::time::Duration as CoreDuration;
+use synack_core::Duration as CoreDuration;
 use synack_driver::StackConfig;
 use synack_driver::link::{Impaired, Udp};
-use synack_link::impair::ImpairmentConfig;
+use synack_link::impair::{ImpairmentConfig, LossModel};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::Adapter;
@@ -339,7 +339,7 @@ pub fn one_percent_loss_leaves_the_data_intact<A: Adapter>() {
             let link = Udp::<A::Runtime>::bind(loopback()).unwrap();
             let addr = link.local_addr();
             let config = ImpairmentConfig {
-                loss: 0.01,
+                loss: LossModel::Bernoulli(0.01),
                 ..ImpairmentConfig::default()
             };
             let link = Impaired::<_, A::Runtime>::new(link, config, seed);

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use clap::Args;
 use serde_json::{Map, Value, json};
+use synack_core::FourTuple;
+use synack_core::conn::RecoveryStats;
 use synack_core::conn::{DropReason, Stats};
 use synack_core::endpoint::{EndpointDrops, EndpointStats};
-use synack_core::recovery::RecoveryStats;
-use synack_core::tuple::FourTuple;
 use synack_tokio::Stack;
 
 /// The `--stats` options of long-running servers.
@@ -25,7 +25,7 @@ pub struct StatsArgs {
     /// With --stats, also print them this often (e.g. 10s, 500ms).
     #[arg(long, value_name = "DURATION", requires = "stats",
           value_parser = crate::units::duration)]
-    pub stats_interval: Option<synack_core::time::Duration>,
+    pub stats_interval: Option<synack_core::Duration>,
 }
 
 impl StatsArgs {
@@ -182,7 +182,7 @@ pub fn connection_json(tuple: FourTuple, s: &Stats) -> Value {
         .iter()
         .map(|r| (r.name().to_string(), json!(drops.get(*r))))
         .collect();
-    let micros = |d: Option<synack_core::time::Duration>| d.map(|d| d.total_micros());
+    let micros = |d: Option<synack_core::Duration>| d.map(|d| d.total_micros());
     json!({
         "local": tuple.local.to_string(),
         "remote": tuple.remote.to_string(),

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand, ValueEnum};
+use synack_core::FourTuple;
 use synack_core::conn::Stats;
-use synack_core::tuple::FourTuple;
 use synack_tokio::{OwnedReadHalf, OwnedWriteHalf, TcpStream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use xxhash_rust::xxh3::Xxh3;

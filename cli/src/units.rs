@@ -3,7 +3,7 @@
 //! written the same way on every subcommand. Each returns a message clap
 //! prints after the flag's name.
 
-use synack_core::time::Duration;
+use synack_core::Duration;
 use synack_sim::QueueLimit;
 
 /// Splits `s` into its number and its (lower-cased) unit.

@@ -36,7 +36,7 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::pcapng::blocks::simple_packet::SimplePacketBlock;
 use pcap_file::{DataLink, TsResolution};
 use serde_json::Value;
-use synack_core::seq::SeqNumber;
+use synack_core::SeqNumber;
 use synack_core::wire::{
     Checksum, ChecksumMode, IpAddrPair, IpRepr, Ipv4Repr, Ipv6Repr, SackBlock, SackBlocks,
     TcpFlags, TcpOptions, TcpPacket, TcpRepr, Timestamps, Truncation, UnknownOptions,

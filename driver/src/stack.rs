@@ -41,8 +41,7 @@ use synack_core::conn::{CloseReason, Event, Stats};
 use synack_core::endpoint::{
     ConnectionHandle, Endpoint, EndpointConfig, EndpointStats, ListenerId,
 };
-use synack_core::time::Instant;
-use synack_core::tuple::FourTuple;
+use synack_core::{FourTuple, Instant};
 
 use crate::error;
 use crate::link::{Framing, Incoming, PacketLink, SendBatch};
@@ -102,17 +101,14 @@ impl Default for StackConfig {
 }
 
 /// Per-connection state the adapter keeps: wakers, and what the events
-/// said (a connection's handle names nothing once its `Closed` event has
-/// been polled, so the reason is kept here).
+/// said. The connection itself stays in the endpoint, ended or not, until
+/// its stream releases it.
 #[derive(Debug, Default)]
 pub(crate) struct Slot {
     pub(crate) read: Option<Waker>,
     pub(crate) write: Option<Waker>,
     pub(crate) connected: bool,
     pub(crate) closed: Option<CloseReason>,
-    /// The connection's counters as of its last `PeerClosed` or `Closed`
-    /// event, for `stats()` after it is gone.
-    pub(crate) last_stats: Option<Box<Stats>>,
     /// The wakers stay after waking: every event wakes them, not only the
     /// first after an operation would block (`Stream::set_event_wakers`).
     pub(crate) keep_wakers: bool,
@@ -479,11 +475,6 @@ impl<L: PacketLink, R: Runtime> Driver<L, R> {
             let Some(slot) = st.slots.get_mut(&handle) else {
                 continue;
             };
-            if matches!(event, Event::PeerClosed | Event::Closed(_))
-                && let Some(conn) = st.ep.connection(handle)
-            {
-                slot.last_stats = Some(Box::new(conn.stats()));
-            }
             let (read, write) = match event {
                 // News to writers waiting for the handshake only; an
                 // accepted stream was connected when it was handed out.

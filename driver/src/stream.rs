@@ -101,7 +101,7 @@ impl Stream {
         &self,
         cx: Option<&mut Context<'_>>,
         wait: Wait,
-        f: impl FnOnce(&mut Connection, synack_core::time::Instant) -> (Result<T, Error>, bool),
+        f: impl FnOnce(&mut Connection, synack_core::Instant) -> (Result<T, Error>, bool),
         gone: impl FnOnce(Option<CloseReason>) -> io::Result<T>,
     ) -> Poll<io::Result<T>> {
         let now = self.stack.shared.now();
@@ -329,23 +329,18 @@ impl Stream {
     }
 
     /// The connection's counters and estimates (RTT, congestion window,
-    /// retransmissions…). Once the connection has ended and gone, the
-    /// last values seen (when the peer closed, or the connection ended);
-    /// `NotConnected` if there are none.
+    /// retransmissions…); once it has ended, their final values.
     pub fn stats(&self) -> io::Result<Stats> {
         let st = self.stack.shared.lock();
-        if let Some(conn) = st.ep.connection(self.handle) {
-            return Ok(conn.stats());
-        }
-        st.slots
-            .get(&self.handle)
-            .and_then(|s| s.last_stats.as_deref().cloned())
+        st.ep
+            .connection(self.handle)
+            .map(|conn| conn.stats())
             .ok_or_else(|| io::ErrorKind::NotConnected.into())
     }
 
-    /// Runs `f` on the live connection (and wakes the driver after, as
-    /// `f` may have changed what it must send); `NotConnected` once the
-    /// connection has ended and gone.
+    /// Runs `f` on the connection, ended or not (and wakes the driver
+    /// after, as `f` may have changed what it must send); `NotConnected`
+    /// only if the handle names none.
     pub fn with_connection<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> io::Result<T> {
         let mut st = self.stack.shared.lock();
         st.check_running()?;
@@ -372,8 +367,8 @@ impl Stream {
     }
 
     /// The options the handshake agreed on: the peer's MSS, window
-    /// scaling and both shifts, SACK, timestamps. `NotConnected` once the
-    /// connection has ended and gone.
+    /// scaling and both shifts, SACK, timestamps; also once the
+    /// connection has ended.
     pub fn negotiated(&self) -> io::Result<Negotiated> {
         self.with_connection(|c| c.negotiated())
     }

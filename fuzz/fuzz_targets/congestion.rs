@@ -18,11 +18,9 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use synack_core::cc::{AckInfo, CcAlgorithm, CongestionControl, CongestionEvent};
-use synack_core::recovery::{AckInput, Recovery};
-use synack_core::rtt::{RttConfig, RttEstimator};
-use synack_core::seq::SeqNumber;
-use synack_core::time::{Duration, Instant};
+use synack_core::internals::{AckInput, Recovery, RttConfig, RttEstimator};
 use synack_core::wire::SackBlock;
+use synack_core::{Duration, Instant, SeqNumber};
 
 /// The contract's limits on what a connection passes in: windows and
 /// flights up to 2^30 bytes (the largest scaled window), MSS up to 65535.
@@ -136,7 +134,7 @@ fn run_cc(cubic: bool, mss: u16, events: &[CcEvent]) {
     } else {
         CcAlgorithm::NewReno
     };
-    let mut mss = mss_of(mss);
+    let mss = mss_of(mss);
     let mut min_mss = mss;
     let mut cc = alg.build(mss);
     let mut now = Instant::from_secs(1);
@@ -163,22 +161,25 @@ fn run_cc(cubic: bool, mss: u16, events: &[CcEvent]) {
                 min_rtt_us,
                 app_limited,
                 in_recovery,
-            } => cc.on_ack(&AckInfo {
-                now,
-                acked_bytes: (acked % MAX_BYTES) as usize,
-                prior_in_flight: (prior_in_flight % MAX_BYTES) as usize,
-                rtt: rtt_us.map(us),
-                srtt: srtt_us.map(us),
-                min_rtt: min_rtt_us.map(us),
-                app_limited,
-                in_recovery: in_recovery && recovering,
-                mss,
-            }),
+            } => {
+                // The recovery machine keeps ACKs during fast recovery
+                // from the controller (PRR decides then).
+                if !(in_recovery && recovering) {
+                    cc.on_ack(&AckInfo {
+                        now,
+                        acked_bytes: (acked % MAX_BYTES) as usize,
+                        prior_in_flight: (prior_in_flight % MAX_BYTES) as usize,
+                        rtt: rtt_us.map(us),
+                        srtt: srtt_us.map(us),
+                        min_rtt: min_rtt_us.map(us),
+                        app_limited,
+                    });
+                }
+            }
             CcEvent::Congestion { in_flight } => {
                 cc.on_congestion_event(&CongestionEvent {
                     now,
                     in_flight: (in_flight % MAX_BYTES) as usize,
-                    mss,
                 });
                 recovering = true;
                 undoable = true;
@@ -189,7 +190,7 @@ fn run_cc(cubic: bool, mss: u16, events: &[CcEvent]) {
             }
             CcEvent::RecoveryEnd => {}
             CcEvent::Rto { in_flight } => {
-                cc.on_rto(now, (in_flight % MAX_BYTES) as usize, mss);
+                cc.on_rto(now, (in_flight % MAX_BYTES) as usize);
                 recovering = false;
                 undoable = true;
             }
@@ -199,11 +200,11 @@ fn run_cc(cubic: bool, mss: u16, events: &[CcEvent]) {
                 undoable = false;
             }
             CcEvent::Spurious => {}
-            CcEvent::IdleRestart => cc.on_idle_restart(now, mss),
+            CcEvent::IdleRestart => cc.on_idle_restart(now),
             CcEvent::SetMss(m) => {
-                mss = mss_of(m);
+                let mss = mss_of(m);
                 min_mss = min_mss.min(mss);
-                cc.set_mss(mss);
+                cc.on_mss_change(mss);
             }
             CcEvent::Pacing { srtt_us } => {
                 let _ = cc.pacing_rate(Duration::from_micros(srtt_us));
@@ -290,9 +291,10 @@ impl Sender {
     fn check(&self, rec: &Recovery, cc: &dyn CongestionControl) {
         assert!(rec.board().check_invariants(), "scoreboard counts broken");
         let outstanding = self.outstanding() as usize;
+        let board = rec.board();
+        let sacked: usize = board.iter().filter(|s| s.sacked).map(|s| s.len()).sum();
         assert!(
-            rec.board().in_flight() + rec.board().sacked_bytes() + rec.board().lost_bytes()
-                <= outstanding,
+            board.in_flight() + sacked + board.lost_bytes() <= outstanding,
             "the scoreboard holds more than is outstanding"
         );
         assert!(rec.in_flight(self.mss) <= outstanding);

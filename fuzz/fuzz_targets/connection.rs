@@ -32,15 +32,13 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use synack_core::cc::CcAlgorithm;
 use synack_core::conn::{
-    CloseReason, Config, Connection, DropCounts, DropReason, Keepalive, SequenceVars, State,
+    CloseReason, Config, Connection, DropCounts, DropReason, Keepalive, State,
 };
-use synack_core::isn::IsnGenerator;
-use synack_core::seq::SeqNumber;
-use synack_core::time::{Duration, Instant};
-use synack_core::tuple::FourTuple;
+use synack_core::internals::SequenceVars;
 use synack_core::wire::{
     ChecksumMode, IpAddrPair, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpRepr, Timestamps,
 };
+use synack_core::{Duration, FourTuple, Instant, IsnGenerator, SeqNumber};
 use synack_fuzz::{app_byte, check_connection, endpoints, fill_app, fill_stream, stream_byte};
 
 /// Tag of the CUT's application stream.
@@ -80,30 +78,28 @@ impl Knobs {
             2 => (1000, 500, 500),
             _ => (65536, 16384, 1 << 20),
         };
-        let mut c = Config {
-            mtu: [1500, 576, 200, 9000][usize::from(self.mtu % 4)],
-            send_buffer,
-            recv_buffer,
-            recv_buffer_max,
-            window_scaling: self.window_scaling,
-            sack: self.sack,
-            timestamps: self.timestamps,
-            nagle: self.nagle,
-            pacing: self.pacing,
-            frto: self.frto,
-            congestion: if self.cubic {
-                CcAlgorithm::Cubic
-            } else {
-                CcAlgorithm::NewReno
-            },
-            ..Config::default()
+        let mut c = Config::default();
+        c.mtu = [1500, 576, 200, 9000][usize::from(self.mtu % 4)];
+        c.send_buffer = send_buffer;
+        c.recv_buffer = recv_buffer;
+        c.recv_buffer_max = recv_buffer_max;
+        c.window_scaling = self.window_scaling;
+        c.sack = self.sack;
+        c.timestamps = self.timestamps;
+        c.nagle = self.nagle;
+        c.pacing = self.pacing;
+        c.frto = self.frto;
+        c.congestion = if self.cubic {
+            CcAlgorithm::Cubic
+        } else {
+            CcAlgorithm::NewReno
         };
         if self.timers & 1 != 0 {
-            c.keepalive = Some(Keepalive {
-                idle: Duration::from_secs(10),
-                interval: Duration::from_secs(1),
-                probes: 3,
-            });
+            c.keepalive = Some(Keepalive::new(
+                Duration::from_secs(10),
+                Duration::from_secs(1),
+                3,
+            ));
         }
         if self.timers & 2 != 0 {
             c.user_timeout = Some(Duration::from_secs(30));
@@ -346,7 +342,8 @@ impl Harness {
             );
         }
         assert!(
-            seg.flags.contains(TcpFlags::ACK) && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::RST),
+            seg.flags.contains(TcpFlags::ACK)
+                && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::RST),
             "TS.Recent moved by a segment that cannot be accepted: {seg:?}"
         );
         assert!(

@@ -30,16 +30,16 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use synack_core::conn::{CloseReason, Config, Connection, Event, SequenceVars, State};
+use synack_core::conn::{CloseReason, Config, Connection, Event, State};
 use synack_core::endpoint::{
     ConnectionHandle, Endpoint, EndpointConfig, EndpointStats, ListenerId, SynCookieMode,
 };
-use synack_core::seq::SeqNumber;
-use synack_core::time::{Duration, Instant};
+use synack_core::internals::SequenceVars;
 use synack_core::wire::{
     ChecksumMode, IpRepr, Ipv4Repr, Ipv6Repr, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpRepr,
     Timestamps, emit_tcp_in_ip, internet_checksum, parse_tcp_in_ip,
 };
+use synack_core::{Duration, Instant, SeqNumber};
 use synack_fuzz::{app_byte, check_connection, fill_app};
 
 const S_V4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -85,15 +85,14 @@ impl Setup {
         } else {
             (64 * 1024, 16 * 1024, 256 * 1024)
         };
-        Config {
-            send_buffer,
-            recv_buffer,
-            recv_buffer_max,
-            sack: self.sack,
-            timestamps: self.timestamps,
-            window_scaling: self.window_scaling,
-            ..Config::default()
-        }
+        let mut c = Config::default();
+        c.send_buffer = send_buffer;
+        c.recv_buffer = recv_buffer;
+        c.recv_buffer_max = recv_buffer_max;
+        c.sack = self.sack;
+        c.timestamps = self.timestamps;
+        c.window_scaling = self.window_scaling;
+        c
     }
 
     fn endpoint_config(&self) -> EndpointConfig {

@@ -26,11 +26,8 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use synack_core::cc::CcAlgorithm;
 use synack_core::conn::{CloseReason, Config, Connection, State};
-use synack_core::isn::IsnGenerator;
-use synack_core::seq::SeqNumber;
-use synack_core::time::{Duration, Instant};
-use synack_core::tuple::FourTuple;
 use synack_core::wire::{ChecksumMode, IpAddrPair, TcpRepr};
+use synack_core::{Duration, FourTuple, Instant, IsnGenerator, SeqNumber};
 use synack_fuzz::{app_byte, check_connection, endpoints, fill_app};
 
 const MAX_FATES: usize = 48;
@@ -70,28 +67,26 @@ impl Knobs {
             2 => (1000, 700, 700),
             _ => (16384, 4096, 65536),
         };
-        let c = Config {
-            mtu: [1500, 576, 300, 9000][usize::from(self.mtu % 4)],
-            send_buffer,
-            recv_buffer,
-            recv_buffer_max,
-            window_scaling: self.window_scaling,
-            sack: self.sack,
-            timestamps: self.timestamps,
-            nagle: self.nagle,
-            pacing: self.pacing,
-            frto: self.frto,
-            congestion: if self.cubic {
-                CcAlgorithm::Cubic
-            } else {
-                CcAlgorithm::NewReno
-            },
-            // More retries than the schedule can drop in a row: giving up
-            // would be a bug here, not an outcome.
-            max_retries: 100,
-            max_syn_retries: 100,
-            ..Config::default()
+        let mut c = Config::default();
+        c.mtu = [1500, 576, 300, 9000][usize::from(self.mtu % 4)];
+        c.send_buffer = send_buffer;
+        c.recv_buffer = recv_buffer;
+        c.recv_buffer_max = recv_buffer_max;
+        c.window_scaling = self.window_scaling;
+        c.sack = self.sack;
+        c.timestamps = self.timestamps;
+        c.nagle = self.nagle;
+        c.pacing = self.pacing;
+        c.frto = self.frto;
+        c.congestion = if self.cubic {
+            CcAlgorithm::Cubic
+        } else {
+            CcAlgorithm::NewReno
         };
+        // More retries than the schedule can drop in a row: giving up
+        // would be a bug here, not an outcome.
+        c.max_retries = 100;
+        c.max_syn_retries = 100;
         c.validate().expect("fuzz configurations are valid");
         c
     }

@@ -875,8 +875,8 @@ fn lossy(family: Family) {
         synack_link::impair::ImpairmentConfig {
             loss: synack_link::impair::LossModel::Bernoulli(0.015),
             reorder: 0.01,
-            reorder_delay: synack_core::time::Duration::from_millis(3),
-            delay: synack_core::time::Duration::from_millis(1),
+            reorder_delay: synack_core::Duration::from_millis(3),
+            delay: synack_core::Duration::from_millis(1),
             ..Default::default()
         },
         7,

@@ -11,8 +11,8 @@ use std::time::Duration as WallDuration;
 use criterion::{BenchmarkId, Criterion, criterion_main};
 use synack_core::conn::Keepalive;
 use synack_core::endpoint::{Endpoint, EndpointConfig};
-use synack_core::time::{Duration, Instant};
 use synack_core::wire::IpAddrPair;
+use synack_core::{Duration, Instant};
 
 const CONNECTIONS: usize = 10_000;
 const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
@@ -71,11 +71,11 @@ fn established() -> (Endpoint, Vec<Segment>, Instant) {
     };
     let mut client = Endpoint::new(config(1)).unwrap();
     let mut server_config = config(2);
-    server_config.conn.keepalive = Some(Keepalive {
-        idle: Duration::from_secs(1),
-        interval: Duration::from_millis(10),
-        probes: u32::MAX,
-    });
+    server_config.conn.keepalive = Some(Keepalive::new(
+        Duration::from_secs(1),
+        Duration::from_millis(10),
+        u32::MAX,
+    ));
     let mut server = Endpoint::new(server_config).unwrap();
     let listener = server.listen(SERVER).unwrap();
     let t0 = Instant::from_secs(10);

@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::net::Ipv4Addr;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
-use synack_core::seq::SeqNumber;
+use synack_core::SeqNumber;
 use synack_core::wire::{
     ChecksumMode, IpAddrPair, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpRepr, Timestamps,
 };

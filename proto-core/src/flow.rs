@@ -35,11 +35,6 @@ impl ReceiveWindow {
         self.shift
     }
 
-    /// Sets the shift once the handshake has settled it.
-    pub fn set_shift(&mut self, shift: u8) {
-        self.shift = shift.min(14);
-    }
-
     /// The advertised right edge.
     pub fn edge(&self) -> SeqNumber {
         self.edge

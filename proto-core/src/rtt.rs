@@ -275,6 +275,7 @@ impl RttEstimator {
     }
 
     /// The configuration in use (after clamping).
+    #[cfg(any(test, feature = "internals"))]
     pub fn config(&self) -> &RttConfig {
         &self.config
     }
@@ -396,6 +397,7 @@ impl RttEstimator {
     }
 
     /// The most recent sample, as given.
+    #[cfg(any(test, feature = "internals"))]
     pub fn latest(&self) -> Option<Duration> {
         self.latest
     }
@@ -409,6 +411,7 @@ impl RttEstimator {
 
     /// Timeouts since the last sample or backoff reset; the connection can
     /// use it to give up (RFC 9293 §3.8.3, R1 and R2).
+    #[cfg(any(test, feature = "internals"))]
     pub fn backoff_count(&self) -> u32 {
         self.backoff
     }

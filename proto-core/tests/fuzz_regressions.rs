@@ -5,10 +5,8 @@
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use synack_core::conn::{CloseReason, Config, Connection, DropReason, State};
-use synack_core::seq::SeqNumber;
-use synack_core::time::Instant;
-use synack_core::tuple::FourTuple;
 use synack_core::wire::{ChecksumMode, IpAddrPair, TcpFlags, TcpRepr};
+use synack_core::{FourTuple, Instant, SeqNumber};
 
 const CLIENT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 40000);
 const SERVER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 80);
@@ -82,10 +80,8 @@ fn syn_ack_after_a_syn_timeout_does_not_leave_snd_nxt_behind() {
     let mut now = Instant::from_secs(1);
     let iss = SeqNumber(5000);
     let tuple = FourTuple::new(CLIENT, SERVER);
-    let config = Config {
-        timestamps: false,
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.timestamps = false;
     let mut conn = Connection::connect(&config, tuple, iss, now).unwrap();
     assert_eq!(drain(&mut conn, now).len(), 1);
     // The SYN times out; the resend is not polled yet.
@@ -136,7 +132,7 @@ fn run_pair(
         for to_b in [true, false] {
             let conn = if to_b { &mut *a } else { &mut *b };
             while let Some(t) = conn.poll_transmit(now, &mut buf) {
-                let at = now + synack_core::time::Duration::from_millis(10);
+                let at = now + synack_core::Duration::from_millis(10);
                 wire.push((at, to_b, buf[..t.len].to_vec()));
             }
         }
@@ -192,21 +188,17 @@ fn full_receive_buffer_advertises_a_zero_window_with_window_scaling() {
     // Under Miri, which interprets every byte, a 16 KiB receive buffer to
     // fill instead of 128 KiB; the window scale (7, from the maximum
     // buffer) is the same.
-    let config = if cfg!(miri) {
-        Config {
-            recv_buffer: 16 * 1024,
-            ..Config::default()
-        }
-    } else {
-        Config::default()
-    };
+    let mut config = Config::default();
+    if cfg!(miri) {
+        config.recv_buffer = 16 * 1024;
+    }
     let start = Instant::from_secs(1);
     let mut a =
         Connection::connect(&config, FourTuple::new(CLIENT, SERVER), SeqNumber(1), start).unwrap();
     let mut b = Connection::listen(
         &config,
         SERVER,
-        synack_core::isn::IsnGenerator::new([1; 16]),
+        synack_core::IsnGenerator::new([1; 16]),
         start,
     )
     .expect("a valid configuration");
@@ -262,12 +254,10 @@ fn full_receive_buffer_advertises_a_zero_window_with_window_scaling() {
 /// within 2 hours, however the stale sample slows it.
 #[test]
 fn stale_timestamp_echo_slows_but_does_not_stall_a_transfer() {
-    use synack_core::time::Duration;
+    use synack_core::Duration;
     // Patient enough to retry the SYN-ACK for ten minutes.
-    let config = Config {
-        max_syn_retries: 100,
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.max_syn_retries = 100;
     let mut now = Instant::from_secs(1);
     let a_addrs = IpAddrPair::new(CLIENT.ip(), SERVER.ip()).unwrap();
     let b_addrs = a_addrs.reversed();
@@ -276,7 +266,7 @@ fn stale_timestamp_echo_slows_but_does_not_stall_a_transfer() {
     let mut b = Connection::listen(
         &config,
         SERVER,
-        synack_core::isn::IsnGenerator::new([3; 16]),
+        synack_core::IsnGenerator::new([3; 16]),
         now,
     )
     .expect("a valid configuration");
@@ -380,7 +370,7 @@ fn fin_retransmitted_after_time_wait_meets_a_reset_once_all_arrived() {
     let mut b = Connection::listen(
         &config,
         SERVER,
-        synack_core::isn::IsnGenerator::new([5; 16]),
+        synack_core::IsnGenerator::new([5; 16]),
         now,
     )
     .expect("a valid configuration");
@@ -405,7 +395,7 @@ fn fin_retransmitted_after_time_wait_meets_a_reset_once_all_arrived() {
     a.shutdown().unwrap();
     b.shutdown().unwrap();
     // Both FINs are lost until the retransmission timeouts exceed a minute.
-    let minute = synack_core::time::Duration::from_secs(60);
+    let minute = synack_core::Duration::from_secs(60);
     send(&mut a, &mut b, &a_addrs, now, &mut buf, false);
     send(&mut b, &mut a, &b_addrs, now, &mut buf, false);
     while a.stats().rto <= minute || b.stats().rto <= minute {

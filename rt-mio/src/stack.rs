@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use mio::event::Source;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
+use synack_core::FourTuple;
 use synack_core::conn::Stats;
 use synack_core::endpoint::EndpointStats;
-use synack_core::tuple::FourTuple;
 
 use crate::event::{Events, ReadyQueue};
 use crate::link::{Framing, PacketLink};

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{CLIENT, CLIENT_STACK, EventLoop, SERVER_STACK, loopback, pair, stack};
 use mio::Interest;
-use synack_core::time::Duration as CoreDuration;
+use synack_core::Duration as CoreDuration;
 use synack_mio::link::Udp;
 use synack_mio::{Stack, StackConfig};
 

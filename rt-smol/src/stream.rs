@@ -68,8 +68,8 @@ impl TcpStream {
         self.inner.shutdown()
     }
 
-    /// The connection's counters and estimates; after the connection has
-    /// gone, the last values seen.
+    /// The connection's counters and estimates; once it has ended, their
+    /// final values.
     pub fn stats(&self) -> io::Result<Stats> {
         self.inner.stats()
     }

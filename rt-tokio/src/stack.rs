@@ -20,9 +20,9 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 
+use synack_core::FourTuple;
 use synack_core::conn::Stats;
 use synack_core::endpoint::EndpointStats;
-use synack_core::tuple::FourTuple;
 
 use crate::link::{Framing, PacketLink};
 use crate::listener::TcpListener;

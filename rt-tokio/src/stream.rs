@@ -61,16 +61,14 @@ impl TcpStream {
     }
 
     /// The connection's counters and estimates (RTT, congestion window,
-    /// retransmissions…). Once the connection has ended and gone, the
-    /// last values seen (when the peer closed, or the connection ended);
-    /// `NotConnected` if there are none.
+    /// retransmissions…); once it has ended, their final values.
     pub fn stats(&self) -> io::Result<Stats> {
         self.inner.stats()
     }
 
     /// The options the handshake agreed on: the peer's MSS, window
-    /// scaling and both shifts, SACK, timestamps. `NotConnected` once the
-    /// connection has ended and gone.
+    /// scaling and both shifts, SACK, timestamps; also once the
+    /// connection has ended.
     pub fn negotiated(&self) -> io::Result<Negotiated> {
         self.inner.negotiated()
     }

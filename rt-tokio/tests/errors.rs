@@ -8,7 +8,7 @@ use std::io::ErrorKind;
 use std::time::Duration;
 
 use common::{stack, within};
-use synack_core::time::Duration as CoreDuration;
+use synack_core::Duration as CoreDuration;
 use synack_tokio::link::Udp;
 use synack_tokio::{Stack, StackConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::{DataLink, Endianness, TsResolution};
-use synack_core::time::Instant;
+use synack_core::Instant;
 
 /// Where a capture's bytes go.
 #[derive(Debug)]

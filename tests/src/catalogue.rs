@@ -2,8 +2,8 @@
 //! criterion. `synack sim --list` prints it; the test suite runs every
 //! entry (the slow ones in release, from `.ci/run`).
 
+use synack_core::Duration;
 use synack_core::conn::{CloseReason, Keepalive};
-use synack_core::time::Duration;
 
 use crate::config::{
     AppSpec, CcKind, Fault, FlowSpec, LinkAction, LossModel, Pause, ScriptedEvent, SegmentMatch,
@@ -543,11 +543,11 @@ static CATALOGUE: &[Scenario] = &[
         build: || {
             let mut cfg = base(20_000_000);
             cfg.client.user_timeout = Some(Duration::from_secs(10));
-            cfg.server.keepalive = Some(Keepalive {
-                idle: Duration::from_secs(5),
-                interval: Duration::from_secs(2),
-                probes: 3,
-            });
+            cfg.server.keepalive = Some(Keepalive::new(
+                Duration::from_secs(5),
+                Duration::from_secs(2),
+                3,
+            ));
             cfg.events = vec![ScriptedEvent {
                 at: Duration::from_secs(1),
                 action: LinkAction::Blackhole(Duration::from_secs(60)),
@@ -736,11 +736,7 @@ static CATALOGUE: &[Scenario] = &[
         slow: false,
         build: || {
             let mut cfg = base(1_000_000);
-            let k = Keepalive {
-                idle: Duration::from_secs(10),
-                interval: Duration::from_secs(5),
-                probes: 3,
-            };
+            let k = Keepalive::new(Duration::from_secs(10), Duration::from_secs(5), 3);
             cfg.client.keepalive = Some(k);
             cfg.server.keepalive = Some(k);
             cfg.flows[0].app = AppSpec::Bulk {

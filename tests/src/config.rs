@@ -2,9 +2,9 @@
 //! scripted events and targeted faults. Plain data, so scenarios are
 //! tables and command-line flags can override any field.
 
+use synack_core::Duration;
 use synack_core::cc::CcAlgorithm;
 use synack_core::conn::Config;
-use synack_core::time::Duration;
 
 /// Random impairments of one direction of a link: the same configuration
 /// real links take (`synack_link::impair`); its `delay` adds to the
@@ -342,10 +342,8 @@ impl SimConfig {
             }
         }
         for c in [&self.client, &self.server] {
-            let c = Config {
-                mtu: self.link.mtu,
-                ..c.clone()
-            };
+            let mut c = c.clone();
+            c.mtu = self.link.mtu;
             c.validate().map_err(ConfigError::Connection)?;
         }
         for (i, f) in self.flows.iter().enumerate() {

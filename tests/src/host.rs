@@ -8,7 +8,7 @@
 use std::net::Ipv4Addr;
 
 use synack_core::endpoint::{Endpoint, EndpointConfig, EndpointConfigError};
-use synack_core::time::{Duration, Instant};
+use synack_core::{Duration, Instant};
 
 use crate::capture::Capture;
 
@@ -129,9 +129,9 @@ impl Host {
 mod tests {
     use super::*;
     use std::net::{IpAddr, SocketAddr};
+    use synack_core::FourTuple;
+    use synack_core::IsnGenerator;
     use synack_core::conn::{CloseReason, Event};
-    use synack_core::isn::IsnGenerator;
-    use synack_core::tuple::FourTuple;
     use synack_core::wire::{ChecksumMode, parse_tcp_in_ip};
 
     const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);

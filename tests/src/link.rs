@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use synack_core::time::{Duration, Instant};
+use synack_core::{Duration, Instant};
 use synack_link::impair::{Impairer, ImpairmentConfig, Rng};
 
 use crate::config::QueueLimit;

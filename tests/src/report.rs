@@ -2,8 +2,8 @@
 //! metrics time series of each flow, and the details tests check.
 
 use serde::Serialize;
+use synack_core::Duration;
 use synack_core::conn::{Negotiated, Stats};
-use synack_core::time::Duration;
 
 use crate::link::LinkStats;
 

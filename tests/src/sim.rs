@@ -13,15 +13,15 @@ use std::collections::{BinaryHeap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
+use synack_core::FourTuple;
 use synack_core::cc::{CcAlgorithm, CongestionControl, CongestionControlFactory};
 use synack_core::conn::{
     CloseReason, Config, Connection, Error, Event as ConnEvent, Negotiated, State, Stats,
 };
 use synack_core::endpoint::{ConnectionHandle, EndpointConfig, ListenerId};
-use synack_core::isn::{ISN_CLOCK_TICK_MICROS, IsnGenerator};
-use synack_core::time::{Duration, Instant};
-use synack_core::tuple::FourTuple;
 use synack_core::wire::{ChecksumMode, Ipv4Packet, TcpFlags, parse_tcp_in_ip};
+use synack_core::{Duration, Instant};
+use synack_core::{ISN_CLOCK_TICK_MICROS, IsnGenerator};
 use synack_link::impair::{ImpairmentConfig, Rng};
 
 use crate::capture::Capture;
@@ -288,31 +288,26 @@ impl Simulation {
         let IpAddr::V4(server_ip) = SERVER.ip() else {
             unreachable!("the server address is IPv4")
         };
-        let endpoint = |conn: Config, secret: [u8; 16]| EndpointConfig {
-            conn: Config {
-                mtu: cfg.link.mtu,
-                ..conn
-            },
-            ..EndpointConfig::new(secret)
+        let endpoint = |mut conn: Config, secret: [u8; 16]| {
+            conn.mtu = cfg.link.mtu;
+            let mut endpoint = EndpointConfig::new(secret);
+            endpoint.conn = conn;
+            endpoint
         };
         let server_cc = Arc::new(FlowCc {
             next: Mutex::new(CcKind::Reno),
             paced: cfg.server.pacing,
         });
-        let server = Config {
-            congestion: CcAlgorithm::Custom(server_cc.clone()),
-            ..cfg.server.clone()
-        };
-        let server = EndpointConfig {
-            // Sized for its clients, as a server listens with a backlog
-            // for its load: every flow's SYN gets a half-open connection
-            // (runs study congestion; SYN floods and cookies are the
-            // core's own tests'). With the default 256, a thousand flows
-            // opening at once would get cookies, and those whose first
-            // segment the queue dropped a reset.
-            syn_backlog: cfg.flows.len().max(256),
-            ..endpoint(server, secret())
-        };
+        let mut server = cfg.server.clone();
+        server.congestion = CcAlgorithm::Custom(server_cc.clone());
+        let mut server = endpoint(server, secret());
+        // Sized for its clients, as a server listens with a backlog
+        // for its load: every flow's SYN gets a half-open connection
+        // (runs study congestion; SYN floods and cookies are the
+        // core's own tests'). With the default 256, a thousand flows
+        // opening at once would get cookies, and those whose first
+        // segment the queue dropped a reset.
+        server.syn_backlog = cfg.flows.len().max(256);
         let mut server = Host::new("server", server_ip, server, Duration::ZERO)
             .map_err(ConfigError::Endpoint)?;
         let listener = server
@@ -336,10 +331,8 @@ impl Simulation {
                 unreachable!("client addresses are IPv4")
             };
             let secret = secret();
-            let client = Config {
-                congestion: spec.cc.algorithm(),
-                ..cfg.client.clone()
-            };
+            let mut client = cfg.client.clone();
+            client.congestion = spec.cc.algorithm();
             let clock = spec
                 .client_iss
                 .map_or(Duration::ZERO, |iss| clock_for_isn(secret, i, spec, iss));

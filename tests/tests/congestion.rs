@@ -8,8 +8,8 @@
 //! 2. 50 connection attempts through 30 % loss each way all complete
 //!    within 300 virtual seconds.
 
+use synack_core::Duration;
 use synack_core::conn::State;
-use synack_core::time::Duration;
 use synack_sim::report::state_bit;
 use synack_sim::{AppSpec, FlowSpec, LossModel, QueueLimit, SimConfig, run};
 

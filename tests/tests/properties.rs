@@ -14,8 +14,8 @@
 //! named regression tests.
 
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
+use synack_core::Duration;
 use synack_core::conn::Keepalive;
-use synack_core::time::Duration;
 use synack_sim::{
     AppSpec, CaptureSpec, FlowSpec, ImpairmentConfig, LinkAction, LossModel, QueueLimit, Report,
     ScriptedEvent, SimConfig, run,
@@ -176,11 +176,11 @@ impl Net {
         // keepalive for a silent peer.
         for c in [&mut cfg.client, &mut cfg.server] {
             c.user_timeout = Some(Duration::from_secs(120));
-            c.keepalive = Some(Keepalive {
-                idle: Duration::from_secs(60),
-                interval: Duration::from_secs(10),
-                probes: 5,
-            });
+            c.keepalive = Some(Keepalive::new(
+                Duration::from_secs(60),
+                Duration::from_secs(10),
+                5,
+            ));
         }
         cfg.flows = self
             .flows

@@ -2,7 +2,7 @@
 //! queues, captures and the metrics time series.
 
 use pcap_file::pcap::PcapReader;
-use synack_core::time::Duration;
+use synack_core::Duration;
 use synack_sim::{
     CaptureSpec, FlowSpec, LinkAction, QueueLimit, ScriptedEvent, SimConfig, Simulation, run,
 };

@@ -21,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use crate::net::{self, StackArgs, TunDevArgs};
 use crate::stats::StatsArgs;
 use crate::units;
-use synack_core::tuple::FourTuple;
+use synack_core::FourTuple;
 use synack_link::impair::Rng;
 
 mod raw_udp;
@@ -90,7 +90,7 @@ struct ClientArgs {
     /// Send for this long, e.g. 10s (default 10s unless --bytes).
     #[arg(long, value_name = "DURATION", conflicts_with = "bytes",
           value_parser = units::duration)]
-    time: Option<synack_core::time::Duration>,
+    time: Option<synack_core::Duration>,
     /// Send this many bytes, e.g. 100MB or 1GiB.
     #[arg(long, value_parser = units::size)]
     bytes: Option<u64>,

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use synack_core::time::{Duration, Instant};
+use synack_core::{Duration, Instant};
 use synack_sim::catalogue::{self, Scenario};
 use synack_sim::{
     AppSpec, CaptureSpec, CcKind, LossModel, QueueLimit, Report, SimConfig, Simulation,

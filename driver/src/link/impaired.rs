@@ -10,9 +10,8 @@ use std::task::{Context, Poll};
 
 use super::{Framing, Incoming, PacketLink, SendBatch};
 use crate::runtime::{Runtime, Timer};
-use synack_core::time::Instant;
-use synack_core::tuple::FourTuple;
 use synack_core::wire::IpAddrPair;
+use synack_core::{FourTuple, Instant};
 use synack_link::impair::{Impairment, ImpairmentConfig, ImpairmentStats};
 
 /// Packets a stage holds at most (delayed ones); beyond it, arrivals are

@@ -33,7 +33,7 @@ pub use udp::{Udp, UdpRoutes};
 use std::io;
 use std::task::{Context, Poll};
 
-use synack_core::tuple::FourTuple;
+use synack_core::FourTuple;
 use synack_core::wire::IpAddrPair;
 
 /// What one packet on a link is.

@@ -299,7 +299,7 @@ fn split_datagrams(
 /// shorter), at most `max_run` of them and [`MAX_GSO_BYTES`] in all.
 fn gso_run(
     batch: &SendBatch,
-    tuple: synack_core::tuple::FourTuple,
+    tuple: synack_core::FourTuple,
     stride: usize,
     max_run: usize,
 ) -> usize {
@@ -343,7 +343,7 @@ fn unmap(ip: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use synack_core::tuple::FourTuple;
+    use synack_core::FourTuple;
 
     fn seg(port: u16, len: usize) -> Vec<u8> {
         let mut s = vec![0xab; len];

@@ -1,7 +1,7 @@
 //! What happens to each packet on an impaired path: the configuration and
 //! the machine that draws the decisions.
 
-use synack_core::time::{Duration, Instant};
+use synack_core::{Duration, Instant};
 
 use super::Rng;
 

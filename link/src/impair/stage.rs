@@ -4,7 +4,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use synack_core::time::Instant;
+use synack_core::Instant;
 
 use super::{Impairer, ImpairmentConfig, Rng};
 
@@ -123,7 +123,7 @@ impl Impairment {
 mod tests {
     use super::*;
     use crate::impair::LossModel;
-    use synack_core::time::Duration;
+    use synack_core::Duration;
 
     #[test]
     fn transparent_stage_passes_everything_in_order() {

@@ -5,12 +5,12 @@
 //! offsets given to a [`ReceiveBuffer`] count from RCV.NXT). Every
 //! operation clamps its arguments and reports what it did instead of
 //! panicking, copies whole slices, and costs at most O(number of
-//! out-of-order ranges), which is bounded by [`MAX_RANGES`].
+//! out-of-order ranges), which is bounded by [`MAX_RANGES`](recv::MAX_RANGES).
 
 mod recv;
 mod ring;
 mod send;
 
-pub use recv::{InsertError, Inserted, MAX_RANGES, ReceiveBuffer};
+pub use recv::ReceiveBuffer;
 pub use ring::RingBuffer;
 pub use send::SendBuffer;

@@ -121,23 +121,6 @@ impl ReceiveBuffer {
         self.ring.pop(out)
     }
 
-    /// Copies readable bytes into `out` without consuming them.
-    pub fn peek(&self, out: &mut [u8]) -> usize {
-        self.ring.read_at(0, out)
-    }
-
-    /// Up to `max` readable bytes as two slices (the second non-empty when
-    /// they wrap); pair with [`consume`](Self::consume) to read without a
-    /// copy.
-    pub fn as_slices(&self, max: usize) -> (&[u8], &[u8]) {
-        self.ring.as_slices_at(0, max)
-    }
-
-    /// Drops up to `n` readable bytes; returns how many.
-    pub fn consume(&mut self, n: usize) -> usize {
-        self.ring.consume(n)
-    }
-
     /// Bytes held out of order.
     pub fn out_of_order_bytes(&self) -> usize {
         self.ranges.iter().map(|r| r.end - r.start).sum()
@@ -145,6 +128,7 @@ impl ReceiveBuffer {
 
     /// The out-of-order ranges as half-open offsets from RCV.NXT, in
     /// increasing order.
+    #[cfg(any(test, feature = "internals"))]
     pub fn out_of_order_ranges(&self) -> impl ExactSizeIterator<Item = (usize, usize)> + '_ {
         self.ranges.iter().map(|r| (r.start, r.end))
     }
@@ -247,17 +231,6 @@ impl ReceiveBuffer {
             duplicate: keep - stored,
             trimmed,
         })
-    }
-
-    /// Frees all storage when nothing is readable or held out of order;
-    /// returns true when the buffer now holds no allocation.
-    pub fn release_if_empty(&mut self) -> bool {
-        if self.ring.is_empty() && self.ranges.is_empty() {
-            self.ranges = Vec::new();
-            self.ring.release_if_empty()
-        } else {
-            false
-        }
     }
 
     /// Bytes of storage currently allocated for data.

@@ -15,11 +15,8 @@ const MIN_STORAGE: usize = 64;
 /// bytes; the receive buffer reassembles segments there.
 ///
 /// Storage starts empty and doubles as needed (never past the capacity), so
-/// an idle connection costs almost nothing; [`release_if_empty`] gives it
-/// back. If the allocator refuses to grow, operations store what fits
-/// instead of aborting.
-///
-/// [`release_if_empty`]: Self::release_if_empty
+/// an idle connection costs almost nothing. If the allocator refuses to
+/// grow, operations store what fits instead of aborting.
 #[derive(Clone, Debug, Default)]
 pub struct RingBuffer {
     /// Allocated bytes; logical offset `o` lives at `(head + o) % storage.len()`.
@@ -152,16 +149,6 @@ impl RingBuffer {
     pub fn pop(&mut self, out: &mut [u8]) -> usize {
         let n = self.read_at(0, out);
         self.consume(n)
-    }
-
-    /// Frees the storage if no bytes are committed, discarding any scratch
-    /// bytes. Returns true when the ring now holds no allocation.
-    pub fn release_if_empty(&mut self) -> bool {
-        if self.len == 0 {
-            self.storage = Vec::new();
-            self.head = 0;
-        }
-        self.storage.is_empty()
     }
 
     /// Makes storage cover at least `end` bytes from the head (clamped to
@@ -373,20 +360,6 @@ mod tests {
     }
 
     #[test]
-    fn release_only_when_empty() {
-        let mut ring = RingBuffer::new(100);
-        assert!(ring.release_if_empty());
-        ring.push(b"abc");
-        assert!(!ring.release_if_empty());
-        assert_eq!(ring.allocated(), MIN_STORAGE);
-        ring.consume(3);
-        assert!(ring.release_if_empty());
-        assert_eq!(ring.allocated(), 0);
-        assert_eq!(ring.push(b"de"), 2);
-        assert_eq!(contents(&ring), b"de");
-    }
-
-    #[test]
     fn zero_capacity_ring_is_inert() {
         let mut ring = RingBuffer::new(0);
         assert_eq!(ring.push(b"a"), 0);
@@ -440,7 +413,6 @@ mod tests {
                         if cap != (n * 2).max(model.len()) {
                             return false;
                         }
-                        ring.release_if_empty();
                     }
                 }
                 if ring.len() != model.len()

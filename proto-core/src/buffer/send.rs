@@ -39,45 +39,16 @@ impl SendBuffer {
         self.ring.is_empty()
     }
 
-    /// Room for more application data.
-    pub const fn free(&self) -> usize {
-        self.ring.free()
-    }
-
-    /// The most bytes the buffer may hold.
-    pub const fn capacity(&self) -> usize {
-        self.ring.capacity()
-    }
-
-    /// Changes the capacity and returns the one actually set: it never
-    /// drops below `len()`, so written bytes are never lost.
-    pub fn set_capacity(&mut self, capacity: usize) -> usize {
-        self.ring.set_capacity(capacity)
-    }
-
     /// Copies bytes starting `offset` bytes after SND.UNA into `out`, without
     /// removing them; returns how many.
     pub fn read_at(&self, offset: usize, out: &mut [u8]) -> usize {
         self.ring.read_at(offset, out)
     }
 
-    /// Up to `max` bytes starting `offset` bytes after SND.UNA, as two slices
-    /// (the second is non-empty when they wrap), for copying straight into a
-    /// segment.
-    pub fn as_slices_at(&self, offset: usize, max: usize) -> (&[u8], &[u8]) {
-        self.ring.as_slices_at(offset, max)
-    }
-
     /// Drops `n` acknowledged bytes from the front (clamped to `len()`) and
     /// returns how many were dropped.
     pub fn acknowledge(&mut self, n: usize) -> usize {
         self.ring.consume(n)
-    }
-
-    /// Frees the storage when everything has been acknowledged; returns true
-    /// when the buffer now holds no allocation.
-    pub fn release_if_empty(&mut self) -> bool {
-        self.ring.release_if_empty()
     }
 
     /// Bytes of storage currently allocated.
@@ -99,7 +70,7 @@ mod tests {
         assert_eq!(buf.write(b"hello"), 5);
         assert_eq!(buf.write(b" world"), 3);
         assert_eq!(buf.write(b"!"), 0);
-        assert_eq!((buf.len(), buf.free()), (8, 0));
+        assert_eq!(buf.len(), 8);
 
         let mut seg = [0; 4];
         assert_eq!(buf.read_at(5, &mut seg), 3); // new data
@@ -109,26 +80,15 @@ mod tests {
         assert_eq!(buf.read_at(8, &mut seg), 0);
 
         assert_eq!(buf.acknowledge(3), 3);
-        assert_eq!(buf.as_slices_at(0, 10), (&b"lo wo"[..], &b""[..]));
+        let mut out = [0; 10];
+        assert_eq!(buf.read_at(0, &mut out), 5);
+        assert_eq!(&out[..5], b"lo wo");
         assert_eq!(buf.write(b"rld"), 3);
         // The new bytes wrap around the 8-byte storage.
-        assert_eq!(buf.as_slices_at(0, 10), (&b"lo wo"[..], &b"rld"[..]));
+        assert_eq!(buf.read_at(0, &mut out), 8);
+        assert_eq!(&out[..8], b"lo world");
         assert_eq!(buf.acknowledge(100), 8);
         assert!(buf.is_empty());
-        assert!(buf.release_if_empty());
-        assert_eq!(buf.allocated(), 0);
-    }
-
-    #[test]
-    fn capacity_grows_mid_stream_and_refuses_to_drop_data() {
-        let mut buf = SendBuffer::new(4);
-        buf.write(b"abcdef");
-        assert_eq!(buf.set_capacity(2), 4);
-        assert_eq!(buf.set_capacity(10), 10);
-        assert_eq!(buf.write(b"efgh"), 4);
-        let mut out = [0; 10];
-        assert_eq!(buf.read_at(0, &mut out), 8);
-        assert_eq!(&out[..8], b"abcdefgh");
     }
 
     quickcheck! {

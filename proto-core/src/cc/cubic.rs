@@ -247,14 +247,6 @@ impl Cubic {
         self.s.hystart.as_ref()
     }
 
-    /// Follows an MSS reported with an event, if it differs (0 means "not
-    /// reported").
-    fn sync_mss(&mut self, mss: usize) {
-        if mss != 0 && sane_mss(mss) != self.mss {
-            self.set_mss(mss);
-        }
-    }
-
     /// max(β·FlightSize, 2·SMSS) (RFC 9438 §4.6).
     fn reduced(&self, in_flight: usize) -> usize {
         let beta = clamp_window(in_flight as u128 * BETA_NUM / BETA_DEN);
@@ -395,12 +387,11 @@ impl CongestionControl for Cubic {
     }
 
     fn on_ack(&mut self, ack: &AckInfo) {
-        self.sync_mss(ack.mss);
         if let Some(srtt) = ack.srtt.or(ack.rtt) {
             self.srtt = srtt;
         }
         self.s.in_rto_backoff = false;
-        if ack.in_recovery || ack.acked_bytes == 0 {
+        if ack.acked_bytes == 0 {
             return;
         }
         if self.s.cwnd < self.s.ssthresh {
@@ -411,7 +402,6 @@ impl CongestionControl for Cubic {
     }
 
     fn on_congestion_event(&mut self, event: &CongestionEvent) {
-        self.sync_mss(event.mss);
         self.undo = Some(self.s);
         let ssthresh = self.reduced(event.in_flight);
         let s = &mut self.s;
@@ -440,8 +430,7 @@ impl CongestionControl for Cubic {
         }
     }
 
-    fn on_rto(&mut self, _now: Instant, in_flight: usize, mss: usize) {
-        self.sync_mss(mss);
+    fn on_rto(&mut self, _now: Instant, in_flight: usize) {
         if !self.s.in_rto_backoff {
             self.undo = Some(self.s);
             let ssthresh = self.reduced(in_flight);
@@ -479,8 +468,7 @@ impl CongestionControl for Cubic {
         }
     }
 
-    fn on_idle_restart(&mut self, _now: Instant, mss: usize) {
-        self.sync_mss(mss);
+    fn on_idle_restart(&mut self, _now: Instant) {
         let restart = initial_window(self.mss);
         let s = &mut self.s;
         if s.cwnd > restart {
@@ -495,7 +483,7 @@ impl CongestionControl for Cubic {
     /// W_max, cwnd_epoch, cwnd_prior, W_est are rescaled by new/old MSS;
     /// K, a time, is unchanged because the curve in segments is). A saved
     /// undo state is dropped.
-    fn set_mss(&mut self, mss: usize) {
+    fn on_mss_change(&mut self, mss: usize) {
         let new = sane_mss(mss);
         let old = self.mss;
         if new == old {
@@ -537,7 +525,7 @@ mod tests {
             rtt,
             srtt: rtt,
             min_rtt: rtt,
-            ..ack(now, acked, acked, MSS)
+            ..ack(now, acked, acked)
         }
     }
 
@@ -691,7 +679,7 @@ mod tests {
         // a 1 ms RTT the cubic curve moves ~7 bytes per RTT, while W_est
         // grows by α·MSS = 9/17·1000 = 529.41 bytes per window acked.
         let mut c = in_epoch(20_000, 0);
-        c.on_congestion_event(&event(T0, 20_000, MSS));
+        c.on_congestion_event(&event(T0, 20_000));
         assert_eq!(
             (c.window(), c.ssthresh(), c.w_max()),
             (14_000, 14_000, 20_000)
@@ -719,7 +707,7 @@ mod tests {
     #[test]
     fn fast_convergence_lowers_w_max() {
         let mut c = in_epoch(100_000, 0);
-        c.on_congestion_event(&event(T0, 100_000, MSS));
+        c.on_congestion_event(&event(T0, 100_000));
         // First loss: W_max = cwnd; ssthresh = 0.7·100 000.
         assert_eq!(
             (c.w_max(), c.ssthresh(), c.window()),
@@ -728,28 +716,24 @@ mod tests {
         assert_eq!(c.cwnd_prior(), 100_000);
         // The window only got back to 80 000 < W_max: W_max = 80 000·0.85.
         c.s.cwnd = 80_000;
-        c.on_congestion_event(&event(T0, 80_000, MSS));
+        c.on_congestion_event(&event(T0, 80_000));
         assert_eq!(
             (c.w_max(), c.ssthresh(), c.window()),
             (68_000, 56_000, 56_000)
         );
         // Above the old W_max: W_max = cwnd.
         c.s.cwnd = 120_000;
-        c.on_congestion_event(&event(T0, 120_000, MSS));
+        c.on_congestion_event(&event(T0, 120_000));
         assert_eq!((c.w_max(), c.ssthresh()), (120_000, 84_000));
         // ssthresh follows the flight size, with a floor of 2·MSS.
-        c.on_congestion_event(&event(T0, 1_000, MSS));
+        c.on_congestion_event(&event(T0, 1_000));
         assert_eq!((c.ssthresh(), c.window()), (2_000, 2_000));
     }
 
     #[test]
     fn recovery_holds_the_window_and_the_epoch_starts_after_it() {
         let mut c = in_epoch(100_000, 0);
-        c.on_congestion_event(&event(at(0), 100_000, MSS));
-        c.on_ack(&AckInfo {
-            in_recovery: true,
-            ..ack_rtt(at(50), 10_000, 100)
-        });
+        c.on_congestion_event(&event(at(0), 100_000));
         assert_eq!(c.window(), 70_000);
         assert_eq!(c.epoch_start(), None);
         c.on_recovery_end(at(100));
@@ -763,10 +747,10 @@ mod tests {
     #[test]
     fn timeout_restarts_the_curve_with_k_zero() {
         let mut c = in_epoch(50_000, 60_000);
-        c.on_rto(at(1), 50_000, MSS);
+        c.on_rto(at(1), 50_000);
         assert_eq!((c.window(), c.ssthresh()), (1_000, 35_000));
         // A repeated timeout keeps ssthresh.
-        c.on_rto(at(2), 1_000, MSS);
+        c.on_rto(at(2), 1_000);
         assert_eq!((c.window(), c.ssthresh()), (1_000, 35_000));
         // Slow start with L = 1 up to ssthresh.
         for i in 0..34 {
@@ -788,7 +772,7 @@ mod tests {
         let mut c = in_epoch(70_000, 100_000);
         c.on_ack(&ack_rtt(at(1_900), 1_000, 100));
         let before = c.s;
-        c.on_congestion_event(&event(at(2_000), 70_366, MSS));
+        c.on_congestion_event(&event(at(2_000), 70_366));
         assert_ne!(c.s, before);
         c.on_spurious_congestion(at(2_100));
         assert_eq!(c.window(), 70_366);
@@ -806,8 +790,8 @@ mod tests {
         // A spurious timeout.
         let mut c = in_epoch(70_000, 100_000);
         let before = c.s;
-        c.on_rto(at(10), 70_000, MSS);
-        c.on_rto(at(20), 1_000, MSS);
+        c.on_rto(at(10), 70_000);
+        c.on_rto(at(20), 1_000);
         c.on_spurious_congestion(at(30));
         assert_eq!(c.window(), 70_000);
         assert_eq!(c.w_max(), 100_000);
@@ -859,13 +843,13 @@ mod tests {
     #[test]
     fn idle_restart_caps_the_window_and_restarts_the_epoch() {
         let mut c = in_epoch(50_000, 60_000);
-        c.on_idle_restart(at(10), MSS);
+        c.on_idle_restart(at(10));
         assert_eq!(c.window(), 10_000);
         assert_eq!(c.epoch_start(), None);
         assert!(c.in_slow_start());
         // A small window is left alone, and so is the epoch.
         let mut c = in_epoch(8_000, 60_000);
-        c.on_idle_restart(at(10), MSS);
+        c.on_idle_restart(at(10));
         assert_eq!(c.window(), 8_000);
         assert_eq!(c.epoch_start(), Some(T0));
     }
@@ -935,7 +919,7 @@ mod tests {
     #[test]
     fn mss_change_rescales_every_window() {
         let mut c = in_epoch(70_000, 100_000);
-        c.set_mss(1_500);
+        c.on_mss_change(1_500);
         assert_eq!(c.mss(), 1_500);
         assert_eq!(
             (c.window(), c.ssthresh(), c.w_max()),

@@ -297,8 +297,6 @@ mod tests {
             srtt: rtt,
             min_rtt: rtt,
             app_limited: false,
-            in_recovery: false,
-            mss: MSS,
         }
     }
 

@@ -40,7 +40,12 @@ use crate::time::{Duration, Instant};
 pub struct AckInfo {
     /// When the acknowledgment arrived.
     pub now: Instant,
-    /// Bytes newly delivered: cumulatively acknowledged plus newly SACKed.
+    /// Bytes that grow the window: those this acknowledgment delivered
+    /// (cumulatively acknowledged and not SACKed before, plus newly
+    /// SACKed), capped at SND.UNA's advance. An acknowledgment that only
+    /// SACKs counts nothing, as RFC 5681 §3.1 grows the window on
+    /// cumulative acknowledgments; bytes SACKed earlier counted nothing
+    /// then and count nothing now.
     pub acked_bytes: usize,
     /// Bytes in flight before this acknowledgment was processed.
     pub prior_in_flight: usize,
@@ -54,13 +59,6 @@ pub struct AckInfo {
     /// acknowledged data was in flight (RFC 7661): the window must not
     /// grow on such acknowledgments.
     pub app_limited: bool,
-    /// True while fast recovery is in progress: controllers hold the
-    /// window steady (PRR decides how much is sent).
-    pub in_recovery: bool,
-    /// The sender's maximum segment size. The built-in controllers treat a
-    /// value that differs from theirs as a call to
-    /// [`CongestionControl::set_mss`]; 0 means "unchanged".
-    pub mss: usize,
 }
 
 /// A congestion event: loss detected while not already recovering (fast
@@ -71,13 +69,14 @@ pub struct CongestionEvent {
     pub now: Instant,
     /// Bytes in flight when it was detected (FlightSize, RFC 5681 §3.1).
     pub in_flight: usize,
-    /// The sender's maximum segment size.
-    pub mss: usize,
 }
 
 /// A congestion controller for one connection.
 ///
-/// All sizes are in bytes. Implementations must never panic and must keep
+/// A controller is built for the sender's MSS
+/// ([`CongestionControlFactory::build`]) and keeps it; when the MSS changes
+/// it hears so once, through [`CongestionControl::on_mss_change`]. All
+/// sizes are in bytes. Implementations must never panic and must keep
 /// the window within `[mss, u32::MAX]`: at least [`minimum_window`] after a
 /// congestion event, and one MSS (the loss window of RFC 5681 §3.1) only
 /// after a retransmission timeout.
@@ -98,7 +97,11 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// resuming after a pause, which CUBIC keeps out of its curve's clock,
     /// RFC 9438 §5.8).
     fn on_sent(&mut self, _now: Instant, _bytes: usize, _in_flight: usize) {}
-    /// An acknowledgment delivered new data.
+    /// An acknowledgment delivered new data. Not called during fast
+    /// recovery, where Proportional Rate Reduction (RFC 6937) decides what
+    /// is sent and [`CongestionControl::on_recovery_end`] sets the window
+    /// at the end; called during the recovery that follows a timeout, whose
+    /// slow start grows the window.
     fn on_ack(&mut self, ack: &AckInfo);
     /// Loss (or ECN) detected: reduce (RFC 5681 §3.2, RFC 9438 §4.6).
     /// Called once per recovery episode.
@@ -107,15 +110,18 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// threshold.
     fn on_recovery_end(&mut self, _now: Instant) {}
     /// Retransmission timeout (RFC 5681 §3.1): collapse the window.
-    fn on_rto(&mut self, now: Instant, in_flight: usize, mss: usize);
+    fn on_rto(&mut self, now: Instant, in_flight: usize);
     /// The last congestion event or timeout was spurious (DSACK, F-RTO,
     /// Eifel): restore the state from before it (RFC 4015 §3, RFC 5682).
     fn on_spurious_congestion(&mut self, now: Instant);
     /// The connection was idle longer than an RTO (RFC 5681 §4.1, RFC 7661):
     /// the window restarts at most at the initial window.
-    fn on_idle_restart(&mut self, _now: Instant, _mss: usize) {}
-    /// The sender's MSS changed (after the handshake, or PMTU).
-    fn set_mss(&mut self, mss: usize);
+    fn on_idle_restart(&mut self, _now: Instant) {}
+    /// The sender's MSS changed (path MTU discovery, say): count the window
+    /// in the new one from now on. The connection builds its controller
+    /// once the handshake has settled the MSS, so this is for later
+    /// changes.
+    fn on_mss_change(&mut self, mss: usize);
     /// Pacing rate in bytes per second, if this controller sets one. When
     /// `None`, the connection derives a rate from the window and SRTT.
     fn pacing_rate(&self, _srtt: Duration) -> Option<u64> {
@@ -217,7 +223,7 @@ fn sane_mss(mss: usize) -> usize {
 }
 
 /// `bytes` counted in segments of `old_mss`, expressed in segments of
-/// `new_mss` (for [`CongestionControl::set_mss`]), within `[floor,
+/// `new_mss` (for [`CongestionControl::on_mss_change`]), within `[floor,
 /// MAX_WINDOW]`. `usize::MAX` (an unset threshold) stays unset.
 fn rescale(bytes: usize, old_mss: usize, new_mss: usize, floor: usize) -> usize {
     if bytes == usize::MAX {

@@ -11,7 +11,8 @@
 //! | start | cwnd = IW = min(10·MSS, max(2·MSS, 14 600)), ssthresh = ∞ | RFC 6928 §2, RFC 5681 §3.1 |
 //! | ACK, slow start | cwnd += min(N, L·SMSS), L = 2 (L = 1 in the slow start after a timeout), never past ssthresh | RFC 3465 §2.2–2.3 |
 //! | ACK, congestion avoidance | bytes_acked += N; when bytes_acked ≥ cwnd: bytes_acked −= cwnd, cwnd += SMSS | RFC 3465 §2.1 |
-//! | ACK, app-limited or in recovery | no growth | RFC 7661, RFC 6937 |
+//! | ACK, app-limited | no growth | RFC 7661 |
+//! | ACK in fast recovery | not passed to the controller: PRR sends | RFC 6937 |
 //! | congestion event | ssthresh = max(FlightSize/2, 2·SMSS), cwnd = ssthresh | RFC 5681 §3.1–3.2 (eq. 4) |
 //! | recovery ends | cwnd = ssthresh | RFC 6582 §3.2 step 3, RFC 6937 |
 //! | timeout | ssthresh as above, on the first of consecutive timeouts only; cwnd = 1·SMSS | RFC 5681 §3.1 |
@@ -101,14 +102,6 @@ impl NewReno {
         self.hystart.as_ref()
     }
 
-    /// Follows an MSS reported with an event, if it differs (0 means "not
-    /// reported").
-    fn sync_mss(&mut self, mss: usize) {
-        if mss != 0 && sane_mss(mss) != self.mss {
-            self.set_mss(mss);
-        }
-    }
-
     /// RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2·SMSS).
     fn halved(&self, in_flight: usize) -> usize {
         (in_flight / 2)
@@ -173,10 +166,9 @@ impl CongestionControl for NewReno {
     }
 
     fn on_ack(&mut self, ack: &AckInfo) {
-        self.sync_mss(ack.mss);
         // New data was acknowledged: the next timeout is a first one again.
         self.in_rto_backoff = false;
-        if ack.in_recovery || ack.acked_bytes == 0 {
+        if ack.acked_bytes == 0 {
             return;
         }
         if self.cwnd < self.ssthresh {
@@ -187,7 +179,6 @@ impl CongestionControl for NewReno {
     }
 
     fn on_congestion_event(&mut self, event: &CongestionEvent) {
-        self.sync_mss(event.mss);
         self.save();
         self.ssthresh = self.halved(event.in_flight);
         self.cwnd = self.ssthresh;
@@ -205,8 +196,7 @@ impl CongestionControl for NewReno {
         }
     }
 
-    fn on_rto(&mut self, _now: Instant, in_flight: usize, mss: usize) {
-        self.sync_mss(mss);
+    fn on_rto(&mut self, _now: Instant, in_flight: usize) {
         if !self.in_rto_backoff {
             self.save();
             self.ssthresh = self.halved(in_flight);
@@ -234,8 +224,7 @@ impl CongestionControl for NewReno {
         }
     }
 
-    fn on_idle_restart(&mut self, _now: Instant, mss: usize) {
-        self.sync_mss(mss);
+    fn on_idle_restart(&mut self, _now: Instant) {
         // RFC 5681 §4.1: restart window = min(IW, cwnd).
         self.cwnd = self.cwnd.min(initial_window(self.mss));
         self.bytes_acked = 0;
@@ -245,7 +234,7 @@ impl CongestionControl for NewReno {
     /// threshold and RFC 3465's byte counter are rescaled by new/old MSS
     /// (the window at least 1 new MSS, the threshold at least 2). A saved
     /// undo state is dropped, since it was counted in the old MSS.
-    fn set_mss(&mut self, mss: usize) {
+    fn on_mss_change(&mut self, mss: usize) {
         let new = sane_mss(mss);
         let old = self.mss;
         if new == old {
@@ -305,7 +294,7 @@ mod tests {
             (500, 500),
             (10_000, 2_000),
         ] {
-            r.on_ack(&ack(t(10), acked, 20_000, MSS));
+            r.on_ack(&ack(t(10), acked, 20_000));
             cwnd += growth;
             assert_eq!(r.window(), cwnd);
         }
@@ -316,11 +305,11 @@ mod tests {
     fn slow_start_stops_at_ssthresh() {
         let mut r = NewReno::new(MSS);
         r.ssthresh = 11_500;
-        r.on_ack(&ack(t(1), 2_000, 10_000, MSS));
+        r.on_ack(&ack(t(1), 2_000, 10_000));
         assert_eq!(r.window(), 11_500);
         assert!(!r.in_slow_start());
         // Now congestion avoidance: nothing until a window is acknowledged.
-        r.on_ack(&ack(t(2), 2_000, 10_000, MSS));
+        r.on_ack(&ack(t(2), 2_000, 10_000));
         assert_eq!(r.window(), 11_500);
     }
 
@@ -328,16 +317,16 @@ mod tests {
     fn congestion_avoidance_adds_one_mss_per_window() {
         let mut r = in_ca(20_000);
         for i in 1..=19 {
-            r.on_ack(&ack(t(i), 1_000, 20_000, MSS));
+            r.on_ack(&ack(t(i), 1_000, 20_000));
             assert_eq!(r.window(), 20_000);
         }
-        r.on_ack(&ack(t(20), 1_000, 20_000, MSS));
+        r.on_ack(&ack(t(20), 1_000, 20_000));
         assert_eq!(r.window(), 21_000);
         assert_eq!(r.bytes_acked, 0);
         // The next "RTT" needs 21 000 bytes; leftovers carry over.
-        r.on_ack(&ack(t(21), 15_000, 21_000, MSS));
+        r.on_ack(&ack(t(21), 15_000, 21_000));
         assert_eq!(r.window(), 21_000);
-        r.on_ack(&ack(t(22), 7_000, 21_000, MSS));
+        r.on_ack(&ack(t(22), 7_000, 21_000));
         assert_eq!(r.window(), 22_000);
         assert_eq!(r.bytes_acked, 1_000);
     }
@@ -345,20 +334,14 @@ mod tests {
     #[test]
     fn congestion_event_halves_flight_size() {
         let mut r = NewReno::new(MSS);
-        r.on_congestion_event(&event(t(5), 20_000, MSS));
+        r.on_congestion_event(&event(t(5), 20_000));
         assert_eq!(r.ssthresh(), 10_000);
-        assert_eq!(r.window(), 10_000);
-        // Growth is held during recovery.
-        r.on_ack(&AckInfo {
-            in_recovery: true,
-            ..ack(t(6), 5_000, 10_000, MSS)
-        });
         assert_eq!(r.window(), 10_000);
         r.on_recovery_end(t(7));
         assert_eq!(r.window(), 10_000);
         assert!(!r.in_slow_start());
         // A small flight size: the floor is 2·SMSS.
-        r.on_congestion_event(&event(t(8), 3_000, MSS));
+        r.on_congestion_event(&event(t(8), 3_000));
         assert_eq!(r.ssthresh(), 2_000);
         assert_eq!(r.window(), 2_000);
     }
@@ -366,20 +349,20 @@ mod tests {
     #[test]
     fn timeout_collapses_to_one_segment_and_holds_ssthresh_on_repeats() {
         let mut r = in_ca(30_000);
-        r.on_rto(t(1), 20_000, MSS);
+        r.on_rto(t(1), 20_000);
         assert_eq!(r.window(), 1_000);
         assert_eq!(r.ssthresh(), 10_000);
         // A repeated timeout (no ACK in between) keeps ssthresh.
-        r.on_rto(t(3), 1_000, MSS);
+        r.on_rto(t(3), 1_000);
         assert_eq!(r.window(), 1_000);
         assert_eq!(r.ssthresh(), 10_000);
         // Slow start after a timeout counts with L = 1.
-        r.on_ack(&ack(t(4), 3_000, 3_000, MSS));
+        r.on_ack(&ack(t(4), 3_000, 3_000));
         assert_eq!(r.window(), 2_000);
-        r.on_ack(&ack(t(5), 2_000, 2_000, MSS));
+        r.on_ack(&ack(t(5), 2_000, 2_000));
         assert_eq!(r.window(), 3_000);
         // The ACK ended the backoff: the next timeout is a first one.
-        r.on_rto(t(6), 3_000, MSS);
+        r.on_rto(t(6), 3_000);
         assert_eq!(r.ssthresh(), 2_000);
         assert_eq!(r.window(), 1_000);
     }
@@ -387,25 +370,25 @@ mod tests {
     #[test]
     fn l_returns_to_2_once_slow_start_after_a_timeout_ends() {
         let mut r = in_ca(4_000);
-        r.on_rto(t(1), 6_000, MSS);
+        r.on_rto(t(1), 6_000);
         assert_eq!(r.ssthresh(), 3_000);
         for (acked, cwnd) in [(3_000, 2_000), (3_000, 3_000)] {
-            r.on_ack(&ack(t(2), acked, 3_000, MSS));
+            r.on_ack(&ack(t(2), acked, 3_000));
             assert_eq!(r.window(), cwnd);
         }
         assert!(!r.after_rto);
         // A later slow start (after undoing a reduction to a high
         // threshold) uses L = 2 again.
         r.ssthresh = 100_000;
-        r.on_ack(&ack(t(3), 3_000, 3_000, MSS));
+        r.on_ack(&ack(t(3), 3_000, 3_000));
         assert_eq!(r.window(), 5_000);
     }
 
     #[test]
     fn recovery_end_after_a_timeout_does_not_reinflate() {
         let mut r = in_ca(20_000);
-        r.on_congestion_event(&event(t(1), 20_000, MSS));
-        r.on_rto(t(2), 10_000, MSS);
+        r.on_congestion_event(&event(t(1), 20_000));
+        r.on_rto(t(2), 10_000);
         assert_eq!(r.window(), 1_000);
         r.on_recovery_end(t(3));
         assert_eq!(r.window(), 1_000);
@@ -414,7 +397,7 @@ mod tests {
     #[test]
     fn spurious_congestion_is_undone() {
         let mut r = in_ca(20_000);
-        r.on_congestion_event(&event(t(1), 20_000, MSS));
+        r.on_congestion_event(&event(t(1), 20_000));
         assert_eq!((r.window(), r.ssthresh()), (10_000, 10_000));
         r.on_spurious_congestion(t(2));
         assert_eq!((r.window(), r.ssthresh()), (20_000, 20_000));
@@ -424,7 +407,7 @@ mod tests {
 
         // From the initial slow start: ssthresh goes back to "infinity".
         let mut r = NewReno::new(MSS);
-        r.on_congestion_event(&event(t(1), 10_000, MSS));
+        r.on_congestion_event(&event(t(1), 10_000));
         r.on_spurious_congestion(t(2));
         assert_eq!((r.window(), r.ssthresh()), (10_000, usize::MAX));
     }
@@ -432,13 +415,13 @@ mod tests {
     #[test]
     fn spurious_timeout_is_undone_to_before_the_first_one() {
         let mut r = in_ca(20_000);
-        r.on_rto(t(1), 20_000, MSS);
-        r.on_rto(t(2), 1_000, MSS);
+        r.on_rto(t(1), 20_000);
+        r.on_rto(t(2), 1_000);
         r.on_spurious_congestion(t(3));
         assert_eq!((r.window(), r.ssthresh()), (20_000, 20_000));
         assert!(!r.after_rto);
         // And the next timeout is a first one.
-        r.on_rto(t(4), 8_000, MSS);
+        r.on_rto(t(4), 8_000);
         assert_eq!(r.ssthresh(), 4_000);
     }
 
@@ -447,7 +430,7 @@ mod tests {
         let mut r = NewReno::new(MSS);
         let limited = AckInfo {
             app_limited: true,
-            ..ack(t(1), 2_000, 2_000, MSS)
+            ..ack(t(1), 2_000, 2_000)
         };
         r.on_ack(&limited);
         assert_eq!(r.window(), 10_000);
@@ -462,28 +445,27 @@ mod tests {
     #[test]
     fn idle_restart_caps_at_the_initial_window() {
         let mut r = in_ca(50_000);
-        r.on_idle_restart(t(1), MSS);
+        r.on_idle_restart(t(1));
         assert_eq!(r.window(), 10_000);
         assert_eq!(r.ssthresh(), 50_000);
         // A smaller window stays.
         let mut r = in_ca(4_000);
-        r.on_idle_restart(t(1), MSS);
+        r.on_idle_restart(t(1));
         assert_eq!(r.window(), 4_000);
     }
 
     #[test]
     fn mss_change_keeps_the_window_in_segments() {
         let mut r = in_ca(20_000);
-        r.set_mss(1_500);
+        r.on_mss_change(1_500);
         assert_eq!(r.mss(), 1_500);
         assert_eq!((r.window(), r.ssthresh()), (30_000, 30_000));
-        // An MSS arriving with an ACK is followed.
-        r.on_ack(&ack(t(1), 1_000, 1_000, 500));
+        r.on_mss_change(500);
         assert_eq!(r.mss(), 500);
         assert_eq!(r.window(), 10_000);
         // Unset thresholds stay unset.
         let mut r = NewReno::new(MSS);
-        r.set_mss(2_000);
+        r.on_mss_change(2_000);
         assert_eq!(r.ssthresh(), usize::MAX);
         assert_eq!(r.window(), 20_000);
     }
@@ -492,13 +474,13 @@ mod tests {
     fn window_never_exceeds_u32() {
         let mut r = in_ca(MAX_WINDOW - 10);
         r.bytes_acked = usize::MAX - 5;
-        r.on_ack(&ack(t(1), usize::MAX, usize::MAX, MSS));
+        r.on_ack(&ack(t(1), usize::MAX, usize::MAX));
         assert_eq!(r.window(), MAX_WINDOW);
         let mut r = NewReno::new(MSS);
         r.cwnd = MAX_WINDOW - 1;
-        r.on_ack(&ack(t(1), usize::MAX, usize::MAX, MSS));
+        r.on_ack(&ack(t(1), usize::MAX, usize::MAX));
         assert_eq!(r.window(), MAX_WINDOW);
-        r.on_congestion_event(&event(t(2), usize::MAX, MSS));
+        r.on_congestion_event(&event(t(2), usize::MAX));
         assert_eq!(r.ssthresh(), MAX_WINDOW);
     }
 
@@ -517,7 +499,7 @@ mod tests {
                 now += 1;
                 r.on_ack(&AckInfo {
                     rtt: Some(rtt),
-                    ..ack(t(now), MSS, (prior - i) * MSS, MSS)
+                    ..ack(t(now), MSS, (prior - i) * MSS)
                 });
             }
             prior = r.window() / MSS;
@@ -534,10 +516,10 @@ mod tests {
     #[test]
     fn hystart_variant_finishes_on_loss_and_undo_restores_it() {
         let mut r = NewReno::with_hystart(MSS, HyStart::new());
-        r.on_ack(&ack(t(1), 20 * MSS, 20 * MSS, MSS));
+        r.on_ack(&ack(t(1), 20 * MSS, 20 * MSS));
         // L = 8 under HyStart++, not RFC 3465's 2.
         assert_eq!(r.window(), 18_000);
-        r.on_congestion_event(&event(t(2), 18_000, MSS));
+        r.on_congestion_event(&event(t(2), 18_000));
         assert!(!r.hystart().is_some_and(HyStart::is_active));
         r.on_spurious_congestion(t(3));
         assert!(r.hystart().is_some_and(HyStart::is_active));

@@ -4,7 +4,7 @@ use super::{AckInfo, CongestionControl, CongestionEvent, MAX_WINDOW, minimum_win
 use crate::time::{Duration, Instant};
 
 /// An acknowledgment of `acked` bytes with no RTT information.
-pub fn ack(now: Instant, acked: usize, prior_in_flight: usize, mss: usize) -> AckInfo {
+pub fn ack(now: Instant, acked: usize, prior_in_flight: usize) -> AckInfo {
     AckInfo {
         now,
         acked_bytes: acked,
@@ -13,18 +13,12 @@ pub fn ack(now: Instant, acked: usize, prior_in_flight: usize, mss: usize) -> Ac
         srtt: None,
         min_rtt: None,
         app_limited: false,
-        in_recovery: false,
-        mss,
     }
 }
 
 /// A congestion event with `in_flight` bytes outstanding.
-pub fn event(now: Instant, in_flight: usize, mss: usize) -> CongestionEvent {
-    CongestionEvent {
-        now,
-        in_flight,
-        mss,
-    }
+pub fn event(now: Instant, in_flight: usize) -> CongestionEvent {
+    CongestionEvent { now, in_flight }
 }
 
 /// Drives `cc` through arbitrary events and checks after each one that the
@@ -66,15 +60,13 @@ pub fn run_ops<C: CongestionControl>(
                     srtt: (op & 0x20 == 0).then_some(rtt),
                     min_rtt: Some(rtt),
                     app_limited: op & 0x40 != 0 && op & 0x08 != 0,
-                    in_recovery: op & 0x04 != 0 && op & 0x20 != 0,
-                    mss,
                 });
             }
-            4 => cc.on_congestion_event(&event(now, a as usize, mss)),
-            5 => cc.on_rto(now, a as usize, mss),
+            4 => cc.on_congestion_event(&event(now, a as usize)),
+            5 => cc.on_rto(now, a as usize),
             6 => cc.on_spurious_congestion(now),
-            7 => cc.on_idle_restart(now, mss),
-            8 => cc.set_mss(a as usize % 70_000),
+            7 => cc.on_idle_restart(now),
+            8 => cc.on_mss_change(a as usize % 70_000),
             9 => cc.on_sent(now, (a % 70_000) as usize, b as usize % 1_000_000),
             10 => cc.on_recovery_end(now),
             _ => now += Duration::from_secs(u64::from(a % 100)),

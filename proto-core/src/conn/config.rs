@@ -1,10 +1,24 @@
 //! What a connection is configured with.
 
+use crate::rtt::{RttConfig, RttConfigError};
 use crate::time::Duration;
 
-/// Settings of one connection. `Default` gives Linux-like values; every
-/// field is public so hosts can tune it.
+/// Settings of one connection. `Default` gives Linux-like values; change
+/// the fields you need on it, then check the result with
+/// [`Config::validate`] (every constructor of a connection does):
+///
+/// ```
+/// # use synack_core::{Config, Duration};
+/// let mut config = Config::default();
+/// config.mtu = 1400;
+/// config.min_rto = Duration::from_millis(300);
+/// assert_eq!(config.validate(), Ok(()));
+/// ```
+///
+/// The struct is `#[non_exhaustive]` so that new settings are not breaking
+/// changes; it cannot be built with a struct literal outside this crate.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// The largest IP packet the path carries; the MSS we announce is this
     /// less the IP and TCP headers (40 bytes for IPv4, 60 for IPv6).
@@ -80,8 +94,10 @@ pub struct Config {
     pub checksums: crate::wire::ChecksumMode,
 }
 
-/// Keepalive timing.
+/// Keepalive timing: [`Keepalive::new`], or `Default` (RFC 1122's two
+/// hours) with fields changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Keepalive {
     /// Idle time before the first probe (RFC 1122: at least 2 hours by
     /// default).
@@ -90,6 +106,18 @@ pub struct Keepalive {
     pub interval: Duration,
     /// Unanswered probes before the connection fails as timed out.
     pub probes: u32,
+}
+
+impl Keepalive {
+    /// Probes after `idle` without traffic, every `interval`, giving up
+    /// after `probes` unanswered ones.
+    pub const fn new(idle: Duration, interval: Duration, probes: u32) -> Keepalive {
+        Keepalive {
+            idle,
+            interval,
+            probes,
+        }
+    }
 }
 
 // RFC 9293 §3.8.4 (MUST-27, MUST-28): the idle interval is configurable
@@ -135,46 +163,96 @@ impl Default for Config {
     }
 }
 
-/// A configuration value outside what TCP allows.
+/// A configuration value outside what TCP allows. Each variant concerns
+/// one field of [`Config`], which [`ConfigError::field`] names, and so does
+/// the `Display` text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ConfigError {
-    /// The MTU cannot carry the IP and TCP headers plus one byte.
+    /// `mtu` cannot carry the IP and TCP headers plus one byte.
     MtuTooSmall(usize),
-    /// A buffer is empty, or the receive maximum is below the initial size.
-    BadBufferSize,
-    /// The maximum RTO is below 60 s (RFC 6298 §2.5), or below the minimum.
-    BadRtoBounds,
-    /// The delayed-ACK timeout is 500 ms or more (RFC 9293 §3.8.6.3).
+    /// `send_buffer` is zero.
+    SendBufferZero,
+    /// `recv_buffer` is zero.
+    RecvBufferZero,
+    /// `recv_buffer_max` is below `recv_buffer`.
+    RecvBufferMaxBelowInitial,
+    /// `max_rto` is below 60 s (RFC 6298 §2.5).
+    MaxRtoTooSmall,
+    /// `min_rto` is zero: a zero RTO would retransmit at once, forever.
+    MinRtoZero,
+    /// `min_rto` is above `max_rto`.
+    MinRtoAboveMax,
+    /// `initial_rto` is outside `[min_rto, max_rto]`.
+    InitialRtoOutOfRange,
+    /// `delayed_ack` is 500 ms or more (RFC 9293 §3.8.6.3).
     DelayedAckTooLong,
-    /// Keepalive would declare a peer dead after a single unanswered
-    /// probe, which RFC 9293 §3.8.4 (MUST-29) forbids: use 2 or more.
+    /// `keepalive.probes` is below 2: a peer would be declared dead after
+    /// a single unanswered probe, which RFC 9293 §3.8.4 (MUST-29) forbids.
     KeepaliveProbes,
     /// `min_send_mss` is below [`Config::MIN_SEND_MSS_FLOOR`].
     MinSendMssTooSmall(u16),
 }
 
+impl ConfigError {
+    /// The [`Config`] field at fault, as spelled in the struct
+    /// (`"keepalive.probes"` for the keepalive's).
+    pub fn field(&self) -> &'static str {
+        match self {
+            ConfigError::MtuTooSmall(_) => "mtu",
+            ConfigError::SendBufferZero => "send_buffer",
+            ConfigError::RecvBufferZero => "recv_buffer",
+            ConfigError::RecvBufferMaxBelowInitial => "recv_buffer_max",
+            ConfigError::MaxRtoTooSmall => "max_rto",
+            ConfigError::MinRtoZero | ConfigError::MinRtoAboveMax => "min_rto",
+            ConfigError::InitialRtoOutOfRange => "initial_rto",
+            ConfigError::DelayedAckTooLong => "delayed_ack",
+            ConfigError::KeepaliveProbes => "keepalive.probes",
+            ConfigError::MinSendMssTooSmall(_) => "min_send_mss",
+        }
+    }
+}
+
+impl From<RttConfigError> for ConfigError {
+    fn from(e: RttConfigError) -> ConfigError {
+        match e {
+            RttConfigError::MaxRtoTooSmall => ConfigError::MaxRtoTooSmall,
+            RttConfigError::MinRtoZero => ConfigError::MinRtoZero,
+            RttConfigError::MinRtoAboveMax => ConfigError::MinRtoAboveMax,
+            RttConfigError::InitialRtoOutOfRange => ConfigError::InitialRtoOutOfRange,
+        }
+    }
+}
+
 impl core::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let field = self.field();
         match self {
-            ConfigError::MtuTooSmall(mtu) => {
-                write!(
-                    f,
-                    "MTU {mtu} is too small: IP and TCP headers need 61 bytes or more"
-                )
-            }
-            ConfigError::BadBufferSize => f.write_str(
-                "buffer sizes must be non-zero and recv_buffer_max at least recv_buffer",
+            ConfigError::MtuTooSmall(mtu) => write!(
+                f,
+                "{field} {mtu} is too small: IP and TCP headers need 61 bytes or more"
             ),
-            ConfigError::BadRtoBounds => {
-                f.write_str("RTO bounds must satisfy min_rto <= initial_rto and max_rto >= 60 s")
+            ConfigError::SendBufferZero | ConfigError::RecvBufferZero => {
+                write!(f, "{field} must be non-zero")
             }
-            ConfigError::DelayedAckTooLong => f.write_str("delayed_ack must be below 500 ms"),
+            ConfigError::RecvBufferMaxBelowInitial => {
+                write!(f, "{field} must be at least recv_buffer")
+            }
+            ConfigError::MaxRtoTooSmall => {
+                write!(f, "{field} must be at least 60 s (RFC 6298 section 2.5)")
+            }
+            ConfigError::MinRtoZero => write!(f, "{field} must be non-zero"),
+            ConfigError::MinRtoAboveMax => write!(f, "{field} must not exceed max_rto"),
+            ConfigError::InitialRtoOutOfRange => {
+                write!(f, "{field} must lie within [min_rto, max_rto]")
+            }
+            ConfigError::DelayedAckTooLong => write!(f, "{field} must be below 500 ms"),
             ConfigError::KeepaliveProbes => {
-                f.write_str("keepalive.probes must be at least 2 (RFC 9293 MUST-29)")
+                write!(f, "{field} must be at least 2 (RFC 9293 MUST-29)")
             }
             ConfigError::MinSendMssTooSmall(mss) => write!(
                 f,
-                "min_send_mss {mss} is too small: at least {} bytes",
+                "{field} {mss} is too small: at least {} bytes",
                 Config::MIN_SEND_MSS_FLOOR
             ),
         }
@@ -195,13 +273,17 @@ impl Config {
         if self.mtu < 41 + 20 {
             return Err(ConfigError::MtuTooSmall(self.mtu));
         }
-        if self.send_buffer == 0 || self.recv_buffer == 0 || self.recv_buffer_max < self.recv_buffer
-        {
-            return Err(ConfigError::BadBufferSize);
+        if self.send_buffer == 0 {
+            return Err(ConfigError::SendBufferZero);
         }
-        if self.max_rto < Duration::from_secs(60) || self.min_rto > self.max_rto {
-            return Err(ConfigError::BadRtoBounds);
+        if self.recv_buffer == 0 {
+            return Err(ConfigError::RecvBufferZero);
         }
+        if self.recv_buffer_max < self.recv_buffer {
+            return Err(ConfigError::RecvBufferMaxBelowInitial);
+        }
+        // The estimator would clamp what this refuses; refusing says so.
+        self.rtt_config().check()?;
         // RFC 9293 §3.8.6.3 (MUST-40): an ACK is delayed less than 0.5 s.
         if self.delayed_ack >= Duration::from_millis(500) {
             return Err(ConfigError::DelayedAckTooLong);
@@ -213,6 +295,17 @@ impl Config {
             return Err(ConfigError::MinSendMssTooSmall(self.min_send_mss));
         }
         Ok(())
+    }
+
+    /// The RTT estimator's settings: the RTO bounds from here, the rest
+    /// its defaults.
+    pub(crate) fn rtt_config(&self) -> RttConfig {
+        RttConfig {
+            initial_rto: self.initial_rto,
+            min_rto: self.min_rto,
+            max_rto: self.max_rto,
+            ..RttConfig::default()
+        }
     }
 
     /// The MSS to send with on a path to a peer that announced `peer_mss`
@@ -268,12 +361,12 @@ mod tests {
             max_rto: Duration::from_secs(10),
             ..Config::default()
         };
-        assert_eq!(c.validate(), Err(ConfigError::BadRtoBounds));
+        assert_eq!(c.validate(), Err(ConfigError::MaxRtoTooSmall));
         let c = Config {
             recv_buffer_max: 1,
             ..Config::default()
         };
-        assert_eq!(c.validate(), Err(ConfigError::BadBufferSize));
+        assert_eq!(c.validate(), Err(ConfigError::RecvBufferMaxBelowInitial));
         let c = Config {
             delayed_ack: Duration::from_millis(500),
             ..Config::default()
@@ -286,6 +379,112 @@ mod tests {
         assert_eq!(c.validate(), Err(ConfigError::MinSendMssTooSmall(1)));
         let message = alloc::format!("{}", c.validate().unwrap_err());
         assert!(message.contains("min_send_mss"), "{message}");
+    }
+
+    /// Every refusal names its field, in the variant and in the text.
+    #[test]
+    fn each_bad_field_is_named() {
+        let d = Config::default;
+        let cases: [(Config, ConfigError); 13] = [
+            (Config { mtu: 60, ..d() }, ConfigError::MtuTooSmall(60)),
+            (
+                Config {
+                    send_buffer: 0,
+                    ..d()
+                },
+                ConfigError::SendBufferZero,
+            ),
+            (
+                Config {
+                    recv_buffer: 0,
+                    ..d()
+                },
+                ConfigError::RecvBufferZero,
+            ),
+            (
+                Config {
+                    recv_buffer_max: 1000,
+                    ..d()
+                },
+                ConfigError::RecvBufferMaxBelowInitial,
+            ),
+            (
+                Config {
+                    min_rto: Duration::ZERO,
+                    ..d()
+                },
+                ConfigError::MinRtoZero,
+            ),
+            (
+                Config {
+                    max_rto: Duration::from_secs(59),
+                    ..d()
+                },
+                ConfigError::MaxRtoTooSmall,
+            ),
+            (
+                Config {
+                    min_rto: Duration::from_secs(121),
+                    ..d()
+                },
+                ConfigError::MinRtoAboveMax,
+            ),
+            (
+                Config {
+                    min_rto: Duration::from_secs(90),
+                    max_rto: Duration::from_secs(80),
+                    ..d()
+                },
+                ConfigError::MinRtoAboveMax,
+            ),
+            (
+                Config {
+                    initial_rto: Duration::from_millis(100),
+                    ..d()
+                },
+                ConfigError::InitialRtoOutOfRange,
+            ),
+            (
+                Config {
+                    initial_rto: Duration::from_secs(121),
+                    ..d()
+                },
+                ConfigError::InitialRtoOutOfRange,
+            ),
+            (
+                Config {
+                    delayed_ack: Duration::from_millis(500),
+                    ..d()
+                },
+                ConfigError::DelayedAckTooLong,
+            ),
+            (
+                Config {
+                    keepalive: Some(Keepalive {
+                        probes: 1,
+                        ..Keepalive::default()
+                    }),
+                    ..d()
+                },
+                ConfigError::KeepaliveProbes,
+            ),
+            (
+                Config {
+                    min_send_mss: 47,
+                    ..d()
+                },
+                ConfigError::MinSendMssTooSmall(47),
+            ),
+        ];
+        for (config, error) in cases {
+            assert_eq!(config.validate(), Err(error));
+            let field = error.field();
+            let message = alloc::format!("{error}");
+            assert!(message.starts_with(field), "{message:?} names {field}");
+        }
+        assert_eq!(ConfigError::MinRtoZero.field(), "min_rto");
+        assert_eq!(ConfigError::InitialRtoOutOfRange.field(), "initial_rto");
+        assert_eq!(ConfigError::KeepaliveProbes.field(), "keepalive.probes");
     }
 
     #[test]

@@ -26,7 +26,7 @@ impl Connection {
     /// An `ack` that is not an ACK (or is a SYN or RST), or that does not
     /// travel along `tuple`, is [`Error::InvalidState`]`(Listen)`: what a
     /// listener would make of it.
-    pub fn from_syn_cookie(
+    pub(crate) fn from_syn_cookie(
         config: &super::Config,
         tuple: FourTuple,
         cookie: CookieParams,

@@ -13,13 +13,12 @@
 //! - `input`: segment arrival in RFC 9293 §3.10.7's order of checks;
 //! - `output`: what to send next (handshake, data, FIN, ACKs, probes);
 //! - `timers`: the deadlines;
-//! - [`crate::flow`]: the window we advertise;
-//! - [`crate::buffer`]: the bytes in each direction;
-//! - [`crate::rtt`]: round-trip time and the retransmission timeout.
-//!
-//! - [`crate::recovery`]: what is lost and what to resend;
+//! - `flow`: the window we advertise;
+//! - `buffer`: the bytes in each direction;
+//! - `rtt`: round-trip time and the retransmission timeout;
+//! - `recovery`: what is lost and what to resend;
 //! - [`crate::cc`]: how much may be in flight;
-//! - [`crate::pacing`]: how fast it may leave.
+//! - `pacing`: how fast it may leave.
 
 mod config;
 mod cookie;
@@ -34,6 +33,8 @@ mod tests;
 pub use config::{Config, ConfigError, Keepalive};
 pub use types::{CloseReason, DropCounts, DropReason, Error, Event, State, Stats};
 
+pub use crate::recovery::RecoveryStats;
+
 pub(crate) use input::reset_reply;
 
 use core::net::SocketAddr;
@@ -46,7 +47,7 @@ use crate::flow::{AutoTuner, ReceiveWindow};
 use crate::isn::IsnGenerator;
 use crate::pacing::Pacer;
 use crate::recovery::Recovery;
-use crate::rtt::{RttConfig, RttEstimator};
+use crate::rtt::RttEstimator;
 use crate::seq::SeqNumber;
 use crate::time::Instant;
 use crate::tuple::FourTuple;
@@ -64,7 +65,7 @@ pub struct Transmit {
 
 /// A connection's sequence variables (RFC 9293 §3.3.1), as
 /// [`Connection::debug_sequence`] reports them. Not part of the API.
-#[doc(hidden)]
+#[cfg(feature = "internals")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SequenceVars {
     /// SND.UNA: the oldest unacknowledged sequence number.
@@ -303,12 +304,7 @@ impl Connection {
     }
 
     fn new(config: &Config, tuple: FourTuple, now: Instant) -> Connection {
-        let rtt = RttEstimator::new(RttConfig {
-            initial_rto: config.initial_rto,
-            min_rto: config.min_rto,
-            max_rto: config.max_rto,
-            ..RttConfig::default()
-        });
+        let rtt = RttEstimator::new(config.rtt_config());
         Connection {
             config: config.clone(),
             state: State::Closed,
@@ -446,6 +442,7 @@ impl Connection {
 
     /// Checks internal invariants for the fuzz targets and tests; `Err`
     /// names the first one broken. Not part of the API.
+    #[cfg(feature = "internals")]
     #[doc(hidden)]
     pub fn debug_invariants(&self) -> Result<(), &'static str> {
         let (una, nxt, max) = (self.snd.una, self.snd.nxt, self.snd.max);
@@ -479,6 +476,7 @@ impl Connection {
 
     /// The sequence variables, for the fuzz targets and tests: they check
     /// that segments outside the window change nothing. Not part of the API.
+    #[cfg(feature = "internals")]
     #[doc(hidden)]
     pub fn debug_sequence(&self) -> SequenceVars {
         SequenceVars {
@@ -753,6 +751,20 @@ impl Connection {
     /// lazily and grow with use, so an idle connection holds none.
     pub fn buffer_allocated(&self) -> usize {
         self.send_buf.allocated() + self.recv_buf.allocated()
+    }
+
+    /// Frees the buffer storage an ended connection (closed, or handed to a
+    /// TIME-WAIT table) no longer needs: all but unread received data.
+    pub(crate) fn shed_buffers(&mut self) {
+        if self.send_buf.allocated() > 0 && self.send_buf.is_empty() {
+            self.send_buf = SendBuffer::new(0);
+        }
+        if self.recv_buf.allocated() > 0
+            && self.recv_buf.readable() == 0
+            && self.recv_buf.out_of_order_bytes() == 0
+        {
+            self.recv_buf = ReceiveBuffer::new(0);
+        }
     }
 
     /// What a TIME-WAIT table needs to stand in for this connection, when

@@ -306,7 +306,7 @@ impl Connection {
         // RFC 5681 §4.1 / RFC 7661: after an idle period longer than the
         // RTO, the window restarts from at most the initial window.
         if !in_flight && now.saturating_duration_since(self.last_sent) > self.rtt.rto() {
-            self.cc.on_idle_restart(now, self.send_mss);
+            self.cc.on_idle_restart(now);
         }
         // The congestion window: wait until a full segment fits, unless
         // nothing is in flight (a FIN alone always fits).

@@ -158,9 +158,6 @@ impl core::error::Error for Error {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(usize)]
 pub enum DropReason {
-    /// Could not be parsed or failed its checksum (counted by the host or
-    /// endpoint that parses).
-    Malformed,
     /// Addressed to a different peer than this connection's.
     WrongPeer,
     /// Its sequence numbers lie outside the receive window (RFC 9293
@@ -191,10 +188,9 @@ pub enum DropReason {
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 10;
     /// Every reason, in counter order.
     pub const ALL: [DropReason; DropReason::COUNT] = [
-        DropReason::Malformed,
         DropReason::WrongPeer,
         DropReason::OutOfWindow,
         DropReason::Paws,
@@ -210,7 +206,6 @@ impl DropReason {
     /// A short snake_case name for reports.
     pub fn name(self) -> &'static str {
         match self {
-            DropReason::Malformed => "malformed",
             DropReason::WrongPeer => "wrong_peer",
             DropReason::OutOfWindow => "out_of_window",
             DropReason::Paws => "paws",

@@ -19,8 +19,20 @@ pub enum SynCookieMode {
 
 /// Settings of an [`Endpoint`](super::Endpoint). Build one with
 /// [`EndpointConfig::new`], which fills in Linux-like defaults, then change
-/// any public field.
+/// any public field:
+///
+/// ```
+/// # use synack_core::EndpointConfig;
+/// let mut config = EndpointConfig::new([7; 16]);
+/// config.accept_backlog = 1024;
+/// config.conn.mtu = 1400;
+/// assert_eq!(config.validate(), Ok(()));
+/// ```
+///
+/// The struct is `#[non_exhaustive]` so that new settings are not breaking
+/// changes; it cannot be built with a struct literal outside this crate.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EndpointConfig {
     /// Settings of every connection.
     pub conn: Config,
@@ -29,8 +41,9 @@ pub struct EndpointConfig {
     /// and ephemeral port selection (RFC 6056). Keep it for the life of the
     /// host.
     pub secret: [u8; 16],
-    /// Most connections at once (half-open ones included). TIME-WAIT
-    /// entries, which are much smaller, are bounded by this number too.
+    /// Most connections at once (half-open ones, and ended ones the
+    /// application has not released, included). TIME-WAIT entries, which
+    /// are much smaller, are bounded by this number too.
     pub max_connections: usize,
     /// New connections are refused while the buffers of all connections
     /// hold this many bytes or more. Existing connections are not cut off:
@@ -99,6 +112,7 @@ impl EndpointConfig {
 
 /// Why an [`EndpointConfig`] was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EndpointConfigError {
     /// The connection settings are invalid.
     Conn(ConfigError),
@@ -111,10 +125,10 @@ pub enum EndpointConfigError {
 impl fmt::Display for EndpointConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EndpointConfigError::Conn(e) => write!(f, "connection settings: {e}"),
+            EndpointConfigError::Conn(e) => write!(f, "conn.{e}"),
             EndpointConfigError::EphemeralRange(min, max) => write!(
                 f,
-                "ephemeral port range {min}..={max} must be non-empty and exclude port 0"
+                "ephemeral_ports {min}..={max} must be non-empty and exclude port 0"
             ),
             EndpointConfigError::BadLimit(field) => {
                 write!(f, "{field} must be at least 1 (and fit 31 bits)")
@@ -157,5 +171,11 @@ mod tests {
         let mut bad = c;
         bad.conn.mtu = 10;
         assert!(matches!(bad.validate(), Err(EndpointConfigError::Conn(_))));
+        // The nested field is named by its path.
+        bad.conn.mtu = 1500;
+        bad.conn.min_rto = crate::time::Duration::ZERO;
+        let e = bad.validate().unwrap_err();
+        assert_eq!(e, EndpointConfigError::Conn(ConfigError::MinRtoZero));
+        assert!(alloc::format!("{e}").starts_with("conn.min_rto "), "{e}");
     }
 }

@@ -5,7 +5,7 @@
 use super::reply::{MAX_QUEUED_REPLIES, Reply};
 use super::time_wait::TimeWaitAction;
 use super::timers::Owner;
-use super::{ConnectionHandle, Endpoint, EndpointError, Holder, ListenerId, SynCookieMode};
+use super::{ConnectionHandle, Endpoint, EndpointError, ListenerId, Stage, SynCookieMode};
 use super::{is_unicast, slab::Key};
 use crate::conn::{Connection, timestamp_clock};
 use crate::seq::SeqNumber;
@@ -87,7 +87,7 @@ impl Endpoint {
         // The ACK that would complete a handshake while the accept queue
         // is full is dropped, as in Linux: our SYN-ACK is retransmitted,
         // and the client's ACK with it, until there is room.
-        if let Holder::SynQueue(l) = e.holder
+        if let Stage::SynQueue(l) = e.stage
             && seg.flags.contains(TcpFlags::ACK)
             && self
                 .listeners
@@ -255,7 +255,7 @@ impl Endpoint {
             return;
         };
         conn.set_timestamp_offset(self.timestamp_offset(&tuple));
-        let key = self.insert_conn(conn, Holder::SynQueue(id));
+        let key = self.insert_conn(conn, Stage::SynQueue(id));
         if let Some(listener) = self.listeners.get_mut(id.0) {
             listener.syn_queue += 1;
         }
@@ -360,7 +360,7 @@ impl Endpoint {
             return;
         };
         self.stats.cookies_accepted += 1;
-        let key = self.insert_conn(conn, Holder::AcceptQueue(id));
+        let key = self.insert_conn(conn, Stage::AcceptQueue(id));
         if let Some(listener) = self.listeners.get_mut(id.0) {
             listener.accept.push_back(ConnectionHandle(key));
         }

@@ -35,10 +35,15 @@
 //! A [`ConnectionHandle`] names a connection the application holds: one it
 //! opened with `connect`, or took with `accept`. Connections a listener has
 //! not handed out yet are not visible, and their events wait until they
-//! are accepted. A connection stays until it has finished (closed, nothing
-//! left to send) and its [`Event::Closed`] has been polled, or until the
-//! application [`release`](Endpoint::release)s it; after that its handle
-//! names nothing and every lookup with it fails.
+//! are accepted. Like a kernel socket, a connection the application holds
+//! stays until the application [`release`](Endpoint::release)s it, also
+//! once it has ended: reads and writes then report how it ended (a reset,
+//! a timeout), its final [`stats`](Connection::stats) and
+//! [`negotiated`](Connection::negotiated) options stay readable, and so
+//! does data received before a normal close. After the release its handle
+//! names nothing and every lookup with it fails. A connection that has
+//! ended no longer owns its 4-tuple: segments for it are answered as for
+//! no connection, and the tuple may be used again.
 //!
 //! When a connection enters TIME-WAIT, the table takes over its tuple, and
 //! the application gets [`Event::Closed`]`(Normal)` as soon as it has read
@@ -76,36 +81,68 @@ use slab::{Key, Slab};
 use time_wait::TimeWait;
 use timers::{Owner, TimerHeap};
 
-/// Who holds a connection.
+/// Who holds a connection and how far its life has got, in one value so
+/// that no impossible combination (a half-open connection handed to the
+/// TIME-WAIT table, a `Closed` event polled by nobody) can be written down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Holder {
-    /// The application: it has the handle.
-    App,
-    /// A listener, while the handshake is in progress.
+enum Stage {
+    /// Half-open, counted in a listener's SYN queue.
     SynQueue(ListenerId),
-    /// A listener, until the application accepts it.
+    /// Established, waiting in a listener's accept queue.
     AcceptQueue(ListenerId),
-    /// Nobody: released, or its listener closed. It runs until finished.
+    /// The application's: it has the handle.
+    App,
+    /// The application's, and it has polled the `Closed` event; kept until
+    /// released.
+    AppClosed,
+    /// In TIME-WAIT and handed to the table, which owns its tuple and
+    /// timer; its holder — the application (`None`) or a listener's accept
+    /// queue — may still read what is left.
+    TimeWait(Option<ListenerId>),
+    /// The application's, in the TIME-WAIT table, with `Closed` reported;
+    /// kept until released.
+    TimeWaitClosed,
+    /// Nobody's: released, or its listener closed. It runs until finished.
     Orphan,
+}
+
+impl Stage {
+    /// The application holds the handle: lookups with it succeed.
+    fn app_holds(self) -> bool {
+        matches!(
+            self,
+            Stage::App | Stage::AppClosed | Stage::TimeWait(None) | Stage::TimeWaitClosed
+        )
+    }
+
+    /// Handed to the TIME-WAIT table.
+    fn detached(self) -> bool {
+        matches!(self, Stage::TimeWait(_) | Stage::TimeWaitClosed)
+    }
+
+    /// Taken from an accept queue by the application.
+    fn accepted(self) -> Stage {
+        match self {
+            Stage::TimeWait(_) => Stage::TimeWait(None),
+            _ => Stage::App,
+        }
+    }
 }
 
 /// A connection and the endpoint's bookkeeping for it.
 struct ConnEntry {
     conn: Connection,
-    holder: Holder,
+    stage: Stage,
     /// The deadline of this connection's live heap entry.
     timer: Option<Instant>,
+    // Membership of the three work queues, so each holds a key once. They
+    // are independent of one another and of the stage.
     /// Queued in `ready` (may have something to send).
     ready: bool,
     /// Queued in `events` (may have events for the application).
     evented: bool,
     /// Queued in `touched` (the application had `&mut` access).
     touched: bool,
-    /// The application has polled its `Closed` event.
-    closed_seen: bool,
-    /// In TIME-WAIT and handed to the table; kept only until the
-    /// application has read what is left.
-    detached: bool,
     /// Buffer bytes counted in the endpoint's total.
     memory: usize,
 }
@@ -253,15 +290,20 @@ impl Endpoint {
         let queued: Vec<Key> = self
             .conns
             .iter()
-            .filter(|(_, e)| matches!(e.holder, Holder::SynQueue(l) | Holder::AcceptQueue(l) if l == id))
+            .filter(|(_, e)| {
+                matches!(
+                    e.stage,
+                    Stage::SynQueue(l) | Stage::AcceptQueue(l) | Stage::TimeWait(Some(l)) if l == id
+                )
+            })
             .map(|(k, _)| k)
             .collect();
         for key in queued {
             if let Some(e) = self.conns.get_mut(key) {
-                if matches!(e.holder, Holder::SynQueue(_)) {
+                if matches!(e.stage, Stage::SynQueue(_)) {
                     self.stats.half_open = self.stats.half_open.saturating_sub(1);
                 }
-                e.holder = Holder::Orphan;
+                e.stage = Stage::Orphan;
                 e.conn.abort();
             }
             self.sync(key, false);
@@ -324,7 +366,7 @@ impl Endpoint {
         let mut conn = Connection::connect(&self.config.conn, tuple, iss, now)
             .map_err(|_| EndpointError::InvalidAddress)?;
         conn.set_timestamp_offset(self.timestamp_offset(&tuple));
-        let key = self.insert_conn(conn, Holder::App);
+        let key = self.insert_conn(conn, Stage::App);
         self.sync(key, false);
         Ok(ConnectionHandle(key))
     }
@@ -336,7 +378,7 @@ impl Endpoint {
         loop {
             let handle = self.listeners.get_mut(listener.0)?.accept.pop_front()?;
             if let Some(e) = self.conns.get_mut(handle.0) {
-                e.holder = Holder::App;
+                e.stage = e.stage.accepted();
                 self.sync(handle.0, false);
                 return Some(handle);
             }
@@ -352,15 +394,15 @@ impl Endpoint {
     pub fn connection(&self, handle: ConnectionHandle) -> Option<&Connection> {
         self.conns
             .get(handle.0)
-            .filter(|e| e.holder == Holder::App)
+            .filter(|e| e.stage.app_holds())
             .map(|e| &e.conn)
     }
 
     /// Every connection the endpoint holds: those the application holds
-    /// (or may accept), half-open ones in SYN queues, and closed ones the
-    /// application has not released. For monitoring: the handles of
-    /// connections the application does not hold yet open nothing through
-    /// [`Endpoint::connection`]. Entries in the TIME-WAIT table are not
+    /// (or may accept), half-open ones in SYN queues, ended ones the
+    /// application has not released, and released ones still finishing.
+    /// For monitoring: the handles of connections the application does not
+    /// hold open nothing through [`Endpoint::connection`]. Entries in the TIME-WAIT table are not
     /// connections and are counted in [`EndpointStats::time_wait`].
     pub fn connections(&self) -> impl Iterator<Item = (ConnectionHandle, &Connection)> + '_ {
         self.conns
@@ -375,7 +417,7 @@ impl Endpoint {
         let e = self
             .conns
             .get_mut(handle.0)
-            .filter(|e| e.holder == Holder::App)?;
+            .filter(|e| e.stage.app_holds())?;
         if !e.touched {
             e.touched = true;
             self.touched.push(handle.0);
@@ -392,23 +434,22 @@ impl Endpoint {
         let e = self
             .conns
             .get_mut(handle.0)
-            .filter(|e| e.holder == Holder::App)
+            .filter(|e| e.stage.app_holds())
             .ok_or(EndpointError::UnknownConnection)?;
-        if e.detached || e.conn.is_finished() {
+        if e.stage.detached() || e.conn.is_finished() {
             self.remove_conn(handle.0);
             return Ok(());
         }
-        e.holder = Holder::Orphan;
+        e.stage = Stage::Orphan;
         // Errors only say it is already closing or closed: fine either way.
         let _ = e.conn.close(now);
         self.sync(handle.0, false);
         Ok(())
     }
 
-    /// The next event of a connection the application holds. Once a
-    /// finished connection's [`Event::Closed`] has been returned and the
-    /// data it received read to the end, the connection is removed and its
-    /// handle names nothing.
+    /// The next event of a connection the application holds. The last one
+    /// is [`Event::Closed`]; the connection stays until
+    /// [`Endpoint::release`].
     pub fn poll_event(&mut self) -> Option<(ConnectionHandle, Event)> {
         self.settle();
         while let Some(&key) = self.events.front() {
@@ -416,21 +457,23 @@ impl Endpoint {
                 self.events.pop_front();
                 continue;
             };
-            if e.holder == Holder::App
+            if e.stage.app_holds()
                 && let Some(event) = e.conn.poll_event()
             {
-                e.closed_seen |= matches!(event, Event::Closed(_));
+                if matches!(event, Event::Closed(_)) {
+                    e.stage = Stage::AppClosed;
+                }
                 return Some((ConnectionHandle(key), event));
             }
             self.events.pop_front();
             e.evented = false;
-            if e.holder == Holder::App && e.detached && !e.closed_seen {
+            if e.stage == Stage::TimeWait(None) {
                 if e.conn.recv_queue_len() > 0 {
                     continue; // reads will bring it back
                 }
                 // TIME-WAIT lives on in the table; for the application the
                 // connection is over.
-                self.remove_conn(key);
+                e.stage = Stage::TimeWaitClosed;
                 let normal = Event::Closed(crate::conn::CloseReason::Normal);
                 return Some((ConnectionHandle(key), normal));
             }
@@ -462,17 +505,15 @@ impl Endpoint {
         }
     }
 
-    fn insert_conn(&mut self, conn: Connection, holder: Holder) -> Key {
+    fn insert_conn(&mut self, conn: Connection, stage: Stage) -> Key {
         let tuple = conn.tuple();
         let key = self.conns.insert(ConnEntry {
             conn,
-            holder,
+            stage,
             timer: None,
             ready: false,
             evented: false,
             touched: false,
-            closed_seen: false,
-            detached: false,
             memory: 0,
         });
         self.by_tuple.insert(tuple, Owner::Conn(key));
@@ -498,13 +539,17 @@ impl Endpoint {
         let Some(e) = self.conns.get_mut(key) else {
             return;
         };
+        if e.stage.detached() || e.conn.is_finished() {
+            // Kept only for what is left to read.
+            e.conn.shed_buffers();
+        }
         let bytes = e.conn.buffer_allocated();
         self.memory = self.memory.saturating_sub(e.memory) + bytes;
         e.memory = bytes;
-        if let Holder::SynQueue(l) = e.holder
+        if let Stage::SynQueue(l) = e.stage
             && e.conn.state().is_synchronized()
         {
-            e.holder = Holder::AcceptQueue(l);
+            e.stage = Stage::AcceptQueue(l);
             self.stats.half_open = self.stats.half_open.saturating_sub(1);
             if let Some(listener) = self.listeners.get_mut(l.0) {
                 listener.syn_queue = listener.syn_queue.saturating_sub(1);
@@ -515,11 +560,21 @@ impl Endpoint {
             self.remove_conn(key);
             return;
         }
-        if e.holder == Holder::App && !e.evented && !after_transmit {
+        if e.stage.app_holds() && !e.evented && !after_transmit {
             e.evented = true;
             self.events.push_back(key);
         }
-        if e.detached {
+        if e.stage.detached() {
+            return;
+        }
+        if e.conn.is_finished() {
+            // Kept for its holder, as a closed socket is: it no longer owns
+            // its tuple, and has no timers or segments left.
+            e.timer = None;
+            let tuple = e.conn.tuple();
+            if self.by_tuple.get(&tuple) == Some(&Owner::Conn(key)) {
+                self.by_tuple.remove(&tuple);
+            }
             return;
         }
         if !e.ready && !after_transmit {
@@ -543,7 +598,7 @@ impl Endpoint {
             return;
         };
         self.memory = self.memory.saturating_sub(e.memory);
-        if let Holder::SynQueue(l) = e.holder {
+        if let Stage::SynQueue(l) = e.stage {
             self.stats.half_open = self.stats.half_open.saturating_sub(1);
             if let Some(listener) = self.listeners.get_mut(l.0) {
                 listener.syn_queue = listener.syn_queue.saturating_sub(1);
@@ -573,26 +628,14 @@ impl Endpoint {
     }
 }
 
-/// True when a connection can go: over (finished, or handed to the
-/// TIME-WAIT table), and nobody waits to hear so.
+/// True when a connection can go: finished, and held by nobody. One the
+/// application holds goes when it is released; one in an accept queue is
+/// accepted later and reports how it ended.
 fn removable(e: &ConnEntry) -> bool {
-    let over = e.detached || e.conn.is_finished();
-    match e.holder {
-        // A detached one is removed by `poll_event` as it reports Closed.
-        // Data received before a normal close stays readable until read,
-        // as from a socket the application has not closed yet.
-        // (After a reset or timeout reads fail, so nothing is kept.)
-        Holder::App => over && e.closed_seen && !unread_after_normal_close(&e.conn),
-        // Accepted later, it reports how it ended.
-        Holder::AcceptQueue(_) => false,
-        Holder::SynQueue(_) | Holder::Orphan => over,
+    match e.stage {
+        Stage::SynQueue(_) | Stage::Orphan => e.conn.is_finished(),
+        _ => false,
     }
-}
-
-/// Received data the application can still read from a connection that
-/// closed normally.
-fn unread_after_normal_close(conn: &Connection) -> bool {
-    conn.close_reason() == Some(crate::conn::CloseReason::Normal) && conn.recv_queue_len() > 0
 }
 
 /// True when a heap entry is its owner's current deadline.

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use super::time_wait::TimeWait;
 use super::timers::Owner;
-use super::{Endpoint, Holder, slab::Key, timer_is_live};
+use super::{Endpoint, Stage, slab::Key, timer_is_live};
 use crate::conn::{State, Transmit};
 use crate::time::Instant;
 use crate::wire::{IP_PROTOCOL_TCP, IpAddrPair, IpRepr, Ipv4Repr, Ipv6Repr};
@@ -125,7 +125,7 @@ impl Endpoint {
                 0
             };
             let sent = match buf.get_mut(offset..) {
-                Some(b) if !e.detached => e.conn.poll_transmit(now, b),
+                Some(b) if !e.stage.detached() => e.conn.poll_transmit(now, b),
                 _ => None,
             };
             match sent {
@@ -136,7 +136,7 @@ impl Endpoint {
                 }
                 None => {
                     e.ready = false;
-                    if e.conn.state() == State::TimeWait && !e.detached {
+                    if e.conn.state() == State::TimeWait && !e.stage.detached() {
                         self.enter_time_wait(key);
                     } else {
                         self.sync(key, true);
@@ -191,9 +191,15 @@ impl Endpoint {
             return;
         };
         let tuple = e.conn.tuple();
-        e.detached = true;
         e.timer = None;
-        let held = matches!(e.holder, Holder::App | Holder::AcceptQueue(_));
+        let held = match e.stage {
+            Stage::App | Stage::AppClosed => Some(Stage::TimeWait(None)),
+            Stage::AcceptQueue(l) => Some(Stage::TimeWait(Some(l))),
+            _ => None,
+        };
+        if let Some(stage) = held {
+            e.stage = stage;
+        }
         self.by_tuple.remove(&tuple);
         if self.time_wait.len() < self.config.max_connections {
             let entry = TimeWait::new(tuple, snapshot);
@@ -203,7 +209,7 @@ impl Endpoint {
         } else {
             self.stats.time_wait_overflow += 1;
         }
-        if held {
+        if held.is_some() {
             self.sync(key, false);
         } else {
             self.remove_conn(key);

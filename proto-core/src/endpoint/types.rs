@@ -47,8 +47,7 @@ pub enum EndpointError {
     /// [`EndpointConfig::max_buffer_memory`](super::EndpointConfig::max_buffer_memory)
     /// bytes or more.
     MemoryLimit,
-    /// The handle names no connection: it was released, or the connection
-    /// finished and was removed after its `Closed` event.
+    /// The handle names no connection: it was released.
     UnknownConnection,
     /// The listener id names no listener: it was closed.
     UnknownListener,
@@ -64,9 +63,7 @@ impl fmt::Display for EndpointError {
             EndpointError::NoEphemeralPorts => "no free ephemeral port for this destination",
             EndpointError::ConnectionLimit => "connection limit reached",
             EndpointError::MemoryLimit => "buffer memory limit reached",
-            EndpointError::UnknownConnection => {
-                "unknown connection handle (released, or removed after it closed)"
-            }
+            EndpointError::UnknownConnection => "unknown connection handle (released)",
             EndpointError::UnknownListener => "unknown listener (closed)",
         })
     }

@@ -24,7 +24,7 @@ mod scoreboard;
 
 pub use prr::Prr;
 pub use rack::{DUP_THRESH, Rack, probe_timeout};
-pub use scoreboard::{SackUpdate, Scoreboard, SentSegment};
+pub use scoreboard::{Scoreboard, SentSegment};
 
 use crate::cc::{AckInfo, CongestionControl, CongestionEvent};
 use crate::seq::SeqNumber;
@@ -192,6 +192,7 @@ impl Recovery {
     }
 
     /// The scoreboard.
+    #[cfg(any(test, feature = "internals"))]
     pub fn board(&self) -> &Scoreboard {
         &self.board
     }
@@ -199,11 +200,6 @@ impl Recovery {
     /// Counters.
     pub fn stats(&self) -> RecoveryStats {
         self.stats
-    }
-
-    /// True during fast or timeout recovery.
-    pub fn in_recovery(&self) -> bool {
-        self.episode.is_some()
     }
 
     /// Bytes in flight as RFC 6675's pipe counts them; without SACK,
@@ -287,7 +283,7 @@ impl Recovery {
             // of it then; feeding it again would look like reordering.
             if !seg.sacked {
                 delivered += seg.len();
-                rack.on_delivered(now, seg, min_rtt, false);
+                rack.on_delivered(now, seg, min_rtt);
             }
         });
         // Bytes cut from a partially acknowledged head count too.
@@ -307,7 +303,7 @@ impl Recovery {
             let update = self
                 .board
                 .apply_sack(input.sack, input.ack, input.snd_max, |seg| {
-                    rack.on_delivered(now, seg, min_rtt, false);
+                    rack.on_delivered(now, seg, min_rtt);
                 });
             delivered += update.newly_sacked;
             self.stats.bogus_sack_blocks += update.bogus as u64;
@@ -365,8 +361,6 @@ impl Recovery {
                 srtt: input.srtt,
                 min_rtt: input.min_rtt,
                 app_limited: input.app_limited,
-                in_recovery: false,
-                mss,
             }),
             _ => {}
         }
@@ -439,11 +433,7 @@ impl Recovery {
         mss: usize,
         cc: &mut dyn CongestionControl,
     ) {
-        cc.on_congestion_event(&CongestionEvent {
-            now,
-            in_flight,
-            mss,
-        });
+        cc.on_congestion_event(&CongestionEvent { now, in_flight });
         self.stats.fast_recoveries += 1;
         self.last_recover = Some(snd_max);
         self.episode = Some(Episode::begin(
@@ -531,7 +521,6 @@ impl Recovery {
                 cc.on_congestion_event(&CongestionEvent {
                     now: input.now,
                     in_flight: self.board.in_flight(),
-                    mss: input.mss,
                 });
                 cc.on_recovery_end(input.now);
             }
@@ -553,7 +542,7 @@ impl Recovery {
         // holds ssthresh; the flight now is one resent segment.
         let repeated = self.episode.filter(|e| e.timeout);
         let in_flight = repeated.map_or_else(|| self.in_flight(mss), |e| e.flight);
-        cc.on_rto(now, in_flight, mss);
+        cc.on_rto(now, in_flight);
         self.probe = None;
         self.dupacks = 0;
         let repeated = repeated.is_some();

@@ -67,35 +67,19 @@ impl Rack {
         Rack::default()
     }
 
-    /// True once reordering was observed.
-    pub fn reordering_seen(&self) -> bool {
-        self.reordering_seen
-    }
-
-    /// The current reordering-window multiplier (for statistics).
-    pub fn reo_wnd_mult(&self) -> u32 {
-        self.reo_wnd_mult
-    }
-
     /// RFC 8985 §6.2 step 2: a segment was delivered (cumulatively ACKed or
-    /// SACKed). `tsecr_before_send` tells whether the ACK's echoed
-    /// timestamp predates the segment's last transmission (an ACK of an
-    /// earlier copy), when timestamps are in use.
-    pub fn on_delivered(
-        &mut self,
-        now: Instant,
-        seg: &SentSegment,
-        min_rtt: Option<Duration>,
-        tsecr_before_send: bool,
-    ) {
+    /// SACKed).
+    pub fn on_delivered(&mut self, now: Instant, seg: &SentSegment, min_rtt: Option<Duration>) {
         let rtt = now.saturating_duration_since(seg.sent_at);
-        if seg.retransmitted() {
-            // The ACK may be for the original: an RTT shorter than the
-            // path's minimum, or an echo older than the retransmission,
-            // cannot be trusted.
-            if tsecr_before_send || min_rtt.is_some_and(|m| rtt < m) {
-                return;
-            }
+        // The ACK may be for the original of a retransmission: an RTT
+        // shorter than the path's minimum cannot be the retransmission's.
+        // RFC 8985's other test, TSecr older than the retransmission, is
+        // not used: a receiver echoes the TSval of the segment that last
+        // advanced its left edge (RFC 7323 §4.3), so the ACK of a SACKed
+        // retransmission echoes an older segment and would always fail it.
+        // Linux uses the RTT test alone too.
+        if seg.retransmitted() && min_rtt.is_some_and(|m| rtt < m) {
+            return;
         }
         self.rtt = rtt;
         match self.xmit_ts {
@@ -250,7 +234,7 @@ mod tests {
         rack.reset_fack(SeqNumber(0));
         // Segment 5 (sent at 5 ms) is SACKed at 105 ms: RTT 100 ms.
         let seg5 = *b.get(5).unwrap();
-        rack.on_delivered(ms(105), &seg5, Some(Duration::from_millis(100)), false);
+        rack.on_delivered(ms(105), &seg5, Some(Duration::from_millis(100)));
         b.apply_sack(
             &[crate::wire::SackBlock {
                 left: SeqNumber(500),
@@ -288,13 +272,13 @@ mod tests {
         let mut rack = Rack::new();
         rack.reset_fack(SeqNumber(0));
         let min = Some(Duration::from_millis(40));
-        rack.on_delivered(ms(50), &b.get(3).copied().unwrap(), min, false);
-        assert!(!rack.reordering_seen());
+        rack.on_delivered(ms(50), &b.get(3).copied().unwrap(), min);
+        assert!(!rack.reordering_seen);
         // In recovery with no reordering seen, the window is zero.
         assert_eq!(rack.reo_wnd(true, 1, min, min), Duration::ZERO);
         // Segment 1 arrives after 3: reordering.
-        rack.on_delivered(ms(51), &b.get(1).copied().unwrap(), min, false);
-        assert!(rack.reordering_seen());
+        rack.on_delivered(ms(51), &b.get(1).copied().unwrap(), min);
+        assert!(rack.reordering_seen);
         assert_eq!(
             rack.reo_wnd(true, 1, min, Some(Duration::from_secs(1))),
             Duration::from_millis(10)
@@ -302,7 +286,7 @@ mod tests {
         // A D-SACK adds a quarter min_RTT, once per round.
         rack.on_dsack(SeqNumber(0), SeqNumber(1000));
         rack.on_dsack(SeqNumber(100), SeqNumber(1000));
-        assert_eq!(rack.reo_wnd_mult(), 2);
+        assert_eq!(rack.reo_wnd_mult, 2);
         assert_eq!(
             rack.reo_wnd(false, 0, min, Some(Duration::from_secs(1))),
             Duration::from_millis(20)
@@ -316,7 +300,7 @@ mod tests {
         for _ in 0..16 {
             rack.on_recovery_end();
         }
-        assert_eq!(rack.reo_wnd_mult(), 1);
+        assert_eq!(rack.reo_wnd_mult, 1);
         b.mark_all_lost(false);
     }
 
@@ -329,7 +313,7 @@ mod tests {
         let mut rack = Rack::new();
         // ACKed 1 ms after the retransmission: it was the original that
         // arrived; no RTT sample from it.
-        rack.on_delivered(ms(201), &seg, Some(Duration::from_millis(50)), false);
+        rack.on_delivered(ms(201), &seg, Some(Duration::from_millis(50)));
         assert_eq!(rack.detect_loss(ms(500), &mut b, Duration::ZERO), (0, None));
     }
 

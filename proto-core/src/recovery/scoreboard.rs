@@ -34,6 +34,7 @@ impl SentSegment {
     }
 
     /// True for a zero-length record (never stored).
+    #[cfg(any(test, feature = "internals"))]
     pub fn is_empty(&self) -> bool {
         self.start == self.end
     }
@@ -92,11 +93,6 @@ impl Scoreboard {
     /// RFC 6675's pipe: bytes sent, not SACKed and not deemed lost.
     pub fn in_flight(&self) -> usize {
         self.in_flight
-    }
-
-    /// Bytes SACKed above SND.UNA.
-    pub fn sacked_bytes(&self) -> usize {
-        self.sacked_bytes
     }
 
     /// Bytes marked lost and not yet retransmitted.
@@ -320,39 +316,9 @@ impl Scoreboard {
         update
     }
 
-    /// The highest end of any SACKed segment (RACK.fack's SACK part).
-    pub fn highest_sacked(&self) -> Option<SeqNumber> {
-        self.segments.iter().rev().find(|s| s.sacked).map(|s| s.end)
-    }
-
-    /// SACKed segments above each not-yet-lost segment, for RFC 6675's
-    /// IsLost: a segment is lost when DupThresh segments or more than
-    /// (DupThresh − 1)·MSS bytes above it are SACKed. Marks those lost and
-    /// returns how many were newly marked.
-    pub fn mark_lost_by_sack_count(&mut self, dup_thresh: usize, mss: usize) -> usize {
-        let mut sacked_above_segments = 0usize;
-        let mut sacked_above_bytes = 0usize;
-        let mut marked = 0;
-        for i in (0..self.segments.len()).rev() {
-            let seg = self.segments[i];
-            if seg.sacked {
-                sacked_above_segments += 1;
-                sacked_above_bytes += seg.len();
-                continue;
-            }
-            if !seg.lost
-                && (sacked_above_segments >= dup_thresh
-                    || sacked_above_bytes > (dup_thresh - 1) * mss)
-            {
-                self.mark_lost(i);
-                marked += 1;
-            }
-        }
-        marked
-    }
-
     /// Checks the cached byte counts against the segments (for tests and
     /// debug assertions).
+    #[cfg(any(test, feature = "internals"))]
     pub fn check_invariants(&self) -> bool {
         let (mut f, mut s, mut l) = (0, 0, 0);
         let mut prev: Option<SeqNumber> = None;
@@ -408,7 +374,7 @@ mod tests {
         });
         assert_eq!(u.newly_sacked, 200);
         assert_eq!(seen, [SeqNumber(300), SeqNumber(400)]);
-        assert_eq!((b.in_flight(), b.sacked_bytes()), (800, 200));
+        assert_eq!((b.in_flight(), b.sacked_bytes), (800, 200));
         // The same block again changes nothing.
         assert_eq!(
             b.apply_sack(&[block(300, 500)], SeqNumber(0), SeqNumber(1000), |_| {})
@@ -416,7 +382,7 @@ mod tests {
             0
         );
         b.acknowledge(SeqNumber(400), |_| {});
-        assert_eq!((b.in_flight(), b.sacked_bytes()), (500, 100));
+        assert_eq!((b.in_flight(), b.sacked_bytes), (500, 100));
         assert!(b.check_invariants());
     }
 
@@ -453,11 +419,13 @@ mod tests {
     }
 
     #[test]
-    fn is_lost_by_dup_thresh() {
+    fn lost_segments_are_resent_in_order() {
         let mut b = board(10);
         b.apply_sack(&[block(200, 500)], SeqNumber(0), SeqNumber(1000), |_| {});
-        // Three SACKed segments above 0 and 100: both lost.
-        assert_eq!(b.mark_lost_by_sack_count(3, 100), 2);
+        b.mark_lost(0);
+        b.mark_lost(1);
+        // A SACKed segment is never marked lost.
+        b.mark_lost(2);
         assert_eq!(b.first_lost().map(|s| s.start), Some(SeqNumber(0)));
         assert_eq!((b.in_flight(), b.lost_bytes()), (500, 200));
         assert!(b.on_retransmitted(SeqNumber(0), Instant::from_secs(1)));
@@ -470,10 +438,7 @@ mod tests {
         let mut b = board(4);
         b.apply_sack(&[block(200, 300)], SeqNumber(0), SeqNumber(400), |_| {});
         b.mark_all_lost(true);
-        assert_eq!(
-            (b.in_flight(), b.sacked_bytes(), b.lost_bytes()),
-            (0, 0, 400)
-        );
+        assert_eq!((b.in_flight(), b.sacked_bytes, b.lost_bytes()), (0, 0, 400));
         assert!(b.check_invariants());
     }
 

@@ -68,11 +68,6 @@ impl Checksum {
         self.sum = (sum & 0xffff_ffff) + (sum >> 32);
     }
 
-    /// Adds a 16-bit word.
-    pub fn add_u16(&mut self, v: u16) {
-        self.add_word(u64::from(v));
-    }
-
     /// Adds a 32-bit value as two 16-bit words.
     pub fn add_u32(&mut self, v: u32) {
         self.add_word(u64::from(v));

@@ -60,7 +60,16 @@ fn connection_refused_without_listener() {
     )));
     let s = net.server.stats();
     assert_eq!((s.drops.no_listener, s.rsts_sent), (1, 1));
-    // The refused connection is gone once its Closed event was polled.
+    // Like a socket, the refused connection stays until released, and
+    // says how it ended.
+    let conn = net.client.connection_mut(c).expect("kept until released");
+    assert_eq!(conn.close_reason(), Some(CloseReason::Refused));
+    assert_eq!(
+        conn.read(net.now, &mut [0; 4]),
+        Err(crate::conn::Error::Closed(CloseReason::Refused))
+    );
+    assert_eq!(net.client.stats().connections, 1);
+    net.client.release(c, net.now).unwrap();
     assert!(net.client.connection(c).is_none());
     assert_eq!(net.client.stats().connections, 0);
 }
@@ -195,6 +204,9 @@ fn stale_handles_are_errors() {
         Event::Closed(CloseReason::Aborted)
     )));
     for (ep, h) in [(&mut net.client, c), (&mut net.server, s)] {
+        // Ended, but named by its handle until released.
+        assert!(ep.connection(h).is_some());
+        assert_eq!(ep.release(h, net.now), Ok(()));
         assert!(ep.connection(h).is_none());
         assert!(ep.connection_mut(h).is_none());
         assert_eq!(
@@ -397,8 +409,14 @@ fn time_wait_acks_a_retransmitted_fin_then_expires() {
     )));
     let tw_start = net.now;
     assert_eq!(net.client.stats().time_wait, 1);
-    assert_eq!(net.client.stats().connections, 0);
+    // The connection stays, without buffers, until released.
+    assert_eq!(net.client.stats().connections, 1);
     assert_eq!(net.client.stats().buffer_memory, 0);
+    let conn = net.client.connection(c).unwrap();
+    assert_eq!(conn.state(), State::TimeWait);
+    assert!(conn.stats().bytes_sent >= 3);
+    net.client.release(c, net.now).unwrap();
+    assert_eq!(net.client.stats().connections, 0);
     // The tuple is taken while the entry lives.
     assert_eq!(
         net.client.connect_from(local, server_addr(), net.now),
@@ -614,8 +632,49 @@ fn data_left_unread_stays_readable_after_a_normal_close() {
     assert_eq!(conn.read(net.now, &mut buf), Ok(6));
     assert_eq!(&buf[..6], b"unread");
     assert_eq!(conn.read(net.now, &mut buf), Ok(0));
-    // Read to the end: now it goes.
+    // Read to the end: its buffers go; the connection goes when released.
     net.flush();
-    assert!(net.server.connection(s).is_none());
+    assert_eq!(net.server.stats().buffer_memory, 0);
+    assert!(net.server.connection(s).is_some());
+    net.server.release(s, net.now).unwrap();
     assert_eq!(net.server.stats().connections, 0);
+}
+
+/// A reset connection keeps its final state for the application, as a
+/// socket does until closed: reads and writes report the reset, its
+/// counters and options stay, and its tuple is free for a new connection.
+#[test]
+fn a_reset_connection_stays_until_released() {
+    let (mut net, c, s) = connected();
+    let local = net.client.connection(c).unwrap().local_addr();
+    net.client.connection_mut(c).unwrap().write(b"hi").unwrap();
+    net.run_for(Duration::from_millis(100));
+    net.client.connection_mut(c).unwrap().abort();
+    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+        true,
+        s,
+        Event::Closed(CloseReason::Reset)
+    )));
+    let reset = crate::conn::Error::Closed(CloseReason::Reset);
+    let conn = net.server.connection_mut(s).expect("kept until released");
+    assert_eq!(conn.read(net.now, &mut [0; 4]), Err(reset));
+    assert_eq!(conn.write(b"x"), Err(reset));
+    let stats = conn.stats();
+    assert_eq!((stats.state, stats.bytes_received), (State::Closed, 2));
+    assert!(conn.negotiated().sack);
+    // The ended connections no longer own the tuple: it opens again,
+    // while the old handle still names the old connection.
+    net.client.release(c, net.now).unwrap();
+    let c2 = net
+        .client
+        .connect_from(local, server_addr(), net.now)
+        .unwrap();
+    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+        false,
+        c2,
+        Event::Connected
+    )));
+    assert_eq!(net.server.connection(s).unwrap().stats(), stats);
+    net.server.release(s, net.now).unwrap();
+    assert!(net.server.connection(s).is_none());
 }

@@ -24,7 +24,7 @@ fn hundred_megabytes(client_ip: IpAddr, server_ip: IpAddr, link: Link) {
     let (c, s) = net.connect(client_ip, server_addr, l);
     let mut flows = [(c, s, Stream::new(7, BULK))];
     transfer(&mut net, &mut flows, Duration::from_secs(300));
-    // Close both ways; everything is removed once the events are polled.
+    // Close both ways: buffers go at once, connections when released.
     net.client
         .connection_mut(c)
         .unwrap()
@@ -50,8 +50,12 @@ fn hundred_megabytes(client_ip: IpAddr, server_ip: IpAddr, link: Link) {
         Event::Closed(CloseReason::Normal)
     )));
     let (cs, ss) = (net.client.stats(), net.server.stats());
-    assert_eq!((cs.connections, ss.connections), (0, 0));
+    assert_eq!((cs.connections, ss.connections), (1, 1));
     assert_eq!((cs.buffer_memory, ss.buffer_memory), (0, 0));
+    net.client.release(c, net.now).unwrap();
+    net.server.release(s, net.now).unwrap();
+    let (cs, ss) = (net.client.stats(), net.server.stats());
+    assert_eq!((cs.connections, ss.connections), (0, 0));
     // The client closed first: its TIME-WAIT entry remains.
     assert_eq!((cs.time_wait, ss.time_wait), (1, 0));
     assert_eq!(cs.drops.total() + ss.drops.total(), 0, "{cs:?} {ss:?}");
