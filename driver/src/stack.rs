@@ -110,6 +110,9 @@ pub(crate) struct Slot {
     pub(crate) write: Option<Waker>,
     pub(crate) connected: bool,
     pub(crate) closed: Option<CloseReason>,
+    /// A failure (reset, timeout) was reported to a read or write: as a
+    /// kernel socket's pending error, it is reported once.
+    pub(crate) failure_reported: bool,
     /// The connection's counters as of its last `PeerClosed` or `Closed`
     /// event, for `stats()` after it is gone.
     pub(crate) last_stats: Option<Box<Stats>>,
