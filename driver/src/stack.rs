@@ -112,6 +112,9 @@ pub(crate) struct Slot {
     /// The wakers stay after waking: every event wakes them, not only the
     /// first after an operation would block (`Stream::set_event_wakers`).
     pub(crate) keep_wakers: bool,
+    /// A failure (reset, timeout) was reported to a read or write: as a
+    /// kernel socket's pending error, it is reported once.
+    pub(crate) failure_reported: bool,
 }
 
 /// What the lock protects.
@@ -125,7 +128,6 @@ pub(crate) struct State {
     driver: Option<Waker>,
     /// Set when the driver stopped; every operation fails with it.
     pub(crate) failed: Option<Option<(io::ErrorKind, String)>>,
-    next_listen_port: u16,
 }
 
 impl State {
@@ -223,7 +225,6 @@ impl Stack {
                 accept_wakers: HashMap::new(),
                 driver: None,
                 failed: None,
-                next_listen_port: 0,
             }),
             clock: R::now,
             origin: R::now(),
@@ -253,30 +254,31 @@ impl Stack {
         self.shared.link_addr
     }
 
-    /// Listens on `addr`. Port 0 picks a free port. An unspecified IP
-    /// listens on every address of its family the link delivers.
+    /// Listens on `addr`. An unspecified IP listens on every address of
+    /// its family the link delivers.
+    ///
+    /// Port 0 picks a free port. On a link with an address of its own (a
+    /// UDP socket), the first choice is the link's port when `addr`'s IP
+    /// fits the link's: over UDP a peer that knows no route sends to the
+    /// TCP address itself, so that is the one TCP port of this stack
+    /// another stack reaches by the listener's
+    /// [`local_addr`](Listener::local_addr) alone. When a listener holds
+    /// it already (or on other links), the endpoint picks a port from its
+    /// ephemeral range (RFC 6056, keyed by the stack's secret); over UDP a
+    /// peer then needs a route to the stack's socket
+    /// ([`UdpRoutes::insert`](crate::link::UdpRoutes::insert)).
     pub fn bind(&self, addr: SocketAddr) -> io::Result<Listener> {
         let mut st = self.shared.lock();
         st.check_running()?;
-        let id = if addr.port() != 0 {
-            st.ep.listen(addr).map_err(error::endpoint)?
-        } else {
-            let mut found = None;
-            for _ in 0..4096 {
-                st.next_listen_port = st.next_listen_port.wrapping_add(1);
-                let port = 20_000 + st.next_listen_port % 12_000;
-                match st.ep.listen(SocketAddr::new(addr.ip(), port)) {
-                    Ok(id) => {
-                        found = Some(id);
-                        break;
-                    }
-                    Err(synack_core::endpoint::EndpointError::AddressInUse) => continue,
-                    Err(e) => return Err(error::endpoint(e)),
-                }
-            }
-            found.ok_or_else(|| {
-                error::endpoint(synack_core::endpoint::EndpointError::AddressInUse)
-            })?
+        let link_port = self
+            .shared
+            .link_addr
+            .filter(|link| addr.port() == 0 && fits(link.ip(), addr.ip()))
+            .map(|link| SocketAddr::new(addr.ip(), link.port()));
+        let id = match link_port.map(|a| st.ep.listen(a)) {
+            Some(Ok(id)) => id,
+            // Taken (or refused): the endpoint's own pick.
+            _ => st.ep.listen(addr).map_err(error::endpoint)?,
         };
         let local = st.ep.listener_addr(id).unwrap_or(addr);
         drop(st);
@@ -362,6 +364,15 @@ impl Stack {
     pub fn framing(&self) -> Framing {
         self.shared.framing
     }
+}
+
+/// Whether a listener on `ip` gets segments that arrive for a link bound
+/// to `link`: the same address, or either one unspecified (of a family
+/// the link carries: an IPv6 wildcard socket also takes IPv4).
+fn fits(link: IpAddr, ip: IpAddr) -> bool {
+    link == ip
+        || (link.is_unspecified() && (link.is_ipv6() || ip.is_ipv4()))
+        || (ip.is_unspecified() && ip.is_ipv4() == link.is_ipv4())
 }
 
 /// The future that runs a [`Stack`]: see the [module

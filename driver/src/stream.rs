@@ -97,12 +97,20 @@ impl Stream {
     /// report. When `f` returns `WouldBlock`, `cx`'s waker is left in the
     /// `wait` slot (`f` returns the result and whether the driver must be
     /// woken).
+    ///
+    /// A failure (reset, timeout, abort) is reported once, to the first
+    /// read or write that meets it, as a kernel socket reports its pending
+    /// error (`SO_ERROR`) once; after that `spent` says what the
+    /// operation gives (a read: end of stream; a write: a broken pipe).
+    /// An operation with no `spent` neither takes the report nor sees the
+    /// failure: it finds nothing connected.
     fn with_conn<T>(
         &self,
         cx: Option<&mut Context<'_>>,
         wait: Wait,
         f: impl FnOnce(&mut Connection, synack_core::Instant) -> (Result<T, Error>, bool),
         gone: impl FnOnce(Option<CloseReason>) -> io::Result<T>,
+        spent: Option<fn() -> io::Result<T>>,
     ) -> Poll<io::Result<T>> {
         let now = self.stack.shared.now();
         let mut st = self.stack.shared.lock();
@@ -112,12 +120,21 @@ impl Stream {
         let (result, kick) = match st.ep.connection_mut(self.handle) {
             Some(conn) => f(conn, now),
             None => {
-                return Poll::Ready(gone(st.slots.get(&self.handle).and_then(|s| s.closed)));
+                let closed = st.slots.get(&self.handle).and_then(|s| s.closed);
+                return Poll::Ready(match closed {
+                    Some(reason) if reason != CloseReason::Normal => {
+                        self.report_failure(&mut st, reason, spent)
+                    }
+                    closed => gone(closed),
+                });
             }
         };
         let kick = if kick { st.kick() } else { None };
         let out = match result {
             Ok(v) => Poll::Ready(Ok(v)),
+            Err(Error::Closed(reason)) if reason != CloseReason::Normal => {
+                Poll::Ready(self.report_failure(&mut st, reason, spent))
+            }
             Err(Error::WouldBlock) => match cx {
                 Some(cx) => {
                     register(&mut st, self.handle, wait, cx.waker());
@@ -135,6 +152,27 @@ impl Stream {
             w.wake();
         }
         out
+    }
+
+    /// The connection failed for `reason`: the error, the first time a
+    /// read or write meets it; `spent()` after.
+    fn report_failure<T>(
+        &self,
+        st: &mut State,
+        reason: CloseReason,
+        spent: Option<fn() -> io::Result<T>>,
+    ) -> io::Result<T> {
+        let Some(spent) = spent else {
+            return Err(io::ErrorKind::NotConnected.into());
+        };
+        match st.slots.get_mut(&self.handle) {
+            Some(slot) if slot.failure_reported => spent(),
+            Some(slot) => {
+                slot.failure_reported = true;
+                Err(error::closed(reason))
+            }
+            None => Err(error::closed(reason)),
+        }
     }
 
     /// Reads what has arrived into `buf`: `Ready(Ok(0))` at end of stream
@@ -160,6 +198,8 @@ impl Stream {
                 Some(reason) => Err(error::closed(reason)),
                 None => Err(io::ErrorKind::NotConnected.into()),
             },
+            // The failure was reported: the stream has ended.
+            Some(|| Ok(0)),
         )
     }
 
@@ -183,11 +223,15 @@ impl Stream {
                     Some(reason) => error::closed(reason),
                 })
             },
+            Some(|| Err(broken_pipe())),
         )
     }
 
     /// Shuts the sending side: a FIN after the written data. Does not
-    /// wait. `Ok` also when the connection already ended normally.
+    /// wait. `Ok` also when the connection already ended normally;
+    /// `NotConnected` once it failed (reset, timed out), as `shutdown(2)`
+    /// says `ENOTCONN` then, leaving the failure for a read or write to
+    /// report.
     pub fn shutdown(&self) -> io::Result<()> {
         let r = self.with_conn(
             None,
@@ -202,6 +246,10 @@ impl Stream {
                 Some(reason) => Err(error::closed(reason)),
                 None => Err(io::ErrorKind::NotConnected.into()),
             },
+            // After a failure there is nothing left to shut: ENOTCONN, as
+            // from a kernel socket, which leaves the error to reads and
+            // writes.
+            None,
         );
         match r {
             Poll::Ready(r) => r,
@@ -389,7 +437,11 @@ impl Stream {
     /// too and acknowledged everything (`Ok`), or the connection failed
     /// (reset, timed out).
     pub async fn close(&self) -> io::Result<()> {
-        self.shutdown()?;
+        match self.shutdown() {
+            // Already failed: the reads below say how.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+            r => r?,
+        }
         let mut scratch = vec![0u8; 16 * 1024];
         loop {
             match poll_fn(|cx| self.poll_read(Some(cx), &mut scratch)).await {
@@ -407,6 +459,10 @@ impl Stream {
     pub fn abort(&self) {
         let _ = self.with_connection(|c| c.abort());
     }
+}
+
+fn broken_pipe() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "connection closed")
 }
 
 fn ready_or_would_block<T>(p: Poll<io::Result<T>>) -> io::Result<T> {

@@ -49,6 +49,11 @@
 //! Failures are `std::io::Error`s with the kinds a kernel socket reports:
 //! `ConnectionRefused`, `ConnectionReset`, `TimedOut`,
 //! `ConnectionAborted`, `BrokenPipe`, `NotConnected`, `AddrInUse`.
+//!
+//! A failure is reported once, as a kernel socket reports its pending
+//! error: the first read or write after a reset (or timeout) fails with
+//! `ConnectionReset` (`TimedOut`); after that reads return `Ok(0)` and
+//! writes fail with `BrokenPipe`.
 
 pub mod link;
 mod listener;

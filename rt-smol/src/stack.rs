@@ -70,9 +70,11 @@ impl Stack {
         self.inner.udp_addr()
     }
 
-    /// Listens on `addr`, like `async_net::TcpListener::bind`. Port 0
-    /// picks a free port. An unspecified IP listens on every address of
-    /// its family the link delivers.
+    /// Listens on `addr`, like `async_net::TcpListener::bind`. An
+    /// unspecified IP listens on every address of its family the link
+    /// delivers. Port 0 picks a free port: on UDP, the socket's own port
+    /// if no listener has it, so other stacks reach the listener at its
+    /// `local_addr()` (see [`synack_driver::Stack::bind`]).
     pub fn bind(&self, addr: SocketAddr) -> io::Result<TcpListener> {
         let inner = self.inner.bind(addr)?;
         Ok(TcpListener::new(self.clone(), inner))

@@ -45,6 +45,11 @@
 //! `ConnectionAborted` (this side aborted), `BrokenPipe` (writing after
 //! shutdown or after the connection closed), `NotConnected`, `AddrInUse`.
 //!
+//! A failure is reported once, as a kernel socket reports its pending
+//! error: the first read or write after a reset (or timeout) fails with
+//! `ConnectionReset` (`TimedOut`); after that reads return `Ok(0)` and
+//! writes fail with `BrokenPipe`.
+//!
 //! ## Links
 //!
 //! [`link::Udp`] (UDP encapsulation with GSO/GRO), [`link::Tun`] (a Linux

@@ -42,8 +42,44 @@ async fn a_peer_abort_reads_as_reset_by_peer() {
         let mut buf = [0u8; 16];
         let err = stream.read(&mut buf).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
-        let err = stream.write_all(b"more").await.unwrap_err();
+        // As from a kernel socket the reset is reported once; then the
+        // stream reads as ended and writes fail as a broken pipe.
+        assert_eq!(stream.read(&mut buf).await.unwrap(), 0);
+        for _ in 0..2 {
+            let err = stream.write_all(b"more").await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::BrokenPipe, "{err}");
+        }
+        assert_eq!(stream.read(&mut buf).await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reset_is_reported_once_to_the_first_write_that_sees_it() {
+    within(10, async {
+        let server = stack();
+        let client = stack();
+        let addr = server.udp_addr().unwrap();
+        let listener = server.bind(addr).unwrap();
+        let mut stream = client.connect(addr).await.unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        accepted.abort();
+        // Until the reset has arrived and ended the connection.
+        while client.stats().connections > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Shutting down finds nothing to shut, and leaves the report to
+        // the write.
+        let err = stream.shutdown().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotConnected, "{err}");
+        let err = stream.write(b"more").await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+        let err = stream.write(b"more").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BrokenPipe, "{err}");
+        let mut buf = [0u8; 16];
+        assert_eq!(stream.read(&mut buf).await.unwrap(), 0);
+        let err = stream.write(b"more").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BrokenPipe, "{err}");
     })
     .await;
 }

@@ -247,26 +247,39 @@ impl Endpoint {
     }
 
     /// Listens on `local`. An unspecified address (`0.0.0.0` or `::`)
-    /// listens on every address of its family. Fails with
+    /// listens on every address of its family. Port 0 picks a port from
+    /// [`EndpointConfig::ephemeral_ports`] that no listener covers, as
+    /// `bind` to port 0 does (read it back with
+    /// [`Endpoint::listener_addr`]); the pick is keyed by the host secret
+    /// like those of [`Endpoint::connect`]. Fails with
     /// [`EndpointError::AddressInUse`] if a listener covers the same
-    /// address and port, and [`EndpointError::InvalidAddress`] for port 0
-    /// or a multicast or broadcast address.
+    /// address and port, [`EndpointError::NoEphemeralPorts`] when port 0
+    /// finds every port of the range taken, and
+    /// [`EndpointError::InvalidAddress`] for a multicast or broadcast
+    /// address.
     // RFC 9293 §3.9.1.1 (MUST-41, MUST-42): only listeners can clash;
     // connections already using the port are neither checked nor touched.
     pub fn listen(&mut self, local: SocketAddr) -> Result<ListenerId, EndpointError> {
-        if local.port() == 0 || !(local.ip().is_unspecified() || is_unicast(local.ip())) {
+        if !(local.ip().is_unspecified() || is_unicast(local.ip())) {
             return Err(EndpointError::InvalidAddress);
         }
-        let same_family_port =
-            |a: &SocketAddr| a.port() == local.port() && a.is_ipv4() == local.is_ipv4();
-        let clash = if local.ip().is_unspecified() {
-            self.by_local.keys().any(same_family_port)
-        } else {
-            self.by_local.contains_key(&local) || self.by_local.contains_key(&wildcard(local))
-        };
-        if clash {
+        let local = if local.port() == 0 {
+            let by_local = &self.by_local;
+            // A key no connection has (its remote is unspecified), so
+            // listeners draw from their own counter of RFC 6056's table.
+            let key = wildcard(SocketAddr::new(local.ip(), 0));
+            let port = self
+                .ports
+                .pick(local.ip(), key, |port| {
+                    listener_clash(by_local, SocketAddr::new(local.ip(), port))
+                })
+                .ok_or(EndpointError::NoEphemeralPorts)?;
+            SocketAddr::new(local.ip(), port)
+        } else if listener_clash(&self.by_local, local) {
             return Err(EndpointError::AddressInUse);
-        }
+        } else {
+            local
+        };
         let id = ListenerId(self.listeners.insert(Listener {
             local,
             syn_queue: 0,
@@ -648,6 +661,19 @@ fn timer_is_live(
     match owner {
         Owner::Conn(k) => conns.get(k).is_some_and(|e| e.timer == Some(at)),
         Owner::TimeWait(k) => time_wait.get(k).is_some_and(|t| t.expiry == at),
+    }
+}
+
+/// Whether a listener on `local` would overlap one in `by_local`: the
+/// same address and port, or a wildcard of the family on the port (either
+/// way round).
+fn listener_clash(by_local: &BTreeMap<SocketAddr, ListenerId>, local: SocketAddr) -> bool {
+    if local.ip().is_unspecified() {
+        by_local
+            .keys()
+            .any(|a| a.port() == local.port() && a.is_ipv4() == local.is_ipv4())
+    } else {
+        by_local.contains_key(&local) || by_local.contains_key(&wildcard(local))
     }
 }
 

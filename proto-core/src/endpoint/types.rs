@@ -38,7 +38,8 @@ pub enum EndpointError {
     /// multicast or broadcast peer, or local and remote of different
     /// families.
     InvalidAddress,
-    /// Every ephemeral port towards this destination is in use.
+    /// Every ephemeral port towards this destination is in use (for a
+    /// listener on port 0: every one is taken by listeners).
     NoEphemeralPorts,
     /// [`EndpointConfig::max_connections`](super::EndpointConfig::max_connections)
     /// connections exist already.

@@ -300,10 +300,6 @@ fn listen_refuses_overlaps_and_bad_addresses() {
         ep.listen(SocketAddr::new(SERVER_V4, 81)),
         Err(EndpointError::AddressInUse)
     );
-    assert_eq!(
-        ep.listen(SocketAddr::new(SERVER_V4, 0)),
-        Err(EndpointError::InvalidAddress)
-    );
     let now = crate::time::Instant::ZERO;
     for remote in [
         SocketAddr::new(SERVER_V4, 0),
@@ -317,6 +313,52 @@ fn listen_refuses_overlaps_and_bad_addresses() {
             "{remote}"
         );
     }
+}
+
+#[test]
+fn listening_on_port_0_takes_a_free_ephemeral_port() {
+    let mut net = Net::pair();
+    let (min, max) = net.server.config().ephemeral_ports;
+    let mut taken = BTreeSet::new();
+    let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+    for addr in [
+        SocketAddr::new(SERVER_V4, 0),
+        any,
+        SocketAddr::new(SERVER_V6, 0),
+    ] {
+        let l = net.server.listen(addr).unwrap();
+        let bound = net.server.listener_addr(l).unwrap();
+        assert_eq!(bound.ip(), addr.ip());
+        assert!((min..=max).contains(&bound.port()), "{bound}");
+        taken.insert((bound.is_ipv4(), bound.port()));
+    }
+    // The wildcard listener did not take the specific one's port.
+    assert_eq!(taken.len(), 3);
+    // It is a listener like any other: a client gets through to it.
+    let l = net.server.listen(SocketAddr::new(SERVER_V4, 0)).unwrap();
+    let addr = net.server.listener_addr(l).unwrap();
+    let (c, _s) = net.connect(CLIENT_V4, addr, l);
+    assert_eq!(net.client.connection(c).unwrap().tuple().remote, addr);
+}
+
+#[test]
+fn port_0_listeners_fail_cleanly_when_the_range_is_full() {
+    let mut cfg = config(2);
+    cfg.ephemeral_ports = (50000, 50003);
+    let mut ep = Endpoint::new(cfg).unwrap();
+    // One port of the range is taken by hand, the rest by port 0.
+    ep.listen(SocketAddr::new(SERVER_V4, 50002)).unwrap();
+    let ports: BTreeSet<u16> = (0..3)
+        .map(|_| {
+            let l = ep.listen(SocketAddr::new(SERVER_V4, 0)).unwrap();
+            ep.listener_addr(l).unwrap().port()
+        })
+        .collect();
+    assert_eq!(ports, BTreeSet::from([50000, 50001, 50003]));
+    assert_eq!(
+        ep.listen(SocketAddr::new(SERVER_V4, 0)),
+        Err(EndpointError::NoEphemeralPorts)
+    );
 }
 
 #[test]
