@@ -337,11 +337,12 @@ impl Stream {
         st.slots.get(&self.handle).is_some_and(|s| s.connected)
     }
 
-    /// How the connection failed, if it did: refused, reset, timed out,
-    /// aborted, or the stack stopped. `None` while it is alive and after a
-    /// normal close.
-    pub fn error(&self) -> Option<io::Error> {
-        let st = self.stack.shared.lock();
+    /// Takes the connection's pending error, as `SO_ERROR` does: how it
+    /// failed (refused, reset, timed out, aborted), unless a read or write
+    /// already reported it; after that, and while the connection is alive
+    /// or after a normal close, `None`. A stopped stack is always an error.
+    pub fn take_error(&self) -> Option<io::Error> {
+        let mut st = self.stack.shared.lock();
         if let Err(e) = st.check_running() {
             return Some(e);
         }
@@ -352,7 +353,11 @@ impl Stream {
             .or_else(|| st.ep.connection(self.handle)?.close_reason());
         match reason {
             None | Some(CloseReason::Normal) => None,
-            Some(reason) => Some(error::closed(reason)),
+            Some(reason) => {
+                let slot = st.slots.get_mut(&self.handle)?;
+                (!std::mem::replace(&mut slot.failure_reported, true))
+                    .then(|| error::closed(reason))
+            }
         }
     }
 

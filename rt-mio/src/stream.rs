@@ -70,12 +70,13 @@ impl TcpStream {
         }
     }
 
-    /// How the connection failed, if it did, like `SO_ERROR`: refused,
-    /// reset, timed out, aborted, or the stack stopped. `Ok(None)` while it
-    /// is alive (or connecting) and after a normal close. Unlike `SO_ERROR`
-    /// it is not cleared by asking.
+    /// Takes the pending error, like `SO_ERROR`: how the connection failed
+    /// (refused, reset, timed out, aborted), reported once, here or to the
+    /// first read or write that meets it, whichever comes first; or the
+    /// stack stopped (always). `Ok(None)` while it is alive (or
+    /// connecting), after a normal close, and once the failure was taken.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        Ok(self.inner.error())
+        Ok(self.inner.take_error())
     }
 
     /// Shuts the sending side (`Shutdown::Write`): a FIN after the written
