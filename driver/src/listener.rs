@@ -67,13 +67,23 @@ impl Listener {
                 Poll::Ready(Ok((stream, peer)))
             }
             None => {
-                let waiters = st.accept_wakers.entry(self.id).or_default();
-                if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                    waiters.push(cx.waker().clone());
-                }
+                add_waiter(st.accept_wakers.entry(self.id).or_default(), cx);
                 Poll::Pending
             }
         }
+    }
+
+    /// Ready when [`poll_accept`](Listener::poll_accept) would not wait:
+    /// a connection waits to be accepted, or the stack has stopped.
+    /// Otherwise `cx`'s waker joins the listener's waiters, as in
+    /// `poll_accept`.
+    pub fn poll_accept_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.stack.shared.lock();
+        if st.check_running().is_err() || st.ep.pending_accepts(self.id) > 0 {
+            return Poll::Ready(());
+        }
+        add_waiter(st.accept_wakers.entry(self.id).or_default(), cx);
+        Poll::Pending
     }
 
     /// The address it listens on.
@@ -99,5 +109,12 @@ impl Drop for Listener {
             w.wake();
         }
         drop(waiters);
+    }
+}
+
+/// Adds `cx`'s waker to a listener's waiters, each distinct waker once.
+fn add_waiter(waiters: &mut Vec<std::task::Waker>, cx: &Context<'_>) {
+    if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+        waiters.push(cx.waker().clone());
     }
 }

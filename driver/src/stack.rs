@@ -113,6 +113,9 @@ pub(crate) struct Slot {
     /// The connection's counters as of its last `PeerClosed` or `Closed`
     /// event, for `stats()` after it is gone.
     pub(crate) last_stats: Option<Box<Stats>>,
+    /// The wakers stay after waking: every event wakes them, not only the
+    /// first after an operation would block (`Stream::set_event_wakers`).
+    pub(crate) keep_wakers: bool,
 }
 
 /// What the lock protects.
@@ -289,6 +292,19 @@ impl Stack {
     /// with a reset and `TimedOut` when it never answers (after the SYN
     /// retries). Dropping the future releases the connection.
     pub async fn connect(&self, addr: SocketAddr) -> io::Result<Stream> {
+        // The stream owns the handle: dropping this future releases the
+        // connection.
+        let stream = self.start_connect(addr)?;
+        stream.wait_connected().await?;
+        Ok(stream)
+    }
+
+    /// Starts opening a connection to `addr` and returns at once, as a
+    /// non-blocking `connect(2)`: the handshake goes on as the driver
+    /// runs, and [`Stream::poll_connected`] (or
+    /// [`Stream::poll_write_ready`]) tells when it is over. Data written
+    /// before then waits for it.
+    pub fn start_connect(&self, addr: SocketAddr) -> io::Result<Stream> {
         let local_ip = self.local_ip_for(addr)?;
         let handle = {
             let mut st = self.shared.lock();
@@ -304,11 +320,7 @@ impl Stack {
             }
             h
         };
-        // From here the stream owns the handle: dropping this future
-        // releases the connection.
-        let stream = Stream::new(self.clone(), handle);
-        stream.wait_connected().await?;
-        Ok(stream)
+        Ok(Stream::new(self.clone(), handle))
     }
 
     fn local_ip_for(&self, addr: SocketAddr) -> io::Result<IpAddr> {
@@ -484,11 +496,16 @@ impl<L: PacketLink, R: Runtime> Driver<L, R> {
                     (true, true)
                 }
             };
-            if read && let Some(w) = slot.read.take() {
-                self.wake.push(w);
+            let keep = slot.keep_wakers;
+            let mut wake = |place: &mut Option<Waker>| {
+                let w = if keep { place.clone() } else { place.take() };
+                self.wake.extend(w);
+            };
+            if read {
+                wake(&mut slot.read);
             }
-            if write && let Some(w) = slot.write.take() {
-                self.wake.push(w);
+            if write {
+                wake(&mut slot.write);
             }
         }
         if !st.accept_wakers.is_empty() {
@@ -558,17 +575,34 @@ impl<L: PacketLink, R: Runtime> Driver<L, R> {
 
     /// The link failed: every operation now fails, and every waiter hears.
     fn fail(&mut self, shared: &Shared, e: &io::Error) {
-        let mut st = shared.lock();
-        st.failed = Some(Some((e.kind(), e.to_string())));
-        for slot in st.slots.values_mut() {
-            self.wake.extend(slot.read.take());
-            self.wake.extend(slot.write.take());
-        }
-        self.wake
-            .extend(st.accept_wakers.drain().flat_map(|(_, w)| w));
-        drop(st);
-        for w in self.wake.drain(..) {
-            w.wake();
-        }
+        stop(shared, Some((e.kind(), e.to_string())), &mut self.wake);
+    }
+}
+
+impl<L, R: Runtime> Drop for Driver<L, R> {
+    /// Nothing moves the stack's packets any more (the runtime shut down,
+    /// or a `synack-mio` stack was dropped): operations on the streams and
+    /// listeners the application still holds fail instead of waiting
+    /// forever.
+    fn drop(&mut self) {
+        stop(&self.shared, None, &mut self.wake);
+    }
+}
+
+/// Marks the stack stopped (the first cause stays) and wakes every waiter,
+/// so each finds out.
+fn stop(shared: &Shared, why: Option<(io::ErrorKind, String)>, wake: &mut Vec<Waker>) {
+    let mut st = shared.lock();
+    if st.failed.is_none() {
+        st.failed = Some(why);
+    }
+    for slot in st.slots.values_mut() {
+        wake.extend(slot.read.take());
+        wake.extend(slot.write.take());
+    }
+    wake.extend(st.accept_wakers.drain().flat_map(|(_, w)| w));
+    drop(st);
+    for w in wake.drain(..) {
+        w.wake();
     }
 }

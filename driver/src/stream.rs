@@ -106,14 +106,13 @@ impl Stream {
     ) -> Poll<io::Result<T>> {
         let now = self.stack.shared.now();
         let mut st = self.stack.shared.lock();
+        // A stopped stack moves nothing: fail rather than take data it
+        // will never send.
+        st.check_running()?;
         let (result, kick) = match st.ep.connection_mut(self.handle) {
             Some(conn) => f(conn, now),
             None => {
-                let result = match st.check_running() {
-                    Err(e) => Err(e),
-                    Ok(()) => gone(st.slots.get(&self.handle).and_then(|s| s.closed)),
-                };
-                return Poll::Ready(result);
+                return Poll::Ready(gone(st.slots.get(&self.handle).and_then(|s| s.closed)));
             }
         };
         let kick = if kick { st.kick() } else { None };
@@ -230,6 +229,83 @@ impl Stream {
         }
         register(&mut st, self.handle, Wait::Write, cx.waker());
         Poll::Pending
+    }
+
+    /// Ready when a read would not wait: data has arrived, the peer has
+    /// closed, the connection has ended or the stack has stopped.
+    /// Otherwise `cx`'s waker waits in the read slot, woken by the next
+    /// event that may change that.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.stack.shared.lock();
+        let ready = st.check_running().is_err()
+            || st.ep.connection(self.handle).is_none_or(|c| {
+                c.recv_queue_len() > 0 || c.peer_closed() || c.close_reason().is_some()
+            });
+        if ready {
+            return Poll::Ready(());
+        }
+        register(&mut st, self.handle, Wait::Read, cx.waker());
+        Poll::Pending
+    }
+
+    /// Ready when a write would not wait for the handshake: the
+    /// connection is open, has ended, or the stack has stopped. (A write
+    /// may still find the send buffer full; it then returns `WouldBlock`
+    /// and leaves its waker.) Otherwise `cx`'s waker waits in the write
+    /// slot.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.stack.shared.lock();
+        let ready = st.check_running().is_err()
+            || st
+                .slots
+                .get(&self.handle)
+                .is_none_or(|s| s.connected || s.closed.is_some());
+        if ready {
+            return Poll::Ready(());
+        }
+        register(&mut st, self.handle, Wait::Write, cx.waker());
+        Poll::Pending
+    }
+
+    /// Leaves `read` and `write` in the connection's slot for good: from
+    /// now on every event the core reports wakes them (`read`: data, the
+    /// peer's FIN, the end; `write`: the handshake done, room after a full
+    /// send buffer, the end), not only the first after an operation would
+    /// block. For a reactor that turns wake-ups into edge-triggered
+    /// readiness, as the kernel reports every arrival (mio). The
+    /// `poll_*` methods should then be given these wakers.
+    pub fn set_event_wakers(&self, read: &Waker, write: &Waker) {
+        let mut st = self.stack.shared.lock();
+        if let Some(slot) = st.slots.get_mut(&self.handle) {
+            slot.keep_wakers = true;
+            slot.read = Some(read.clone());
+            slot.write = Some(write.clone());
+        }
+    }
+
+    /// True once the handshake has completed, whatever happened since.
+    pub fn is_connected(&self) -> bool {
+        let st = self.stack.shared.lock();
+        st.slots.get(&self.handle).is_some_and(|s| s.connected)
+    }
+
+    /// How the connection failed, if it did: refused, reset, timed out,
+    /// aborted, or the stack stopped. `None` while it is alive and after a
+    /// normal close.
+    pub fn error(&self) -> Option<io::Error> {
+        let st = self.stack.shared.lock();
+        if let Err(e) = st.check_running() {
+            return Some(e);
+        }
+        let reason = st
+            .slots
+            .get(&self.handle)
+            .and_then(|s| s.closed)
+            .or_else(|| st.ep.connection(self.handle)?.close_reason());
+        match reason {
+            None | Some(CloseReason::Normal) => None,
+            Some(reason) => Some(error::closed(reason)),
+        }
     }
 
     /// Ready once the connection has ended (its `Closed` event): `Ok`

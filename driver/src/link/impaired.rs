@@ -5,6 +5,7 @@
 use std::io;
 use std::marker::PhantomData;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
 use super::{Framing, Incoming, PacketLink, SendBatch};
@@ -87,6 +88,20 @@ impl<L: PacketLink, R: Runtime> Impaired<L, R> {
                 cx.waker().wake_by_ref();
             }
         }
+    }
+}
+
+/// The wrapped link's descriptor, for a reactor the application owns
+/// (mio) to register.
+impl<L: AsRawFd, R: Runtime> AsRawFd for Impaired<L, R> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl<L: AsFd, R: Runtime> AsFd for Impaired<L, R> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
     }
 }
 

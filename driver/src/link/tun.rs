@@ -1,6 +1,7 @@
 //! A Linux TUN device as a [`PacketLink`]: whole IP packets in and out.
 
 use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
 use synack_link::tun::{TunConfig, TunLink};
@@ -46,6 +47,20 @@ impl<R: Runtime> Tun<R> {
             mtu,
             buf: vec![0; 65_536],
         })
+    }
+}
+
+/// The device's descriptor, for a reactor the application owns (mio) to
+/// register.
+impl<R: Runtime> AsRawFd for Tun<R> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl<R: Runtime> AsFd for Tun<R> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
     }
 }
 

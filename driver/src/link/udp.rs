@@ -25,6 +25,7 @@
 use std::collections::HashMap;
 use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -150,6 +151,20 @@ impl<R: Runtime> Udp<R> {
             self.io.get_ref().max_batch(),
             self.io.get_ref().gro_segments(),
         )
+    }
+}
+
+/// The socket's descriptor, for a reactor the application owns (mio) to
+/// register.
+impl<R: Runtime> AsRawFd for Udp<R> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl<R: Runtime> AsFd for Udp<R> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
     }
 }
 
