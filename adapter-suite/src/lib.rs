@@ -16,6 +16,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -24,9 +25,11 @@ use synack_driver::StackConfig;
 use synack_driver::link::PacketLink;
 
 pub mod cases;
+mod mio_adapter;
 mod smol_adapter;
 mod tokio_adapter;
 
+pub use mio_adapter::Mio;
 pub use smol_adapter::Smol;
 pub use tokio_adapter::Tokio;
 
@@ -60,7 +63,9 @@ pub trait Adapter: Sized + 'static {
     fn sleep(duration: Duration) -> Task<'static, ()>;
 
     /// A stack over `link`, its driver running on the adapter's runtime.
-    fn stack_on<L: PacketLink>(link: L, config: StackConfig) -> io::Result<Self::Stack>;
+    /// (mio registers the link's descriptor in the loop's `Poll`, hence
+    /// `AsRawFd`.)
+    fn stack_on<L: PacketLink + AsRawFd>(link: L, config: StackConfig) -> io::Result<Self::Stack>;
 
     /// A listener on `addr` (port 0: one the stack picks).
     fn bind(stack: &Self::Stack, addr: SocketAddr) -> io::Result<Self::Listener>;

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use synack_driver::StackConfig;
@@ -41,7 +42,7 @@ impl Adapter for Smol {
         })
     }
 
-    fn stack_on<L: PacketLink>(link: L, config: StackConfig) -> io::Result<Self::Stack> {
+    fn stack_on<L: PacketLink + AsRawFd>(link: L, config: StackConfig) -> io::Result<Self::Stack> {
         let (stack, driver) = synack_smol::Stack::new(link, config)?;
         smol::spawn(driver).detach();
         Ok(stack)

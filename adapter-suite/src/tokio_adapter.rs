@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use synack_driver::StackConfig;
@@ -52,7 +53,7 @@ impl Adapter for Tokio {
         Box::pin(tokio::time::sleep(duration))
     }
 
-    fn stack_on<L: PacketLink>(link: L, config: StackConfig) -> io::Result<Self::Stack> {
+    fn stack_on<L: PacketLink + AsRawFd>(link: L, config: StackConfig) -> io::Result<Self::Stack> {
         synack_tokio::Stack::new(link, config)
     }
 

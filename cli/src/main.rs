@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod demo;
 mod log;
+mod mio_loop;
 mod net;
 mod pcap;
 mod perf;

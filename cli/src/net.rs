@@ -5,13 +5,17 @@ use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
 
-use clap::Args;
+use std::os::fd::AsRawFd;
+
+use clap::{Args, ValueEnum};
 use synack_core::cc::CcAlgorithm;
+use synack_core::conn::Stats;
+use synack_driver::link::{Impaired, PacketLink, Udp};
 use synack_link::impair::{ImpairmentConfig, LossModel, Rng};
 use synack_link::tun::TunConfig;
-use synack_tokio::link::{Impaired, PacketLink, Udp};
 use synack_tokio::{Stack, StackConfig};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio_util::compat::{Compat, FuturesAsyncReadCompatExt};
 use xxhash_rust::xxh3::Xxh3;
 
 /// A congestion controller by name.
@@ -39,9 +43,121 @@ pub fn parse_prefix(s: &str) -> Result<(IpAddr, u8), String> {
     Ok((ip, prefix))
 }
 
+/// The runtime a stack's driver and the transfer run on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Runtime {
+    /// synack-tokio on a two-worker tokio runtime.
+    #[default]
+    Tokio,
+    /// synack-smol: `smol::block_on`, drivers on smol's executor.
+    Smol,
+    /// synack-mio: one thread's mio event loop, no executor.
+    Mio,
+}
+
+impl Runtime {
+    /// The name `--runtime` takes and `--json` reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Tokio => "tokio",
+            Runtime::Smol => "smol",
+            Runtime::Mio => "mio",
+        }
+    }
+}
+
+/// Builds a stack of one adapter over any link (the UDP link, possibly
+/// wrapped in a loss stage, is built once for all adapters).
+pub trait MakeStack {
+    /// The runtime the links run on.
+    type Runtime: synack_driver::runtime::Runtime;
+    /// The adapter's stack.
+    type Stack;
+    /// A stack over `link`.
+    fn make<L: PacketLink + AsRawFd>(link: L, config: StackConfig) -> io::Result<Self::Stack>;
+}
+
+/// An async adapter's listeners and streams, for the transfers written
+/// once over tokio's I/O traits (smol's streams go through tokio-util's
+/// compat wrapper; mio has its own loop, `mio_loop`).
+pub trait AsyncAdapter: MakeStack {
+    /// The adapter's listener.
+    type Listener;
+    /// The adapter's stream, as tokio's I/O traits see it.
+    type Stream: AsyncRead + AsyncWrite + Unpin;
+    /// Listens on `addr`.
+    fn bind(stack: &Self::Stack, addr: SocketAddr) -> io::Result<Self::Listener>;
+    /// The next connection, and the peer's address.
+    fn accept(
+        listener: &Self::Listener,
+    ) -> impl Future<Output = io::Result<(Self::Stream, SocketAddr)>>;
+    /// A connection to `to`.
+    fn connect(
+        stack: &Self::Stack,
+        to: SocketAddr,
+    ) -> impl Future<Output = io::Result<Self::Stream>>;
+    /// The connection's counters.
+    fn stats(stream: &Self::Stream) -> io::Result<Stats>;
+    /// Sets TCP_NODELAY.
+    fn set_nodelay(stream: &Self::Stream, nodelay: bool) -> io::Result<()>;
+    /// Runs `task` beside the caller, detached.
+    fn spawn(task: impl Future<Output = ()> + Send + 'static);
+}
+
+impl AsyncAdapter for Tokio {
+    type Listener = synack_tokio::TcpListener;
+    type Stream = synack_tokio::TcpStream;
+    fn bind(stack: &Stack, addr: SocketAddr) -> io::Result<Self::Listener> {
+        stack.bind(addr)
+    }
+    async fn accept(listener: &Self::Listener) -> io::Result<(Self::Stream, SocketAddr)> {
+        listener.accept().await
+    }
+    async fn connect(stack: &Stack, to: SocketAddr) -> io::Result<Self::Stream> {
+        stack.connect(to).await
+    }
+    fn stats(stream: &Self::Stream) -> io::Result<Stats> {
+        stream.stats()
+    }
+    fn set_nodelay(stream: &Self::Stream, nodelay: bool) -> io::Result<()> {
+        stream.set_nodelay(nodelay)
+    }
+    fn spawn(task: impl Future<Output = ()> + Send + 'static) {
+        tokio::spawn(task);
+    }
+}
+
+impl AsyncAdapter for Smol {
+    type Listener = synack_smol::TcpListener;
+    type Stream = Compat<synack_smol::TcpStream>;
+    fn bind(stack: &Self::Stack, addr: SocketAddr) -> io::Result<Self::Listener> {
+        stack.bind(addr)
+    }
+    async fn accept(listener: &Self::Listener) -> io::Result<(Self::Stream, SocketAddr)> {
+        let (stream, peer) = listener.accept().await?;
+        Ok((stream.compat(), peer))
+    }
+    async fn connect(stack: &Self::Stack, to: SocketAddr) -> io::Result<Self::Stream> {
+        Ok(stack.connect(to).await?.compat())
+    }
+    fn stats(stream: &Self::Stream) -> io::Result<Stats> {
+        stream.get_ref().stats()
+    }
+    fn set_nodelay(stream: &Self::Stream, nodelay: bool) -> io::Result<()> {
+        stream.get_ref().set_nodelay(nodelay)
+    }
+    fn spawn(task: impl Future<Output = ()> + Send + 'static) {
+        smol::spawn(task).detach();
+    }
+}
+
 /// Options for the stack every subcommand builds.
 #[derive(Debug, Clone, Args)]
 pub struct StackArgs {
+    /// The runtime adapter: tokio, smol or mio (`synack tun` and the TUN
+    /// and kernel paths of `synack perf`: tokio only).
+    #[arg(long, value_enum, default_value_t = Runtime::Tokio)]
+    pub runtime: Runtime,
     /// Congestion controller: newreno or cubic.
     #[arg(long, default_value = "newreno", value_parser = parse_cc)]
     pub cc: CcAlgorithm,
@@ -101,14 +217,14 @@ impl TunDevArgs {
     }
 }
 
-/// A stack over `link`, wrapped in a loss stage if asked.
-pub fn stack_over<L: PacketLink>(
+/// A stack of adapter `M` over `link`, wrapped in a loss stage if asked.
+pub fn stack_over<M: MakeStack, L: PacketLink + AsRawFd>(
     link: L,
     args: &StackArgs,
     config: StackConfig,
-) -> io::Result<Stack> {
+) -> io::Result<M::Stack> {
     if args.loss > 0.0 {
-        let impaired = Impaired::new(
+        let impaired = Impaired::<L, M::Runtime>::new(
             link,
             ImpairmentConfig {
                 loss: LossModel::Bernoulli(args.loss),
@@ -116,29 +232,69 @@ pub fn stack_over<L: PacketLink>(
             },
             args.seed,
         );
-        Stack::new(impaired, config)
+        M::make(impaired, config)
     } else {
-        Stack::new(link, config)
+        M::make(link, config)
     }
 }
 
-/// A stack on a UDP socket bound to `addr`.
-pub fn udp_stack(addr: SocketAddr, args: &StackArgs) -> io::Result<Stack> {
-    let link = Udp::bind(addr)?;
+/// A stack of adapter `M` on a UDP socket bound to `addr`.
+pub fn udp_stack_of<M: MakeStack>(addr: SocketAddr, args: &StackArgs) -> io::Result<M::Stack> {
+    let link = Udp::<M::Runtime>::bind(addr)?;
     let mut config = args.config();
     let ip = link.local_addr().ip();
     if !ip.is_unspecified() {
         config.local_ip = Some(ip);
     }
-    stack_over(link, args, config)
+    stack_over::<M, _>(link, args, config)
 }
 
-/// A stack on a new TUN device.
+/// A synack-tokio stack on a UDP socket bound to `addr`.
+pub fn udp_stack(addr: SocketAddr, args: &StackArgs) -> io::Result<Stack> {
+    udp_stack_of::<Tokio>(addr, args)
+}
+
+/// synack-tokio's stacks (their drivers spawned on the current runtime).
+#[derive(Debug)]
+pub struct Tokio;
+
+impl MakeStack for Tokio {
+    type Runtime = synack_tokio::runtime::Tokio;
+    type Stack = Stack;
+    fn make<L: PacketLink + AsRawFd>(link: L, config: StackConfig) -> io::Result<Stack> {
+        Stack::new(link, config)
+    }
+}
+
+/// synack-smol's stacks (their drivers detached on smol's executor).
+#[derive(Debug)]
+pub struct Smol;
+
+impl MakeStack for Smol {
+    type Runtime = synack_smol::runtime::AsyncIo;
+    type Stack = synack_smol::Stack;
+    fn make<L: PacketLink + AsRawFd>(link: L, config: StackConfig) -> io::Result<Self::Stack> {
+        let (stack, driver) = synack_smol::Stack::new(link, config)?;
+        smol::spawn(driver).detach();
+        Ok(stack)
+    }
+}
+
+/// A synack-tokio stack on a new TUN device.
 pub fn tun_stack(device: &TunConfig, local: IpAddr, args: &StackArgs) -> io::Result<Stack> {
+    if args.runtime != Runtime::Tokio {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "TUN devices run on --runtime tokio here, not {}",
+                args.runtime.name()
+            ),
+        ));
+    }
     let link = synack_tokio::link::Tun::create(device)?;
     let mut config = args.config();
     config.local_ip = Some(local);
-    stack_over(link, args, config)
+    stack_over::<Tokio, _>(link, args, config)
 }
 
 /// The local IP the kernel would use to reach `to` (no packet is sent).

@@ -18,15 +18,16 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::net::{self, StackArgs, TunDevArgs};
+use crate::net::{self, AsyncAdapter, Runtime, StackArgs, TunDevArgs};
 use crate::stats::StatsArgs;
 use crate::units;
 use synack_core::FourTuple;
+use synack_core::conn::Stats;
 use synack_link::impair::Rng;
 
 mod raw_udp;
 
-const CHUNK: usize = 256 * 1024;
+pub(crate) const CHUNK: usize = 256 * 1024;
 
 /// Arguments of `synack perf`.
 #[derive(Debug, Args)]
@@ -47,69 +48,69 @@ enum Role {
 
 /// Where the traffic goes: one of these.
 #[derive(Debug, Args)]
-struct PathArgs {
+pub(crate) struct PathArgs {
     /// UDP encapsulation: the server binds this address and listens on
     /// TCP port = UDP port; the client connects to it.
     #[arg(long, value_name = "ADDR", conflicts_with_all = ["dev", "kernel_tcp"])]
-    udp: Option<SocketAddr>,
+    pub(crate) udp: Option<SocketAddr>,
     #[command(flatten)]
-    tun: TunDevArgs,
+    pub(crate) tun: TunDevArgs,
     /// Kernel TCP instead of synack (a baseline): the server listens on,
     /// the client connects to, this address.
     #[arg(long, value_name = "ADDR", conflicts_with = "dev")]
-    kernel_tcp: Option<SocketAddr>,
+    pub(crate) kernel_tcp: Option<SocketAddr>,
     /// Raw UDP, no TCP (a baseline): datagrams of a segment's size, sent
     /// with GSO for --time and counted by the server.
     #[arg(long, value_name = "ADDR", conflicts_with_all = ["dev", "kernel_tcp", "udp"])]
-    raw_udp: Option<SocketAddr>,
+    pub(crate) raw_udp: Option<SocketAddr>,
 }
 
 #[derive(Debug, Args)]
-struct ServerArgs {
+pub(crate) struct ServerArgs {
     #[command(flatten)]
-    path: PathArgs,
+    pub(crate) path: PathArgs,
     /// TCP port to listen on with --tun.
     #[arg(long, default_value_t = 5201)]
-    port: u16,
+    pub(crate) port: u16,
     /// Serve one client, then exit.
     #[arg(long)]
-    once: bool,
+    pub(crate) once: bool,
     #[command(flatten)]
-    stack: StackArgs,
+    pub(crate) stack: StackArgs,
     #[command(flatten)]
-    stats: StatsArgs,
+    pub(crate) stats: StatsArgs,
 }
 
 #[derive(Debug, Args)]
-struct ClientArgs {
+pub(crate) struct ClientArgs {
     #[command(flatten)]
-    path: PathArgs,
+    pub(crate) path: PathArgs,
     /// The server to reach over --tun (IP:PORT, on the kernel's side).
     #[arg(long, value_name = "IP:PORT")]
-    to: Option<SocketAddr>,
+    pub(crate) to: Option<SocketAddr>,
     /// Send for this long, e.g. 10s (default 10s unless --bytes).
     #[arg(long, value_name = "DURATION", conflicts_with = "bytes",
           value_parser = units::duration)]
-    time: Option<synack_core::Duration>,
+    pub(crate) time: Option<synack_core::Duration>,
     /// Send this many bytes, e.g. 100MB or 1GiB.
     #[arg(long, value_parser = units::size)]
-    bytes: Option<u64>,
+    pub(crate) bytes: Option<u64>,
     /// Instead of a stream, time this many request/response exchanges.
     #[arg(long, value_name = "N", conflicts_with_all = ["time", "bytes"])]
-    rr: Option<u64>,
+    pub(crate) rr: Option<u64>,
     /// Message size for --rr.
     #[arg(long, default_value_t = 64)]
-    size: u32,
+    pub(crate) size: u32,
     /// Print one JSON object instead of text.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     #[command(flatten)]
-    stack: StackArgs,
+    pub(crate) stack: StackArgs,
 }
 
 impl ClientArgs {
     /// How long a timed send lasts: `--time`, else 10 s.
-    fn send_time(&self) -> Duration {
+    pub(crate) fn send_time(&self) -> Duration {
         self.time.map_or(Duration::from_secs(10), |t| {
             Duration::from_micros(t.total_micros())
         })
@@ -117,13 +118,30 @@ impl ClientArgs {
 }
 
 pub fn run(args: PerfArgs) -> ExitCode {
-    let rt = match net::runtime() {
-        Ok(rt) => rt,
-        Err(e) => return net::fail("perf", e),
+    let on_tokio = |f: &dyn Fn(&tokio::runtime::Runtime) -> io::Result<()>| {
+        net::runtime().and_then(|rt| f(&rt))
     };
     let result = match args.role {
-        Role::Server(a) => rt.block_on(server(a)),
-        Role::Client(a) => rt.block_on(client(a)),
+        Role::Server(a) => match a.stack.runtime {
+            Runtime::Tokio => on_tokio(&|rt| rt.block_on(server(&a))),
+            Runtime::Smol => udp_only(&a.path, a.stats.stats)
+                .and_then(|addr| smol::block_on(udp_server::<net::Smol>(&a, addr))),
+            Runtime::Mio => udp_only(&a.path, a.stats.stats)
+                .and_then(|addr| crate::mio_loop::perf_server(&a, addr)),
+        },
+        Role::Client(a) => match a.stack.runtime {
+            Runtime::Tokio => on_tokio(&|rt| rt.block_on(client(&a))),
+            Runtime::Smol => udp_only(&a.path, false).and_then(|addr| {
+                let outcome = smol::block_on(udp_client::<net::Smol>(&a, addr))?;
+                report(&a, &outcome);
+                Ok(())
+            }),
+            Runtime::Mio => udp_only(&a.path, false).and_then(|addr| {
+                let outcome = crate::mio_loop::perf_client(&a, addr)?;
+                report(&a, &outcome);
+                Ok(())
+            }),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -131,11 +149,74 @@ pub fn run(args: PerfArgs) -> ExitCode {
     }
 }
 
+/// The `--udp` address, the one path the smol and mio runtimes serve
+/// here (TUN, kernel TCP and raw UDP run on tokio).
+fn udp_only(path: &PathArgs, stats: bool) -> io::Result<SocketAddr> {
+    if stats {
+        return Err(invalid("--stats runs on --runtime tokio"));
+    }
+    match path.udp {
+        Some(addr)
+            if path.tun.dev.is_none() && path.raw_udp.is_none() && path.kernel_tcp.is_none() =>
+        {
+            Ok(addr)
+        }
+        _ => Err(invalid(
+            "--runtime smol and mio take --udp; --tun, --kernel-tcp and --raw-udp run on tokio",
+        )),
+    }
+}
+
+/// A server on an async adapter's UDP stack at `addr`: every client
+/// served in a task of its own, until interrupted (or after one, with
+/// --once).
+async fn udp_server<A: AsyncAdapter>(args: &ServerArgs, addr: SocketAddr) -> io::Result<()>
+where
+    A::Stream: Send + 'static,
+{
+    let stack = net::udp_stack_of::<A>(addr, &args.stack)?;
+    let listener = A::bind(&stack, addr)?;
+    eprintln!(
+        "synack perf: listening on {addr} ({})",
+        args.stack.runtime.name()
+    );
+    loop {
+        let (mut s, peer) = A::accept(&listener).await?;
+        A::set_nodelay(&s, true)?;
+        if args.once {
+            let served = serve_one(&mut s).await;
+            // The reply and FIN must leave before the process exits.
+            s.shutdown().await?;
+            let mut rest = Vec::new();
+            let _ = s.read_to_end(&mut rest).await;
+            report_served(peer, served);
+            return Ok(());
+        }
+        A::spawn(async move {
+            report_served(peer, serve_one(&mut s).await);
+        });
+    }
+}
+
+/// The client on an async adapter's UDP stack, to the server at `addr`.
+async fn udp_client<A: AsyncAdapter>(args: &ClientArgs, addr: SocketAddr) -> io::Result<Outcome> {
+    let stack = net::udp_stack_of::<A>(SocketAddr::new(net::route_source(addr)?, 0), &args.stack)?;
+    let mut s = A::connect(&stack, addr).await?;
+    A::set_nodelay(&s, true)?;
+    let mut o = exchange(args, &mut s).await?;
+    if let Ok(stats) = A::stats(&s) {
+        o.record(&stats);
+    }
+    o.runtime = Some(args.stack.runtime);
+    o.path = format!("synack over UDP to {addr} ({})", args.stack.runtime.name());
+    Ok(o)
+}
+
 fn invalid(msg: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg.into())
 }
 
-async fn server(args: ServerArgs) -> io::Result<()> {
+async fn server(args: &ServerArgs) -> io::Result<()> {
     if let Some(addr) = args.path.raw_udp {
         let blast = tokio::task::spawn_blocking(move || raw_udp::server(addr));
         return tokio::select! {
@@ -237,7 +318,7 @@ async fn server(args: ServerArgs) -> io::Result<()> {
     outcome
 }
 
-fn report_served(peer: SocketAddr, r: io::Result<(char, u64)>) {
+pub(crate) fn report_served(peer: SocketAddr, r: io::Result<(char, u64)>) {
     match r {
         Ok((mode, n)) => eprintln!(
             "synack perf: {peer}: {} {n} {}",
@@ -287,29 +368,31 @@ async fn serve_one<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S) -> io::Result<(
 }
 
 /// What the client measured.
-struct Outcome {
-    bytes: u64,
-    seconds: f64,
+pub(crate) struct Outcome {
+    pub(crate) bytes: u64,
+    pub(crate) seconds: f64,
     /// Request/response latencies in microseconds, sorted.
-    latencies: Vec<f64>,
-    srtt_ms: Option<f64>,
-    retransmitted: Option<u64>,
-    cc: Option<&'static str>,
-    path: String,
+    pub(crate) latencies: Vec<f64>,
+    pub(crate) srtt_ms: Option<f64>,
+    pub(crate) retransmitted: Option<u64>,
+    pub(crate) cc: Option<&'static str>,
+    pub(crate) path: String,
+    /// The runtime, for synack's paths.
+    pub(crate) runtime: Option<Runtime>,
 }
 
-async fn client(args: ClientArgs) -> io::Result<()> {
+async fn client(args: &ClientArgs) -> io::Result<()> {
     let outcome = if let Some(addr) = args.path.udp {
         let stack = net::udp_stack(SocketAddr::new(net::route_source(addr)?, 0), &args.stack)?;
         let s = stack.connect(addr).await?;
         let path = format!("synack over UDP to {addr}");
-        run_synack(&args, s, path).await?
+        run_synack(args, s, path).await?
     } else if let Some((device, local)) = args.path.tun.device().map_err(invalid)? {
         let to = args.to.ok_or_else(|| invalid("--tun needs --to IP:PORT"))?;
         let stack = net::tun_stack(&device, local, &args.stack)?;
         let s = stack.connect(to).await?;
         let path = format!("synack over TUN {} to {to}", device.name);
-        run_synack(&args, s, path).await?
+        run_synack(args, s, path).await?
     } else if let Some(addr) = args.path.raw_udp {
         let time = args.send_time();
         let (bytes, seconds) = tokio::task::spawn_blocking(move || raw_udp::client(addr, time))
@@ -318,23 +401,43 @@ async fn client(args: ClientArgs) -> io::Result<()> {
         Outcome {
             bytes,
             seconds,
-            latencies: Vec::new(),
-            srtt_ms: None,
-            retransmitted: None,
-            cc: None,
             path: format!("raw UDP ({}-byte datagrams) to {addr}", raw_udp::DATAGRAM),
+            ..Outcome::empty()
         }
     } else if let Some(addr) = args.path.kernel_tcp {
         let mut s = tokio::net::TcpStream::connect(addr).await?;
         s.set_nodelay(true)?;
-        let mut o = exchange(&args, &mut s).await?;
+        let mut o = exchange(args, &mut s).await?;
         o.path = format!("kernel TCP to {addr}");
         o
     } else {
         return Err(invalid("give --udp, --tun, --kernel-tcp or --raw-udp"));
     };
-    report(&args, &outcome);
+    report(args, &outcome);
     Ok(())
+}
+
+impl Outcome {
+    /// An outcome with nothing measured yet.
+    pub(crate) fn empty() -> Outcome {
+        Outcome {
+            bytes: 0,
+            seconds: 0.0,
+            latencies: Vec::new(),
+            srtt_ms: None,
+            retransmitted: None,
+            cc: None,
+            path: String::new(),
+            runtime: None,
+        }
+    }
+
+    /// Takes the connection's RTT, retransmissions and controller.
+    pub(crate) fn record(&mut self, stats: &Stats) {
+        self.srtt_ms = stats.srtt.map(|d| d.total_micros() as f64 / 1000.0);
+        self.retransmitted = Some(stats.retransmitted_segments);
+        self.cc = Some(stats.congestion_control);
+    }
 }
 
 async fn run_synack(
@@ -345,10 +448,9 @@ async fn run_synack(
     s.set_nodelay(true)?;
     let mut o = exchange(args, &mut s).await?;
     if let Ok(stats) = s.stats() {
-        o.srtt_ms = stats.srtt.map(|d| d.total_micros() as f64 / 1000.0);
-        o.retransmitted = Some(stats.retransmitted_segments);
-        o.cc = Some(stats.congestion_control);
+        o.record(&stats);
     }
+    o.runtime = Some(Runtime::Tokio);
     o.path = path;
     Ok(o)
 }
@@ -358,15 +460,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     s: &mut S,
 ) -> io::Result<Outcome> {
     let started = Instant::now();
-    let mut outcome = Outcome {
-        bytes: 0,
-        seconds: 0.0,
-        latencies: Vec::new(),
-        srtt_ms: None,
-        retransmitted: None,
-        cc: None,
-        path: String::new(),
-    };
+    let mut outcome = Outcome::empty();
     if let Some(n) = args.rr {
         s.write_u8(b'R').await?;
         s.write_u32(args.size).await?;
@@ -420,7 +514,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-fn report(args: &ClientArgs, o: &Outcome) {
+pub(crate) fn report(args: &ClientArgs, o: &Outcome) {
     let goodput = o.bytes as f64 * 8.0 / o.seconds.max(1e-9);
     if args.json {
         let mut v = json!({
@@ -430,6 +524,7 @@ fn report(args: &ClientArgs, o: &Outcome) {
             "retransmitted_segments": o.retransmitted,
             "srtt_ms": o.srtt_ms,
             "cc": o.cc,
+            "runtime": o.runtime.map(Runtime::name),
         });
         if args.rr.is_some() {
             let mean = o.latencies.iter().sum::<f64>() / o.latencies.len().max(1) as f64;
