@@ -7,6 +7,8 @@ mod common;
 use std::io::ErrorKind;
 use std::time::Duration;
 
+use synack_core::conn::State;
+
 use common::{stack, within};
 use synack_core::Duration as CoreDuration;
 use synack_tokio::link::Udp;
@@ -65,7 +67,7 @@ async fn a_reset_is_reported_once_to_the_first_write_that_sees_it() {
         let (accepted, _) = listener.accept().await.unwrap();
         accepted.abort();
         // Until the reset has arrived and ended the connection.
-        while client.stats().connections > 0 {
+        while stream.stats().unwrap().state != State::Closed {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // Shutting down finds nothing to shut, and leaves the report to
