@@ -5,7 +5,25 @@
 //! ([`Instant`]), secrets and seeds are supplied by the host, and the
 //! same inputs always produce the same outputs, bit for bit.
 //!
-//! The crate is `#![no_std]
+//! The crate is `#![no_std]` (it needs only `alloc`) and contains no `unsafe`.
+//!
+//! The API is the root re-exports and four modules:
+//! - [`conn`]: one TCP connection, the RFC 9293 state machine, with flow
+//!   control, loss recovery (SACK scoreboard, RACK-TLP, PRR, F-RTO), RTT
+//!   estimation and pacing inside it;
+//! - [`endpoint`]: many connections: demultiplexing, listeners with SYN
+//!   cookies, ephemeral ports (RFC 6056), a TIME-WAIT table, limits, one
+//!   timer heap;
+//! - [`cc`]: congestion control behind one trait: NewReno, CUBIC,
+//!   HyStart++;
+//! - [`wire`]: zero-copy parsing and emission of TCP segments and options,
+//!   IPv4 and IPv6 headers, and the Internet checksum.
+//!
+//! [`Instant`] and [`Duration`] are microsecond newtypes passed in by the
+//! host; [`SeqNumber`] is a 32-bit sequence number with modular arithmetic;
+//! [`FourTuple`] names a connection; [`IsnGenerator`] makes RFC 6528 initial
+//! sequence numbers from a host secret.
+#![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
