@@ -417,6 +417,7 @@ impl<L: PacketLink, R: Runtime> Future for Driver<L, R> {
             if Arc::strong_count(&shared) == 2 && shared.lock().ep.stats().connections == 0 {
                 // No handle left (the driver holds two references here)
                 // and every connection has finished.
+                tracing::debug!("driver finished: no handle left, every connection over");
                 return Poll::Ready(Ok(()));
             }
             match this.turn(&shared, cx) {
@@ -493,6 +494,14 @@ impl<L: PacketLink, R: Runtime> Driver<L, R> {
                 Event::Readable | Event::PeerClosed => (true, false),
                 Event::Writable => (false, true),
                 Event::Closed(reason) => {
+                    if let Some(conn) = st.ep.connection(handle) {
+                        let tuple = conn.tuple();
+                        if reason == CloseReason::Normal {
+                            tracing::trace!(local = %tuple.local, remote = %tuple.remote, "connection closed");
+                        } else {
+                            tracing::debug!(local = %tuple.local, remote = %tuple.remote, ?reason, "connection failed");
+                        }
+                    }
                     slot.closed = Some(reason);
                     (true, true)
                 }
@@ -576,6 +585,7 @@ impl<L: PacketLink, R: Runtime> Driver<L, R> {
 
     /// The link failed: every operation now fails, and every waiter hears.
     fn fail(&mut self, shared: &Shared, e: &io::Error) {
+        tracing::error!(error = %e, "the link failed: the stack stops and its operations fail");
         stop(shared, Some((e.kind(), e.to_string())), &mut self.wake);
     }
 }
@@ -586,6 +596,15 @@ impl<L, R: Runtime> Drop for Driver<L, R> {
     /// listeners the application still holds fail instead of waiting
     /// forever.
     fn drop(&mut self) {
+        let st = self.shared.lock();
+        let open = st.ep.stats().connections;
+        if st.failed.is_none() && open > 0 {
+            tracing::warn!(
+                connections = open,
+                "the driver was dropped (its runtime shut down?) with connections open: they stop, and their operations fail"
+            );
+        }
+        drop(st);
         stop(&self.shared, None, &mut self.wake);
     }
 }

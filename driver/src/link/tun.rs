@@ -106,7 +106,10 @@ impl<R: Runtime> PacketLink for Tun<R> {
             {
                 Poll::Ready(Ok(_)) => batch.consume(1),
                 // Dropped, as a full or failing device drops.
-                Poll::Ready(Err(_)) => batch.consume(1),
+                Poll::Ready(Err(e)) => {
+                    tracing::debug!(error = %e, "TUN write failed: packet dropped");
+                    batch.consume(1)
+                }
                 Poll::Pending => return Poll::Pending,
             }
         }

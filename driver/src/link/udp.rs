@@ -206,6 +206,7 @@ impl<R: Runtime> PacketLink for Udp<R> {
                     // ICMP errors from earlier sends (ECONNREFUSED) and the
                     // like are reported here: not the link's failure.
                     if is_transient(&e) {
+                        tracing::debug!(error = %e, "UDP receive reported an error about an earlier datagram");
                         continue;
                     }
                     return Poll::Ready(Err(e));
@@ -238,7 +239,10 @@ impl<R: Runtime> PacketLink for Udp<R> {
             }) {
                 Poll::Ready(Ok(())) => batch.consume(n),
                 // The network lost it, as far as TCP can tell.
-                Poll::Ready(Err(_)) => batch.consume(n),
+                Poll::Ready(Err(e)) => {
+                    tracing::debug!(error = %e, %to, datagrams = n, "UDP send failed: dropped");
+                    batch.consume(n)
+                }
                 Poll::Pending => return Poll::Pending,
             }
         }
