@@ -294,6 +294,8 @@ pub fn perf_client(args: &ClientArgs, addr: SocketAddr) -> io::Result<Outcome> {
     if let Ok(stats) = s.stats() {
         outcome.record(&stats);
     }
+    // The last ACKs must leave before the process exits.
+    linger(&mut lp, s)?;
     outcome.runtime = Some(net::Runtime::Mio);
     outcome.path = format!("synack over UDP to {addr} (mio)");
     Ok(outcome)

@@ -102,6 +102,10 @@ pub trait AsyncAdapter: MakeStack {
     fn set_nodelay(stream: &Self::Stream, nodelay: bool) -> io::Result<()>;
     /// Runs `task` beside the caller, detached.
     fn spawn(task: impl Future<Output = ()> + Send + 'static);
+    /// Closes gracefully and waits until the peer has closed too and
+    /// acknowledged everything, so nothing is left unsent when the process
+    /// exits.
+    fn close(stream: Self::Stream) -> impl Future<Output = io::Result<()>>;
 }
 
 impl AsyncAdapter for Tokio {
@@ -124,6 +128,9 @@ impl AsyncAdapter for Tokio {
     }
     fn spawn(task: impl Future<Output = ()> + Send + 'static) {
         tokio::spawn(task);
+    }
+    async fn close(stream: Self::Stream) -> io::Result<()> {
+        stream.close().await
     }
 }
 
@@ -148,6 +155,9 @@ impl AsyncAdapter for Smol {
     }
     fn spawn(task: impl Future<Output = ()> + Send + 'static) {
         smol::spawn(task).detach();
+    }
+    async fn close(stream: Self::Stream) -> io::Result<()> {
+        stream.into_inner().close_and_wait().await
     }
 }
 

@@ -54,6 +54,79 @@ fn demo_with_loss_and_cubic_still_delivers_everything() {
 }
 
 #[test]
+fn demo_runs_on_every_runtime() {
+    for runtime in ["tokio", "smol", "mio"] {
+        let out = synack()
+            .args(["demo", "--bytes", "4MiB", "--json", "--runtime", runtime])
+            .output()
+            .unwrap();
+        let v = json_of(&out);
+        assert_eq!(v["runtime"], runtime, "{v}");
+        assert_eq!(v["bytes"], 4 << 20, "{v}");
+        assert_eq!(v["data_intact"], true, "{runtime}: {v}");
+    }
+}
+
+#[test]
+fn perf_server_and_client_on_different_runtimes_agree() {
+    // Each pair: the server's runtime, the client's, and whether the
+    // client runs request/response instead of bulk.
+    for (server_rt, client_rt, rr) in [
+        ("mio", "smol", false),
+        ("smol", "mio", true),
+        ("tokio", "mio", true),
+    ] {
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let server = synack()
+            .args([
+                "perf",
+                "server",
+                "--udp",
+                &addr,
+                "--once",
+                "--runtime",
+                server_rt,
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut client = synack();
+        client.args([
+            "perf",
+            "client",
+            "--udp",
+            &addr,
+            "--json",
+            "--runtime",
+            client_rt,
+        ]);
+        if rr {
+            client.args(["--rr", "500"]);
+        } else {
+            client.args(["--bytes", "4MiB"]);
+        }
+        let client = client.stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let out = finish_within(client, std::time::Duration::from_secs(120));
+        let v = json_of(&out);
+        assert_eq!(v["runtime"], client_rt, "{v}");
+        if rr {
+            assert_eq!(v["rr"]["exchanges"], 500, "{server_rt}→{client_rt}: {v}");
+            assert!(v["rr"]["p50_us"].as_f64().unwrap() > 0.0, "{v}");
+        } else {
+            assert_eq!(v["bytes"], 4 << 20, "{server_rt}→{client_rt}: {v}");
+        }
+        let out = finish_within(server, std::time::Duration::from_secs(60));
+        assert!(out.status.success(), "{server_rt} server failed");
+    }
+}
+
+#[test]
 fn perf_client_reports_against_a_perf_server_over_udp() {
     // A free UDP port on loopback for the server.
     let port = std::net::UdpSocket::bind("127.0.0.1:0")

@@ -185,10 +185,8 @@ where
         A::set_nodelay(&s, true)?;
         if args.once {
             let served = serve_one(&mut s).await;
-            // The reply and FIN must leave before the process exits.
-            s.shutdown().await?;
-            let mut rest = Vec::new();
-            let _ = s.read_to_end(&mut rest).await;
+            // The reply and FIN must be delivered before the process exits.
+            A::close(s).await?;
             report_served(peer, served);
             return Ok(());
         }
@@ -207,6 +205,8 @@ async fn udp_client<A: AsyncAdapter>(args: &ClientArgs, addr: SocketAddr) -> io:
     if let Ok(stats) = A::stats(&s) {
         o.record(&stats);
     }
+    // The last ACKs must leave before the process exits.
+    A::close(s).await?;
     o.runtime = Some(args.stack.runtime);
     o.path = format!("synack over UDP to {addr} ({})", args.stack.runtime.name());
     Ok(o)
