@@ -13,37 +13,15 @@ use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use synack_core::Duration as CoreDuration;
 use synack_driver::StackConfig;
 use synack_driver::link::{Impaired, Udp};
-use synack_link::impair::{ImpairmentConfig, LossModel};
+use synack_link::impair::{ImpairmentConfig, LossModel, Rng};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::Adapter;
 
-/// Deterministic test bytes: stream `id`'s bytes from `offset` on.
-struct Pattern {
-    state: u64,
-}
-
-impl Pattern {
-    fn new(id: u64) -> Pattern {
-        Pattern {
-            state: id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
-        }
-    }
-
-    fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            self.state ^= self.state << 13;
-            self.state ^= self.state >> 7;
-            self.state ^= self.state << 17;
-            *b = self.state as u8;
-        }
-    }
-}
-
 /// `len` bytes of stream `id`.
 fn pattern(id: u64, len: usize) -> Vec<u8> {
     let mut v = vec![0; len];
-    Pattern::new(id).fill(&mut v);
+    Rng::new(id).fill(&mut v);
     v
 }
 
@@ -127,7 +105,7 @@ pub fn a_hundred_megabytes_arrive_with_the_same_hash<A: Adapter>() {
         const TOTAL: usize = 100 << 20;
         let (mut c, mut s, _a, _b) = pair::<A>().await;
         let sender = A::spawn(async move {
-            let mut source = Pattern::new(42);
+            let mut source = Rng::new(42);
             let mut hash = Xxh3::new();
             let mut chunk = vec![0u8; 256 << 10];
             let mut left = TOTAL;
@@ -437,5 +415,74 @@ pub fn set_nodelay_after_the_connection_closed_is_ok<A: Adapter>() {
         let err = c.read(&mut buf).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
         A::set_nodelay(&c, true).unwrap();
+    });
+}
+
+/// A reset is reported once, to the first read that meets it, as a kernel
+/// socket reports its pending error; then reads see the end of the stream
+/// and writes a broken pipe (Linux: `read` 0, `write` `EPIPE`).
+pub fn a_reset_is_reported_once_then_reads_end_and_writes_break<A: Adapter>() {
+    A::run(Duration::from_secs(20), async {
+        let (mut c, s, _a, _b) = pair::<A>().await;
+        A::abort(s);
+        let mut buf = [0u8; 16];
+        let err = c.read(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+        assert_eq!(c.read(&mut buf).await.unwrap(), 0);
+        for _ in 0..2 {
+            let err = c.write(b"more").await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::BrokenPipe, "{err}");
+        }
+    });
+}
+
+/// On a UDP stack the first port-0 listener takes the socket's own port:
+/// the one TCP port other stacks reach with no route set up.
+pub fn a_port_0_listener_on_udp_is_reached_at_its_local_addr<A: Adapter>() {
+    A::run(Duration::from_secs(20), async {
+        let (server, udp) = stack::<A>(StackConfig::default());
+        let (client, _) = stack::<A>(StackConfig::default());
+        let listener = A::bind(&server, loopback()).unwrap();
+        let addr = A::listener_addr(&listener);
+        assert_eq!(addr, udp);
+        let echo = A::spawn(async move {
+            let (mut s, _) = A::accept(&listener).await.unwrap();
+            let mut buf = [0u8; 5];
+            s.read_exact(&mut buf).await.unwrap();
+            s.write_all(&buf).await.unwrap();
+            s.close().await.unwrap();
+            let _keep = server;
+        });
+        let mut c = A::connect(&client, addr).await.unwrap();
+        c.write_all(b"hello").await.unwrap();
+        let mut buf = [0u8; 5];
+        c.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"hello");
+        echo.await;
+    });
+}
+
+/// A second port-0 listener gets a port from the ephemeral range (RFC
+/// 6056, through the core's allocator), another TCP port of the same UDP
+/// socket: a client told the route reaches it.
+pub fn a_second_port_0_listener_gets_an_ephemeral_port_reached_by_a_route<A: Adapter>() {
+    A::run(Duration::from_secs(20), async {
+        let (server, udp) = stack::<A>(StackConfig::default());
+        let _first = A::bind(&server, loopback()).unwrap();
+        let second = A::bind(&server, loopback()).unwrap();
+        let addr = A::listener_addr(&second);
+        let (min, max) = StackConfig::default().endpoint.ephemeral_ports;
+        assert!((min..=max).contains(&addr.port()), "{addr}");
+        assert_ne!(addr, udp);
+        let link = Udp::<A::Runtime>::bind(loopback()).unwrap();
+        link.routes().insert(addr, udp);
+        let client = A::stack_on(link, StackConfig::default()).unwrap();
+        let accept = A::spawn(async move {
+            let peer = A::accept(&second).await.map(|(_, peer)| peer);
+            (peer, second)
+        });
+        let c = A::connect(&client, addr).await.unwrap();
+        let (peer, _second) = accept.await;
+        assert_eq!(peer.unwrap(), A::local_addr(&c).unwrap());
     });
 }

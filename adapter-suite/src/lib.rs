@@ -110,6 +110,9 @@ macro_rules! adapter_suite {
             every_task_waiting_in_accept_gets_a_connection,
             binding_a_taken_address_is_addr_in_use,
             set_nodelay_after_the_connection_closed_is_ok,
+            a_reset_is_reported_once_then_reads_end_and_writes_break,
+            a_port_0_listener_on_udp_is_reached_at_its_local_addr,
+            a_second_port_0_listener_gets_an_ephemeral_port_reached_by_a_route,
         );
     };
     (@cases $adapter:ty; $($case:ident),* $(,)?) => {
