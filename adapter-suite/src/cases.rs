@@ -18,13 +18,6 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::Adapter;
 
-/// `len` bytes of stream `id`.
-fn pattern(id: u64, len: usize) -> Vec<u8> {
-    let mut v = vec![0; len];
-    Rng::new(id).fill(&mut v);
-    v
-}
-
 /// A stack of `A` on a fresh loopback UDP socket, and that socket's
 /// address (a listener there is reached with no route set up).
 fn stack<A: Adapter>(config: StackConfig) -> (A::Stack, SocketAddr) {
@@ -79,7 +72,7 @@ pub fn hundred_concurrent_echo_connections_are_byte_exact<A: Adapter>() {
             let client = client.clone();
             clients.push(A::spawn(async move {
                 let stream = A::connect(&client, addr).await.unwrap();
-                let data = pattern(id, 64 << 10);
+                let data = synack_testkit::pattern(id, 64 << 10);
                 let (mut r, mut w) = stream.split();
                 let sent = data.clone();
                 let writer = A::spawn(async move {
@@ -161,7 +154,7 @@ pub fn server_half_closes_and_still_reads_the_upload<A: Adapter>() {
         let mut greeting = Vec::new();
         c.read_to_end(&mut greeting).await.unwrap();
         assert_eq!(greeting, b"hello");
-        let upload = pattern(3, 300_000);
+        let upload = synack_testkit::pattern(3, 300_000);
         c.write_all(&upload).await.unwrap();
         c.close().await.unwrap();
         let mut got = Vec::new();
@@ -227,7 +220,7 @@ pub fn dropping_a_stream_with_everything_read_sends_a_fin<A: Adapter>() {
 pub fn dropping_the_last_handle_still_delivers_what_was_written<A: Adapter>() {
     A::run(Duration::from_secs(30), async {
         let (listener, addr, client, server) = server_and_client::<A>();
-        let data = pattern(9, 300 << 10);
+        let data = synack_testkit::pattern(9, 300 << 10);
         let mut c = A::connect(&client, addr).await.unwrap();
         let (mut s, _) = A::accept(&listener).await.unwrap();
         c.write_all(&data).await.unwrap();
@@ -246,7 +239,7 @@ pub fn dropping_the_last_handle_still_delivers_what_was_written<A: Adapter>() {
 pub fn a_writer_waits_for_a_reader_that_does_not_read<A: Adapter>() {
     A::run(Duration::from_secs(30), async {
         let (c, mut s, _a, _b) = pair::<A>().await;
-        let data = pattern(5, 4 << 20);
+        let data = synack_testkit::pattern(5, 4 << 20);
         let (_r, mut w) = c.split();
         // Write until a write stays pending for 200 ms.
         let mut written = 0;
@@ -332,8 +325,8 @@ pub fn one_percent_loss_leaves_the_data_intact<A: Adapter>() {
         let listener = A::bind(&server, addr).unwrap();
         let c = A::connect(&client, addr).await.unwrap();
         let (s, _) = A::accept(&listener).await.unwrap();
-        let up = pattern(11, 2 << 20);
-        let down = pattern(12, 2 << 20);
+        let up = synack_testkit::pattern(11, 2 << 20);
+        let down = synack_testkit::pattern(12, 2 << 20);
         let (mut cr, mut cw) = c.split();
         let (mut sr, mut sw) = s.split();
         let (u, d) = (up.clone(), down.clone());

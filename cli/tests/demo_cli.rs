@@ -6,6 +6,25 @@ fn synack() -> Command {
     Command::new(env!("CARGO_BIN_EXE_synack"))
 }
 
+/// A `synack perf server --once` on a free UDP port of loopback, with
+/// `extra` flags, given time to bind; and its address.
+fn perf_server(extra: &[&str]) -> (std::process::Child, String) {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let server = synack()
+        .args(["perf", "server", "--udp", &addr, "--once"])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    (server, addr)
+}
+
 fn json_of(out: &std::process::Output) -> serde_json::Value {
     assert!(
         out.status.success(),
@@ -76,26 +95,7 @@ fn perf_server_and_client_on_different_runtimes_agree() {
         ("smol", "mio", true),
         ("tokio", "mio", true),
     ] {
-        let port = std::net::UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let server = synack()
-            .args([
-                "perf",
-                "server",
-                "--udp",
-                &addr,
-                "--once",
-                "--runtime",
-                server_rt,
-            ])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        let (server, addr) = perf_server(&["--runtime", server_rt]);
         let mut client = synack();
         client.args([
             "perf",
@@ -128,20 +128,7 @@ fn perf_server_and_client_on_different_runtimes_agree() {
 
 #[test]
 fn perf_client_reports_against_a_perf_server_over_udp() {
-    // A free UDP port on loopback for the server.
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let server = synack()
-        .args(["perf", "server", "--udp", &addr, "--once"])
-        .args(["--stats", "--stats-interval", "50ms"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (server, addr) = perf_server(&["--stats", "--stats-interval", "50ms"]);
     let client = synack()
         .args([
             "perf", "client", "--udp", &addr, "--bytes", "4MiB", "--json",

@@ -27,19 +27,6 @@ async fn within<T>(secs: u64, f: impl Future<Output = T>) -> T {
     .await
 }
 
-/// Deterministic test bytes: connection `id`'s stream, `len` long.
-fn pattern(id: u64, len: usize) -> Vec<u8> {
-    let mut x = id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 fn hash(bytes: &[u8]) -> u64 {
     let mut h = DefaultHasher::new();
     h.write(bytes);
@@ -77,7 +64,7 @@ fn sixteen_megabytes_arrive_with_the_same_hash_on_a_multithreaded_executor() {
         ex.spawn(d2).detach();
         let addr = server.udp_addr().unwrap();
         let listener = server.bind(addr).unwrap();
-        let data = pattern(7, 16 << 20);
+        let data = synack_testkit::pattern(7, 16 << 20);
         let want = hash(&data);
         let receiver = ex.spawn(async move {
             let (mut s, _) = listener.accept().await.unwrap();
@@ -110,7 +97,7 @@ fn futures_io_copy_moves_a_stream_through_an_echo_server() {
             futures::io::AsyncWriteExt::close(&mut w).await.unwrap();
             n
         });
-        let data = pattern(9, 500_000);
+        let data = synack_testkit::pattern(9, 500_000);
         let (r, mut w) = futures::io::AsyncReadExt::split(c);
         let src = data.clone();
         let writer = smol::spawn(async move {

@@ -38,19 +38,6 @@ fn tun_helper_runs_only_inside_the_test_namespace() {
     }));
 }
 
-/// Deterministic test bytes.
-fn pattern(id: u64, len: usize) -> Vec<u8> {
-    let mut x = id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 async fn helper() {
     let _ = Command::new("ip")
         .args(["link", "set", "lo", "up"])
@@ -79,7 +66,7 @@ async fn helper() {
     .detach();
 
     // 1. A kernel TCP client against synack's echo server: 1 MB each way.
-    let data = pattern(7, 1_000_000);
+    let data = synack_testkit::pattern(7, 1_000_000);
     let sent = data.clone();
     let back = smol::unblock(move || {
         let to = SocketAddr::new(local, 7000);
@@ -121,7 +108,7 @@ async fn helper() {
         got
     });
     let mut c = stack.connect(SocketAddr::new(kernel, 7002)).await.unwrap();
-    let upload = pattern(8, 300_000);
+    let upload = synack_testkit::pattern(8, 300_000);
     c.write_all(&upload).await.unwrap();
     c.close().await.unwrap();
     let mut count = [0u8; 8];

@@ -69,7 +69,7 @@ async fn helper() {
 
     // 1. A kernel TCP client (std's blocking TcpStream, on a thread)
     // against synack's echo server: 1 MB each way, byte for byte.
-    let data = common::pattern(7, 1_000_000);
+    let data = synack_testkit::pattern(7, 1_000_000);
     let sent = data.clone();
     let back = tokio::task::spawn_blocking(move || {
         let to = SocketAddr::new(local, 7000);
@@ -118,7 +118,7 @@ async fn helper() {
         got
     });
     let mut c = stack.connect(SocketAddr::new(kernel, 7002)).await.unwrap();
-    let upload = common::pattern(8, 300_000);
+    let upload = synack_testkit::pattern(8, 300_000);
     c.write_all(&upload).await.unwrap();
     c.shutdown().await.unwrap();
     let mut count = [0u8; 8];

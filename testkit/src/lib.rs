@@ -1,4 +1,5 @@
-//! What synack's test suites share about the machine they run on.
+//! What synack's test suites share: the machine they run on, and the
+//! bytes they send ([`pattern`]).
 //!
 //! Some tests need root, `/dev/net/tun`, network namespaces or an outside
 //! tool (`tshark`, `tcpdump`, `ip`, `tc`). The policy is written once,
@@ -216,6 +217,15 @@ fn short(case: &str) -> String {
         .collect()
 }
 
+/// `len` seeded test bytes of stream `id`: the same for the same `id`,
+/// different across ids, from the project's one generator
+/// (`synack_link::impair::Rng`).
+pub fn pattern(id: u64, len: usize) -> Vec<u8> {
+    let mut bytes = vec![0; len];
+    synack_link::impair::Rng::new(id).fill(&mut bytes);
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +235,13 @@ mod tests {
         let why = Need::Tool("synack-no-such-tool").missing().unwrap();
         assert!(why.contains("synack-no-such-tool"), "{why}");
         assert_eq!(missing(&[Need::Tool("synack-no-such-tool")]), Some(why));
+    }
+
+    #[test]
+    fn patterns_repeat_per_id_and_differ_across_ids() {
+        assert_eq!(pattern(7, 1000), pattern(7, 1000));
+        assert_eq!(pattern(7, 1000)[..10], pattern(7, 10)[..]);
+        assert_ne!(pattern(7, 1000), pattern(8, 1000));
     }
 
     #[test]

@@ -193,19 +193,6 @@ pub fn write_available(mut stream: &TcpStream, data: &[u8], sent: &mut usize) ->
     Ok(true)
 }
 
-/// Deterministic test bytes: connection `id`'s stream, `len` long.
-pub fn pattern(id: u64, len: usize) -> Vec<u8> {
-    let mut x = id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 pub fn hash(bytes: &[u8]) -> u64 {
     let mut h = DefaultHasher::new();
     h.write(bytes);

@@ -28,16 +28,3 @@ pub async fn within<T>(secs: u64, f: impl Future<Output = T>) -> T {
         .await
         .unwrap_or_else(|_| panic!("test did not finish within {secs} s"))
 }
-
-/// Deterministic test bytes: connection `id`'s stream, `len` long.
-pub fn pattern(id: u64, len: usize) -> Vec<u8> {
-    let mut x = id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
