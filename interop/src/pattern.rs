@@ -5,16 +5,18 @@
 use std::io;
 use std::time::{Duration, Instant};
 
+use synack_link::impair::Rng;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Chunk size for writes and reads.
 pub const CHUNK: usize = 64 * 1024;
 
-/// An endless byte stream determined by its seed (xorshift64*, eight
-/// bytes per step).
+/// An endless byte stream determined by its seed (the project's one
+/// generator, `synack_link::impair::Rng`, eight bytes per draw), readable
+/// in pieces of any size.
 #[derive(Clone, Debug)]
 pub struct Pattern {
-    state: u64,
+    rng: Rng,
     word: [u8; 8],
     used: usize,
 }
@@ -23,17 +25,14 @@ impl Pattern {
     /// The stream for `seed`.
     pub fn new(seed: u64) -> Pattern {
         Pattern {
-            state: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+            rng: Rng::new(seed),
             word: [0; 8],
             used: 8,
         }
     }
 
     fn step(&mut self) -> u64 {
-        self.state ^= self.state >> 12;
-        self.state ^= self.state << 25;
-        self.state ^= self.state >> 27;
-        self.state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        self.rng.next_u64()
     }
 
     /// Fills `out` with the next bytes.
