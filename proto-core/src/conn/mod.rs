@@ -561,6 +561,29 @@ impl Connection {
         Ok(n)
     }
 
+    /// Whether a [`write`](Connection::write) would take bytes now: true
+    /// when the send buffer has room, or when a write would fail rather
+    /// than wait (the connection ended or its sending side is shut; the
+    /// write says how). When it returns false, an [`Event::Writable`]
+    /// follows once acknowledgments free room, as after a write that
+    /// found the buffer full.
+    pub fn poll_send_room(&mut self) -> bool {
+        if self.close_reason.is_some()
+            || self.snd.fin.is_some()
+            || !matches!(
+                self.state,
+                State::SynSent | State::SynReceived | State::Established | State::CloseWait
+            )
+        {
+            return true;
+        }
+        if self.send_buf.free() > 0 {
+            return true;
+        }
+        self.write_blocked = true;
+        false
+    }
+
     /// Writes the slices of `bufs` in order into the send buffer, as much
     /// as fits, as one [`write`](Connection::write) of their concatenation
     /// would: the bytes that fit are a prefix of that concatenation.

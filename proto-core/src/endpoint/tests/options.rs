@@ -7,7 +7,7 @@ use std::vec::Vec;
 use super::super::EndpointError;
 use super::harness::*;
 use crate::cc::CcAlgorithm;
-use crate::conn::{Config, ConfigError, Error};
+use crate::conn::{Config, ConfigError, Error, Event};
 use crate::time::Duration;
 use core::net::SocketAddr;
 
@@ -127,4 +127,24 @@ fn a_vectored_write_takes_a_prefix_when_the_buffer_fills() {
     let conn = net.client.connection_mut(c).unwrap();
     assert_eq!(conn.write_vectored(&[&a, &b]), Ok(1000));
     assert_eq!(conn.write_vectored(&[&a]), Err(Error::WouldBlock));
+    assert!(!conn.poll_send_room());
+    // The peer acknowledges: room, and a Writable event says so.
+    net.client_events.clear();
+    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(false, c, Event::Writable)));
+    assert!(net.client.connection_mut(c).unwrap().poll_send_room());
+}
+
+#[test]
+fn send_room_without_a_failed_write_still_brings_writable() {
+    let mut config = config(1);
+    config.conn.send_buffer = 1000;
+    let mut net = Net::new(config, super::harness::config(2));
+    let l = net.server.listen(server_addr()).unwrap();
+    let (c, _) = net.connect(CLIENT_V4, server_addr(), l);
+    let conn = net.client.connection_mut(c).unwrap();
+    // Exactly full: the write took everything and did not block.
+    assert_eq!(conn.write(&[7u8; 1000]), Ok(1000));
+    assert!(!conn.poll_send_room());
+    net.client_events.clear();
+    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(false, c, Event::Writable)));
 }
