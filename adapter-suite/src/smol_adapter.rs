@@ -49,7 +49,7 @@ impl Adapter for Smol {
     }
 
     fn bind(stack: &Self::Stack, addr: SocketAddr) -> io::Result<Self::Listener> {
-        stack.bind(addr)
+        stack.bind_addr(addr)
     }
 
     fn listener_addr(listener: &Self::Listener) -> SocketAddr {

@@ -58,7 +58,7 @@ impl Adapter for Tokio {
     }
 
     fn bind(stack: &Self::Stack, addr: SocketAddr) -> io::Result<Self::Listener> {
-        stack.bind(addr)
+        stack.bind_addr(addr)
     }
 
     fn listener_addr(listener: &Self::Listener) -> SocketAddr {

@@ -145,6 +145,14 @@ impl Write for &TcpStream {
         would_block(self.inner.poll_write(Some(&mut cx), buf))
     }
 
+    /// Writes what fits of the slices, in order, into the send buffer in
+    /// one call (the bytes taken are a prefix of their concatenation);
+    /// `WouldBlock` when nothing fits.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let mut cx = self.registration.write_context();
+        would_block(self.inner.poll_write_vectored(Some(&mut cx), bufs))
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
@@ -159,6 +167,10 @@ impl Read for TcpStream {
 impl Write for TcpStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -18,7 +18,7 @@
 //!     let (client, driver) = Stack::udp("127.0.0.1:0".parse().unwrap())?;
 //!     smol::spawn(driver).detach();
 //!     let addr = server.udp_addr().unwrap(); // listen on the UDP port: reachable by it
-//!     let listener: TcpListener = server.bind(addr)?;
+//!     let listener: TcpListener = server.bind(addr).await?;
 //!     smol::spawn(async move {
 //!         let (s, _) = listener.accept().await?;
 //!         futures_lite::io::copy(s.clone(), &mut s.clone()).await
@@ -58,10 +58,12 @@
 pub mod link;
 mod listener;
 pub mod runtime;
+mod socket;
 mod stack;
 mod stream;
 
 pub use listener::{Incoming, TcpListener};
+pub use socket::TcpSocket;
 pub use stack::{Driver, Stack, StackConfig};
 pub use stream::TcpStream;
 pub use synack_core;

@@ -53,7 +53,7 @@ async fn pair() -> (TcpStream, TcpStream, Stack, Stack) {
     let server = stack();
     let client = stack();
     let addr = server.udp_addr().unwrap();
-    let listener = server.bind(addr).unwrap();
+    let listener = server.bind_addr(addr).unwrap();
     let c = client.connect(addr).await.unwrap();
     let (s, peer) = listener.accept().await.unwrap();
     assert_eq!(peer, c.local_addr().unwrap());
@@ -66,7 +66,7 @@ fn hundred_concurrent_echo_connections_are_byte_exact() {
         let server = stack();
         let client = stack();
         let addr = server.udp_addr().unwrap();
-        let listener = server.bind(addr).unwrap();
+        let listener = server.bind_addr(addr).unwrap();
         let echo = smol::spawn(async move {
             let mut tasks = Vec::new();
             let mut incoming = listener.incoming();
@@ -138,7 +138,7 @@ fn sixteen_megabytes_arrive_with_the_same_hash_on_a_multithreaded_executor() {
         ex.spawn(d1).detach();
         ex.spawn(d2).detach();
         let addr = server.udp_addr().unwrap();
-        let listener = server.bind(addr).unwrap();
+        let listener = server.bind_addr(addr).unwrap();
         let data = pattern(7, 16 << 20);
         let want = hash(&data);
         let receiver = ex.spawn(async move {
@@ -274,7 +274,7 @@ fn every_task_waiting_in_accept_gets_a_connection() {
         let server = stack();
         let client = stack();
         let addr = server.udp_addr().unwrap();
-        let listener = Arc::new(server.bind(addr).unwrap());
+        let listener = Arc::new(server.bind_addr(addr).unwrap());
         let acceptors: Vec<_> = (0..3)
             .map(|_| {
                 let listener = listener.clone();
@@ -338,7 +338,7 @@ fn the_driver_runs_as_a_future_the_caller_polls() {
     };
     let app = async move {
         let addr = server.udp_addr().unwrap();
-        let listener = server.bind(addr).unwrap();
+        let listener = server.bind_addr(addr).unwrap();
         let (mut c, (mut s, _)) = future::try_zip(client.connect(addr), listener.accept())
             .await
             .unwrap();

@@ -15,7 +15,7 @@
 //! let server = Stack::udp("127.0.0.1:0".parse().unwrap())?;
 //! let client = Stack::udp("127.0.0.1:0".parse().unwrap())?;
 //! let addr = server.udp_addr().unwrap(); // listen on the UDP port: reachable by it
-//! let listener: TcpListener = server.bind(addr)?;
+//! let listener: TcpListener = server.bind(addr).await?;
 //! tokio::spawn(async move {
 //!     let (mut s, _) = listener.accept().await?;
 //!     let (mut r, mut w) = s.split();
@@ -60,10 +60,12 @@
 pub mod link;
 mod listener;
 pub mod runtime;
+mod socket;
 pub mod stack;
 mod stream;
 
 pub use listener::TcpListener;
+pub use socket::TcpSocket;
 pub use stack::{Stack, StackConfig};
 pub use stream::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, TcpStream, WriteHalf};
 pub use synack_core;

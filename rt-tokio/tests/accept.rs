@@ -14,7 +14,7 @@ async fn every_task_waiting_in_accept_gets_a_connection() {
         let server = stack();
         let client = stack();
         let addr = server.udp_addr().unwrap();
-        let listener = Arc::new(server.bind(addr).unwrap());
+        let listener = Arc::new(server.bind_addr(addr).unwrap());
         let acceptors: Vec<_> = (0..3)
             .map(|_| {
                 let listener = listener.clone();

@@ -16,7 +16,7 @@ async fn a_writer_waits_for_a_reader_that_does_not_read() {
         let server = stack();
         let client = stack();
         let addr = server.udp_addr().unwrap();
-        let listener = server.bind(addr).unwrap();
+        let listener = server.bind_addr(addr).unwrap();
         let c = client.connect(addr).await.unwrap();
         let (mut s, _) = listener.accept().await.unwrap();
         let data = pattern(5, 4 << 20);

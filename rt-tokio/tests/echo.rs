@@ -12,7 +12,7 @@ async fn hundred_concurrent_echo_connections_are_byte_exact() {
         let server = stack();
         let client = stack();
         let addr = server.udp_addr().unwrap();
-        let listener = server.bind(addr).unwrap();
+        let listener = server.bind_addr(addr).unwrap();
         let echo = tokio::spawn(async move {
             let mut tasks = Vec::new();
             for _ in 0..100 {

@@ -37,7 +37,7 @@ async fn a_peer_abort_reads_as_reset_by_peer() {
         let server = stack();
         let client = stack();
         let addr = server.udp_addr().unwrap();
-        let listener = server.bind(addr).unwrap();
+        let listener = server.bind_addr(addr).unwrap();
         let mut stream = client.connect(addr).await.unwrap();
         let (accepted, _) = listener.accept().await.unwrap();
         accepted.abort();
@@ -62,7 +62,7 @@ async fn a_reset_is_reported_once_to_the_first_write_that_sees_it() {
         let server = stack();
         let client = stack();
         let addr = server.udp_addr().unwrap();
-        let listener = server.bind(addr).unwrap();
+        let listener = server.bind_addr(addr).unwrap();
         let mut stream = client.connect(addr).await.unwrap();
         let (accepted, _) = listener.accept().await.unwrap();
         accepted.abort();
@@ -91,7 +91,7 @@ async fn a_silent_peer_times_out_after_the_user_timeout() {
     within(30, async {
         let server = stack();
         let addr = server.udp_addr().unwrap();
-        let listener = server.bind(addr).unwrap();
+        let listener = server.bind_addr(addr).unwrap();
         // The client's link, built by hand so the test keeps its route
         // table.
         let link = Udp::bind(common::loopback()).unwrap();
@@ -126,7 +126,7 @@ async fn a_silent_peer_times_out_after_the_user_timeout() {
 async fn binding_a_taken_address_is_addr_in_use() {
     let server = stack();
     let addr = server.udp_addr().unwrap();
-    let _first = server.bind(addr).unwrap();
-    let err = server.bind(addr).unwrap_err();
+    let _first = server.bind_addr(addr).unwrap();
+    let err = server.bind_addr(addr).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AddrInUse);
 }

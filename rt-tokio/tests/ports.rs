@@ -12,7 +12,7 @@ async fn a_port_0_listener_on_udp_is_reached_at_its_local_addr() {
     within(10, async {
         let server = stack();
         let client = stack();
-        let listener = server.bind(loopback()).unwrap();
+        let listener = server.bind_addr(loopback()).unwrap();
         let addr = listener.local_addr().unwrap();
         // On a UDP link the first port-0 listener takes the socket's own
         // port: the one TCP port other stacks reach with no route set up.
@@ -37,8 +37,8 @@ async fn a_port_0_listener_on_udp_is_reached_at_its_local_addr() {
 async fn a_second_port_0_listener_gets_an_ephemeral_port_reached_by_a_route() {
     within(10, async {
         let server = stack();
-        let _first = server.bind(loopback()).unwrap();
-        let second = server.bind(loopback()).unwrap();
+        let _first = server.bind_addr(loopback()).unwrap();
+        let second = server.bind_addr(loopback()).unwrap();
         let addr = second.local_addr().unwrap();
         let (min, max) = StackConfig::default().endpoint.ephemeral_ports;
         assert!((min..=max).contains(&addr.port()), "{addr}");

@@ -586,12 +586,15 @@ impl Connection {
 
     /// Writes the slices of `bufs` in order into the send buffer, as much
     /// as fits, as one [`write`](Connection::write) of their concatenation
-    /// would: the bytes that fit are a prefix of that concatenation.
-    /// Returns how many were taken; [`Error::WouldBlock`] when none fit
-    /// (and some were offered), and the errors of `write`.
-    pub fn write_vectored(&mut self, bufs: &[&[u8]]) -> Result<usize, Error> {
+    /// would: the bytes taken are a prefix of that concatenation. Returns
+    /// how many; [`Error::WouldBlock`] when none fit (and some were
+    /// offered), and the errors of `write`.
+    pub fn write_vectored<'a>(
+        &mut self,
+        bufs: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<usize, Error> {
         let mut total = 0;
-        for buf in bufs.iter().filter(|b| !b.is_empty()) {
+        for buf in bufs.into_iter().filter(|b| !b.is_empty()) {
             match self.write(buf) {
                 Ok(n) => {
                     total += n;
@@ -604,8 +607,8 @@ impl Connection {
                 Err(e) => return Err(e),
             }
         }
-        if total == 0 && bufs.iter().all(|b| b.is_empty()) {
-            // Nothing offered: as `write(&[])`, after the state checks.
+        if total == 0 {
+            // Nothing offered: as `write(&[])`, after its state checks.
             return self.write(&[]);
         }
         Ok(total)

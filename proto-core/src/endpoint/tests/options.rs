@@ -86,8 +86,11 @@ fn peek_shows_what_read_then_takes_and_vectored_writes_keep_order() {
     let slices: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
     let expected: Vec<u8> = parts.concat();
     let conn = net.client.connection_mut(c).unwrap();
-    assert_eq!(conn.write_vectored(&slices), Ok(expected.len()));
-    assert_eq!(conn.write_vectored(&[&[], &[]]), Ok(0));
+    assert_eq!(
+        conn.write_vectored(slices.iter().copied()),
+        Ok(expected.len())
+    );
+    assert_eq!(conn.write_vectored([&[][..], &[]]), Ok(0));
     let mut buf = vec![0u8; 1000];
     assert_eq!(
         net.server.connection(s).unwrap().peek(&mut buf),
@@ -125,8 +128,8 @@ fn a_vectored_write_takes_a_prefix_when_the_buffer_fills() {
     let a = [1u8; 600];
     let b = [2u8; 600];
     let conn = net.client.connection_mut(c).unwrap();
-    assert_eq!(conn.write_vectored(&[&a, &b]), Ok(1000));
-    assert_eq!(conn.write_vectored(&[&a]), Err(Error::WouldBlock));
+    assert_eq!(conn.write_vectored([&a[..], &b[..]]), Ok(1000));
+    assert_eq!(conn.write_vectored([&a[..]]), Err(Error::WouldBlock));
     assert!(!conn.poll_send_room());
     // The peer acknowledges: room, and a Writable event says so.
     net.client_events.clear();
