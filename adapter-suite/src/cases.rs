@@ -439,3 +439,47 @@ pub fn set_nodelay_after_the_connection_closed_is_ok<A: Adapter>() {
         A::set_nodelay(&c, true).unwrap();
     });
 }
+
+/// Thousands of small slices (some empty) through vectored writes: every
+/// byte arrives once and in order, and a single call takes many slices
+/// at once, not only the first.
+pub fn vectored_writes_of_many_slices_arrive_byte_exact<A: Adapter>() {
+    A::run(Duration::from_secs(30), async {
+        let (mut c, mut s, _client, _server) = pair::<A>().await;
+        let data = pattern(11, 300_000);
+        // Slices of 0 to 96 bytes, cut from the pattern.
+        let mut cuts = Vec::new();
+        let mut at = 0;
+        let mut len = 0;
+        while at < data.len() {
+            let end = (at + len % 97).min(data.len());
+            cuts.push(&data[at..end]);
+            at = end;
+            len += 37;
+        }
+        assert!(cuts.len() > 5000 && cuts.iter().any(|c| c.is_empty()));
+        let reader = A::spawn(async move {
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        let mut slices: Vec<std::io::IoSlice<'_>> =
+            cuts.iter().map(|c| std::io::IoSlice::new(c)).collect();
+        let mut rest = &mut slices[..];
+        let mut first = true;
+        while !rest.is_empty() {
+            let n = A::write_vectored(&mut c, rest).await.unwrap();
+            assert!(n > 0, "a vectored write took nothing");
+            if first {
+                // The send buffer was empty: far more than one slice fits.
+                assert!(n > 1000, "the first vectored write took only {n} bytes");
+                first = false;
+            }
+            std::io::IoSlice::advance_slices(&mut rest, n);
+        }
+        c.close().await.unwrap();
+        let got = reader.await;
+        assert_eq!(got.len(), data.len());
+        assert!(got == data, "the bytes differ");
+    });
+}

@@ -79,6 +79,14 @@ pub trait Adapter: Sized + 'static {
     /// A connection to `to`.
     fn connect(stack: &Self::Stack, to: SocketAddr) -> Task<'_, io::Result<Self::Stream>>;
 
+    /// One vectored write on the adapter's own stream type (the suite's
+    /// `futures-io` view of a tokio stream, `tokio-util`'s compat wrapper,
+    /// would split it into single-slice writes).
+    fn write_vectored<'a>(
+        stream: &'a mut Self::Stream,
+        bufs: &'a [std::io::IoSlice<'a>],
+    ) -> Task<'a, io::Result<usize>>;
+
     /// The stream's own address.
     fn local_addr(stream: &Self::Stream) -> io::Result<SocketAddr>;
 
@@ -110,6 +118,7 @@ macro_rules! adapter_suite {
             every_task_waiting_in_accept_gets_a_connection,
             binding_a_taken_address_is_addr_in_use,
             set_nodelay_after_the_connection_closed_is_ok,
+            vectored_writes_of_many_slices_arrive_byte_exact,
         );
     };
     (@cases $adapter:ty; $($case:ident),* $(,)?) => {

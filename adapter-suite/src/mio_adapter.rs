@@ -188,6 +188,14 @@ impl AsyncWrite for MioStream {
         self.get_mut().poll_op(cx, |s| s.write(buf))
     }
 
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_op(cx, |s| s.write_vectored(bufs))
+    }
+
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
@@ -320,6 +328,15 @@ impl Adapter for Mio {
             .await?;
             Ok(stream)
         })
+    }
+
+    fn write_vectored<'a>(
+        stream: &'a mut Self::Stream,
+        bufs: &'a [std::io::IoSlice<'a>],
+    ) -> Task<'a, io::Result<usize>> {
+        Box::pin(futures_util::io::AsyncWriteExt::write_vectored(
+            stream, bufs,
+        ))
     }
 
     fn local_addr(stream: &Self::Stream) -> io::Result<SocketAddr> {

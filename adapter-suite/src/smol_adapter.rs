@@ -66,6 +66,15 @@ impl Adapter for Smol {
         Box::pin(stack.connect(to))
     }
 
+    fn write_vectored<'a>(
+        stream: &'a mut Self::Stream,
+        bufs: &'a [std::io::IoSlice<'a>],
+    ) -> Task<'a, io::Result<usize>> {
+        Box::pin(futures_util::io::AsyncWriteExt::write_vectored(
+            stream, bufs,
+        ))
+    }
+
     fn local_addr(stream: &Self::Stream) -> io::Result<SocketAddr> {
         stream.local_addr()
     }

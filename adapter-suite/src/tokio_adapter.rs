@@ -78,6 +78,17 @@ impl Adapter for Tokio {
         Box::pin(async move { Ok(stack.connect(to).await?.compat()) })
     }
 
+    fn write_vectored<'a>(
+        stream: &'a mut Self::Stream,
+        bufs: &'a [std::io::IoSlice<'a>],
+    ) -> Task<'a, io::Result<usize>> {
+        assert!(tokio::io::AsyncWrite::is_write_vectored(stream.get_ref()));
+        Box::pin(tokio::io::AsyncWriteExt::write_vectored(
+            stream.get_mut(),
+            bufs,
+        ))
+    }
+
     fn local_addr(stream: &Self::Stream) -> io::Result<SocketAddr> {
         stream.get_ref().local_addr()
     }
