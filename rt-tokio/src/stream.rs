@@ -21,7 +21,9 @@ use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
 /// everything was read; writes wait for room in the send buffer (its size
 /// is `StackConfig::endpoint.conn.send_buffer`). `poll_flush` returns at
 /// once (written data is the stack's to deliver, as with a kernel socket);
-/// `poll_shutdown` sends a FIN after the data. Dropping the stream is
+/// `poll_shutdown` sends a FIN after the data (and, as tokio's, is `Ok`
+/// also when the connection already failed: the failure is for a read
+/// or write to report). Dropping the stream is
 /// closing a socket: a FIN, or a reset if received data was left unread.
 pub struct TcpStream {
     inner: Arc<Stream>,
@@ -249,6 +251,16 @@ fn read_into(inner: &Stream, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Pol
     }
 }
 
+/// Shuts the sending side. As `tokio::net::TcpStream`'s `poll_shutdown`,
+/// turns `NotConnected` (the connection failed, and the failure is left
+/// for a read or write to report) into `Ok`.
+fn shutdown(inner: &Stream) -> io::Result<()> {
+    match inner.shutdown() {
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+        r => r,
+    }
+}
+
 macro_rules! impl_read {
     ($t:ty) => {
         impl AsyncRead for $t {
@@ -291,7 +303,7 @@ macro_rules! impl_write {
             }
 
             fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(self.inner.shutdown())
+                Poll::Ready(shutdown(&self.inner))
             }
         }
     };

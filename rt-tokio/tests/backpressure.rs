@@ -20,18 +20,17 @@ async fn a_writer_waits_for_a_reader_that_does_not_read() {
         let c = client.connect(addr).await.unwrap();
         let (mut s, _) = listener.accept().await.unwrap();
         let data = pattern(5, 4 << 20);
-        // Write without waiting until nothing more is taken for a while.
+        // Write without waiting until the stream stays unwritable: the
+        // send buffer is full and acknowledgments no longer free room.
         let mut written = 0;
-        let mut idle = 0;
-        while idle < 20 {
+        loop {
             match c.try_write(&data[written..]) {
-                Ok(n) => {
-                    written += n;
-                    idle = 0;
-                }
+                Ok(n) => written += n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    idle += 1;
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    let wait = tokio::time::timeout(Duration::from_millis(200), c.writable());
+                    if wait.await.is_err() {
+                        break;
+                    }
                 }
                 Err(e) => panic!("{e}"),
             }

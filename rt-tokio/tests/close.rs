@@ -97,9 +97,11 @@ async fn dropping_a_stream_with_unread_data_resets_the_peer() {
     within(20, async {
         let (mut c, s, _a, _b) = pair().await;
         c.write_all(b"never read").await.unwrap();
-        // Wait until the data has arrived at the server, unread.
-        while s.stats().unwrap().bytes_received < 10 {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        // Wait until the data has arrived at the server, unread: peek
+        // waits for it and leaves it there.
+        let mut peeked = [0u8; 10];
+        while s.peek(&mut peeked).await.unwrap() < 10 {
+            tokio::task::yield_now().await;
         }
         drop(s);
         let mut buf = [0u8; 8];
