@@ -87,6 +87,29 @@ pub trait Adapter: Sized + 'static {
         bufs: &'a [std::io::IoSlice<'a>],
     ) -> Task<'a, io::Result<usize>>;
 
+    /// A listener on `addr` whose accepted connections have the stack's
+    /// connection settings as changed by `configure` (through the
+    /// adapter's `TcpSocket`).
+    fn bind_configured(
+        stack: &Self::Stack,
+        addr: SocketAddr,
+        configure: fn(&mut synack_core::Config),
+    ) -> io::Result<Self::Listener>;
+
+    /// A connection to `to` with the stack's connection settings as
+    /// changed by `configure` (through the adapter's `TcpSocket`).
+    fn connect_configured(
+        stack: &Self::Stack,
+        to: SocketAddr,
+        configure: fn(&mut synack_core::Config),
+    ) -> Task<'_, io::Result<Self::Stream>>;
+
+    /// Waits for data and copies it into `buf` without taking it.
+    fn peek<'a>(stream: &'a mut Self::Stream, buf: &'a mut [u8]) -> Task<'a, io::Result<usize>>;
+
+    /// The connection's counters.
+    fn stats(stream: &Self::Stream) -> io::Result<synack_core::conn::Stats>;
+
     /// The stream's own address.
     fn local_addr(stream: &Self::Stream) -> io::Result<SocketAddr>;
 
@@ -119,6 +142,9 @@ macro_rules! adapter_suite {
             binding_a_taken_address_is_addr_in_use,
             set_nodelay_after_the_connection_closed_is_ok,
             vectored_writes_of_many_slices_arrive_byte_exact,
+            peek_shows_what_the_next_read_gets,
+            a_listeners_options_reach_the_connections_it_accepts,
+            a_bad_option_is_invalid_input_naming_the_field,
         );
     };
     (@cases $adapter:ty; $($case:ident),* $(,)?) => {

@@ -75,6 +75,34 @@ impl Adapter for Smol {
         ))
     }
 
+    fn bind_configured(
+        stack: &Self::Stack,
+        addr: SocketAddr,
+        configure: fn(&mut synack_core::Config),
+    ) -> io::Result<Self::Listener> {
+        let mut socket = stack.socket();
+        configure(socket.config_mut());
+        socket.listen(addr)
+    }
+
+    fn connect_configured(
+        stack: &Self::Stack,
+        to: SocketAddr,
+        configure: fn(&mut synack_core::Config),
+    ) -> Task<'_, io::Result<Self::Stream>> {
+        let mut socket = stack.socket();
+        configure(socket.config_mut());
+        Box::pin(socket.connect(to))
+    }
+
+    fn peek<'a>(stream: &'a mut Self::Stream, buf: &'a mut [u8]) -> Task<'a, io::Result<usize>> {
+        Box::pin(stream.peek(buf))
+    }
+
+    fn stats(stream: &Self::Stream) -> io::Result<synack_core::conn::Stats> {
+        stream.stats()
+    }
+
     fn local_addr(stream: &Self::Stream) -> io::Result<SocketAddr> {
         stream.local_addr()
     }

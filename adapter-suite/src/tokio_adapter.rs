@@ -89,6 +89,34 @@ impl Adapter for Tokio {
         ))
     }
 
+    fn bind_configured(
+        stack: &Self::Stack,
+        addr: SocketAddr,
+        configure: fn(&mut synack_core::Config),
+    ) -> io::Result<Self::Listener> {
+        let mut socket = stack.socket();
+        configure(socket.config_mut());
+        socket.listen(addr)
+    }
+
+    fn connect_configured(
+        stack: &Self::Stack,
+        to: SocketAddr,
+        configure: fn(&mut synack_core::Config),
+    ) -> Task<'_, io::Result<Self::Stream>> {
+        let mut socket = stack.socket();
+        configure(socket.config_mut());
+        Box::pin(async move { Ok(socket.connect(to).await?.compat()) })
+    }
+
+    fn peek<'a>(stream: &'a mut Self::Stream, buf: &'a mut [u8]) -> Task<'a, io::Result<usize>> {
+        Box::pin(stream.get_ref().peek(buf))
+    }
+
+    fn stats(stream: &Self::Stream) -> io::Result<synack_core::conn::Stats> {
+        stream.get_ref().stats()
+    }
+
     fn local_addr(stream: &Self::Stream) -> io::Result<SocketAddr> {
         stream.get_ref().local_addr()
     }
