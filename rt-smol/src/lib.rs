@@ -44,6 +44,15 @@
 //! `synack-driver`'s, shared with `synack-tokio`; this crate is the
 //! async-io glue ([`runtime::AsyncIo`]) and the `futures-io` traits.
 //!
+//! ## Beyond reading and writing
+//!
+//! [`TcpStream::peek`], vectored writes that copy every slice into the
+//! send buffer in one call, [`Stack::bind`] and [`Stack::connect`] for
+//! any `async_net::AsyncToSocketAddrs`, and [`Stack::socket`], a
+//! [`TcpSocket`] to set per-connection options (buffer sizes, keepalive,
+//! linger, user timeout, Nagle, congestion control) before it connects or
+//! listens.
+//!
 //! ## Errors
 //!
 //! Failures are `std::io::Error`s with the kinds a kernel socket reports:

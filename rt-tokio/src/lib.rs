@@ -37,6 +37,18 @@
 //! concern (see [`stack`]'s documentation). All protocol behaviour is the
 //! core's.
 //!
+//! ## Beyond reading and writing
+//!
+//! As on `tokio::net::TcpStream`: readiness ([`TcpStream::readable`],
+//! [`TcpStream::writable`], [`TcpStream::ready`] with tokio's
+//! `Interest`/`Ready`, and the `try_*` calls that return `WouldBlock`),
+//! [`TcpStream::peek`], and vectored writes that copy every slice into
+//! the send buffer in one call. [`Stack::bind`] and [`Stack::connect`]
+//! take any `tokio::net::ToSocketAddrs`. [`Stack::socket`] gives a
+//! [`TcpSocket`] to set per-connection options (buffer sizes, keepalive,
+//! linger, user timeout, Nagle, congestion control) before it connects
+//! or listens.
+//!
 //! ## Errors
 //!
 //! Failures are `std::io::Error`s with the kinds a kernel socket reports:
