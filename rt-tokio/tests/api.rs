@@ -357,3 +357,30 @@ async fn a_socket_user_timeout_fires_sooner_than_the_default() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn connect_tries_each_address_and_bind_takes_the_first_that_binds() {
+    within(10, async {
+        let (listener, addr, client, server) = server_and_client();
+        // Nobody listens on the first: it is refused, and the second is
+        // tried.
+        let nobody = stack();
+        let refused = nobody.udp_addr().unwrap();
+        let addrs = [refused, addr];
+        let c = client.connect(&addrs[..]).await.unwrap();
+        let (s, _) = listener.accept().await.unwrap();
+        assert_eq!(s.peer_addr().unwrap(), c.local_addr().unwrap());
+        // Every address refused: the last error.
+        let err = client.connect(&[refused, refused][..]).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+        // The first is taken (the listener above): the second binds.
+        let other: std::net::SocketAddr = "127.0.0.1:4321".parse().unwrap();
+        let second = server.bind(&[addr, other][..]).await.unwrap();
+        assert_eq!(second.local_addr().unwrap(), other);
+        // An empty list resolves to nothing.
+        let none: [std::net::SocketAddr; 0] = [];
+        let err = client.connect(&none[..]).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    })
+    .await;
+}
