@@ -350,6 +350,67 @@ macro_rules! impl_debug_addrs {
     };
 }
 
+/// The read side's readiness, `peek` and `try_*` calls on a half.
+macro_rules! impl_read_half {
+    ($t:ty) => {
+        impl $t {
+            /// Waits until the stream is readable (see
+            /// [`TcpStream::readable`]).
+            pub async fn readable(&self) -> io::Result<()> {
+                poll_fn(|cx| self.inner.poll_read_ready(cx).map(Ok)).await
+            }
+
+            /// Reads what has arrived without waiting (see
+            /// [`TcpStream::try_read`]).
+            pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                self.inner.try_read(buf)
+            }
+
+            /// Waits for data and copies it without taking it (see
+            /// [`TcpStream::peek`]).
+            pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+                poll_fn(|cx| self.inner.poll_peek(Some(cx), buf)).await
+            }
+
+            /// Copies what has arrived without taking it or waiting (see
+            /// [`TcpStream::try_peek`]).
+            pub fn try_peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+                self.inner.try_peek(buf)
+            }
+        }
+    };
+}
+
+/// The write side's readiness and `try_*` calls on a half.
+macro_rules! impl_write_half {
+    ($t:ty) => {
+        impl $t {
+            /// Waits until the stream is writable (see
+            /// [`TcpStream::writable`]).
+            pub async fn writable(&self) -> io::Result<()> {
+                poll_fn(|cx| self.inner.poll_write_ready(cx).map(Ok)).await
+            }
+
+            /// Writes what fits without waiting (see
+            /// [`TcpStream::try_write`]).
+            pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+                self.inner.try_write(buf)
+            }
+
+            /// Writes what fits of the slices without waiting (see
+            /// [`TcpStream::try_write_vectored`]).
+            pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+                self.inner.try_write_vectored(bufs)
+            }
+        }
+    };
+}
+
+impl_read_half!(OwnedReadHalf);
+impl_read_half!(ReadHalf<'_>);
+impl_write_half!(OwnedWriteHalf);
+impl_write_half!(WriteHalf<'_>);
+
 impl_debug_addrs!(OwnedReadHalf, "OwnedReadHalf");
 impl_debug_addrs!(OwnedWriteHalf, "OwnedWriteHalf");
 impl_debug_addrs!(ReadHalf<'_>, "ReadHalf");

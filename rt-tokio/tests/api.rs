@@ -384,3 +384,37 @@ async fn connect_tries_each_address_and_bind_takes_the_first_that_binds() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn split_halves_have_readiness_and_peek() {
+    within(10, async {
+        let (c, s, _a, _b) = pair().await;
+        let (cr, cw) = c.into_split();
+        let (mut sr, sw) = s.into_split();
+        cw.writable().await.unwrap();
+        assert_eq!(cw.try_write(b"half").unwrap(), 4);
+        let mut buf = [0u8; 8];
+        let n = sr.peek(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], &b"half"[..n]);
+        let mut got = [0u8; 4];
+        sr.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"half");
+        assert_eq!(
+            cr.try_read(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        assert_eq!(
+            sw.try_write_vectored(&[IoSlice::new(b"ba"), IoSlice::new(b"ck")])
+                .unwrap(),
+            4
+        );
+        cr.readable().await.unwrap();
+        let mut n = 0;
+        while n < 4 {
+            cr.readable().await.unwrap();
+            n += cr.try_read(&mut buf[n..]).unwrap_or(0);
+        }
+        assert_eq!(&buf[..4], b"back");
+    })
+    .await;
+}
