@@ -76,6 +76,15 @@ async fn kernel() -> Vec<(&'static str, String)> {
     out.push(("reset, write again", outcome(c.write(b"x").await)));
     out.push(("reset, shutdown", outcome(c.shutdown().await)));
 
+    // The peer resets; then peek, then read.
+    let (mut c, s) = kernel_pair().await;
+    #[allow(deprecated)] // A reset on drop is the point, blocking is not an issue here.
+    s.set_linger(Some(Duration::ZERO)).unwrap();
+    drop(s);
+    c.readable().await.unwrap();
+    out.push(("reset, peek", outcome(c.peek(&mut buf).await)));
+    out.push(("reset, peek, read", outcome(c.read(&mut buf).await)));
+
     // Write after our own shutdown.
     let (mut c, _s) = kernel_pair().await;
     c.shutdown().await.unwrap();
@@ -122,6 +131,12 @@ async fn synack() -> Vec<(&'static str, String)> {
     out.push(("reset, write", outcome(c.write(b"x").await)));
     out.push(("reset, write again", outcome(c.write(b"x").await)));
     out.push(("reset, shutdown", outcome(c.shutdown().await)));
+
+    let (mut c, s, _a, _b) = synack_pair().await;
+    s.abort();
+    c.readable().await.unwrap();
+    out.push(("reset, peek", outcome(c.peek(&mut buf).await)));
+    out.push(("reset, peek, read", outcome(c.read(&mut buf).await)));
 
     let (mut c, _s, _a, _b) = synack_pair().await;
     c.shutdown().await.unwrap();
