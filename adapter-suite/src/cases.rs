@@ -479,3 +479,150 @@ pub fn a_second_port_0_listener_gets_an_ephemeral_port_reached_by_a_route<A: Ada
         assert_eq!(peer.unwrap(), A::local_addr(&c).unwrap());
     });
 }
+
+/// Thousands of small slices (some empty) through vectored writes: every
+/// byte arrives once and in order, and a single call takes many slices
+/// at once, not only the first.
+pub fn vectored_writes_of_many_slices_arrive_byte_exact<A: Adapter>() {
+    A::run(Duration::from_secs(30), async {
+        let (mut c, mut s, _client, _server) = pair::<A>().await;
+        let data = synack_testkit::pattern(11, 300_000);
+        // Slices of 0 to 96 bytes, cut from the pattern.
+        let mut cuts = Vec::new();
+        let mut at = 0;
+        let mut len = 0;
+        while at < data.len() {
+            let end = (at + len % 97).min(data.len());
+            cuts.push(&data[at..end]);
+            at = end;
+            len += 37;
+        }
+        assert!(cuts.len() > 5000 && cuts.iter().any(|c| c.is_empty()));
+        let reader = A::spawn(async move {
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        let mut slices: Vec<std::io::IoSlice<'_>> =
+            cuts.iter().map(|c| std::io::IoSlice::new(c)).collect();
+        let mut rest = &mut slices[..];
+        let mut first = true;
+        while !rest.is_empty() {
+            let n = A::write_vectored(&mut c, rest).await.unwrap();
+            assert!(n > 0, "a vectored write took nothing");
+            if first {
+                // The send buffer was empty: far more than one slice fits.
+                assert!(n > 1000, "the first vectored write took only {n} bytes");
+                first = false;
+            }
+            std::io::IoSlice::advance_slices(&mut rest, n);
+        }
+        c.close().await.unwrap();
+        let got = reader.await;
+        assert_eq!(got.len(), data.len());
+        assert!(got == data, "the bytes differ");
+    });
+}
+
+/// `peek` waits for data, shows it without taking it, and the next read
+/// returns the same bytes.
+pub fn peek_shows_what_the_next_read_gets<A: Adapter>() {
+    A::run(Duration::from_secs(10), async {
+        let (mut c, mut s, _client, _server) = pair::<A>().await;
+        let data = synack_testkit::pattern(21, 1000);
+        let sent = data.clone();
+        let writer = A::spawn(async move {
+            A::sleep(Duration::from_millis(50)).await;
+            c.write_all(&sent).await.unwrap();
+            c.close().await.unwrap();
+            c
+        });
+        let mut peeked = vec![0u8; 4096];
+        let n = A::peek(&mut s, &mut peeked).await.unwrap();
+        assert!(n > 0 && n <= data.len());
+        assert!(peeked[..n] == data[..n], "peek showed other bytes");
+        // Peeking again shows at least the same bytes.
+        let again = A::peek(&mut s, &mut peeked).await.unwrap();
+        assert!(again >= n && peeked[..again] == data[..again]);
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).await.unwrap();
+        assert!(got == data, "the read got other bytes than the peek");
+        let _c = writer.await;
+    });
+}
+
+/// A listener's settings (a small receive buffer) reach every connection
+/// it accepts, and a connection's own (CUBIC) reach that connection only.
+pub fn a_listeners_options_reach_the_connections_it_accepts<A: Adapter>() {
+    A::run(Duration::from_secs(10), async {
+        let (server, addr) = stack::<A>(StackConfig::default());
+        let listener = A::bind_configured(&server, addr, |c| {
+            c.recv_buffer = 8192;
+            c.recv_buffer_max = 8192;
+        })
+        .unwrap();
+        let (client, _) = stack::<A>(StackConfig::default());
+        let c = A::connect_configured(&client, addr, |c| {
+            c.congestion = synack_core::cc::CcAlgorithm::Cubic;
+        })
+        .await
+        .unwrap();
+        let (s, _) = A::accept(&listener).await.unwrap();
+        let server_side = A::stats(&s).unwrap();
+        assert!(
+            server_side.receive_window <= 8192,
+            "{}",
+            server_side.receive_window
+        );
+        assert_eq!(server_side.congestion_control, "newreno");
+        let client_side = A::stats(&c).unwrap();
+        assert!(
+            client_side.send_window <= 8192,
+            "{}",
+            client_side.send_window
+        );
+        assert_eq!(client_side.congestion_control, "cubic");
+        // A plain connection has the stack's defaults.
+        let plain = A::connect(&client, addr).await.unwrap();
+        let (_s2, _) = A::accept(&listener).await.unwrap();
+        assert_eq!(A::stats(&plain).unwrap().congestion_control, "newreno");
+    });
+}
+
+/// A setting the core refuses fails the connect or listen with
+/// `InvalidInput`, the core's error inside naming the field; nothing is
+/// left behind.
+pub fn a_bad_option_is_invalid_input_naming_the_field<A: Adapter>() {
+    A::run(Duration::from_secs(10), async {
+        use synack_core::conn::ConfigError;
+        use synack_core::endpoint::EndpointError;
+        let (server, addr) = stack::<A>(StackConfig::default());
+        let err = A::bind_configured(&server, addr, |c| {
+            c.delayed_ack = CoreDuration::from_secs(1)
+        })
+        .err()
+        .expect("a delayed ACK of 1 s is refused");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            err.get_ref()
+                .and_then(|e| e.downcast_ref::<EndpointError>())
+                .copied(),
+            Some(EndpointError::InvalidConfig(ConfigError::DelayedAckTooLong))
+        );
+        assert!(err.to_string().contains("delayed_ack"), "{err}");
+        let listener = A::bind(&server, addr).expect("the address is still free");
+        let (client, _) = stack::<A>(StackConfig::default());
+        let err = A::connect_configured(&client, A::listener_addr(&listener), |c| {
+            c.keepalive = Some(synack_core::conn::Keepalive::new(
+                CoreDuration::from_secs(1),
+                CoreDuration::from_secs(1),
+                1,
+            ));
+        })
+        .await
+        .err()
+        .expect("one keepalive probe is refused");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("keepalive.probes"), "{err}");
+    });
+}

@@ -79,6 +79,37 @@ pub trait Adapter: Sized + 'static {
     /// A connection to `to`.
     fn connect(stack: &Self::Stack, to: SocketAddr) -> Task<'_, io::Result<Self::Stream>>;
 
+    /// One vectored write on the adapter's own stream type (the suite's
+    /// `futures-io` view of a tokio stream, `tokio-util`'s compat wrapper,
+    /// would split it into single-slice writes).
+    fn write_vectored<'a>(
+        stream: &'a mut Self::Stream,
+        bufs: &'a [std::io::IoSlice<'a>],
+    ) -> Task<'a, io::Result<usize>>;
+
+    /// A listener on `addr` whose accepted connections have the stack's
+    /// connection settings as changed by `configure` (through the
+    /// adapter's `TcpSocket`).
+    fn bind_configured(
+        stack: &Self::Stack,
+        addr: SocketAddr,
+        configure: fn(&mut synack_core::Config),
+    ) -> io::Result<Self::Listener>;
+
+    /// A connection to `to` with the stack's connection settings as
+    /// changed by `configure` (through the adapter's `TcpSocket`).
+    fn connect_configured(
+        stack: &Self::Stack,
+        to: SocketAddr,
+        configure: fn(&mut synack_core::Config),
+    ) -> Task<'_, io::Result<Self::Stream>>;
+
+    /// Waits for data and copies it into `buf` without taking it.
+    fn peek<'a>(stream: &'a mut Self::Stream, buf: &'a mut [u8]) -> Task<'a, io::Result<usize>>;
+
+    /// The connection's counters.
+    fn stats(stream: &Self::Stream) -> io::Result<synack_core::conn::Stats>;
+
     /// The stream's own address.
     fn local_addr(stream: &Self::Stream) -> io::Result<SocketAddr>;
 
@@ -113,6 +144,10 @@ macro_rules! adapter_suite {
             a_reset_is_reported_once_then_reads_end_and_writes_break,
             a_port_0_listener_on_udp_is_reached_at_its_local_addr,
             a_second_port_0_listener_gets_an_ephemeral_port_reached_by_a_route,
+            vectored_writes_of_many_slices_arrive_byte_exact,
+            peek_shows_what_the_next_read_gets,
+            a_listeners_options_reach_the_connections_it_accepts,
+            a_bad_option_is_invalid_input_naming_the_field,
         );
     };
     (@cases $adapter:ty; $($case:ident),* $(,)?) => {

@@ -188,6 +188,14 @@ impl AsyncWrite for MioStream {
         self.get_mut().poll_op(cx, |s| s.write(buf))
     }
 
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_op(cx, |s| s.write_vectored(bufs))
+    }
+
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
@@ -273,13 +281,40 @@ impl Adapter for Mio {
     }
 
     fn bind(stack: &Self::Stack, addr: SocketAddr) -> io::Result<Self::Listener> {
-        let mut listener = lock(&stack.stack).bind(addr)?;
-        let token = stack.reactor.register(&mut listener)?;
-        Ok(MioListener {
-            listener,
-            token,
-            reactor: stack.reactor.clone(),
+        let listener = lock(&stack.stack).bind(addr)?;
+        register_listener(stack, listener)
+    }
+
+    fn bind_configured(
+        stack: &Self::Stack,
+        addr: SocketAddr,
+        configure: fn(&mut synack_core::Config),
+    ) -> io::Result<Self::Listener> {
+        let mut socket = lock(&stack.stack).socket();
+        configure(socket.options_mut().config_mut());
+        register_listener(stack, socket.listen(addr)?)
+    }
+
+    fn connect_configured(
+        stack: &Self::Stack,
+        to: SocketAddr,
+        configure: fn(&mut synack_core::Config),
+    ) -> Task<'_, io::Result<Self::Stream>> {
+        Box::pin(async move {
+            let mut socket = lock(&stack.stack).socket();
+            configure(socket.options_mut().config_mut());
+            finish_connect(stack, socket.connect(to)?).await
         })
+    }
+
+    fn peek<'a>(stream: &'a mut Self::Stream, buf: &'a mut [u8]) -> Task<'a, io::Result<usize>> {
+        Box::pin(std::future::poll_fn(move |cx| {
+            stream.poll_op(cx, |s| s.peek(&mut *buf))
+        }))
+    }
+
+    fn stats(stream: &Self::Stream) -> io::Result<synack_core::conn::Stats> {
+        stream.stream.stats()
     }
 
     fn listener_addr(listener: &Self::Listener) -> SocketAddr {
@@ -307,19 +342,17 @@ impl Adapter for Mio {
     fn connect(stack: &Self::Stack, to: SocketAddr) -> Task<'_, io::Result<Self::Stream>> {
         Box::pin(async move {
             let stream = lock(&stack.stack).connect(to)?;
-            let mut stream = MioStream::new(stream, stack.reactor.clone())?;
-            // Connected when writable with no error, as with mio's
-            // non-blocking connect.
-            std::future::poll_fn(|cx| {
-                stream.poll_op(cx, |s| match s.take_error()? {
-                    Some(e) => Err(e),
-                    None if s.peer_addr().is_ok() => Ok(()),
-                    None => Err(io::ErrorKind::WouldBlock.into()),
-                })
-            })
-            .await?;
-            Ok(stream)
+            finish_connect(stack, stream).await
         })
+    }
+
+    fn write_vectored<'a>(
+        stream: &'a mut Self::Stream,
+        bufs: &'a [std::io::IoSlice<'a>],
+    ) -> Task<'a, io::Result<usize>> {
+        Box::pin(futures_util::io::AsyncWriteExt::write_vectored(
+            stream, bufs,
+        ))
     }
 
     fn local_addr(stream: &Self::Stream) -> io::Result<SocketAddr> {
@@ -333,4 +366,33 @@ impl Adapter for Mio {
     fn set_nodelay(stream: &Self::Stream, nodelay: bool) -> io::Result<()> {
         stream.stream.set_nodelay(nodelay)
     }
+}
+
+/// A listener registered in the loop.
+fn register_listener(
+    stack: &MioStack,
+    mut listener: synack_mio::TcpListener,
+) -> io::Result<MioListener> {
+    let token = stack.reactor.register(&mut listener)?;
+    Ok(MioListener {
+        listener,
+        token,
+        reactor: stack.reactor.clone(),
+    })
+}
+
+/// A connecting stream registered in the loop, once its handshake is over.
+async fn finish_connect(stack: &MioStack, stream: synack_mio::TcpStream) -> io::Result<MioStream> {
+    let mut stream = MioStream::new(stream, stack.reactor.clone())?;
+    // Connected when writable with no error, as with mio's
+    // non-blocking connect.
+    std::future::poll_fn(|cx| {
+        stream.poll_op(cx, |s| match s.take_error()? {
+            Some(e) => Err(e),
+            None if s.peer_addr().is_ok() => Ok(()),
+            None => Err(io::ErrorKind::WouldBlock.into()),
+        })
+    })
+    .await?;
+    Ok(stream)
 }

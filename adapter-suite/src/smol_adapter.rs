@@ -49,7 +49,7 @@ impl Adapter for Smol {
     }
 
     fn bind(stack: &Self::Stack, addr: SocketAddr) -> io::Result<Self::Listener> {
-        stack.bind(addr)
+        stack.bind_addr(addr)
     }
 
     fn listener_addr(listener: &Self::Listener) -> SocketAddr {
@@ -64,6 +64,43 @@ impl Adapter for Smol {
 
     fn connect(stack: &Self::Stack, to: SocketAddr) -> Task<'_, io::Result<Self::Stream>> {
         Box::pin(stack.connect(to))
+    }
+
+    fn write_vectored<'a>(
+        stream: &'a mut Self::Stream,
+        bufs: &'a [std::io::IoSlice<'a>],
+    ) -> Task<'a, io::Result<usize>> {
+        Box::pin(futures_util::io::AsyncWriteExt::write_vectored(
+            stream, bufs,
+        ))
+    }
+
+    fn bind_configured(
+        stack: &Self::Stack,
+        addr: SocketAddr,
+        configure: fn(&mut synack_core::Config),
+    ) -> io::Result<Self::Listener> {
+        let mut socket = stack.socket();
+        configure(socket.config_mut());
+        socket.listen(addr)
+    }
+
+    fn connect_configured(
+        stack: &Self::Stack,
+        to: SocketAddr,
+        configure: fn(&mut synack_core::Config),
+    ) -> Task<'_, io::Result<Self::Stream>> {
+        let mut socket = stack.socket();
+        configure(socket.config_mut());
+        Box::pin(socket.connect(to))
+    }
+
+    fn peek<'a>(stream: &'a mut Self::Stream, buf: &'a mut [u8]) -> Task<'a, io::Result<usize>> {
+        Box::pin(stream.peek(buf))
+    }
+
+    fn stats(stream: &Self::Stream) -> io::Result<synack_core::conn::Stats> {
+        stream.stats()
     }
 
     fn local_addr(stream: &Self::Stream) -> io::Result<SocketAddr> {

@@ -58,7 +58,7 @@ impl Adapter for Tokio {
     }
 
     fn bind(stack: &Self::Stack, addr: SocketAddr) -> io::Result<Self::Listener> {
-        stack.bind(addr)
+        stack.bind_addr(addr)
     }
 
     fn listener_addr(listener: &Self::Listener) -> SocketAddr {
@@ -76,6 +76,45 @@ impl Adapter for Tokio {
 
     fn connect(stack: &Self::Stack, to: SocketAddr) -> Task<'_, io::Result<Self::Stream>> {
         Box::pin(async move { Ok(stack.connect(to).await?.compat()) })
+    }
+
+    fn write_vectored<'a>(
+        stream: &'a mut Self::Stream,
+        bufs: &'a [std::io::IoSlice<'a>],
+    ) -> Task<'a, io::Result<usize>> {
+        assert!(tokio::io::AsyncWrite::is_write_vectored(stream.get_ref()));
+        Box::pin(tokio::io::AsyncWriteExt::write_vectored(
+            stream.get_mut(),
+            bufs,
+        ))
+    }
+
+    fn bind_configured(
+        stack: &Self::Stack,
+        addr: SocketAddr,
+        configure: fn(&mut synack_core::Config),
+    ) -> io::Result<Self::Listener> {
+        let mut socket = stack.socket();
+        configure(socket.config_mut());
+        socket.listen(addr)
+    }
+
+    fn connect_configured(
+        stack: &Self::Stack,
+        to: SocketAddr,
+        configure: fn(&mut synack_core::Config),
+    ) -> Task<'_, io::Result<Self::Stream>> {
+        let mut socket = stack.socket();
+        configure(socket.config_mut());
+        Box::pin(async move { Ok(socket.connect(to).await?.compat()) })
+    }
+
+    fn peek<'a>(stream: &'a mut Self::Stream, buf: &'a mut [u8]) -> Task<'a, io::Result<usize>> {
+        Box::pin(stream.get_ref().peek(buf))
+    }
+
+    fn stats(stream: &Self::Stream) -> io::Result<synack_core::conn::Stats> {
+        stream.get_ref().stats()
     }
 
     fn local_addr(stream: &Self::Stream) -> io::Result<SocketAddr> {

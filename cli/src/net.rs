@@ -112,7 +112,7 @@ impl AsyncAdapter for Tokio {
     type Listener = synack_tokio::TcpListener;
     type Stream = synack_tokio::TcpStream;
     fn bind(stack: &Stack, addr: SocketAddr) -> io::Result<Self::Listener> {
-        stack.bind(addr)
+        stack.bind_addr(addr)
     }
     async fn accept(listener: &Self::Listener) -> io::Result<(Self::Stream, SocketAddr)> {
         listener.accept().await
@@ -138,7 +138,7 @@ impl AsyncAdapter for Smol {
     type Listener = synack_smol::TcpListener;
     type Stream = Compat<synack_smol::TcpStream>;
     fn bind(stack: &Self::Stack, addr: SocketAddr) -> io::Result<Self::Listener> {
-        stack.bind(addr)
+        stack.bind_addr(addr)
     }
     async fn accept(listener: &Self::Listener) -> io::Result<(Self::Stream, SocketAddr)> {
         let (stream, peer) = listener.accept().await?;

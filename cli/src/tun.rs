@@ -131,7 +131,7 @@ async fn serve(args: ServeArgs) -> io::Result<()> {
         .config()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let stack = net::tun_stack(&device, local, &args.stack)?;
-    let listener = stack.bind(SocketAddr::new(local, args.port))?;
+    let listener = stack.bind_addr(SocketAddr::new(local, args.port))?;
     eprintln!(
         "synack tun: {} up, kernel {}/{}, synack listening on {} ({:?})",
         device.name,

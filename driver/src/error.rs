@@ -45,6 +45,8 @@ pub(crate) fn write(e: Error) -> io::Error {
 /// An endpoint refusal.
 pub(crate) fn endpoint(e: EndpointError) -> io::Error {
     let kind = match e {
+        // The core's error stays inside, naming the field.
+        EndpointError::InvalidConfig(_) => io::ErrorKind::InvalidInput,
         EndpointError::AddressInUse => io::ErrorKind::AddrInUse,
         EndpointError::InvalidAddress => io::ErrorKind::InvalidInput,
         EndpointError::NoEphemeralPorts => io::ErrorKind::AddrNotAvailable,
@@ -53,7 +55,7 @@ pub(crate) fn endpoint(e: EndpointError) -> io::Error {
             io::ErrorKind::NotConnected
         }
     };
-    io::Error::new(kind, e.to_string())
+    io::Error::new(kind, e)
 }
 
 /// The stack's driver has stopped (its link failed): every operation

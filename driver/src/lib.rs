@@ -8,6 +8,9 @@
 //!   future whose every turn receives a batch from the link, feeds the
 //!   core, wakes the tasks its events concern, transmits a batch and
 //!   arms the timer for the next deadline;
+//! - [`Socket`]: per-connection settings (buffers, keepalive, user
+//!   timeout, Nagle, congestion control, linger) before it connects or
+//!   listens;
 //! - [`Stream`] and [`Listener`]: what the application holds, keys into
 //!   the driver's per-connection waker slots, with `poll_*` methods an
 //!   adapter's `TcpStream`/`TcpListener` implement their runtime's I/O
@@ -37,10 +40,12 @@ mod error;
 pub mod link;
 mod listener;
 pub mod runtime;
+mod socket;
 pub mod stack;
 mod stream;
 
 pub use listener::Listener;
+pub use socket::Socket;
 pub use stack::{Driver, Stack, StackConfig};
 pub use stream::Stream;
 pub use synack_core;

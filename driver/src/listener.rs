@@ -21,6 +21,9 @@ pub struct Listener {
     stack: Stack,
     id: ListenerId,
     local: SocketAddr,
+    /// Accepted streams reset their connection when dropped (linger
+    /// zero).
+    abort_on_drop: bool,
 }
 
 impl std::fmt::Debug for Listener {
@@ -32,8 +35,18 @@ impl std::fmt::Debug for Listener {
 }
 
 impl Listener {
-    pub(crate) fn new(stack: Stack, id: ListenerId, local: SocketAddr) -> Listener {
-        Listener { stack, id, local }
+    pub(crate) fn new(
+        stack: Stack,
+        id: ListenerId,
+        local: SocketAddr,
+        abort_on_drop: bool,
+    ) -> Listener {
+        Listener {
+            stack,
+            id,
+            local,
+            abort_on_drop,
+        }
     }
 
     /// The next established connection and its peer's address.
@@ -53,6 +66,7 @@ impl Listener {
                     handle,
                     Slot {
                         connected: true,
+                        abort_on_drop: self.abort_on_drop,
                         ..Slot::default()
                     },
                 );

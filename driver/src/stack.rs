@@ -37,9 +37,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use synack_core::conn::{CloseReason, Event, Stats};
+use synack_core::conn::{CloseReason, Config, Event, Stats};
 use synack_core::endpoint::{
-    ConnectionHandle, Endpoint, EndpointConfig, EndpointStats, ListenerId,
+    ConnectionHandle, Endpoint, EndpointConfig, EndpointError, EndpointStats, ListenerId,
 };
 use synack_core::{FourTuple, Instant};
 
@@ -47,6 +47,7 @@ use crate::error;
 use crate::link::{Framing, Incoming, PacketLink, SendBatch};
 use crate::listener::Listener;
 use crate::runtime::{Runtime, Timer};
+use crate::socket::Socket;
 use crate::stream::Stream;
 
 /// How a [`Stack`] is set up.
@@ -115,6 +116,8 @@ pub(crate) struct Slot {
     /// A failure (reset, timeout) was reported to a read or write: as a
     /// kernel socket's pending error, it is reported once.
     pub(crate) failure_reported: bool,
+    /// Dropping the stream aborts the connection (linger zero).
+    pub(crate) abort_on_drop: bool,
 }
 
 /// What the lock protects.
@@ -268,6 +271,17 @@ impl Stack {
     /// peer then needs a route to the stack's socket
     /// ([`UdpRoutes::insert`](crate::link::UdpRoutes::insert)).
     pub fn bind(&self, addr: SocketAddr) -> io::Result<Listener> {
+        self.bind_with(addr, None, false)
+    }
+
+    /// [`bind`](Stack::bind) with the accepted connections' settings
+    /// (`None`: the stack's) and whether dropping them resets them.
+    pub(crate) fn bind_with(
+        &self,
+        addr: SocketAddr,
+        config: Option<&Config>,
+        abort_on_drop: bool,
+    ) -> io::Result<Listener> {
         let mut st = self.shared.lock();
         st.check_running()?;
         let link_port = self
@@ -275,14 +289,20 @@ impl Stack {
             .link_addr
             .filter(|link| addr.port() == 0 && fits(link.ip(), addr.ip()))
             .map(|link| SocketAddr::new(addr.ip(), link.port()));
-        let id = match link_port.map(|a| st.ep.listen(a)) {
+        let listen = |ep: &mut Endpoint, a: SocketAddr| match config {
+            Some(c) => ep.listen_with(a, c.clone()),
+            None => ep.listen(a),
+        };
+        let id = match link_port.map(|a| listen(&mut st.ep, a)) {
             Some(Ok(id)) => id,
+            // A bad configuration fails the same way on any port.
+            Some(Err(e @ EndpointError::InvalidConfig(_))) => return Err(error::endpoint(e)),
             // Taken (or refused): the endpoint's own pick.
-            _ => st.ep.listen(addr).map_err(error::endpoint)?,
+            _ => listen(&mut st.ep, addr).map_err(error::endpoint)?,
         };
         let local = st.ep.listener_addr(id).unwrap_or(addr);
         drop(st);
-        Ok(Listener::new(self.clone(), id, local))
+        Ok(Listener::new(self.clone(), id, local, abort_on_drop))
     }
 
     /// Opens a connection to `addr`: resolves when the handshake
@@ -303,22 +323,48 @@ impl Stack {
     /// [`Stream::poll_write_ready`]) tells when it is over. Data written
     /// before then waits for it.
     pub fn start_connect(&self, addr: SocketAddr) -> io::Result<Stream> {
+        self.start_connect_with(addr, None, false)
+    }
+
+    /// [`start_connect`](Stack::start_connect) with the connection's
+    /// settings (`None`: the stack's) and whether dropping it resets it.
+    pub(crate) fn start_connect_with(
+        &self,
+        addr: SocketAddr,
+        config: Option<&Config>,
+        abort_on_drop: bool,
+    ) -> io::Result<Stream> {
         let local_ip = self.local_ip_for(addr)?;
         let handle = {
             let mut st = self.shared.lock();
             st.check_running()?;
             let now = self.shared.now();
-            let h = st
-                .ep
-                .connect(local_ip, addr, now)
-                .map_err(error::endpoint)?;
-            st.slots.insert(h, Slot::default());
+            let h = match config {
+                Some(c) => st.ep.connect_with(local_ip, addr, now, c.clone()),
+                None => st.ep.connect(local_ip, addr, now),
+            }
+            .map_err(error::endpoint)?;
+            st.slots.insert(
+                h,
+                Slot {
+                    abort_on_drop,
+                    ..Slot::default()
+                },
+            );
             if let Some(w) = st.kick() {
                 w.wake();
             }
             h
         };
         Ok(Stream::new(self.clone(), handle))
+    }
+
+    /// A socket to set options on before it connects or listens, like
+    /// `tokio::net::TcpSocket`: its settings start as the stack's
+    /// (`StackConfig::endpoint.conn`, with the link's MTU).
+    pub fn socket(&self) -> Socket {
+        let config = self.shared.lock().ep.config().conn.clone();
+        Socket::new(self.clone(), config)
     }
 
     fn local_ip_for(&self, addr: SocketAddr) -> io::Result<IpAddr> {

@@ -48,7 +48,13 @@ impl Drop for Stream {
     fn drop(&mut self) {
         let now = self.stack.shared.now();
         let mut st = self.stack.shared.lock();
-        st.slots.remove(&self.handle);
+        let slot = st.slots.remove(&self.handle);
+        if slot.is_some_and(|s| s.abort_on_drop) {
+            // SO_LINGER with a zero timeout: a reset, whatever is queued.
+            if let Some(conn) = st.ep.connection_mut(self.handle) {
+                conn.abort();
+            }
+        }
         // Like closing a socket: a FIN, or a reset if received data was
         // left unread. Fails only if the connection is already gone.
         let _ = st.ep.release(self.handle, now);
@@ -227,6 +233,58 @@ impl Stream {
         )
     }
 
+    /// Copies what has arrived into `buf` without taking it: the next
+    /// read returns the same bytes, as `recv` with `MSG_PEEK`.
+    /// `Ready(Ok(0))` at end of stream (or for an empty `buf`); with `cx`,
+    /// `Pending` (its waker kept in the read slot) when nothing has
+    /// arrived; without, `Ready(Err(WouldBlock))`. A failure (reset,
+    /// timeout) is reported as to a read, and counts as its one report.
+    pub fn poll_peek(
+        &self,
+        cx: Option<&mut Context<'_>>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.with_conn(
+            cx,
+            Wait::Read,
+            |conn, _| (conn.peek(buf), false),
+            |closed| match closed {
+                Some(CloseReason::Normal) => Ok(0),
+                Some(reason) => Err(error::closed(reason)),
+                None => Err(io::ErrorKind::NotConnected.into()),
+            },
+            Some(|| Ok(0)),
+        )
+    }
+
+    /// Writes what fits of the slices of `bufs`, in order, into the send
+    /// buffer under one lock: the bytes taken are a prefix of their
+    /// concatenation, copied straight from the slices. With `cx`,
+    /// `Pending` (its waker kept) when nothing fits; without,
+    /// `Ready(Err(WouldBlock))`. `Ok(0)` when every slice is empty.
+    pub fn poll_write_vectored(
+        &self,
+        cx: Option<&mut Context<'_>>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.with_conn(
+            cx,
+            Wait::Write,
+            |conn, _| {
+                let r = conn.write_vectored(bufs.iter().map(|b| &**b));
+                let kick = matches!(r, Ok(n) if n > 0);
+                (r, kick)
+            },
+            |closed| {
+                Err(match closed {
+                    Some(CloseReason::Normal) | None => broken_pipe(),
+                    Some(reason) => error::closed(reason),
+                })
+            },
+            Some(|| Err(broken_pipe())),
+        )
+    }
+
     /// Shuts the sending side: a FIN after the written data. Does not
     /// wait. `Ok` also when the connection already ended normally;
     /// `NotConnected` once it failed (reset, timed out), as `shutdown(2)`
@@ -296,18 +354,23 @@ impl Stream {
         Poll::Pending
     }
 
-    /// Ready when a write would not wait for the handshake: the
-    /// connection is open, has ended, or the stack has stopped. (A write
-    /// may still find the send buffer full; it then returns `WouldBlock`
-    /// and leaves its waker.) Otherwise `cx`'s waker waits in the write
-    /// slot.
+    /// Ready when a write would not wait: the handshake is over and the
+    /// send buffer has room, or a write would fail at once (the
+    /// connection has ended or its sending side is shut, the stack has
+    /// stopped). Otherwise `cx`'s waker waits in the write slot, woken
+    /// when the handshake completes or acknowledgments free room.
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut st = self.stack.shared.lock();
         let ready = st.check_running().is_err()
-            || st
-                .slots
-                .get(&self.handle)
-                .is_none_or(|s| s.connected || s.closed.is_some());
+            || match st.slots.get(&self.handle) {
+                None => true,
+                Some(s) if s.closed.is_some() => true,
+                Some(s) if !s.connected => false,
+                Some(_) => st
+                    .ep
+                    .connection_mut(self.handle)
+                    .is_none_or(|c| c.poll_send_room()),
+            };
         if ready {
             return Poll::Ready(());
         }
@@ -328,6 +391,66 @@ impl Stream {
             slot.keep_wakers = true;
             slot.read = Some(read.clone());
             slot.write = Some(write.clone());
+        }
+    }
+
+    /// Whether each direction has closed: reading (the peer's FIN has
+    /// been received in order, or the connection ended) and writing (this
+    /// side shut it, or the connection ended). Both once the stack has
+    /// stopped or the handle names no connection.
+    pub fn closed_directions(&self) -> (bool, bool) {
+        let st = self.stack.shared.lock();
+        if st.check_running().is_err() {
+            return (true, true);
+        }
+        let ended = st
+            .slots
+            .get(&self.handle)
+            .is_none_or(|s| s.closed.is_some());
+        match st.ep.connection(self.handle) {
+            None => (true, true),
+            Some(c) => {
+                use synack_core::conn::State;
+                let over = ended || c.close_reason().is_some();
+                let write_shut = matches!(
+                    c.state(),
+                    State::FinWait1
+                        | State::FinWait2
+                        | State::Closing
+                        | State::LastAck
+                        | State::TimeWait
+                        | State::Closed
+                );
+                (over || c.peer_closed(), over || write_shut)
+            }
+        }
+    }
+
+    /// Sets what dropping the stream does, as `SO_LINGER`: `None` (the
+    /// default) closes gracefully, a FIN after the data, as the stack
+    /// finishes the connection in the background; `Some(Duration::ZERO)`
+    /// aborts with a reset, discarding unsent data. Another timeout is
+    /// refused with `Unsupported`: a drop cannot wait, so a stream that
+    /// must know its data arrived awaits `close()` instead.
+    pub fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
+        let abort = linger_aborts(linger)?;
+        let mut st = self.stack.shared.lock();
+        match st.slots.get_mut(&self.handle) {
+            Some(slot) => {
+                slot.abort_on_drop = abort;
+                Ok(())
+            }
+            None => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    /// The linger setting: `Some(Duration::ZERO)` when dropping the
+    /// stream resets the connection, else `None`.
+    pub fn linger(&self) -> io::Result<Option<std::time::Duration>> {
+        let st = self.stack.shared.lock();
+        match st.slots.get(&self.handle) {
+            Some(slot) => Ok(slot.abort_on_drop.then_some(std::time::Duration::ZERO)),
+            None => Err(io::ErrorKind::NotConnected.into()),
         }
     }
 
@@ -437,6 +560,19 @@ impl Stream {
         ready_or_would_block(self.poll_write(None, buf))
     }
 
+    /// Copies what has arrived without taking it or waiting; `WouldBlock`
+    /// if nothing has.
+    pub fn try_peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        ready_or_would_block(self.poll_peek(None, buf))
+    }
+
+    /// Writes what fits of the slices without waiting (see
+    /// [`poll_write_vectored`](Stream::poll_write_vectored));
+    /// `WouldBlock` if nothing does.
+    pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        ready_or_would_block(self.poll_write_vectored(None, bufs))
+    }
+
     /// Closes gracefully: sends a FIN after the written data, discards
     /// what the peer still sends, and resolves once the peer has closed
     /// too and acknowledged everything (`Ok`), or the connection failed
@@ -468,6 +604,23 @@ impl Stream {
 
 fn broken_pipe() -> io::Error {
     io::Error::new(io::ErrorKind::BrokenPipe, "connection closed")
+}
+
+/// What a linger setting makes a drop do: abort (zero) or close
+/// gracefully (`None`); other timeouts cannot be honoured by a drop.
+pub(crate) fn linger_aborts(linger: Option<std::time::Duration>) -> io::Result<bool> {
+    match linger {
+        None => Ok(false),
+        Some(d) if d.is_zero() => Ok(true),
+        Some(d) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "linger of {d:?} is not supported: only None (graceful close in the \
+                 background) or Some(Duration::ZERO) (reset on drop); await close() to \
+                 wait for delivery"
+            ),
+        )),
+    }
 }
 
 fn ready_or_would_block<T>(p: Poll<io::Result<T>>) -> io::Result<T> {

@@ -585,7 +585,9 @@ pub fn throughput(case: &str, bytes: u64) -> Vec<Row> {
         });
         conn.close().await.ok();
         // kernel → synack.
-        let l = stack.bind(SocketAddr::new(v4(10, 77, 0, 2), 7203)).unwrap();
+        let l = stack
+            .bind_addr(SocketAddr::new(v4(10, 77, 0, 2), 7203))
+            .unwrap();
         let sender = tokio::spawn(async move {
             let mut conn = tokio::net::TcpStream::connect("10.77.0.2:7203")
                 .await

@@ -64,7 +64,7 @@ struct Listeners {
 impl Listeners {
     async fn bind(ctx: &Ctx) -> Listeners {
         Listeners {
-            synack: ctx.stack.bind(ctx.synack_addr(7000)).unwrap(),
+            synack: ctx.stack.bind_addr(ctx.synack_addr(7000)).unwrap(),
             kernel: tokio::net::TcpListener::bind(ctx.kernel_addr(7001))
                 .await
                 .unwrap(),
@@ -799,7 +799,7 @@ fn zero_window_at_kernel(family: Family) {
         &case("zw-kernel", family),
         Setup::new(family),
         |ctx| async move {
-            let listener = ctx.stack.bind(ctx.synack_addr(7000)).unwrap();
+            let listener = ctx.stack.bind_addr(ctx.synack_addr(7000)).unwrap();
             let socket = match ctx.family {
                 Family::V4 => tokio::net::TcpSocket::new_v4(),
                 Family::V6 => tokio::net::TcpSocket::new_v6(),
@@ -839,7 +839,7 @@ fn zero_window_at_synack(family: Family) {
         &case("zw-synack", family),
         setup,
         |ctx| async move {
-            let listener = ctx.stack.bind(ctx.synack_addr(7000)).unwrap();
+            let listener = ctx.stack.bind_addr(ctx.synack_addr(7000)).unwrap();
             let kc = tokio::net::TcpStream::connect(ctx.synack_addr(7000))
                 .await
                 .unwrap();

@@ -145,7 +145,7 @@ mod stream;
 
 pub use event::{Event, Events};
 pub use listener::TcpListener;
-pub use stack::{Stack, StackConfig};
+pub use stack::{Stack, StackConfig, TcpSocket};
 pub use stream::TcpStream;
 pub use synack_core;
 pub use synack_driver;

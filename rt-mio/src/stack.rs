@@ -214,6 +214,17 @@ impl Stack {
         Ok(TcpStream::new(inner, &self.ready))
     }
 
+    /// A socket to set per-connection options on (buffer sizes,
+    /// keepalive, linger, user timeout, Nagle, congestion control) before
+    /// it connects or listens; it starts from the stack's connection
+    /// settings.
+    pub fn socket(&self) -> TcpSocket {
+        TcpSocket {
+            inner: self.inner.socket(),
+            ready: self.ready.clone(),
+        }
+    }
+
     /// The address connections are opened from, if the stack has one.
     pub fn local_ip(&self) -> Option<IpAddr> {
         self.inner.local_ip()
@@ -253,5 +264,45 @@ impl Source for Stack {
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
         SourceFd(&self.fd).deregister(registry)
+    }
+}
+
+/// A socket of a synack [`Stack`] whose options are set before it
+/// connects or listens (made by [`Stack::socket`]). The options are the
+/// driver's [`Socket`](synack_driver::Socket)'s, reached through
+/// [`options_mut`](TcpSocket::options_mut); they are checked when the
+/// socket connects or listens, and a bad one fails with `InvalidInput`
+/// whose inner error is the core's `EndpointError::InvalidConfig`,
+/// naming the field.
+#[derive(Debug)]
+pub struct TcpSocket {
+    inner: synack_driver::Socket,
+    ready: Arc<ReadyQueue>,
+}
+
+impl TcpSocket {
+    /// The options: buffer sizes, keepalive, user timeout, Nagle,
+    /// congestion control, linger, and the whole core `Config`.
+    pub fn options(&self) -> &synack_driver::Socket {
+        &self.inner
+    }
+
+    /// The options, to change.
+    pub fn options_mut(&mut self) -> &mut synack_driver::Socket {
+        &mut self.inner
+    }
+
+    /// Starts opening a connection to `addr` with these options and
+    /// returns at once, as [`Stack::connect`].
+    pub fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
+        let inner = self.inner.start_connect(addr)?;
+        Ok(TcpStream::new(inner, &self.ready))
+    }
+
+    /// Listens on `addr`, as [`Stack::bind`]; every connection the
+    /// listener accepts has these options.
+    pub fn listen(self, addr: SocketAddr) -> io::Result<TcpListener> {
+        let inner = self.inner.listen(addr)?;
+        Ok(TcpListener::new(inner, &self.ready))
     }
 }

@@ -121,6 +121,22 @@ impl TcpStream {
     pub fn abort(&self) {
         self.inner.abort();
     }
+
+    /// Copies received data into `buf` without taking it, like
+    /// `mio::net::TcpStream::peek`: the next read returns the same bytes.
+    /// `WouldBlock` when nothing has arrived (a readable event follows
+    /// when data does); `Ok(0)` at end of stream.
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut cx = self.registration.read_context();
+        would_block(self.inner.poll_peek(Some(&mut cx), buf))
+    }
+
+    /// Sets what dropping the stream does (`SO_LINGER`): `None` closes
+    /// gracefully, `Some(Duration::ZERO)` resets; other timeouts are
+    /// `Unsupported` (a drop cannot wait).
+    pub fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
+        self.inner.set_linger(linger)
+    }
 }
 
 /// `Pending` is `WouldBlock`: the operation left its waker, and the
@@ -145,6 +161,14 @@ impl Write for &TcpStream {
         would_block(self.inner.poll_write(Some(&mut cx), buf))
     }
 
+    /// Writes what fits of the slices, in order, into the send buffer in
+    /// one call (the bytes taken are a prefix of their concatenation);
+    /// `WouldBlock` when nothing fits.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let mut cx = self.registration.write_context();
+        would_block(self.inner.poll_write_vectored(Some(&mut cx), bufs))
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
@@ -159,6 +183,10 @@ impl Read for TcpStream {
 impl Write for TcpStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -18,7 +18,7 @@
 //!     let (client, driver) = Stack::udp("127.0.0.1:0".parse().unwrap())?;
 //!     smol::spawn(driver).detach();
 //!     let addr = server.udp_addr().unwrap(); // listen on the UDP port: reachable by it
-//!     let listener: TcpListener = server.bind(addr)?;
+//!     let listener: TcpListener = server.bind(addr).await?;
 //!     smol::spawn(async move {
 //!         let (s, _) = listener.accept().await?;
 //!         futures_lite::io::copy(s.clone(), &mut s.clone()).await
@@ -44,6 +44,15 @@
 //! `synack-driver`'s, shared with `synack-tokio`; this crate is the
 //! async-io glue ([`runtime::AsyncIo`]) and the `futures-io` traits.
 //!
+//! ## Beyond reading and writing
+//!
+//! [`TcpStream::peek`], vectored writes that copy every slice into the
+//! send buffer in one call, [`Stack::bind`] and [`Stack::connect`] for
+//! any `async_net::AsyncToSocketAddrs`, and [`Stack::socket`], a
+//! [`TcpSocket`] to set per-connection options (buffer sizes, keepalive,
+//! linger, user timeout, Nagle, congestion control) before it connects or
+//! listens.
+//!
 //! ## Errors
 //!
 //! Failures are `std::io::Error`s with the kinds a kernel socket reports:
@@ -58,10 +67,12 @@
 pub mod link;
 mod listener;
 pub mod runtime;
+mod socket;
 mod stack;
 mod stream;
 
 pub use listener::{Incoming, TcpListener};
+pub use socket::TcpSocket;
 pub use stack::{Driver, Stack, StackConfig};
 pub use stream::TcpStream;
 pub use synack_core;

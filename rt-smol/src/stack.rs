@@ -10,7 +10,9 @@ use synack_core::endpoint::EndpointStats;
 use crate::link::{Framing, PacketLink};
 use crate::listener::TcpListener;
 use crate::runtime::AsyncIo;
+use crate::socket::TcpSocket;
 use crate::stream::TcpStream;
+use async_net::AsyncToSocketAddrs;
 
 pub use synack_driver::StackConfig;
 
@@ -23,7 +25,7 @@ pub type Driver<L> = synack_driver::Driver<L, AsyncIo>;
 /// clone, listener or stream is alive.
 #[derive(Clone, Debug)]
 pub struct Stack {
-    inner: synack_driver::Stack,
+    pub(crate) inner: synack_driver::Stack,
 }
 
 impl Stack {
@@ -70,23 +72,56 @@ impl Stack {
         self.inner.udp_addr()
     }
 
-    /// Listens on `addr`, like `async_net::TcpListener::bind`. An
+    /// Listens on `addr`, like `async_net::TcpListener::bind`: `addr` is
+    /// anything [`async_net::resolve`] resolves (a `SocketAddr`,
+    /// `"127.0.0.1:8080"`, `("localhost", 80)`…; host names are looked up
+    /// on `blocking`'s thread pool), and the listener is on the first of
+    /// its addresses that binds; if none does, the last error. An
     /// unspecified IP listens on every address of its family the link
     /// delivers. Port 0 picks a free port: on UDP, the socket's own port
     /// if no listener has it, so other stacks reach the listener at its
     /// `local_addr()` (see [`synack_driver::Stack::bind`]).
-    pub fn bind(&self, addr: SocketAddr) -> io::Result<TcpListener> {
+    pub async fn bind<A: AsyncToSocketAddrs>(&self, addr: A) -> io::Result<TcpListener> {
+        let mut last = None;
+        for a in async_net::resolve(addr).await? {
+            match self.bind_addr(a) {
+                Ok(l) => return Ok(l),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(no_address))
+    }
+
+    /// Listens on `addr` at once, without resolving (see
+    /// [`bind`](Stack::bind)).
+    pub fn bind_addr(&self, addr: SocketAddr) -> io::Result<TcpListener> {
         let inner = self.inner.bind(addr)?;
         Ok(TcpListener::new(self.clone(), inner))
     }
 
     /// Opens a connection to `addr`, like `async_net::TcpStream::connect`:
-    /// resolves when the handshake completes. Fails with
+    /// `addr` is anything [`async_net::resolve`] resolves, and each of its
+    /// addresses is tried in turn until one connects; if none does, the
+    /// last error. Resolves when the handshake completes. Fails with
     /// `ConnectionRefused` when the peer answers with a reset and
     /// `TimedOut` when it never answers.
-    pub async fn connect(&self, addr: SocketAddr) -> io::Result<TcpStream> {
-        let inner = self.inner.connect(addr).await?;
-        Ok(TcpStream::new(inner))
+    pub async fn connect<A: AsyncToSocketAddrs>(&self, addr: A) -> io::Result<TcpStream> {
+        let mut last = None;
+        for a in async_net::resolve(addr).await? {
+            match self.inner.connect(a).await {
+                Ok(s) => return Ok(TcpStream::new(s)),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(no_address))
+    }
+
+    /// A socket to set per-connection options on (buffer sizes,
+    /// keepalive, linger, user timeout, Nagle, congestion control) before
+    /// it connects or listens; it starts from the stack's connection
+    /// settings.
+    pub fn socket(&self) -> TcpSocket {
+        TcpSocket::new(self)
     }
 
     /// The address connections are opened from, if the stack has one.
@@ -109,4 +144,12 @@ impl Stack {
     pub fn framing(&self) -> Framing {
         self.inner.framing()
     }
+}
+
+/// What an address that resolved to nothing gives, as in `async_net`.
+fn no_address() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "could not resolve to any address",
+    )
 }

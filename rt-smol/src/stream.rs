@@ -68,6 +68,14 @@ impl TcpStream {
         self.inner.shutdown()
     }
 
+    /// Waits until data has arrived and copies it into `buf` without
+    /// taking it: the next read returns the same bytes, like
+    /// `async_net::TcpStream::peek`. `Ok(0)` at end of stream or for an
+    /// empty `buf`.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.inner.poll_peek(Some(cx), buf)).await
+    }
+
     /// The connection's counters and estimates; once it has ended, their
     /// final values.
     pub fn stats(&self) -> io::Result<Stats> {
@@ -124,6 +132,14 @@ impl AsyncWrite for TcpStream {
         self.inner.poll_write(Some(cx), buf)
     }
 
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_vectored(Some(cx), bufs)
+    }
+
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
@@ -140,6 +156,14 @@ impl AsyncWrite for &TcpStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.inner.poll_write(Some(cx), buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_vectored(Some(cx), bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

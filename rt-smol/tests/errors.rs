@@ -17,7 +17,7 @@ fn a_reset_is_reported_once_to_the_first_write_that_sees_it() {
         let server = stack();
         let client = stack();
         let addr = server.udp_addr().unwrap();
-        let listener = server.bind(addr).unwrap();
+        let listener = server.bind_addr(addr).unwrap();
         let mut c = client.connect(addr).await.unwrap();
         let (s, _) = listener.accept().await.unwrap();
         s.abort();

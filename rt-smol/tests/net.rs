@@ -38,7 +38,7 @@ async fn pair() -> (TcpStream, TcpStream, Stack, Stack) {
     let server = stack();
     let client = stack();
     let addr = server.udp_addr().unwrap();
-    let listener = server.bind(addr).unwrap();
+    let listener = server.bind_addr(addr).unwrap();
     let c = client.connect(addr).await.unwrap();
     let (s, peer) = listener.accept().await.unwrap();
     assert_eq!(peer, c.local_addr().unwrap());
@@ -63,7 +63,7 @@ fn sixteen_megabytes_arrive_with_the_same_hash_on_a_multithreaded_executor() {
         ex.spawn(d1).detach();
         ex.spawn(d2).detach();
         let addr = server.udp_addr().unwrap();
-        let listener = server.bind(addr).unwrap();
+        let listener = server.bind_addr(addr).unwrap();
         let data = synack_testkit::pattern(7, 16 << 20);
         let want = hash(&data);
         let receiver = ex.spawn(async move {
@@ -128,7 +128,7 @@ fn the_driver_runs_as_a_future_the_caller_polls() {
     };
     let app = async move {
         let addr = server.udp_addr().unwrap();
-        let listener = server.bind(addr).unwrap();
+        let listener = server.bind_addr(addr).unwrap();
         let (mut c, (mut s, _)) = future::try_zip(client.connect(addr), listener.accept())
             .await
             .unwrap();

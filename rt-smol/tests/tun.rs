@@ -52,7 +52,7 @@ async fn helper() {
     };
     let (stack, driver) = Stack::tun(&device, local, StackConfig::default()).expect("create TUN");
     smol::spawn(driver).detach();
-    let listener = stack.bind(SocketAddr::new(local, 7000)).unwrap();
+    let listener = stack.bind_addr(SocketAddr::new(local, 7000)).unwrap();
     smol::spawn(async move {
         loop {
             let (s, _) = listener.accept().await.unwrap();

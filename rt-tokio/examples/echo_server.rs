@@ -19,7 +19,7 @@ async fn main() -> std::io::Result<()> {
         .parse()
         .expect("an address like 127.0.0.1:7777");
     let stack = Stack::udp(addr)?;
-    let listener = stack.bind(addr)?;
+    let listener = stack.bind_addr(addr)?;
     eprintln!(
         "echo server on {} (synack over UDP)",
         listener.local_addr()?

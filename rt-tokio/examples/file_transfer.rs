@@ -30,7 +30,7 @@ async fn main() -> std::io::Result<()> {
 
     let receiver = Stack::udp(loopback)?;
     let addr = receiver.udp_addr().expect("a UDP stack");
-    let listener = receiver.bind(addr)?;
+    let listener = receiver.bind_addr(addr)?;
     let sender_link = Impaired::new(
         Udp::bind(loopback)?,
         ImpairmentConfig {

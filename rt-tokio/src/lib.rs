@@ -15,7 +15,7 @@
 //! let server = Stack::udp("127.0.0.1:0".parse().unwrap())?;
 //! let client = Stack::udp("127.0.0.1:0".parse().unwrap())?;
 //! let addr = server.udp_addr().unwrap(); // listen on the UDP port: reachable by it
-//! let listener: TcpListener = server.bind(addr)?;
+//! let listener: TcpListener = server.bind(addr).await?;
 //! tokio::spawn(async move {
 //!     let (mut s, _) = listener.accept().await?;
 //!     let (mut r, mut w) = s.split();
@@ -36,6 +36,18 @@
 //! deadline passes, sends what it emits, and wakes the tasks its events
 //! concern (see [`stack`]'s documentation). All protocol behaviour is the
 //! core's.
+//!
+//! ## Beyond reading and writing
+//!
+//! As on `tokio::net::TcpStream`: readiness ([`TcpStream::readable`],
+//! [`TcpStream::writable`], [`TcpStream::ready`] with tokio's
+//! `Interest`/`Ready`, and the `try_*` calls that return `WouldBlock`),
+//! [`TcpStream::peek`], and vectored writes that copy every slice into
+//! the send buffer in one call. [`Stack::bind`] and [`Stack::connect`]
+//! take any `tokio::net::ToSocketAddrs`. [`Stack::socket`] gives a
+//! [`TcpSocket`] to set per-connection options (buffer sizes, keepalive,
+//! linger, user timeout, Nagle, congestion control) before it connects
+//! or listens.
 //!
 //! ## Errors
 //!
@@ -60,10 +72,12 @@
 pub mod link;
 mod listener;
 pub mod runtime;
+mod socket;
 pub mod stack;
 mod stream;
 
 pub use listener::TcpListener;
+pub use socket::TcpSocket;
 pub use stack::{Stack, StackConfig};
 pub use stream::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, TcpStream, WriteHalf};
 pub use synack_core;

@@ -27,7 +27,9 @@ use synack_core::endpoint::EndpointStats;
 use crate::link::{Framing, PacketLink};
 use crate::listener::TcpListener;
 use crate::runtime::Tokio;
+use crate::socket::TcpSocket;
 use crate::stream::TcpStream;
+use tokio::net::ToSocketAddrs;
 
 pub use synack_driver::StackConfig;
 
@@ -85,23 +87,45 @@ impl Stack {
         Stack::new(link, config)
     }
 
-    /// Listens on `addr`, like `tokio::net::TcpListener::bind`. An
-    /// unspecified IP listens on every address of its family the link
-    /// delivers. Port 0 picks a free port: on UDP, the socket's own port
-    /// if no listener has it, so other stacks reach the listener at its
-    /// `local_addr()` (see [`synack_driver::Stack::bind`]).
-    pub fn bind(&self, addr: SocketAddr) -> io::Result<TcpListener> {
+    /// Listens on `addr`, like `tokio::net::TcpListener::bind`: `addr`
+    /// is anything [`tokio::net::lookup_host`] resolves (a `SocketAddr`,
+    /// `"127.0.0.1:8080"`, `("localhost", 80)`…), and the listener is on
+    /// the first of its addresses that binds; if none does, the last
+    /// error. An unspecified IP listens on every address of its family
+    /// the link delivers. Port 0 picks a free port: on UDP, the socket's
+    /// own port if no listener has it, so other stacks reach the listener
+    /// at its `local_addr()` (see [`synack_driver::Stack::bind`]).
+    pub async fn bind<A: ToSocketAddrs>(&self, addr: A) -> io::Result<TcpListener> {
+        each_addr(addr, |a| async move { self.bind_addr(a) }).await
+    }
+
+    /// Listens on `addr` at once, without resolving (see
+    /// [`bind`](Stack::bind)).
+    pub fn bind_addr(&self, addr: SocketAddr) -> io::Result<TcpListener> {
         let inner = self.inner.bind(addr)?;
         Ok(TcpListener::new(self.clone(), inner))
     }
 
     /// Opens a connection to `addr`, like `tokio::net::TcpStream::connect`:
-    /// resolves when the handshake completes. Fails with
-    /// `ConnectionRefused` when the peer answers with a reset and
+    /// `addr` is anything [`tokio::net::lookup_host`] resolves, and each
+    /// of its addresses is tried in turn until one connects; if none
+    /// does, the last error. Resolves when the handshake completes. Fails
+    /// with `ConnectionRefused` when the peer answers with a reset and
     /// `TimedOut` when it never answers (after the SYN retries).
-    pub async fn connect(&self, addr: SocketAddr) -> io::Result<TcpStream> {
-        let inner = self.inner.connect(addr).await?;
-        Ok(TcpStream::new(inner))
+    pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<TcpStream> {
+        each_addr(addr, |a| async move {
+            let inner = self.inner.connect(a).await?;
+            Ok(TcpStream::new(inner))
+        })
+        .await
+    }
+
+    /// A socket to set per-connection options on (buffer sizes,
+    /// keepalive, linger, user timeout, Nagle, congestion control) before
+    /// it connects or listens, like `tokio::net::TcpSocket`; it starts
+    /// from the stack's connection settings.
+    pub fn socket(&self) -> TcpSocket {
+        TcpSocket::new(self)
     }
 
     /// The address connections are opened from, if the stack has one.
@@ -128,4 +152,28 @@ impl Stack {
     pub fn framing(&self) -> Framing {
         self.inner.framing()
     }
+}
+
+/// Runs `op` on each address `addr` resolves to, in order, until one
+/// succeeds; else the last error, or `InvalidInput` if it resolved to
+/// nothing (as tokio does).
+pub(crate) async fn each_addr<A, T, F, Fut>(addr: A, mut op: F) -> io::Result<T>
+where
+    A: ToSocketAddrs,
+    F: FnMut(SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = io::Result<T>>,
+{
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        match op(a).await {
+            Ok(v) => return Ok(v),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        )
+    }))
 }

@@ -17,7 +17,7 @@ async fn pair() -> (
     let server = stack();
     let client = stack();
     let addr = server.udp_addr().unwrap();
-    let listener = server.bind(addr).unwrap();
+    let listener = server.bind_addr(addr).unwrap();
     let c = client.connect(addr).await.unwrap();
     let (s, _) = listener.accept().await.unwrap();
     (c, s, client, server)

@@ -43,7 +43,7 @@ fn a_runtime_shutting_down_under_open_connections_is_a_warning() {
             let server = stack();
             let client = stack();
             let addr = server.udp_addr().unwrap();
-            let listener = server.bind(addr).unwrap();
+            let listener = server.bind_addr(addr).unwrap();
             let mut stream = client.connect(addr).await.unwrap();
             let (accepted, _) = listener.accept().await.unwrap();
             stream.write_all(b"unfinished").await.unwrap();

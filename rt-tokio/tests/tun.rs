@@ -55,7 +55,7 @@ async fn helper() {
         mtu: 1500,
     };
     let stack = Stack::tun(&device, local, StackConfig::default()).expect("create TUN");
-    let listener = stack.bind(SocketAddr::new(local, 7000)).unwrap();
+    let listener = stack.bind_addr(SocketAddr::new(local, 7000)).unwrap();
     tokio::spawn(async move {
         loop {
             let (s, _) = listener.accept().await.unwrap();

@@ -234,10 +234,10 @@ async fn server(args: &ServerArgs) -> io::Result<()> {
     let listener = if let Some(addr) = args.path.udp {
         let stack = net::udp_stack(addr, &args.stack)?;
         let at = stack.udp_addr().unwrap_or(addr);
-        Listener::Synack(stack.bind(at)?)
+        Listener::Synack(stack.bind_addr(at)?)
     } else if let Some((device, local)) = args.path.tun.device().map_err(invalid)? {
         let stack = net::tun_stack(&device, local, &args.stack)?;
-        Listener::Synack(stack.bind(SocketAddr::new(local, args.port))?)
+        Listener::Synack(stack.bind_addr(SocketAddr::new(local, args.port))?)
     } else if let Some(addr) = args.path.kernel_tcp {
         Listener::Kernel(tokio::net::TcpListener::bind(addr).await?)
     } else {

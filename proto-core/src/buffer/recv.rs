@@ -121,6 +121,12 @@ impl ReceiveBuffer {
         self.ring.pop(out)
     }
 
+    /// Copies readable bytes into `out` without consuming them; returns
+    /// how many.
+    pub fn peek(&self, out: &mut [u8]) -> usize {
+        self.ring.read_at(0, out)
+    }
+
     /// Bytes held out of order.
     pub fn out_of_order_bytes(&self) -> usize {
         self.ranges.iter().map(|r| r.end - r.start).sum()

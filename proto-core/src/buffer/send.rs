@@ -34,6 +34,11 @@ impl SendBuffer {
         self.ring.len()
     }
 
+    /// Bytes a write could take now.
+    pub const fn free(&self) -> usize {
+        self.ring.free()
+    }
+
     /// True when every written byte has been acknowledged.
     pub const fn is_empty(&self) -> bool {
         self.ring.is_empty()

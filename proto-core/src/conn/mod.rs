@@ -561,6 +561,82 @@ impl Connection {
         Ok(n)
     }
 
+    /// Whether a [`write`](Connection::write) would take bytes now: true
+    /// when the send buffer has room, or when a write would fail rather
+    /// than wait (the connection ended or its sending side is shut; the
+    /// write says how). When it returns false, an [`Event::Writable`]
+    /// follows once acknowledgments free room, as after a write that
+    /// found the buffer full.
+    pub fn poll_send_room(&mut self) -> bool {
+        if self.close_reason.is_some()
+            || self.snd.fin.is_some()
+            || !matches!(
+                self.state,
+                State::SynSent | State::SynReceived | State::Established | State::CloseWait
+            )
+        {
+            return true;
+        }
+        if self.send_buf.free() > 0 {
+            return true;
+        }
+        self.write_blocked = true;
+        false
+    }
+
+    /// Writes the slices of `bufs` in order into the send buffer, as much
+    /// as fits, as one [`write`](Connection::write) of their concatenation
+    /// would: the bytes taken are a prefix of that concatenation. Returns
+    /// how many; [`Error::WouldBlock`] when none fit (and some were
+    /// offered), and the errors of `write`.
+    pub fn write_vectored<'a>(
+        &mut self,
+        bufs: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<usize, Error> {
+        let mut total = 0;
+        for buf in bufs.into_iter().filter(|b| !b.is_empty()) {
+            match self.write(buf) {
+                Ok(n) => {
+                    total += n;
+                    if n < buf.len() {
+                        break;
+                    }
+                }
+                // Some bytes went in already: report those.
+                Err(Error::WouldBlock) if total > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        if total == 0 {
+            // Nothing offered: as `write(&[])`, after its state checks.
+            return self.write(&[]);
+        }
+        Ok(total)
+    }
+
+    /// Copies received bytes into `buf` without consuming them: a later
+    /// [`read`](Connection::read) returns the same bytes. `Ok(0)` when the
+    /// peer closed and everything before its FIN has been read (or `buf` is
+    /// empty); no data yet is [`Error::WouldBlock`]. Like `recv` with
+    /// `MSG_PEEK`, it neither opens the window nor counts as reading.
+    pub fn peek(&self, buf: &mut [u8]) -> Result<usize, Error> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        match self.close_reason {
+            Some(CloseReason::Normal) | None => {}
+            Some(reason) => return Err(Error::Closed(reason)),
+        }
+        if self.state == State::Listen {
+            return Err(Error::InvalidState(self.state));
+        }
+        let n = self.recv_buf.peek(buf);
+        if n == 0 && !(self.peer_closed() || self.state == State::Closed) {
+            return Err(Error::WouldBlock);
+        }
+        Ok(n)
+    }
+
     /// Reads received bytes in order. `Ok(0)` means the peer closed and
     /// everything before its FIN has been read (or `buf` is empty); no data
     /// yet is [`Error::WouldBlock`].

@@ -249,7 +249,8 @@ impl Endpoint {
             }
             None => self.isn.generate(&tuple, now),
         };
-        let Ok(mut conn) = Connection::accept(&self.config.conn, tuple, seg, iss, now) else {
+        let Ok(mut conn) = Connection::accept(self.listener_conn_config(id), tuple, seg, iss, now)
+        else {
             // Only a SYN of mixed families could fail, and tuples never are.
             self.stats.drops.malformed += 1;
             return;
@@ -266,7 +267,7 @@ impl Endpoint {
     /// Answers a SYN with a SYN-ACK whose ISN is a SYN cookie (RFC 4987
     /// §3.6), keeping no state.
     fn send_cookie(&mut self, now: Instant, id: ListenerId, tuple: FourTuple, seg: &TcpRepr<'_>) {
-        let c = &self.config.conn;
+        let c = self.listener_conn_config(id);
         // A SYN without MSS encodes as the smallest table entry, which is
         // the default MSS of RFC 9293 §3.7.1 (IPv4) or RFC 8200 §5 (IPv6).
         let (iss, _) = self
@@ -349,7 +350,7 @@ impl Endpoint {
             return self.count_refusal(e);
         }
         let Ok(conn) = Connection::from_syn_cookie(
-            &self.config.conn,
+            self.listener_conn_config(id),
             tuple,
             params,
             seg,

@@ -65,11 +65,12 @@ mod tests;
 pub use config::{EndpointConfig, EndpointConfigError, SynCookieMode};
 pub use types::{ConnectionHandle, EndpointDrops, EndpointError, EndpointStats, ListenerId};
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use crate::conn::{Connection, Event};
+use crate::conn::{Config, Connection, Event};
 use crate::isn::IsnGenerator;
 use crate::keyed_hash::{Domain, KeyedHash};
 use crate::syncookie::SynCookies;
@@ -157,6 +158,9 @@ struct Listener {
     /// When it last answered with a SYN cookie: ACKs are checked for
     /// cookies only while cookies may be outstanding.
     last_cookie: Option<Instant>,
+    /// The settings of the connections it opens; `None`: the endpoint's
+    /// (`EndpointConfig::conn`).
+    conn: Option<Box<Config>>,
 }
 
 /// Many TCP connections sharing the host's addresses. See the
@@ -260,6 +264,37 @@ impl Endpoint {
     // RFC 9293 §3.9.1.1 (MUST-41, MUST-42): only listeners can clash;
     // connections already using the port are neither checked nor touched.
     pub fn listen(&mut self, local: SocketAddr) -> Result<ListenerId, EndpointError> {
+        self.open_listener(local, None)
+    }
+
+    /// Like [`Endpoint::listen`], with the connections it accepts set up
+    /// by `config` instead of [`EndpointConfig::conn`] (buffers, timers,
+    /// congestion control, keepalive…; its SYN-ACKs, cookie ones too,
+    /// announce what `config` says). Fails with
+    /// [`EndpointError::InvalidConfig`], naming the field, when `config`
+    /// does not pass [`Config::validate`].
+    pub fn listen_with(
+        &mut self,
+        local: SocketAddr,
+        config: Config,
+    ) -> Result<ListenerId, EndpointError> {
+        config.validate().map_err(EndpointError::InvalidConfig)?;
+        self.open_listener(local, Some(Box::new(config)))
+    }
+
+    /// The settings of the connections listener `id` opens.
+    pub(crate) fn listener_conn_config(&self, id: ListenerId) -> &Config {
+        self.listeners
+            .get(id.0)
+            .and_then(|l| l.conn.as_deref())
+            .unwrap_or(&self.config.conn)
+    }
+
+    fn open_listener(
+        &mut self,
+        local: SocketAddr,
+        conn: Option<Box<Config>>,
+    ) -> Result<ListenerId, EndpointError> {
         if !(local.ip().is_unspecified() || is_unicast(local.ip())) {
             return Err(EndpointError::InvalidAddress);
         }
@@ -285,6 +320,7 @@ impl Endpoint {
             syn_queue: 0,
             accept: VecDeque::new(),
             last_cookie: None,
+            conn,
         }));
         self.by_local.insert(local, id);
         Ok(id)
@@ -339,6 +375,31 @@ impl Endpoint {
         remote: SocketAddr,
         now: Instant,
     ) -> Result<ConnectionHandle, EndpointError> {
+        self.connect_config(local_ip, remote, now, None)
+    }
+
+    /// Like [`Endpoint::connect`], with the connection set up by `config`
+    /// instead of [`EndpointConfig::conn`]. Fails with
+    /// [`EndpointError::InvalidConfig`], naming the field, when `config`
+    /// does not pass [`Config::validate`].
+    pub fn connect_with(
+        &mut self,
+        local_ip: IpAddr,
+        remote: SocketAddr,
+        now: Instant,
+        config: Config,
+    ) -> Result<ConnectionHandle, EndpointError> {
+        config.validate().map_err(EndpointError::InvalidConfig)?;
+        self.connect_config(local_ip, remote, now, Some(config))
+    }
+
+    fn connect_config(
+        &mut self,
+        local_ip: IpAddr,
+        remote: SocketAddr,
+        now: Instant,
+        config: Option<Config>,
+    ) -> Result<ConnectionHandle, EndpointError> {
         self.settle();
         check_addresses(SocketAddr::new(local_ip, 1), remote)?;
         self.admit()?;
@@ -352,7 +413,8 @@ impl Endpoint {
                     || by_local.contains_key(&wildcard(local))
             })
             .ok_or(EndpointError::NoEphemeralPorts)?;
-        self.open(FourTuple::new(SocketAddr::new(local_ip, port), remote), now)
+        let tuple = FourTuple::new(SocketAddr::new(local_ip, port), remote);
+        self.open(tuple, now, config.as_ref())
     }
 
     /// Like [`Endpoint::connect`], from a chosen local port. Fails with
@@ -371,12 +433,18 @@ impl Endpoint {
         if self.by_tuple.contains_key(&tuple) {
             return Err(EndpointError::AddressInUse);
         }
-        self.open(tuple, now)
+        self.open(tuple, now, None)
     }
 
-    fn open(&mut self, tuple: FourTuple, now: Instant) -> Result<ConnectionHandle, EndpointError> {
+    fn open(
+        &mut self,
+        tuple: FourTuple,
+        now: Instant,
+        config: Option<&Config>,
+    ) -> Result<ConnectionHandle, EndpointError> {
         let iss = self.isn.generate(&tuple, now);
-        let mut conn = Connection::connect(&self.config.conn, tuple, iss, now)
+        let config = config.unwrap_or(&self.config.conn);
+        let mut conn = Connection::connect(config, tuple, iss, now)
             .map_err(|_| EndpointError::InvalidAddress)?;
         conn.set_timestamp_offset(self.timestamp_offset(&tuple));
         let key = self.insert_conn(conn, Stage::App);

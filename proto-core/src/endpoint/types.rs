@@ -52,11 +52,21 @@ pub enum EndpointError {
     UnknownConnection,
     /// The listener id names no listener: it was closed.
     UnknownListener,
+    /// A connection's settings (given to
+    /// [`connect_with`](super::Endpoint::connect_with) or
+    /// [`listen_with`](super::Endpoint::listen_with)) fail
+    /// [`Config::validate`](crate::conn::Config::validate); the error
+    /// names the field.
+    InvalidConfig(crate::conn::ConfigError),
 }
 
 impl fmt::Display for EndpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let EndpointError::InvalidConfig(e) = self {
+            return write!(f, "invalid connection settings: {e}");
+        }
         f.write_str(match self {
+            EndpointError::InvalidConfig(_) => "invalid connection settings",
             EndpointError::AddressInUse => "address in use",
             EndpointError::InvalidAddress => {
                 "invalid address: need a unicast peer, non-zero ports and one address family"

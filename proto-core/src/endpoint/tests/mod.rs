@@ -11,5 +11,6 @@ mod harness;
 mod cookies;
 mod lifecycle;
 mod limits;
+mod options;
 mod scale;
 mod transfer;
