@@ -50,3 +50,11 @@ pub use stack::{Driver, Stack, StackConfig};
 pub use stream::Stream;
 pub use synack_core;
 pub use synack_link;
+
+/// Paths the `socket_options!` macro expands to.
+#[doc(hidden)]
+pub mod __private {
+    pub use synack_core::Config;
+    pub use synack_core::cc::CcAlgorithm;
+    pub use synack_core::conn::Keepalive;
+}
