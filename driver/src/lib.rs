@@ -51,10 +51,10 @@ pub use stream::Stream;
 pub use synack_core;
 pub use synack_link;
 
-/// Paths the `socket_options!` macro expands to.
+/// Paths the `socket_options!` and `stream_accessors!` macros expand to.
 #[doc(hidden)]
 pub mod __private {
     pub use synack_core::Config;
     pub use synack_core::cc::CcAlgorithm;
-    pub use synack_core::conn::Keepalive;
+    pub use synack_core::conn::{Keepalive, Negotiated, Stats};
 }

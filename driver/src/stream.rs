@@ -642,3 +642,58 @@ fn register(st: &mut State, handle: ConnectionHandle, wait: Wait, waker: &Waker)
         }
     }
 }
+
+/// The `Debug` impl and the accessors every async adapter's `TcpStream`
+/// has (`local_addr`, `peer_addr`, `set_nodelay`, `nodelay`, `stats`,
+/// `negotiated`), with `tokio::net`'s names, over its `inner` field (a
+/// [`Stream`] or an `Arc` of one): written once here for every adapter.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! stream_accessors {
+    ($stream:ident) => {
+        impl ::std::fmt::Debug for $stream {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($stream))
+                    .field("local", &self.inner.local_addr())
+                    .field("peer", &self.inner.peer_addr())
+                    .finish()
+            }
+        }
+
+        impl $stream {
+            /// This end's address.
+            pub fn local_addr(&self) -> ::std::io::Result<::std::net::SocketAddr> {
+                Ok(self.inner.local_addr())
+            }
+
+            /// The peer's address.
+            pub fn peer_addr(&self) -> ::std::io::Result<::std::net::SocketAddr> {
+                Ok(self.inner.peer_addr())
+            }
+
+            /// Turns Nagle's algorithm off (`true`) or on, like `TCP_NODELAY`.
+            pub fn set_nodelay(&self, nodelay: bool) -> ::std::io::Result<()> {
+                self.inner.set_nodelay(nodelay)
+            }
+
+            /// True when Nagle's algorithm is off.
+            pub fn nodelay(&self) -> ::std::io::Result<bool> {
+                self.inner.nodelay()
+            }
+
+            /// The connection's counters and estimates (RTT, congestion
+            /// window, retransmissions…); once it has ended, their final
+            /// values.
+            pub fn stats(&self) -> ::std::io::Result<$crate::__private::Stats> {
+                self.inner.stats()
+            }
+
+            /// The options the handshake agreed on: the peer's MSS, window
+            /// scaling and both shifts, SACK, timestamps; also once the
+            /// connection has ended.
+            pub fn negotiated(&self) -> ::std::io::Result<$crate::__private::Negotiated> {
+                self.inner.negotiated()
+            }
+        }
+    };
+}

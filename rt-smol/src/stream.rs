@@ -1,13 +1,11 @@
 //! Connections as `futures-io` streams.
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
-use synack_core::conn::{Negotiated, Stats};
 use synack_driver::Stream;
 
 /// A TCP connection of a synack [`Stack`](crate::Stack), like
@@ -26,40 +24,13 @@ pub struct TcpStream {
     inner: Arc<Stream>,
 }
 
-impl std::fmt::Debug for TcpStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TcpStream")
-            .field("local", &self.inner.local_addr())
-            .field("peer", &self.inner.peer_addr())
-            .finish()
-    }
-}
+synack_driver::stream_accessors!(TcpStream);
 
 impl TcpStream {
     pub(crate) fn new(inner: Stream) -> TcpStream {
         TcpStream {
             inner: Arc::new(inner),
         }
-    }
-
-    /// This end's address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.inner.local_addr())
-    }
-
-    /// The peer's address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.inner.peer_addr())
-    }
-
-    /// Turns Nagle's algorithm off (`true`) or on, like `TCP_NODELAY`.
-    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.inner.set_nodelay(nodelay)
-    }
-
-    /// True when Nagle's algorithm is off.
-    pub fn nodelay(&self) -> io::Result<bool> {
-        self.inner.nodelay()
     }
 
     /// Shuts the sending side (a FIN after the written data), like
@@ -74,17 +45,6 @@ impl TcpStream {
     /// empty `buf`.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| self.inner.poll_peek(Some(cx), buf)).await
-    }
-
-    /// The connection's counters and estimates; once it has ended, their
-    /// final values.
-    pub fn stats(&self) -> io::Result<Stats> {
-        self.inner.stats()
-    }
-
-    /// The options the handshake agreed on.
-    pub fn negotiated(&self) -> io::Result<Negotiated> {
-        self.inner.negotiated()
     }
 
     /// Closes gracefully and waits: a FIN after the written data, then

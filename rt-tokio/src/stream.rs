@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::future::poll_fn;
 use std::time::Duration;
 
-use synack_core::conn::{Negotiated, Stats};
+use synack_core::conn::Stats;
 use synack_driver::Stream;
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
 
@@ -29,53 +29,13 @@ pub struct TcpStream {
     inner: Arc<Stream>,
 }
 
-impl std::fmt::Debug for TcpStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TcpStream")
-            .field("local", &self.inner.local_addr())
-            .field("peer", &self.inner.peer_addr())
-            .finish()
-    }
-}
+synack_driver::stream_accessors!(TcpStream);
 
 impl TcpStream {
     pub(crate) fn new(inner: Stream) -> TcpStream {
         TcpStream {
             inner: Arc::new(inner),
         }
-    }
-
-    /// This end's address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.inner.local_addr())
-    }
-
-    /// The peer's address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.inner.peer_addr())
-    }
-
-    /// Turns Nagle's algorithm off (`true`) or on, like `TCP_NODELAY`.
-    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.inner.set_nodelay(nodelay)
-    }
-
-    /// True when Nagle's algorithm is off.
-    pub fn nodelay(&self) -> io::Result<bool> {
-        self.inner.nodelay()
-    }
-
-    /// The connection's counters and estimates (RTT, congestion window,
-    /// retransmissions…); once it has ended, their final values.
-    pub fn stats(&self) -> io::Result<Stats> {
-        self.inner.stats()
-    }
-
-    /// The options the handshake agreed on: the peer's MSS, window
-    /// scaling and both shifts, SACK, timestamps; also once the
-    /// connection has ended.
-    pub fn negotiated(&self) -> io::Result<Negotiated> {
-        self.inner.negotiated()
     }
 
     /// Reads what has arrived without waiting; `WouldBlock` if nothing
