@@ -132,3 +132,43 @@ fn add_waiter(waiters: &mut Vec<std::task::Waker>, cx: &Context<'_>) {
         waiters.push(cx.waker().clone());
     }
 }
+
+/// The `Debug` impl and the accept calls every async adapter's
+/// `TcpListener` has (`accept`, `poll_accept`, `local_addr`), over its
+/// `inner` field (a [`Listener`]) and the adapter's `TcpStream::new`:
+/// written once here for every adapter.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! listener_accessors {
+    ($listener:ident, $stream:ident) => {
+        impl ::std::fmt::Debug for $listener {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($listener))
+                    .field("local", &self.inner.local_addr())
+                    .finish()
+            }
+        }
+
+        impl $listener {
+            /// The next established connection and its peer's address.
+            pub async fn accept(&self) -> ::std::io::Result<($stream, ::std::net::SocketAddr)> {
+                ::std::future::poll_fn(|cx| self.poll_accept(cx)).await
+            }
+
+            /// Polls for the next established connection.
+            pub fn poll_accept(
+                &self,
+                cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<($stream, ::std::net::SocketAddr)>> {
+                self.inner
+                    .poll_accept(cx)
+                    .map_ok(|(stream, peer)| ($stream::new(stream), peer))
+            }
+
+            /// The address it listens on.
+            pub fn local_addr(&self) -> ::std::io::Result<::std::net::SocketAddr> {
+                Ok(self.inner.local_addr())
+            }
+        }
+    };
+}
