@@ -626,3 +626,123 @@ pub fn a_bad_option_is_invalid_input_naming_the_field<A: Adapter>() {
         assert!(err.to_string().contains("keepalive.probes"), "{err}");
     });
 }
+
+/// The name of the helper case [`kernel_tcp_and_synack_talk_over_tun`]
+/// re-runs inside its namespace.
+pub const TUN_HELPER: &str = "tun_helper_runs_only_inside_the_test_namespace";
+
+/// The kernel's TCP and synack over a TUN device, in a network namespace
+/// the test makes for itself (the test binary re-runs itself there,
+/// limited to [`TUN_HELPER`]; `synack_testkit::in_private_netns` says
+/// what happens without root, `/dev/net/tun` or `ip`): a kernel client
+/// against a synack echo server, a kernel connect refused by synack, and a
+/// synack client against a kernel listener.
+pub fn kernel_tcp_and_synack_talk_over_tun<A: Adapter>() {
+    let case = format!("tun-kernel-interop-{}", A::NAME);
+    synack_testkit::in_private_netns(&case, TUN_HELPER, Duration::from_secs(90));
+}
+
+/// The inside of [`kernel_tcp_and_synack_talk_over_tun`]; does nothing
+/// when not started by it.
+pub fn tun_helper_runs_only_inside_the_test_namespace<A: Adapter>() {
+    if !synack_testkit::inside_private_netns() {
+        return;
+    }
+    A::run(Duration::from_secs(60), tun_helper::<A>());
+}
+
+/// Runs `job` (blocking kernel-socket work) on a thread of its own and
+/// waits for it without blocking the adapter's runtime.
+async fn on_a_thread<A: Adapter, T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> T {
+    let thread = std::thread::spawn(job);
+    while !thread.is_finished() {
+        A::sleep(Duration::from_millis(5)).await;
+    }
+    thread.join().expect("the kernel-side thread panicked")
+}
+
+async fn tun_helper<A: Adapter>() {
+    use std::io::{Read, Write};
+    use std::net::IpAddr;
+
+    let _ = std::process::Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status();
+    let kernel: IpAddr = "10.99.0.1".parse().unwrap();
+    let local: IpAddr = "10.99.0.2".parse().unwrap();
+    let device = synack_link::tun::TunConfig {
+        name: "syntest0".into(),
+        kernel_addr: kernel,
+        prefix: 24,
+        mtu: 1500,
+    };
+    let link = synack_driver::link::Tun::<A::Runtime>::create(&device).expect("create TUN");
+    let config = StackConfig {
+        local_ip: Some(local),
+        ..StackConfig::default()
+    };
+    let stack = A::stack_on(link, config).expect("a stack on the TUN link");
+    let listener = A::bind(&stack, SocketAddr::new(local, 7000)).unwrap();
+    let echo = A::spawn(async move {
+        let (mut s, _) = A::accept(&listener).await.unwrap();
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).await.unwrap();
+        s.write_all(&got).await.unwrap();
+        s.close().await.unwrap();
+        listener
+    });
+
+    // 1. A kernel TCP client against synack's echo server: 1 MB each
+    // way, byte for byte.
+    let data = synack_testkit::pattern(7, 1_000_000);
+    let sent = data.clone();
+    let back = on_a_thread::<A, _>(move || {
+        let to = SocketAddr::new(local, 7000);
+        let mut s = std::net::TcpStream::connect_timeout(&to, Duration::from_secs(5)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(&sent).unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut back = Vec::new();
+        s.read_to_end(&mut back).unwrap();
+        back
+    })
+    .await;
+    assert!(
+        back == data,
+        "echo over TUN differs ({} bytes back)",
+        back.len()
+    );
+    let _listener = echo.await;
+
+    // 2. The kernel connecting to a port nobody listens on is refused by
+    // synack's reset.
+    let refused = on_a_thread::<A, _>(move || {
+        std::net::TcpStream::connect_timeout(&SocketAddr::new(local, 7001), Duration::from_secs(5))
+            .unwrap_err()
+            .kind()
+    })
+    .await;
+    assert_eq!(refused, ErrorKind::ConnectionRefused);
+
+    // 3. synack connecting to a kernel listener: 300 kB up, the count back.
+    let kernel_listener = std::net::TcpListener::bind(SocketAddr::new(kernel, 7002)).unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = kernel_listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).unwrap();
+        s.write_all(&(got.len() as u64).to_be_bytes()).unwrap();
+        got
+    });
+    let mut c = A::connect(&stack, SocketAddr::new(kernel, 7002))
+        .await
+        .unwrap();
+    let upload = synack_testkit::pattern(8, 300_000);
+    c.write_all(&upload).await.unwrap();
+    c.close().await.unwrap();
+    let mut count = [0u8; 8];
+    c.read_exact(&mut count).await.unwrap();
+    assert_eq!(u64::from_be_bytes(count), upload.len() as u64);
+    let got = on_a_thread::<A, _>(move || server.join().unwrap()).await;
+    assert!(got == upload, "the kernel received other bytes");
+}

@@ -148,6 +148,8 @@ macro_rules! adapter_suite {
             peek_shows_what_the_next_read_gets,
             a_listeners_options_reach_the_connections_it_accepts,
             a_bad_option_is_invalid_input_naming_the_field,
+            kernel_tcp_and_synack_talk_over_tun,
+            tun_helper_runs_only_inside_the_test_namespace,
         );
     };
     (@cases $adapter:ty; $($case:ident),* $(,)?) => {
