@@ -18,6 +18,8 @@ pub mod cc;
 pub mod conn;
 pub mod endpoint;
 mod flow;
+#[cfg(any(test, feature = "internals"))]
+mod harness;
 mod isn;
 mod keyed_hash;
 mod pacing;
@@ -45,4 +47,11 @@ pub mod internals {
     pub use crate::conn::SequenceVars;
     pub use crate::recovery::{AckInput, Recovery};
     pub use crate::rtt::{RttConfig, RttEstimator};
+
+    /// Two connections ([`harness::Pair`]) or two endpoints
+    /// ([`harness::EndpointPair`]) over an in-memory wire in virtual time,
+    /// for tests and fuzz targets.
+    pub mod harness {
+        pub use crate::harness::*;
+    }
 }

@@ -19,11 +19,11 @@ fn server_addr() -> SocketAddr {
 
 /// Client and server connected through a listener on port 80.
 fn connected() -> (
-    Net,
+    EndpointPair,
     crate::endpoint::ConnectionHandle,
     crate::endpoint::ConnectionHandle,
 ) {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let l = net.server.listen(server_addr()).unwrap();
     let (c, s) = net.connect(CLIENT_V4, server_addr(), l);
     (net, c, s)
@@ -48,7 +48,7 @@ fn every_connection_can_be_listed_with_its_counters() {
 
 #[test]
 fn connection_refused_without_listener() {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let c = net
         .client
         .connect(CLIENT_V4, SocketAddr::new(SERVER_V4, 9), net.now)
@@ -264,7 +264,7 @@ fn release_closes_in_the_background() {
 
 #[test]
 fn close_listener_resets_what_it_had_not_handed_out() {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let l = net.server.listen(server_addr()).unwrap();
     let c = net
         .client
@@ -317,7 +317,7 @@ fn listen_refuses_overlaps_and_bad_addresses() {
 
 #[test]
 fn listening_on_port_0_takes_a_free_ephemeral_port() {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let (min, max) = net.server.config().ephemeral_ports;
     let mut taken = BTreeSet::new();
     let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
@@ -500,10 +500,10 @@ fn a_newer_syn_reopens_time_wait() {
 /// Two endpoints whose connection the server closed first, so the server
 /// holds it in TIME-WAIT; two seconds later. Returns the net, the
 /// listener and the client's local address (to reuse the 4-tuple).
-fn server_in_time_wait(timestamps: bool) -> (Net, ListenerId, SocketAddr) {
+fn server_in_time_wait(timestamps: bool) -> (EndpointPair, ListenerId, SocketAddr) {
     let mut client = config(1);
     client.conn.timestamps = timestamps;
-    let mut net = Net::new(client, config(2));
+    let mut net = EndpointPair::new(client, config(2));
     let l = net.server.listen(server_addr()).unwrap();
     let (c, s) = net.connect(CLIENT_V4, server_addr(), l);
     let local = net.client.connection(c).unwrap().local_addr();
@@ -560,7 +560,7 @@ fn a_port_can_be_listened_on_while_a_connection_uses_it() {
     // RFC 9293 §3.9.1.1: a passive OPEN leaves existing connections alone
     // (MUST-41), and a port may be listened on while a connection from it
     // is in SYN-SENT (MUST-42).
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let server_l = net.server.listen(server_addr()).unwrap();
     let local = SocketAddr::new(CLIENT_V4, 5000);
     let c = net

@@ -1,0 +1,108 @@
+//! Test harnesses: two protocol machines joined by an in-memory wire with
+//! a one-way delay, driven in virtual time as a host drives them: send
+//! everything, jump to the next delivery or deadline, deliver, run the
+//! timers, repeat.
+//!
+//! - [`Pair`]: two [`Connection`](crate::Connection)s, a client and a
+//!   listening server, with a per-segment [`Fate`] hook (loss, reordering),
+//!   a log of every segment sent, the bytes each application read and the
+//!   events each side reported.
+//! - [`EndpointPair`]: two [`Endpoint`](crate::Endpoint)s over segments or
+//!   whole IP packets, with a delivery filter and the events of both.
+//!
+//! The connection tests, the endpoint tests, the fuzz-regression tests and
+//! the fuzz targets share them. `no_std` with `alloc`, like the crate. Not
+//! part of the API.
+
+mod endpoint_pair;
+mod pair;
+
+pub use endpoint_pair::{EndpointPair, Filter, Link, craft, drain};
+pub use pair::{Fate, FateFilter, Pair, deliver_all};
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use crate::time::Instant;
+use crate::wire::IpAddrPair;
+
+/// The client's IPv4 address.
+pub const CLIENT_V4: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+/// The server's IPv4 address.
+pub const SERVER_V4: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+/// The client's IPv6 address.
+pub const CLIENT_V6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1));
+/// The server's IPv6 address.
+pub const SERVER_V6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2));
+/// The client's socket address: [`CLIENT_V4`], port 40000.
+pub const CLIENT: SocketAddr = SocketAddr::new(CLIENT_V4, 40000);
+/// The server's socket address: [`SERVER_V4`], port 80.
+pub const SERVER: SocketAddr = SocketAddr::new(SERVER_V4, 80);
+
+/// The client's and server's socket addresses (ports 40000 and 80), IPv4
+/// or IPv6.
+pub fn client_server(ipv6: bool) -> (SocketAddr, SocketAddr) {
+    if ipv6 {
+        (
+            SocketAddr::new(CLIENT_V6, CLIENT.port()),
+            SocketAddr::new(SERVER_V6, SERVER.port()),
+        )
+    } else {
+        (CLIENT, SERVER)
+    }
+}
+
+/// A packet on a harness's wire.
+#[derive(Clone, Debug)]
+pub struct InFlight {
+    /// When it arrives.
+    pub at: Instant,
+    /// Towards the second machine (the server, `b`) rather than the first.
+    pub to_b: bool,
+    /// Its addresses, source first.
+    pub addrs: IpAddrPair,
+    /// The segment or packet, as emitted.
+    pub bytes: Vec<u8>,
+}
+
+/// The wire between two machines: packets in the order they were sent,
+/// each with its arrival time.
+#[derive(Clone, Debug, Default)]
+pub struct Wire(pub VecDeque<InFlight>);
+
+impl Wire {
+    /// The earliest arrival time, if anything is in flight.
+    pub fn next_arrival(&self) -> Option<Instant> {
+        self.0.iter().map(|p| p.at).min()
+    }
+
+    /// Takes the first packet, in the order sent, that has arrived by
+    /// `now`.
+    pub fn take_arrived(&mut self, now: Instant) -> Option<InFlight> {
+        let i = self.0.iter().position(|p| p.at <= now)?;
+        self.0.remove(i)
+    }
+
+    /// The time to advance to: the earliest arrival or deadline. None when
+    /// nothing will ever happen again.
+    pub fn next_event(&self, deadlines: [Option<Instant>; 2]) -> Option<Instant> {
+        [self.next_arrival(), deadlines[0], deadlines[1]]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
+impl core::ops::Deref for Wire {
+    type Target = VecDeque<InFlight>;
+    fn deref(&self) -> &VecDeque<InFlight> {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for Wire {
+    fn deref_mut(&mut self) -> &mut VecDeque<InFlight> {
+        &mut self.0
+    }
+}
