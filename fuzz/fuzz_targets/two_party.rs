@@ -24,11 +24,10 @@ use std::collections::VecDeque;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use synack_core::cc::CcAlgorithm;
 use synack_core::conn::{CloseReason, Config, Connection, State};
 use synack_core::wire::{ChecksumMode, IpAddrPair, TcpRepr};
 use synack_core::{Duration, FourTuple, Instant, IsnGenerator, SeqNumber};
-use synack_fuzz::{app_byte, check_connection, endpoints, fill_app};
+use synack_fuzz::{Knobs, check_app_bytes, check_connection, endpoints, write_app};
 
 const MAX_FATES: usize = 48;
 const MAX_STEPS: usize = 128;
@@ -46,50 +45,23 @@ const MAX_EVENTS: usize = 200_000;
 /// than the healing phase to speed up again: 4 s reorders enough.
 const MAX_EXTRA_DELAY_MS: u64 = 4096;
 
-#[derive(Arbitrary, Debug)]
-struct Knobs {
-    sack: bool,
-    timestamps: bool,
-    window_scaling: bool,
-    nagle: bool,
-    pacing: bool,
-    frto: bool,
-    cubic: bool,
-    buffers: u8,
-    mtu: u8,
-}
+/// (send buffer, receive buffer, receive buffer maximum) by `Knobs::buffers`.
+const BUFFERS: [(usize, usize, usize); 4] = [
+    (64 * 1024, 32 * 1024, 1 << 20),
+    (4096, 2048, 8192),
+    (1000, 700, 700),
+    (16384, 4096, 65536),
+];
+const MTUS: [usize; 4] = [1500, 576, 300, 9000];
 
-impl Knobs {
-    fn config(&self) -> Config {
-        let (send_buffer, recv_buffer, recv_buffer_max) = match self.buffers % 4 {
-            0 => (64 * 1024, 32 * 1024, 1 << 20),
-            1 => (4096, 2048, 8192),
-            2 => (1000, 700, 700),
-            _ => (16384, 4096, 65536),
-        };
-        let mut c = Config::default();
-        c.mtu = [1500, 576, 300, 9000][usize::from(self.mtu % 4)];
-        c.send_buffer = send_buffer;
-        c.recv_buffer = recv_buffer;
-        c.recv_buffer_max = recv_buffer_max;
-        c.window_scaling = self.window_scaling;
-        c.sack = self.sack;
-        c.timestamps = self.timestamps;
-        c.nagle = self.nagle;
-        c.pacing = self.pacing;
-        c.frto = self.frto;
-        c.congestion = if self.cubic {
-            CcAlgorithm::Cubic
-        } else {
-            CcAlgorithm::NewReno
-        };
-        // More retries than the schedule can drop in a row: giving up
-        // would be a bug here, not an outcome.
-        c.max_retries = 100;
-        c.max_syn_retries = 100;
-        c.validate().expect("fuzz configurations are valid");
-        c
-    }
+fn config(knobs: &Knobs) -> Config {
+    let mut c = knobs.config(&BUFFERS, &MTUS);
+    // More retries than the schedule can drop in a row: giving up
+    // would be a bug here, not an outcome.
+    c.max_retries = 100;
+    c.max_syn_retries = 100;
+    c.validate().expect("fuzz configurations are valid");
+    c
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -257,15 +229,7 @@ impl Net {
                         reader.name,
                         writer.name
                     );
-                    for (i, &byte) in buf[..n].iter().enumerate() {
-                        assert_eq!(
-                            byte,
-                            app_byte(writer.tag, reader.got + i as u64),
-                            "{} read a wrong byte at offset {}",
-                            reader.name,
-                            reader.got + i as u64
-                        );
-                    }
+                    check_app_bytes(writer.tag, reader.got, &buf[..n], reader.name);
                     reader.got += n as u64;
                     left -= n;
                 }
@@ -359,12 +323,7 @@ impl Net {
             Step::Write { b, len } => {
                 let side = self.side(b);
                 let len = u64::from(len).min(MAX_WRITTEN - side.written) as usize;
-                let mut data = vec![0u8; len];
-                fill_app(side.tag, side.written, &mut data);
-                if let Ok(n) = side.conn.write(&data) {
-                    assert!(n <= len);
-                    side.written += n as u64;
-                }
+                let _ = write_app(&mut side.conn, side.tag, &mut side.written, len);
             }
             Step::Read { b, len } => self.read(b, usize::from(len)),
             Step::Shutdown { b } => {
@@ -411,7 +370,7 @@ impl Net {
 fuzz_target!(|input: Input| {
     let (client, server) = endpoints(input.ipv6);
     let now = Instant::from_secs(1);
-    let (ca, cb) = (input.a.config(), input.b.config());
+    let (ca, cb) = (config(&input.a), config(&input.b));
     let tuple = FourTuple::new(client, server);
     let a = Connection::connect(&ca, tuple, SeqNumber(input.iss), now).unwrap();
     let b = Connection::listen(&cb, server, IsnGenerator::new([9; 16]), now)
