@@ -42,7 +42,7 @@ use synack_core::wire::{
 use synack_core::{Duration, Instant, SeqNumber};
 use synack_fuzz::{
     Flags, SynOptions, Ts, check_app_bytes, check_connection, crafted_options, seq_offset,
-    write_app,
+    with_buffers, write_app,
 };
 
 const S_V4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -83,15 +83,11 @@ struct Setup {
 
 impl Setup {
     fn conn_config(&self) -> Config {
-        let (send_buffer, recv_buffer, recv_buffer_max) = if self.small_buffers {
+        let mut c = with_buffers(if self.small_buffers {
             (4096, 2048, 8192)
         } else {
             (64 * 1024, 16 * 1024, 256 * 1024)
-        };
-        let mut c = Config::default();
-        c.send_buffer = send_buffer;
-        c.recv_buffer = recv_buffer;
-        c.recv_buffer_max = recv_buffer_max;
+        });
         c.sack = self.sack;
         c.timestamps = self.timestamps;
         c.window_scaling = self.window_scaling;

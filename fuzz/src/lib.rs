@@ -148,13 +148,8 @@ impl Knobs {
     /// receive buffer maximum) from `buffer_table`, `mtu` the MTU from
     /// `mtus`; everything else is the default.
     pub fn config(&self, buffer_table: &[(usize, usize, usize); 4], mtus: &[usize; 4]) -> Config {
-        let (send_buffer, recv_buffer, recv_buffer_max) =
-            buffer_table[usize::from(self.buffers % 4)];
-        let mut c = Config::default();
+        let mut c = with_buffers(buffer_table[usize::from(self.buffers % 4)]);
         c.mtu = mtus[usize::from(self.mtu % 4)];
-        c.send_buffer = send_buffer;
-        c.recv_buffer = recv_buffer;
-        c.recv_buffer_max = recv_buffer_max;
         c.window_scaling = self.window_scaling;
         c.sack = self.sack;
         c.timestamps = self.timestamps;
@@ -168,6 +163,16 @@ impl Knobs {
         };
         c
     }
+}
+
+/// The default configuration with these (send buffer, receive buffer,
+/// receive buffer maximum) sizes.
+pub fn with_buffers((send_buffer, recv_buffer, recv_buffer_max): (usize, usize, usize)) -> Config {
+    let mut c = Config::default();
+    c.send_buffer = send_buffer;
+    c.recv_buffer = recv_buffer;
+    c.recv_buffer_max = recv_buffer_max;
+    c
 }
 
 /// A crafted segment's flags: the usual combinations, or any bits.

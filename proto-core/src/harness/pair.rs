@@ -1,5 +1,6 @@
 //! Two connections and the wire between them.
 
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -22,7 +23,7 @@ pub enum Fate {
 
 /// Decides each segment's fate from `(to_b, segment, state)`; `state` is
 /// the pair's `filter_state`, for counters and pseudo-random choices.
-pub type FateFilter = fn(bool, &TcpRepr<'_>, &mut u64) -> Fate;
+pub type FateFilter = Box<dyn FnMut(bool, &TcpRepr<'_>, &mut u64) -> Fate>;
 
 /// The filter that delivers every segment.
 pub fn deliver_all(_: bool, _: &TcpRepr<'_>, _: &mut u64) -> Fate {
@@ -90,7 +91,7 @@ impl Pair {
             b,
             delay: Duration::from_millis(10),
             wire: Wire::default(),
-            filter: deliver_all,
+            filter: Box::new(deliver_all),
             filter_state: 0,
             log: Vec::new(),
             got_a: Vec::new(),
@@ -102,6 +103,14 @@ impl Pair {
             a_addrs,
             buf: vec![0; 64 * 1024],
         }
+    }
+
+    /// Sets the filter that decides each segment's fate.
+    pub fn set_filter(
+        &mut self,
+        filter: impl FnMut(bool, &TcpRepr<'_>, &mut u64) -> Fate + 'static,
+    ) {
+        self.filter = Box::new(filter);
     }
 
     /// The addresses of a segment towards b (or towards a).

@@ -126,13 +126,13 @@ fn out_of_order_data_is_sacked() {
     let mut p = Pair::new();
     p.established();
     // Drop the first data segment only.
-    p.filter = |to_b, seg, n| {
+    p.set_filter(|to_b, seg, n| {
         if to_b && !seg.payload.is_empty() && *n == 0 {
             *n = 1;
             return Fate::Drop;
         }
         Fate::Deliver
-    };
+    });
     p.a.set_nodelay(true);
     p.a.write(&pattern(5 * 1448)).unwrap();
     p.flush();

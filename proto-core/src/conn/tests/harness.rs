@@ -73,6 +73,23 @@ pub(super) fn next_random(x: &mut u64) -> u64 {
     *x
 }
 
+/// A filter giving about one data segment in `one_in` from a to b the
+/// `fate`, chosen by the xorshift32 stream seeded with `seed`.
+pub(super) fn data_one_in(
+    seed: u64,
+    one_in: u64,
+    fate: Fate,
+) -> impl FnMut(bool, &TcpRepr<'_>, &mut u64) -> Fate {
+    let mut x = seed;
+    move |to_b, seg, _| {
+        if to_b && !seg.payload.is_empty() && next_random(&mut x) % one_in == 0 {
+            fate
+        } else {
+            Fate::Deliver
+        }
+    }
+}
+
 /// A segment from b's side with b's current numbers, for injection.
 pub(super) fn from_b<'a>(
     p: &Pair,

@@ -140,13 +140,13 @@ fn a_window_shrunk_to_zero_with_data_outstanding_does_not_time_out() {
     // probes and the connection lives on.
     let mut p = Pair::new();
     p.established();
-    p.filter = |to_b, seg, _| {
+    p.set_filter(|to_b, seg, _| {
         if to_b && !seg.payload.is_empty() {
             Fate::Drop
         } else {
             Fate::Deliver
         }
-    };
+    });
     p.a.write(b"stuck behind a closed window").unwrap();
     p.flush();
     let mut seen = 0;
@@ -185,7 +185,7 @@ fn acks_are_processed_at_a_zero_receive_window() {
     assert!(p.run_until(Duration::from_secs(2), |p| p.b.stats().send_window == 0));
     // a sends something; b's real ACK is lost, an injected one carries
     // data a has no room for.
-    p.filter = |to_b, _, _| if to_b { Fate::Deliver } else { Fate::Drop };
+    p.set_filter(|to_b, _, _| if to_b { Fate::Deliver } else { Fate::Drop });
     p.a.write(b"hello").unwrap();
     p.flush();
     let mut seg = from_b(&p, TcpFlags::ACK | TcpFlags::PSH, 0, b"no room");
@@ -213,13 +213,13 @@ fn a_bare_ack_at_the_right_window_edge_is_accepted() {
     let mut p = Pair::new();
     p.established();
     // a sends 10 bytes; b receives them, and its ACK is lost.
-    p.filter = |to_b, seg, _| {
+    p.set_filter(|to_b, seg, _| {
         if !to_b && seg.payload.is_empty() {
             Fate::Drop
         } else {
             Fate::Deliver
         }
-    };
+    });
     p.a.set_nodelay(true);
     p.a.write(b"0123456789").unwrap();
     assert!(p.run_until(Duration::from_millis(100), |p| p.got_b.len() == 10));
@@ -353,7 +353,7 @@ fn zero_window_retransmissions_answered_never_time_out_even_handled_late() {
     let mut p = Pair::with_configs(&plain, &plain, SeqNumber(1));
     p.established();
     // Nothing is delivered any more: the test plays b's side by hand.
-    p.filter = |_, _, _| Fate::Drop;
+    p.set_filter(|_, _, _| Fate::Drop);
     p.a.set_nodelay(true);
     p.a.write(b"x").unwrap();
     p.flush();
@@ -400,17 +400,17 @@ fn a_write_into_a_zero_window_arms_the_persist_timer() {
     let (mut p, window) = a_window_filled_by_b();
     assert_eq!(p.b.poll_timeout(), None, "nothing waits, nothing to time");
     // a's reader drains the buffer; its window update is lost.
-    p.filter = |to_b, seg, _| {
+    p.set_filter(|to_b, seg, _| {
         if to_b && seg.payload.is_empty() {
             Fate::Drop
         } else {
             Fate::Deliver
         }
-    };
+    });
     p.hold_reads_a = false;
     p.flush();
     assert_eq!(p.got_a.len(), window);
-    p.filter = deliver_all;
+    p.set_filter(deliver_all);
     // b writes into what it still believes is a zero window.
     p.b.write(b"more").unwrap();
     p.flush();
