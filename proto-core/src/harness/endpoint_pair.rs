@@ -195,6 +195,18 @@ impl EndpointPair {
         events.contains(&(h, event))
     }
 
+    /// Steps until `event` was polled for `h` on that side, or `limit` of
+    /// virtual time has passed; true if it was.
+    pub fn wait_for(
+        &mut self,
+        server: bool,
+        h: ConnectionHandle,
+        event: Event,
+        limit: Duration,
+    ) -> bool {
+        self.run_until(limit, |n| n.saw(server, h, event))
+    }
+
     /// Connects the client to `remote` and waits until the server has
     /// accepted it through `listener` and both sides are connected.
     pub fn connect(

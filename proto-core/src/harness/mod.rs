@@ -77,10 +77,15 @@ impl Wire {
         self.0.iter().map(|p| p.at).min()
     }
 
-    /// Takes the first packet, in the order sent, that has arrived by
-    /// `now`.
+    /// Takes the packet that arrived first by `now`; of packets arriving
+    /// at once, the first sent.
     pub fn take_arrived(&mut self, now: Instant) -> Option<InFlight> {
-        let i = self.0.iter().position(|p| p.at <= now)?;
+        let (i, _) = self
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.at <= now)
+            .min_by_key(|&(i, p)| (p.at, i))?;
         self.0.remove(i)
     }
 

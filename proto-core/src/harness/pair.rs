@@ -19,6 +19,17 @@ pub enum Fate {
     Drop,
     /// Delivered after this much extra delay (reordering).
     Delay(Duration),
+    /// Delivered, and a copy after this much extra delay.
+    Duplicate(Duration),
+    /// Delivered with the byte at `at` (modulo the length) XORed with
+    /// `xor` (at least 1): it fails its checksum and the receiving host
+    /// drops it.
+    Corrupt {
+        /// Which byte.
+        at: usize,
+        /// What it is XORed with.
+        xor: u8,
+    },
 }
 
 /// Decides each segment's fate from `(to_b, segment, state)`; `state` is
@@ -57,6 +68,10 @@ pub struct Pair {
     pub hold_reads_a: bool,
     /// While set, b's application reads nothing.
     pub hold_reads_b: bool,
+    /// a's application read the end of the stream.
+    pub eof_a: bool,
+    /// b's application read the end of the stream.
+    pub eof_b: bool,
     /// The events a reported, in order.
     pub events_a: Vec<Event>,
     /// The events b reported, in order.
@@ -98,6 +113,8 @@ impl Pair {
             got_b: Vec::new(),
             hold_reads_a: false,
             hold_reads_b: false,
+            eof_a: false,
+            eof_b: false,
             events_a: Vec::new(),
             events_b: Vec::new(),
             a_addrs,
@@ -158,6 +175,23 @@ impl Pair {
                     Fate::Drop => {}
                     Fate::Deliver => self.send(to_b, bytes, Duration::ZERO),
                     Fate::Delay(d) => self.send(to_b, bytes, d),
+                    Fate::Duplicate(d) => {
+                        self.send(to_b, bytes.clone(), Duration::ZERO);
+                        self.send(to_b, bytes, d);
+                    }
+                    Fate::Corrupt { at, xor } => {
+                        let mut bytes = bytes;
+                        let i = at % bytes.len();
+                        bytes[i] ^= xor.max(1);
+                        // One changed byte always breaks the Internet
+                        // checksum.
+                        assert!(
+                            TcpRepr::parse_bytes(&bytes, &self.addrs(to_b), ChecksumMode::Full)
+                                .is_err(),
+                            "a corrupted segment passed its checksum"
+                        );
+                        self.send(to_b, bytes, Duration::ZERO);
+                    }
                 }
             }
         }
@@ -187,15 +221,13 @@ impl Pair {
     /// Reads what the applications can read (unless held) and collects
     /// the events of both sides.
     pub fn drain_apps(&mut self) {
-        for (conn, got, hold) in [
-            (&mut self.a, &mut self.got_a, self.hold_reads_a),
-            (&mut self.b, &mut self.got_b, self.hold_reads_b),
-        ] {
-            while !hold && let Ok(n) = conn.read(self.now, &mut self.buf) {
-                if n == 0 {
-                    break;
-                }
-                got.extend_from_slice(&self.buf[..n]);
+        for b in [false, true] {
+            if !(if b {
+                self.hold_reads_b
+            } else {
+                self.hold_reads_a
+            }) {
+                self.read(b, usize::MAX);
             }
         }
         while let Some(e) = self.a.poll_event() {
@@ -204,6 +236,32 @@ impl Pair {
         while let Some(e) = self.b.poll_event() {
             self.events_b.push(e);
         }
+    }
+
+    /// b's (or a's) application reads up to `limit` bytes, held or not,
+    /// onto `got_b` (or `got_a`); returns how many.
+    pub fn read(&mut self, b: bool, limit: usize) -> usize {
+        let (conn, got, eof) = if b {
+            (&mut self.b, &mut self.got_b, &mut self.eof_b)
+        } else {
+            (&mut self.a, &mut self.got_a, &mut self.eof_a)
+        };
+        let mut total = 0;
+        while total < limit {
+            let want = (limit - total).min(self.buf.len());
+            match conn.read(self.now, &mut self.buf[..want]) {
+                Ok(0) => {
+                    *eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    got.extend_from_slice(&self.buf[..n]);
+                    total += n;
+                }
+                Err(_) => break,
+            }
+        }
+        total
     }
 
     /// Advances to the next thing that happens: a delivery or a timeout.
@@ -233,12 +291,14 @@ impl Pair {
         true
     }
 
-    /// Hands `bytes`, a segment, to b (or a) now.
+    /// Hands `bytes`, a segment, to b (or a) now, as a host does: one
+    /// that fails its checksum (or does not parse) is dropped.
     pub fn deliver(&mut self, to_b: bool, bytes: &[u8]) {
         let addrs = self.addrs(to_b);
         let conn = if to_b { &mut self.b } else { &mut self.a };
-        let seg = TcpRepr::parse_bytes(bytes, &addrs, ChecksumMode::Full).unwrap();
-        conn.handle_segment(self.now, &addrs, &seg);
+        if let Ok(seg) = TcpRepr::parse_bytes(bytes, &addrs, ChecksumMode::Full) {
+            conn.handle_segment(self.now, &addrs, &seg);
+        }
     }
 
     /// Steps until `done` holds or `limit` of virtual time passes.
