@@ -53,11 +53,12 @@ fn connection_refused_without_listener() {
         .client
         .connect(CLIENT_V4, SocketAddr::new(SERVER_V4, 9), net.now)
         .unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+    assert!(net.wait_for(
         false,
         c,
-        Event::Closed(CloseReason::Refused)
-    )));
+        Event::Closed(CloseReason::Refused),
+        Duration::from_secs(5)
+    ));
     let s = net.server.stats();
     assert_eq!((s.drops.no_listener, s.rsts_sent), (1, 1));
     // Like a socket, the refused connection stays until released, and
@@ -241,21 +242,18 @@ fn release_closes_in_the_background() {
     let seen = net.client_events.len();
     // The server sees the FIN, closes too; the released side goes away on
     // its own (through TIME-WAIT) without any event.
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
-        true,
-        s,
-        Event::PeerClosed
-    )));
+    assert!(net.wait_for(true, s, Event::PeerClosed, Duration::from_secs(5)));
     net.server
         .connection_mut(s)
         .unwrap()
         .close(net.now)
         .unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+    assert!(net.wait_for(
         true,
         s,
-        Event::Closed(CloseReason::Normal)
-    )));
+        Event::Closed(CloseReason::Normal),
+        Duration::from_secs(5)
+    ));
     net.run_for(Duration::from_secs(1));
     assert!(!net.client_events[seen..].iter().any(|(h, _)| *h == c));
     assert_eq!(net.client.stats().connections, 0);
@@ -272,11 +270,12 @@ fn close_listener_resets_what_it_had_not_handed_out() {
         .unwrap();
     assert!(net.run_until(Duration::from_secs(5), |n| n.server.pending_accepts(l) == 1));
     net.server.close_listener(l).unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+    assert!(net.wait_for(
         false,
         c,
-        Event::Closed(CloseReason::Reset)
-    )));
+        Event::Closed(CloseReason::Reset),
+        Duration::from_secs(5)
+    ));
     assert_eq!(net.server.stats().connections, 0);
 }
 
@@ -427,11 +426,7 @@ fn time_wait_acks_a_retransmitted_fin_then_expires() {
         .unwrap()
         .close(net.now)
         .unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
-        true,
-        s,
-        Event::PeerClosed
-    )));
+    assert!(net.wait_for(true, s, Event::PeerClosed, Duration::from_secs(5)));
     net.server
         .connection_mut(s)
         .unwrap()
@@ -444,11 +439,12 @@ fn time_wait_acks_a_retransmitted_fin_then_expires() {
         .unwrap();
     // The client enters TIME-WAIT: the table takes over and the
     // application hears Closed(Normal) at once.
-    assert!(net.run_until(Duration::from_secs(1), |n| n.saw(
+    assert!(net.wait_for(
         false,
         c,
-        Event::Closed(CloseReason::Normal)
-    )));
+        Event::Closed(CloseReason::Normal),
+        Duration::from_secs(1)
+    ));
     let tw_start = net.now;
     assert_eq!(net.client.stats().time_wait, 1);
     // The connection stays, without buffers, until released.
@@ -466,11 +462,12 @@ fn time_wait_acks_a_retransmitted_fin_then_expires() {
     );
     // The server's FIN comes again, is ACKed by the entry, and the server
     // finishes.
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+    assert!(net.wait_for(
         true,
         s,
-        Event::Closed(CloseReason::Normal)
-    )));
+        Event::Closed(CloseReason::Normal),
+        Duration::from_secs(5)
+    ));
     let fin_again = net.now;
     assert!(fin_again > tw_start);
     assert_eq!(net.client.stats().drops.time_wait, 1);
@@ -513,11 +510,7 @@ fn server_in_time_wait(timestamps: bool) -> (EndpointPair, ListenerId, SocketAdd
         .unwrap()
         .close(net.now)
         .unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
-        false,
-        c,
-        Event::PeerClosed
-    )));
+    assert!(net.wait_for(false, c, Event::PeerClosed, Duration::from_secs(5)));
     net.client
         .connection_mut(c)
         .unwrap()
@@ -653,18 +646,15 @@ fn data_left_unread_stays_readable_after_a_normal_close() {
         .write(b"unread")
         .unwrap();
     net.client.connection_mut(c).unwrap().shutdown().unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
-        true,
-        s,
-        Event::PeerClosed
-    )));
+    assert!(net.wait_for(true, s, Event::PeerClosed, Duration::from_secs(5)));
     // The server shuts down without reading: LAST-ACK, then CLOSED.
     net.server.connection_mut(s).unwrap().shutdown().unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+    assert!(net.wait_for(
         true,
         s,
-        Event::Closed(CloseReason::Normal)
-    )));
+        Event::Closed(CloseReason::Normal),
+        Duration::from_secs(5)
+    ));
     net.run_for(Duration::from_secs(1));
     let mut buf = [0u8; 16];
     let conn = net
@@ -692,11 +682,12 @@ fn a_reset_connection_stays_until_released() {
     net.client.connection_mut(c).unwrap().write(b"hi").unwrap();
     net.run_for(Duration::from_millis(100));
     net.client.connection_mut(c).unwrap().abort();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+    assert!(net.wait_for(
         true,
         s,
-        Event::Closed(CloseReason::Reset)
-    )));
+        Event::Closed(CloseReason::Reset),
+        Duration::from_secs(5)
+    ));
     let reset = crate::conn::Error::Closed(CloseReason::Reset);
     let conn = net.server.connection_mut(s).expect("kept until released");
     assert_eq!(conn.read(net.now, &mut [0; 4]), Err(reset));
@@ -711,11 +702,7 @@ fn a_reset_connection_stays_until_released() {
         .client
         .connect_from(local, server_addr(), net.now)
         .unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
-        false,
-        c2,
-        Event::Connected
-    )));
+    assert!(net.wait_for(false, c2, Event::Connected, Duration::from_secs(5)));
     assert_eq!(net.server.connection(s).unwrap().stats(), stats);
     net.server.release(s, net.now).unwrap();
     assert!(net.server.connection(s).is_none());

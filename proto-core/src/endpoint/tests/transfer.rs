@@ -30,11 +30,7 @@ fn hundred_megabytes(client_ip: IpAddr, server_ip: IpAddr, link: Link) {
         .unwrap()
         .close(net.now)
         .unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
-        true,
-        s,
-        Event::PeerClosed
-    )));
+    assert!(net.wait_for(true, s, Event::PeerClosed, Duration::from_secs(5)));
     net.server
         .connection_mut(s)
         .unwrap()
