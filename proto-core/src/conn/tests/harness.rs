@@ -73,6 +73,29 @@ pub(super) fn next_random(x: &mut u64) -> u64 {
     *x
 }
 
+/// An established pair (a's ISS `iss_a`) whose a has a receive buffer of
+/// `buffer` bytes and an application that does not read.
+pub(super) fn a_not_reading(buffer: usize, iss_a: SeqNumber) -> Pair {
+    let small = Config {
+        recv_buffer: buffer,
+        recv_buffer_max: buffer,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&small, &Config::default(), iss_a);
+    p.established();
+    p.hold_reads_a = true;
+    p
+}
+
+/// The filter that loses every data segment from a to b.
+pub(super) fn lose_data_to_b(to_b: bool, seg: &TcpRepr<'_>, _: &mut u64) -> Fate {
+    if to_b && !seg.payload.is_empty() {
+        Fate::Drop
+    } else {
+        Fate::Deliver
+    }
+}
+
 /// A filter giving about one data segment in `one_in` from a to b the
 /// `fate`, chosen by the xorshift32 stream seeded with `seed`.
 pub(super) fn data_one_in(

@@ -187,13 +187,7 @@ fn the_first_timeout_resends_the_head_although_the_window_is_full() {
     // not wait for the collapsed window to cover the rest of the flight.
     let mut p = Pair::new();
     p.established();
-    p.set_filter(|to_b, seg, _| {
-        if to_b && !seg.payload.is_empty() {
-            Fate::Drop
-        } else {
-            Fate::Deliver
-        }
-    });
+    p.set_filter(lose_data_to_b);
     let data = pattern(20 * 1448);
     let mut sent = 0;
     Pair::feed(&mut p.a, &data, &mut sent);

@@ -112,14 +112,7 @@ fn sender_sws_holds_small_window_limited_segments() {
 
 #[test]
 fn zero_window_probes_back_off() {
-    let small = Config {
-        recv_buffer: 4096,
-        recv_buffer_max: 4096,
-        ..Config::default()
-    };
-    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
-    p.established();
-    p.hold_reads_a = true;
+    let mut p = a_not_reading(4096, SeqNumber(1));
     let data = pattern(20_000);
     let mut sent = 0;
     while p.now < Instant::from_secs(60) {
@@ -140,13 +133,7 @@ fn a_window_shrunk_to_zero_with_data_outstanding_does_not_time_out() {
     // probes and the connection lives on.
     let mut p = Pair::new();
     p.established();
-    p.set_filter(|to_b, seg, _| {
-        if to_b && !seg.payload.is_empty() {
-            Fate::Drop
-        } else {
-            Fate::Deliver
-        }
-    });
+    p.set_filter(lose_data_to_b);
     p.a.write(b"stuck behind a closed window").unwrap();
     p.flush();
     let mut seen = 0;
@@ -170,14 +157,7 @@ fn a_window_shrunk_to_zero_with_data_outstanding_does_not_time_out() {
 fn acks_are_processed_at_a_zero_receive_window() {
     // RFC 9293 §3.10.7.4 (MUST-66): with RCV.WND = 0, an ACK at RCV.NXT is
     // processed though its data cannot be taken.
-    let small = Config {
-        recv_buffer: 2000,
-        recv_buffer_max: 2000,
-        ..Config::default()
-    };
-    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
-    p.established();
-    p.hold_reads_a = true;
+    let mut p = a_not_reading(2000, SeqNumber(1));
     transfer(&mut p, &[], &[], Duration::from_secs(1));
     let data = pattern(2000);
     p.b.write(&data).unwrap();
@@ -246,16 +226,9 @@ fn a_bare_ack_at_the_right_window_edge_is_accepted() {
 /// probe back each time, and timed the connection out.
 #[test]
 fn a_window_probe_does_not_take_the_place_of_a_due_ack() {
-    let small = Config {
-        recv_buffer: 4096,
-        recv_buffer_max: 4096,
-        ..Config::default()
-    };
-    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
-    p.established();
     // b fills a's window (a's application does not read) and starts
     // probing it.
-    p.hold_reads_a = true;
+    let mut p = a_not_reading(4096, SeqNumber(1));
     let data = pattern(20_000);
     let mut sent = 0;
     Pair::feed(&mut p.b, &data, &mut sent);
@@ -296,14 +269,7 @@ fn a_window_probe_does_not_take_the_place_of_a_due_ack() {
 /// exactly one window of b's data and acknowledged it: a's window is zero,
 /// b has nothing in flight. Returns the pair and the window's size.
 fn a_window_filled_by_b() -> (Pair, usize) {
-    let small = Config {
-        recv_buffer: 4096,
-        recv_buffer_max: 4096,
-        ..Config::default()
-    };
-    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
-    p.established();
-    p.hold_reads_a = true;
+    let mut p = a_not_reading(4096, SeqNumber(1));
     let window = p.a.window.advertised(p.a.rcv.nxt);
     p.b.write(&pattern(window)).unwrap();
     assert!(p.run_until(Duration::from_secs(5), |p| p.b.snd.wnd == 0
