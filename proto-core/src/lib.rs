@@ -39,8 +39,8 @@ pub use time::{Duration, Instant};
 pub use tuple::FourTuple;
 
 /// Hooks for the fuzz targets and tests: machines the connection composes,
-/// driven on their own, and the connection's internal state. Not part of
-/// the API.
+/// driven on their own, the connection's internal state, and the
+/// connection-pair and endpoint-pair harnesses. Not part of the API.
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod internals {
