@@ -111,7 +111,7 @@ impl EndpointPair {
                         continue;
                     }
                 }
-                self.wire.push_back(InFlight {
+                self.wire.push(InFlight {
                     at: now + self.delay,
                     to_b: !from_server,
                     addrs,

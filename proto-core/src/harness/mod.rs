@@ -66,27 +66,38 @@ pub struct InFlight {
     pub bytes: Vec<u8>,
 }
 
-/// The wire between two machines: packets in the order they were sent,
-/// each with its arrival time.
+/// The wire between two machines: packets in the order they arrive (of
+/// packets arriving at once, the first sent first), each with its arrival
+/// time. Packets go on with [`Wire::push`], which keeps that order; the
+/// queue itself is open for tests to look at or clear.
 #[derive(Clone, Debug, Default)]
 pub struct Wire(pub VecDeque<InFlight>);
 
 impl Wire {
+    /// Puts a packet on the wire, behind every packet that arrives no
+    /// later.
+    pub fn push(&mut self, packet: InFlight) {
+        if self.0.back().is_none_or(|p| p.at <= packet.at) {
+            self.0.push_back(packet);
+        } else {
+            let i = self.0.partition_point(|p| p.at <= packet.at);
+            self.0.insert(i, packet);
+        }
+    }
+
     /// The earliest arrival time, if anything is in flight.
     pub fn next_arrival(&self) -> Option<Instant> {
-        self.0.iter().map(|p| p.at).min()
+        self.0.front().map(|p| p.at)
     }
 
     /// Takes the packet that arrived first by `now`; of packets arriving
     /// at once, the first sent.
     pub fn take_arrived(&mut self, now: Instant) -> Option<InFlight> {
-        let (i, _) = self
-            .0
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.at <= now)
-            .min_by_key(|&(i, p)| (p.at, i))?;
-        self.0.remove(i)
+        if self.0.front()?.at <= now {
+            self.0.pop_front()
+        } else {
+            None
+        }
     }
 
     /// The time to advance to: the earliest arrival or deadline. None when

@@ -139,9 +139,10 @@ impl Pair {
         }
     }
 
-    /// The next segment a (or b) sends now, checked to parse, logged, and
-    /// the filter's fate for it.
-    fn next_segment(&mut self, from_a: bool) -> Option<(Vec<u8>, Fate)> {
+    /// The next segment a (or b) sends now, checked to parse (with the
+    /// addresses of its `Transmit::tuple`), logged, and the filter's fate
+    /// for it.
+    fn next_segment(&mut self, from_a: bool) -> Option<(Vec<u8>, IpAddrPair, Fate)> {
         let conn = if from_a { &mut self.a } else { &mut self.b };
         let t = conn.poll_transmit(self.now, &mut self.buf)?;
         let bytes = self.buf[..t.len].to_vec();
@@ -151,33 +152,38 @@ impl Pair {
         self.log
             .push((from_a, seg.flags, seg.seq, seg.ack, seg.payload.len()));
         let fate = (self.filter)(from_a, &seg, &mut self.filter_state);
-        Some((bytes, fate))
+        Some((bytes, addrs, fate))
     }
 
     /// Puts `bytes` on the wire towards b (or a), arriving after the
     /// wire's delay plus `extra`.
     pub fn send(&mut self, to_b: bool, bytes: Vec<u8>, extra: Duration) {
+        let addrs = self.addrs(to_b);
+        self.send_with(to_b, addrs, bytes, extra);
+    }
+
+    fn send_with(&mut self, to_b: bool, addrs: IpAddrPair, bytes: Vec<u8>, extra: Duration) {
         let packet = InFlight {
             at: self.now + self.delay + extra,
             to_b,
-            addrs: self.addrs(to_b),
+            addrs,
             bytes,
         };
-        self.wire.push_back(packet);
+        self.wire.push(packet);
     }
 
     /// Moves every segment both sides want to send onto the wire, each
     /// meeting its fate, and reads whatever the applications can read.
     pub fn flush(&mut self) {
         for to_b in [true, false] {
-            while let Some((bytes, fate)) = self.next_segment(to_b) {
+            while let Some((bytes, addrs, fate)) = self.next_segment(to_b) {
                 match fate {
                     Fate::Drop => {}
-                    Fate::Deliver => self.send(to_b, bytes, Duration::ZERO),
-                    Fate::Delay(d) => self.send(to_b, bytes, d),
+                    Fate::Deliver => self.send_with(to_b, addrs, bytes, Duration::ZERO),
+                    Fate::Delay(d) => self.send_with(to_b, addrs, bytes, d),
                     Fate::Duplicate(d) => {
-                        self.send(to_b, bytes.clone(), Duration::ZERO);
-                        self.send(to_b, bytes, d);
+                        self.send_with(to_b, addrs, bytes.clone(), Duration::ZERO);
+                        self.send_with(to_b, addrs, bytes, d);
                     }
                     Fate::Corrupt { at, xor } => {
                         let mut bytes = bytes;
@@ -186,11 +192,10 @@ impl Pair {
                         // One changed byte always breaks the Internet
                         // checksum.
                         assert!(
-                            TcpRepr::parse_bytes(&bytes, &self.addrs(to_b), ChecksumMode::Full)
-                                .is_err(),
+                            TcpRepr::parse_bytes(&bytes, &addrs, ChecksumMode::Full).is_err(),
                             "a corrupted segment passed its checksum"
                         );
-                        self.send(to_b, bytes, Duration::ZERO);
+                        self.send_with(to_b, addrs, bytes, Duration::ZERO);
                     }
                 }
             }
@@ -202,7 +207,7 @@ impl Pair {
     /// filter (each is logged).
     pub fn transmit(&mut self, from_a: bool) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        while let Some((bytes, _)) = self.next_segment(from_a) {
+        while let Some((bytes, _, _)) = self.next_segment(from_a) {
             out.push(bytes);
         }
         out
@@ -282,7 +287,7 @@ impl Pair {
         // One segment at a time, each answered before the next arrives, as
         // a host processes packets.
         while let Some(p) = self.wire.take_arrived(self.now) {
-            self.deliver(p.to_b, &p.bytes);
+            self.deliver_with(p.to_b, &p.addrs, &p.bytes);
             self.flush();
         }
         self.a.handle_timeout(self.now);
@@ -295,9 +300,13 @@ impl Pair {
     /// that fails its checksum (or does not parse) is dropped.
     pub fn deliver(&mut self, to_b: bool, bytes: &[u8]) {
         let addrs = self.addrs(to_b);
+        self.deliver_with(to_b, &addrs, bytes);
+    }
+
+    fn deliver_with(&mut self, to_b: bool, addrs: &IpAddrPair, bytes: &[u8]) {
         let conn = if to_b { &mut self.b } else { &mut self.a };
-        if let Ok(seg) = TcpRepr::parse_bytes(bytes, &addrs, ChecksumMode::Full) {
-            conn.handle_segment(self.now, &addrs, &seg);
+        if let Ok(seg) = TcpRepr::parse_bytes(bytes, addrs, ChecksumMode::Full) {
+            conn.handle_segment(self.now, addrs, &seg);
         }
     }
 
