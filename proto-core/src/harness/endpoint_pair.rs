@@ -195,6 +195,14 @@ impl EndpointPair {
         events.contains(&(h, event))
     }
 
+    /// The application closes connection `h` of the server (or the client)
+    /// now; panics if the handle is stale or the close fails.
+    pub fn close(&mut self, server: bool, h: ConnectionHandle) {
+        let now = self.now;
+        let conn = self.side(server).connection_mut(h).expect("a live handle");
+        conn.close(now).expect("close succeeds");
+    }
+
     /// Steps until `event` was polled for `h` on that side, or `limit` of
     /// virtual time has passed; true if it was.
     pub fn wait_for(

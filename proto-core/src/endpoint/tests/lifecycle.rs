@@ -243,11 +243,7 @@ fn release_closes_in_the_background() {
     // The server sees the FIN, closes too; the released side goes away on
     // its own (through TIME-WAIT) without any event.
     assert!(net.wait_for(true, s, Event::PeerClosed, Duration::from_secs(5)));
-    net.server
-        .connection_mut(s)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
+    net.close(true, s);
     assert!(net.wait_for(
         true,
         s,
@@ -421,22 +417,14 @@ fn time_wait_acks_a_retransmitted_fin_then_expires() {
         true
     }));
     net.client.connection_mut(c).unwrap().write(b"bye").unwrap();
-    net.client
-        .connection_mut(c)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
+    net.close(false, c);
     assert!(net.wait_for(true, s, Event::PeerClosed, Duration::from_secs(5)));
     net.server
         .connection_mut(s)
         .unwrap()
         .read(net.now, &mut [0; 8])
         .unwrap();
-    net.server
-        .connection_mut(s)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
+    net.close(true, s);
     // The client enters TIME-WAIT: the table takes over and the
     // application hears Closed(Normal) at once.
     assert!(net.wait_for(
@@ -505,17 +493,9 @@ fn server_in_time_wait(timestamps: bool) -> (EndpointPair, ListenerId, SocketAdd
     let (c, s) = net.connect(CLIENT_V4, server_addr(), l);
     let local = net.client.connection(c).unwrap().local_addr();
     // The server closes first and so holds TIME-WAIT.
-    net.server
-        .connection_mut(s)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
+    net.close(true, s);
     assert!(net.wait_for(false, c, Event::PeerClosed, Duration::from_secs(5)));
-    net.client
-        .connection_mut(c)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
+    net.close(false, c);
     assert!(
         net.run_until(Duration::from_secs(5), |n| n.server.stats().time_wait == 1
             && n.saw(false, c, Event::Closed(CloseReason::Normal)))

@@ -25,17 +25,9 @@ fn hundred_megabytes(client_ip: IpAddr, server_ip: IpAddr, link: Link) {
     let mut flows = [(c, s, Stream::new(7, BULK))];
     transfer(&mut net, &mut flows, Duration::from_secs(300));
     // Close both ways: buffers go at once, connections when released.
-    net.client
-        .connection_mut(c)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
+    net.close(false, c);
     assert!(net.wait_for(true, s, Event::PeerClosed, Duration::from_secs(5)));
-    net.server
-        .connection_mut(s)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
+    net.close(true, s);
     assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
         true,
         s,
