@@ -30,7 +30,6 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use synack_core::cc::CcAlgorithm;
 use synack_core::conn::{
     CloseReason, Config, Connection, DropCounts, DropReason, Keepalive, State,
 };
@@ -39,7 +38,10 @@ use synack_core::wire::{
     ChecksumMode, IpAddrPair, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpRepr, Timestamps,
 };
 use synack_core::{Duration, FourTuple, Instant, IsnGenerator, SeqNumber};
-use synack_fuzz::{app_byte, check_connection, endpoints, fill_app, fill_stream, stream_byte};
+use synack_fuzz::{
+    Flags, Knobs, SynOptions, Ts, check_app_bytes, check_connection, crafted_options, endpoints,
+    fill_stream, seq_offset, stream_byte, write_app,
+};
 
 /// Tag of the CUT's application stream.
 const CUT_TAG: u8 = 0xc0;
@@ -56,44 +58,26 @@ enum Start {
     Listen,
 }
 
+/// (send buffer, receive buffer, receive buffer maximum) by `Knobs::buffers`.
+const BUFFERS: [(usize, usize, usize); 4] = [
+    (256 * 1024, 128 * 1024, 6 * 1024 * 1024),
+    (4096, 2048, 8192),
+    (1000, 500, 500),
+    (65536, 16384, 1 << 20),
+];
+const MTUS: [usize; 4] = [1500, 576, 200, 9000];
+
+/// A side's settings: the shared knobs and the timers.
 #[derive(Arbitrary, Debug)]
-struct Knobs {
-    sack: bool,
-    timestamps: bool,
-    window_scaling: bool,
-    nagle: bool,
-    pacing: bool,
-    frto: bool,
-    cubic: bool,
-    buffers: u8,
-    mtu: u8,
+struct SideKnobs {
+    knobs: Knobs,
+    /// Keepalive (bit 0), a user timeout (bit 1), few retries (bit 2).
     timers: u8,
 }
 
-impl Knobs {
+impl SideKnobs {
     fn config(&self) -> Config {
-        let (send_buffer, recv_buffer, recv_buffer_max) = match self.buffers % 4 {
-            0 => (256 * 1024, 128 * 1024, 6 * 1024 * 1024),
-            1 => (4096, 2048, 8192),
-            2 => (1000, 500, 500),
-            _ => (65536, 16384, 1 << 20),
-        };
-        let mut c = Config::default();
-        c.mtu = [1500, 576, 200, 9000][usize::from(self.mtu % 4)];
-        c.send_buffer = send_buffer;
-        c.recv_buffer = recv_buffer;
-        c.recv_buffer_max = recv_buffer_max;
-        c.window_scaling = self.window_scaling;
-        c.sack = self.sack;
-        c.timestamps = self.timestamps;
-        c.nagle = self.nagle;
-        c.pacing = self.pacing;
-        c.frto = self.frto;
-        c.congestion = if self.cubic {
-            CcAlgorithm::Cubic
-        } else {
-            CcAlgorithm::NewReno
-        };
+        let mut c = self.knobs.config(&BUFFERS, &MTUS);
         if self.timers & 1 != 0 {
             c.keepalive = Some(Keepalive::new(
                 Duration::from_secs(10),
@@ -118,8 +102,8 @@ struct Setup {
     start: Start,
     cut_is_client: bool,
     ipv6: bool,
-    cut: Knobs,
-    peer: Knobs,
+    cut: SideKnobs,
+    peer: SideKnobs,
     /// Bytes the peer sends the CUT during setup (delivered).
     peer_writes: u16,
     /// Bytes the CUT writes during setup (sent, not delivered).
@@ -148,29 +132,6 @@ enum AckAt {
     Raw(u32),
 }
 
-#[derive(Arbitrary, Debug, Clone, Copy)]
-enum Ts {
-    None,
-    /// A TSval ahead of the last one, echoing the CUT's latest.
-    Good(u8),
-    /// An older TSval (PAWS).
-    Stale(u16),
-    Raw(u32, u32),
-}
-
-#[derive(Arbitrary, Debug, Clone, Copy)]
-enum Flags {
-    Ack,
-    AckPsh,
-    AckFin,
-    Syn,
-    SynAck,
-    Rst,
-    RstAck,
-    Fin,
-    Raw(u16),
-}
-
 #[derive(Arbitrary, Debug)]
 struct Seg {
     flags: Flags,
@@ -180,7 +141,7 @@ struct Seg {
     len: u16,
     ts: Ts,
     sack: Vec<(AckAt, u16)>,
-    syn_options: Option<(Option<u16>, Option<u8>, bool)>,
+    syn_options: SynOptions,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -425,14 +386,7 @@ impl Harness {
             offset + len,
             self.written
         );
-        for (i, &b) in seg.payload.iter().enumerate() {
-            assert_eq!(
-                b,
-                app_byte(CUT_TAG, offset + i as u64),
-                "the CUT sent a wrong byte at stream offset {}",
-                offset + i as u64
-            );
-        }
+        check_app_bytes(CUT_TAG, offset, seg.payload, "the CUT's segment");
         if flags.contains(TcpFlags::FIN) {
             assert_eq!(
                 Some(offset + len),
@@ -459,12 +413,7 @@ impl Harness {
     }
 
     fn write(&mut self, len: usize) {
-        let mut data = vec![0u8; len];
-        fill_app(CUT_TAG, self.written, &mut data);
-        if let Ok(n) = self.cut.write(&data) {
-            assert!(n <= len);
-            self.written += n as u64;
-        }
+        let _ = write_app(&mut self.cut, CUT_TAG, &mut self.written, len);
         self.check();
     }
 
@@ -529,8 +478,8 @@ impl Harness {
 
     fn seq_at(&self, at: SeqAt) -> SeqNumber {
         match at {
-            SeqAt::RcvNxt(d) => self.cut_ack + (d as i32 as u32),
-            SeqAt::PeerNext(d) => self.peer_next + (d as i32 as u32),
+            SeqAt::RcvNxt(d) => seq_offset(self.cut_ack, d),
+            SeqAt::PeerNext(d) => seq_offset(self.peer_next, d),
             SeqAt::Stream(off) => self.irs.unwrap_or(self.peer_next) + 1u32 + u32::from(off),
             SeqAt::Raw(v) => SeqNumber(v),
         }
@@ -538,11 +487,9 @@ impl Harness {
 
     fn ack_at(&self, at: AckAt) -> SeqNumber {
         match at {
-            AckAt::SndMax(d) => self.cut_seq_max.unwrap_or_default() + (d as i32 as u32),
-            AckAt::SndLast(d) => self.cut_seq_last + (d as i32 as u32),
-            AckAt::Iss(d) => {
-                self.cut_iss.or(self.cut_seq_max).unwrap_or_default() + (d as i32 as u32)
-            }
+            AckAt::SndMax(d) => seq_offset(self.cut_seq_max.unwrap_or_default(), d),
+            AckAt::SndLast(d) => seq_offset(self.cut_seq_last, d),
+            AckAt::Iss(d) => seq_offset(self.cut_iss.or(self.cut_seq_max).unwrap_or_default(), d),
             AckAt::Raw(v) => SeqNumber(v),
         }
     }
@@ -550,61 +497,19 @@ impl Harness {
     /// Builds the crafted segment, puts it on the wire and back (so it is
     /// only what a real packet can carry), and delivers it.
     fn segment(&mut self, spec: &Seg, stray: bool) {
-        let flags = match spec.flags {
-            Flags::Ack => TcpFlags::ACK,
-            Flags::AckPsh => TcpFlags::ACK | TcpFlags::PSH,
-            Flags::AckFin => TcpFlags::ACK | TcpFlags::FIN,
-            Flags::Syn => TcpFlags::SYN,
-            Flags::SynAck => TcpFlags::SYN | TcpFlags::ACK,
-            Flags::Rst => TcpFlags::RST,
-            Flags::RstAck => TcpFlags::RST | TcpFlags::ACK,
-            Flags::Fin => TcpFlags::FIN,
-            Flags::Raw(bits) => TcpFlags::from_bits_truncate(bits),
-        };
+        let flags = spec.flags.bits();
         let seq = self.seq_at(spec.seq);
         let ack = self.ack_at(spec.ack);
-        let timestamps = match spec.ts {
-            Ts::None => None,
-            Ts::Good(step) => Some(Timestamps {
-                value: self.peer_tsval.wrapping_add(u32::from(step)),
-                echo_reply: self.cut_tsval,
-            }),
-            Ts::Stale(back) => Some(Timestamps {
-                value: self.peer_tsval.wrapping_sub(u32::from(back) + 1),
-                echo_reply: self.cut_tsval,
-            }),
-            Ts::Raw(value, echo_reply) => Some(Timestamps { value, echo_reply }),
-        };
-        let mut sack = SackBlocks::new();
-        for &(at, len) in spec.sack.iter().take(SackBlocks::CAPACITY) {
-            let left = self.ack_at(at);
-            let _ = sack.push(SackBlock {
-                left,
-                right: left + u32::from(len),
-            });
-        }
-        let (mss, window_scale, sack_permitted) = match spec.syn_options {
-            Some((mss, ws, sp)) => (mss, ws, sp),
-            None => (None, None, false),
-        };
-        let options = TcpOptions {
-            mss,
-            window_scale,
-            sack_permitted,
-            sack,
-            timestamps,
-            ..TcpOptions::default()
-        };
+        let timestamps = spec.ts.timestamps(self.peer_tsval, self.cut_tsval);
+        let sack = spec.sack.iter().map(|&(at, len)| (self.ack_at(at), len));
+        let options = crafted_options(timestamps, sack, spec.syn_options);
         let len = usize::from(spec.len % 4096);
         self.craft(flags, seq, ack, spec.window, options, len, stray);
     }
 
     /// A timestamp option as a well-behaved peer sends it.
     fn good_timestamps(&self) -> Option<Timestamps> {
-        Some(Timestamps {
-            value: self.peer_tsval.wrapping_add(1),
-            echo_reply: self.cut_tsval,
-        })
+        Ts::Fresh(1).timestamps(self.peer_tsval, self.cut_tsval)
     }
 
     /// In-order data from a well-behaved peer.

@@ -36,11 +36,14 @@ use synack_core::endpoint::{
 };
 use synack_core::internals::SequenceVars;
 use synack_core::wire::{
-    ChecksumMode, IpRepr, Ipv4Repr, Ipv6Repr, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpRepr,
-    Timestamps, emit_tcp_in_ip, internet_checksum, parse_tcp_in_ip,
+    ChecksumMode, IpRepr, Ipv4Repr, Ipv6Repr, TcpFlags, TcpOptions, TcpRepr, Timestamps,
+    emit_tcp_in_ip, internet_checksum, parse_tcp_in_ip,
 };
 use synack_core::{Duration, Instant, SeqNumber};
-use synack_fuzz::{app_byte, check_connection, fill_app};
+use synack_fuzz::{
+    Flags, SynOptions, Ts, check_app_bytes, check_connection, crafted_options, seq_offset,
+    with_buffers, write_app,
+};
 
 const S_V4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const P_V4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -80,15 +83,11 @@ struct Setup {
 
 impl Setup {
     fn conn_config(&self) -> Config {
-        let (send_buffer, recv_buffer, recv_buffer_max) = if self.small_buffers {
+        let mut c = with_buffers(if self.small_buffers {
             (4096, 2048, 8192)
         } else {
             (64 * 1024, 16 * 1024, 256 * 1024)
-        };
-        let mut c = Config::default();
-        c.send_buffer = send_buffer;
-        c.recv_buffer = recv_buffer;
-        c.recv_buffer_max = recv_buffer_max;
+        });
         c.sack = self.sack;
         c.timestamps = self.timestamps;
         c.window_scaling = self.window_scaling;
@@ -140,35 +139,6 @@ enum AckAt {
     Raw(u32),
 }
 
-#[derive(Arbitrary, Debug, Clone, Copy)]
-enum Flags {
-    Ack,
-    AckPsh,
-    AckFin,
-    Syn,
-    SynAck,
-    Rst,
-    RstAck,
-    Fin,
-    Raw(u16),
-}
-
-impl Flags {
-    fn bits(self) -> TcpFlags {
-        match self {
-            Flags::Ack => TcpFlags::ACK,
-            Flags::AckPsh => TcpFlags::ACK | TcpFlags::PSH,
-            Flags::AckFin => TcpFlags::ACK | TcpFlags::FIN,
-            Flags::Syn => TcpFlags::SYN,
-            Flags::SynAck => TcpFlags::SYN | TcpFlags::ACK,
-            Flags::Rst => TcpFlags::RST,
-            Flags::RstAck => TcpFlags::RST | TcpFlags::ACK,
-            Flags::Fin => TcpFlags::FIN,
-            Flags::Raw(bits) => TcpFlags::from_bits_truncate(bits),
-        }
-    }
-}
-
 /// Who a forged packet claims to come from, and whom it is for.
 #[derive(Arbitrary, Debug, Clone, Copy)]
 enum Aim {
@@ -190,16 +160,6 @@ enum Aim {
     },
     /// S's own address as the source (a "land" packet).
     Land { v6: bool, port: u16 },
-}
-
-#[derive(Arbitrary, Debug, Clone, Copy)]
-enum Ts {
-    None,
-    /// A TSval at or after the peer's latest, echoing S's latest.
-    Fresh(u8),
-    /// Older than the peer's latest (PAWS).
-    Stale(u16),
-    Raw(u32, u32),
 }
 
 /// What happens to the packet after it is built.
@@ -235,7 +195,7 @@ struct Forge {
     window: u16,
     ts: Ts,
     sack: Vec<(AckAt, u16)>,
-    syn_options: Option<(Option<u16>, Option<u8>, bool)>,
+    syn_options: SynOptions,
     len: u16,
     mangle: Mangle,
 }
@@ -541,14 +501,8 @@ impl Harness {
                     Ok(n) => {
                         let live = &mut self.live[i];
                         if !live.tainted {
-                            for (k, &b) in self.scratch[..n].iter().enumerate() {
-                                assert_eq!(
-                                    b,
-                                    app_byte(s_tag(i), live.p_read + k as u64),
-                                    "P read a wrong byte at offset {} of live connection {i}",
-                                    live.p_read + k as u64
-                                );
-                            }
+                            let who = format!("P on live connection {i}");
+                            check_app_bytes(s_tag(i), live.p_read, &self.scratch[..n], &who);
                         }
                         live.p_read += n as u64;
                     }
@@ -597,11 +551,7 @@ impl Harness {
         let Some(conn) = self.p.connection_mut(live.p) else {
             return;
         };
-        let mut data = vec![0; len];
-        fill_app(p_tag(i), live.p_written, &mut data);
-        if let Ok(n) = conn.write(&data) {
-            live.p_written += n as u64;
-        }
+        let _ = write_app(conn, p_tag(i), &mut live.p_written, len);
     }
 
     fn host_write(&mut self, i: usize, len: usize) {
@@ -609,11 +559,7 @@ impl Harness {
         let Some(conn) = self.s.connection_mut(live.s) else {
             return;
         };
-        let mut data = vec![0; len];
-        fill_app(s_tag(i), live.s_written, &mut data);
-        if let Ok(n) = conn.write(&data) {
-            live.s_written += n as u64;
-        }
+        let _ = write_app(conn, s_tag(i), &mut live.s_written, len);
     }
 
     fn host_read(&mut self, i: usize, len: usize) {
@@ -626,14 +572,8 @@ impl Harness {
             return;
         };
         if !live.tainted {
-            for (k, &b) in self.scratch[..n].iter().enumerate() {
-                assert_eq!(
-                    b,
-                    app_byte(p_tag(i), live.s_read + k as u64),
-                    "S read a wrong byte at offset {} of live connection {i}",
-                    live.s_read + k as u64
-                );
-            }
+            let who = format!("S on live connection {i}");
+            check_app_bytes(p_tag(i), live.s_read, &self.scratch[..n], &who);
         }
         live.s_read += n as u64;
     }
@@ -809,44 +749,21 @@ impl Harness {
                 (v.rcv_nxt, v.rcv_wnd, v.snd_una, v.snd_nxt)
             });
         let ack_at = |at: AckAt| match at {
-            AckAt::SndUna(d) => SeqNumber(snd_una.0.wrapping_add(d as i32 as u32)),
-            AckAt::SndNxt(d) => SeqNumber(snd_nxt.0.wrapping_add(d as i32 as u32)),
+            AckAt::SndUna(d) => seq_offset(snd_una, d),
+            AckAt::SndNxt(d) => seq_offset(snd_nxt, d),
             AckAt::Raw(v) => SeqNumber(v),
         };
         let seq = match f.seq {
-            SeqAt::RcvNxt(d) => SeqNumber(rcv_nxt.0.wrapping_add(d as i32 as u32)),
-            SeqAt::WindowEnd(d) => SeqNumber(
-                rcv_nxt
-                    .0
-                    .wrapping_add(rcv_wnd)
-                    .wrapping_add(d as i32 as u32),
-            ),
+            SeqAt::RcvNxt(d) => seq_offset(rcv_nxt, d),
+            SeqAt::WindowEnd(d) => seq_offset(rcv_nxt + rcv_wnd, d),
             SeqAt::Far(d) => SeqNumber(rcv_nxt.0.wrapping_add(d | 0x4000_0000)),
             SeqAt::Raw(v) => SeqNumber(v),
         };
         let (p_tsval, s_tsval) =
             live.map_or((0, 0), |i| (self.live[i].p_tsval, self.live[i].s_tsval));
-        let timestamps = match f.ts {
-            Ts::None => None,
-            Ts::Fresh(step) => Some(Timestamps {
-                value: p_tsval.wrapping_add(u32::from(step)),
-                echo_reply: s_tsval,
-            }),
-            Ts::Stale(back) => Some(Timestamps {
-                value: p_tsval.wrapping_sub(u32::from(back) + 1),
-                echo_reply: s_tsval,
-            }),
-            Ts::Raw(value, echo_reply) => Some(Timestamps { value, echo_reply }),
-        };
-        let mut sack = SackBlocks::new();
-        for &(at, len) in f.sack.iter().take(SackBlocks::CAPACITY) {
-            let left = ack_at(at);
-            let _ = sack.push(SackBlock {
-                left,
-                right: left + u32::from(len),
-            });
-        }
-        let (mss, window_scale, sack_permitted) = f.syn_options.unwrap_or((None, None, false));
+        let timestamps = f.ts.timestamps(p_tsval, s_tsval);
+        let sack = f.sack.iter().map(|&(at, len)| (ack_at(at), len));
+        let options = crafted_options(timestamps, sack, f.syn_options);
         let payload = vec![0xa5; usize::from(f.len % 2048)];
         let seg = TcpRepr {
             src_port: from.port(),
@@ -856,14 +773,7 @@ impl Harness {
             flags: f.flags.bits(),
             window: f.window,
             urgent: 0,
-            options: TcpOptions {
-                mss,
-                window_scale,
-                sack_permitted,
-                sack,
-                timestamps,
-                ..TcpOptions::default()
-            },
+            options,
             payload: &payload,
         };
         let Some(mut packet) = build_packet(from.ip(), to.ip(), &seg) else {

@@ -36,6 +36,8 @@ pub mod cc;
 pub mod conn;
 pub mod endpoint;
 mod flow;
+#[cfg(any(test, feature = "internals"))]
+mod harness;
 mod isn;
 mod keyed_hash;
 mod pacing;
@@ -55,12 +57,19 @@ pub use time::{Duration, Instant};
 pub use tuple::FourTuple;
 
 /// Hooks for the fuzz targets and tests: machines the connection composes,
-/// driven on their own, and the connection's internal state. Not part of
-/// the API.
+/// driven on their own, the connection's internal state, and the
+/// connection-pair and endpoint-pair harnesses. Not part of the API.
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod internals {
     pub use crate::conn::SequenceVars;
     pub use crate::recovery::{AckInput, Recovery};
     pub use crate::rtt::{RttConfig, RttEstimator};
+
+    /// Two connections ([`harness::Pair`]) or two endpoints
+    /// ([`harness::EndpointPair`]) over an in-memory wire in virtual time,
+    /// for tests and fuzz targets.
+    pub mod harness {
+        pub use crate::harness::*;
+    }
 }

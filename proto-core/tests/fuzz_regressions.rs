@@ -2,14 +2,10 @@
 //! is named after what it found and replays the essence of the failing
 //! input through the public API, as the targets drive it.
 
-use core::net::{IpAddr, Ipv4Addr, SocketAddr};
-
 use synack_core::conn::{CloseReason, Config, Connection, DropReason, State};
+use synack_core::internals::harness::{CLIENT, Pair, SERVER};
 use synack_core::wire::{ChecksumMode, IpAddrPair, TcpFlags, TcpRepr};
-use synack_core::{FourTuple, Instant, SeqNumber};
-
-const CLIENT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 40000);
-const SERVER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 80);
+use synack_core::{Duration, FourTuple, Instant, IsnGenerator, SeqNumber};
 
 fn to_client() -> IpAddrPair {
     IpAddrPair::new(SERVER.ip(), CLIENT.ip()).unwrap()
@@ -108,69 +104,29 @@ fn syn_ack_after_a_syn_timeout_does_not_leave_snd_nxt_behind() {
     invariants(&conn);
 }
 
-/// Two connections joined by a lossless wire with a 10 ms delay, driven in
-/// virtual time; `b_reads` says when b's application reads.
-fn run_pair(
-    mut now: Instant,
-    a: &mut Connection,
-    b: &mut Connection,
-    (data, sent): (&[u8], &mut usize),
-    until: Instant,
-    b_reads: impl Fn(Instant) -> bool,
-    got: &mut Vec<u8>,
-) -> Instant {
-    let (a_addr, b_addr) = (CLIENT, SERVER);
-    let mut wire: Vec<(Instant, bool, Vec<u8>)> = Vec::new();
-    let mut buf = vec![0u8; 2000];
-    while now <= until {
-        while *sent < data.len() {
-            match a.write(&data[*sent..]) {
-                Ok(n) => *sent += n,
-                Err(_) => break,
-            }
-        }
-        for to_b in [true, false] {
-            let conn = if to_b { &mut *a } else { &mut *b };
-            while let Some(t) = conn.poll_transmit(now, &mut buf) {
-                let at = now + synack_core::Duration::from_millis(10);
-                wire.push((at, to_b, buf[..t.len].to_vec()));
-            }
-        }
-        let next_delivery = wire.iter().map(|w| w.0).min();
-        let next_timer = [a.poll_timeout(), b.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min();
-        let Some(next) = [next_delivery, next_timer].into_iter().flatten().min() else {
+/// A client and a server (its ISN generator seeded with `isn_seed`)
+/// with `config`, the client's ISS `iss`, over the harness's lossless
+/// wire with a 10 ms delay.
+fn pair(config: &Config, iss: u32, isn_seed: u8, now: Instant) -> Pair {
+    let tuple = FourTuple::new(CLIENT, SERVER);
+    let a = Connection::connect(config, tuple, SeqNumber(iss), now).unwrap();
+    let b = Connection::listen(config, SERVER, IsnGenerator::new([isn_seed; 16]), now)
+        .expect("a valid configuration");
+    Pair::from_connections(a, b, now)
+}
+
+/// Steps the pair until `until`, the client writing what it takes of
+/// `data[*sent..]`, and checks both connections' invariants after every
+/// step.
+fn run_pair(p: &mut Pair, (data, sent): (&[u8], &mut usize), until: Instant) {
+    while p.now <= until {
+        Pair::feed(&mut p.a, data, sent);
+        if !p.step() {
             break;
-        };
-        now = now.max(next);
-        let (due, rest): (Vec<_>, Vec<_>) = wire.drain(..).partition(|w| w.0 <= now);
-        wire = rest;
-        for (_, to_b, bytes) in due {
-            let (conn, addrs) = if to_b {
-                (&mut *b, IpAddrPair::new(a_addr.ip(), b_addr.ip()).unwrap())
-            } else {
-                (&mut *a, IpAddrPair::new(b_addr.ip(), a_addr.ip()).unwrap())
-            };
-            let seg = TcpRepr::parse_bytes(&bytes, &addrs, ChecksumMode::Full).unwrap();
-            conn.handle_segment(now, &addrs, &seg);
         }
-        a.handle_timeout(now);
-        b.handle_timeout(now);
-        if b_reads(now) {
-            let mut chunk = vec![0u8; 65536];
-            while let Ok(n) = b.read(now, &mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                got.extend_from_slice(&chunk[..n]);
-            }
-        }
-        invariants(a);
-        invariants(b);
+        invariants(&p.a);
+        invariants(&p.b);
     }
-    now
 }
 
 /// `connection` target (an advertised window larger than the free receive
@@ -192,31 +148,15 @@ fn full_receive_buffer_advertises_a_zero_window_with_window_scaling() {
     if cfg!(miri) {
         config.recv_buffer = 16 * 1024;
     }
-    let start = Instant::from_secs(1);
-    let mut a =
-        Connection::connect(&config, FourTuple::new(CLIENT, SERVER), SeqNumber(1), start).unwrap();
-    let mut b = Connection::listen(
-        &config,
-        SERVER,
-        synack_core::IsnGenerator::new([1; 16]),
-        start,
-    )
-    .expect("a valid configuration");
+    let mut p = pair(&config, 1, 1, Instant::from_secs(1));
     let len: u32 = if cfg!(miri) { 24_000 } else { 1_000_000 };
     let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
     let wake = Instant::from_secs(25 * 60);
-    let mut got = Vec::new();
     let mut sent = 0;
     // b's application does not read for 25 minutes.
-    let now = run_pair(
-        start,
-        &mut a,
-        &mut b,
-        (&data, &mut sent),
-        wake,
-        |_| false,
-        &mut got,
-    );
+    p.hold_reads_b = true;
+    run_pair(&mut p, (&data, &mut sent), wake);
+    let (a, b) = (&p.a, &p.b);
     assert_eq!(a.close_reason(), None, "the sender gave up on a live peer");
     assert_eq!(b.negotiated().rcv_shift, 7);
     assert_eq!(
@@ -231,16 +171,10 @@ fn full_receive_buffer_advertises_a_zero_window_with_window_scaling() {
         "the sender probes the zero window"
     );
     // Then it reads, and everything arrives.
-    run_pair(
-        now,
-        &mut a,
-        &mut b,
-        (&data, &mut sent),
-        Instant::from_secs(2 * 3600),
-        |_| true,
-        &mut got,
-    );
-    assert!(got == data, "got {} of {} bytes", got.len(), data.len());
+    p.hold_reads_b = false;
+    run_pair(&mut p, (&data, &mut sent), Instant::from_secs(2 * 3600));
+    let got = &p.got_b;
+    assert!(*got == data, "got {} of {} bytes", got.len(), data.len());
 }
 
 /// `two_party` target (a transfer unfinished after 10 minutes of a
@@ -254,101 +188,47 @@ fn full_receive_buffer_advertises_a_zero_window_with_window_scaling() {
 /// within 2 hours, however the stale sample slows it.
 #[test]
 fn stale_timestamp_echo_slows_but_does_not_stall_a_transfer() {
-    use synack_core::Duration;
     // Patient enough to retry the SYN-ACK for ten minutes.
     let mut config = Config::default();
     config.max_syn_retries = 100;
-    let mut now = Instant::from_secs(1);
-    let a_addrs = IpAddrPair::new(CLIENT.ip(), SERVER.ip()).unwrap();
-    let b_addrs = a_addrs.reversed();
-    let mut a =
-        Connection::connect(&config, FourTuple::new(CLIENT, SERVER), SeqNumber(7), now).unwrap();
-    let mut b = Connection::listen(
-        &config,
-        SERVER,
-        synack_core::IsnGenerator::new([3; 16]),
-        now,
-    )
-    .expect("a valid configuration");
-    let mut buf = vec![0u8; 2000];
-    let deliver = |from: &mut Connection, to: &mut Connection, addrs, now, buf: &mut [u8]| {
-        while let Some(t) = from.poll_transmit(now, buf) {
-            let seg = TcpRepr::parse_bytes(&buf[..t.len], addrs, ChecksumMode::Full).unwrap();
-            to.handle_segment(now, addrs, &seg);
-        }
-    };
+    let mut p = pair(&config, 7, 3, Instant::from_secs(1));
     // SYN, then one SYN-ACK reaches the client; the client's ACK is lost.
-    deliver(&mut a, &mut b, &a_addrs, now, &mut buf);
-    deliver(&mut b, &mut a, &b_addrs, now, &mut buf);
-    assert_eq!(a.state(), State::Established);
-    while a.poll_transmit(now, &mut buf).is_some() {}
+    p.send_now(true, true);
+    p.send_now(false, true);
+    assert_eq!(p.a.state(), State::Established);
+    p.send_now(true, false);
     // Ten minutes of lost SYN-ACK retransmissions; the server's
     // application writes meanwhile.
     let data: Vec<u8> = (0..20_000u32).map(|i| (i % 253) as u8).collect();
-    assert_eq!(b.write(&data), Ok(data.len()));
+    assert_eq!(p.b.write(&data), Ok(data.len()));
     let heal = Instant::from_secs(600);
-    while let Some(t) = b.poll_timeout().filter(|&t| t < heal) {
-        now = t;
-        b.handle_timeout(now);
-        while b.poll_transmit(now, &mut buf).is_some() {}
+    while let Some(t) = p.b.poll_timeout().filter(|&t| t < heal) {
+        p.now = t;
+        p.b.handle_timeout(p.now);
+        p.send_now(false, false);
     }
-    assert_eq!(b.state(), State::SynReceived);
+    assert_eq!(p.b.state(), State::SynReceived);
     // The client shuts down; its FIN echoes the first SYN-ACK's TSval.
-    now = heal;
-    a.shutdown().unwrap();
-    deliver(&mut a, &mut b, &a_addrs, now, &mut buf);
-    assert_eq!(b.state(), State::CloseWait);
-    let srtt = b.stats().srtt.unwrap();
+    p.now = heal;
+    p.a.shutdown().unwrap();
+    p.send_now(true, true);
+    assert_eq!(p.b.state(), State::CloseWait);
+    let srtt = p.b.stats().srtt.unwrap();
     assert!(srtt > Duration::from_secs(500), "srtt {srtt}");
-    invariants(&b);
-    // A lossless network with a 10 ms delay from now on.
-    let mut got = Vec::new();
-    let mut wire: Vec<(Instant, bool, Vec<u8>)> = Vec::new();
+    invariants(&p.b);
+    // The harness's lossless network with a 10 ms delay from now on.
     let end = heal + Duration::from_secs(2 * 3600);
-    while got.len() < data.len() && now < end {
-        for (to_b, conn) in [(true, &mut a), (false, &mut b)] {
-            while let Some(t) = conn.poll_transmit(now, &mut buf) {
-                wire.push((now + Duration::from_millis(10), to_b, buf[..t.len].to_vec()));
-            }
-        }
-        let next = [
-            wire.iter().map(|w| w.0).min(),
-            a.poll_timeout(),
-            b.poll_timeout(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .expect("something left to happen");
-        now = now.max(next);
-        let (due, rest): (Vec<_>, Vec<_>) = wire.drain(..).partition(|w| w.0 <= now);
-        wire = rest;
-        for (_, to_b, bytes) in due {
-            let (conn, addrs) = if to_b {
-                (&mut b, &a_addrs)
-            } else {
-                (&mut a, &b_addrs)
-            };
-            let seg = TcpRepr::parse_bytes(&bytes, addrs, ChecksumMode::Full).unwrap();
-            conn.handle_segment(now, addrs, &seg);
-        }
-        a.handle_timeout(now);
-        b.handle_timeout(now);
-        let mut chunk = vec![0u8; 65536];
-        while let Ok(n) = a.read(now, &mut chunk) {
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&chunk[..n]);
-        }
-        invariants(&a);
-        invariants(&b);
+    while p.got_a.len() < data.len() && p.now < end {
+        assert!(p.step(), "something left to happen");
+        invariants(&p.a);
+        invariants(&p.b);
     }
     assert!(
-        got == data,
-        "got {} of {} bytes by {now}",
-        got.len(),
-        data.len()
+        p.got_a == data,
+        "got {} of {} bytes by {}",
+        p.got_a.len(),
+        data.len(),
+        p.now
     );
 }
 
@@ -361,91 +241,64 @@ fn stale_timestamp_echo_slows_but_does_not_stall_a_transfer() {
 /// up to 120 s) behave the same. Accepted behaviour, pinned here.
 #[test]
 fn fin_retransmitted_after_time_wait_meets_a_reset_once_all_arrived() {
-    let config = Config::default();
-    let mut now = Instant::from_secs(1);
-    let a_addrs = IpAddrPair::new(CLIENT.ip(), SERVER.ip()).unwrap();
-    let b_addrs = a_addrs.reversed();
-    let mut a =
-        Connection::connect(&config, FourTuple::new(CLIENT, SERVER), SeqNumber(9), now).unwrap();
-    let mut b = Connection::listen(
-        &config,
-        SERVER,
-        synack_core::IsnGenerator::new([5; 16]),
-        now,
-    )
-    .expect("a valid configuration");
-    let mut buf = vec![0u8; 2000];
-    // Delivers everything `from` sends now, or drops it.
-    let send = |from: &mut Connection, to: &mut Connection, addrs, now, buf: &mut [u8], keep| {
-        while let Some(t) = from.poll_transmit(now, buf) {
-            if keep {
-                let seg = TcpRepr::parse_bytes(&buf[..t.len], addrs, ChecksumMode::Full).unwrap();
-                to.handle_segment(now, addrs, &seg);
-            }
-        }
-    };
+    let mut p = pair(&Config::default(), 9, 5, Instant::from_secs(1));
+    // `send_now(from_a, deliver)` delivers everything one side sends now,
+    // or drops it.
     for _ in 0..3 {
-        send(&mut a, &mut b, &a_addrs, now, &mut buf, true);
-        send(&mut b, &mut a, &b_addrs, now, &mut buf, true);
+        p.send_now(true, true);
+        p.send_now(false, true);
     }
     assert_eq!(
-        (a.state(), b.state()),
+        (p.a.state(), p.b.state()),
         (State::Established, State::Established)
     );
-    a.shutdown().unwrap();
-    b.shutdown().unwrap();
+    p.a.shutdown().unwrap();
+    p.b.shutdown().unwrap();
     // Both FINs are lost until the retransmission timeouts exceed a minute.
-    let minute = synack_core::Duration::from_secs(60);
-    send(&mut a, &mut b, &a_addrs, now, &mut buf, false);
-    send(&mut b, &mut a, &b_addrs, now, &mut buf, false);
-    while a.stats().rto <= minute || b.stats().rto <= minute {
-        now = [a.poll_timeout(), b.poll_timeout()]
+    let minute = Duration::from_secs(60);
+    p.send_now(true, false);
+    p.send_now(false, false);
+    while p.a.stats().rto <= minute || p.b.stats().rto <= minute {
+        p.now = [p.a.poll_timeout(), p.b.poll_timeout()]
             .into_iter()
             .flatten()
             .min()
             .unwrap();
-        a.handle_timeout(now);
-        b.handle_timeout(now);
-        send(&mut a, &mut b, &a_addrs, now, &mut buf, false);
-        send(&mut b, &mut a, &b_addrs, now, &mut buf, false);
+        p.a.handle_timeout(p.now);
+        p.b.handle_timeout(p.now);
+        p.send_now(true, false);
+        p.send_now(false, false);
     }
     // The next FINs cross: each side ACKs the other's, and only the
     // client's ACK arrives.
-    now = a.poll_timeout().unwrap().max(b.poll_timeout().unwrap());
-    a.handle_timeout(now);
-    b.handle_timeout(now);
-    let capture = |conn: &mut Connection, buf: &mut [u8]| {
-        let mut out = Vec::new();
-        while let Some(t) = conn.poll_transmit(now, buf) {
-            out.push(buf[..t.len].to_vec());
-        }
-        out
-    };
-    let (fin_a, fin_b) = (capture(&mut a, &mut buf), capture(&mut b, &mut buf));
-    for (segs, to, addrs) in [(&fin_a, &mut b, &a_addrs), (&fin_b, &mut a, &b_addrs)] {
-        for bytes in segs {
-            let seg = TcpRepr::parse_bytes(bytes, addrs, ChecksumMode::Full).unwrap();
-            to.handle_segment(now, addrs, &seg);
-        }
+    p.now = p.a.poll_timeout().unwrap().max(p.b.poll_timeout().unwrap());
+    p.a.handle_timeout(p.now);
+    p.b.handle_timeout(p.now);
+    let (fin_a, fin_b) = (p.transmit(true), p.transmit(false));
+    for bytes in &fin_a {
+        p.deliver(true, bytes);
     }
-    assert_eq!((a.state(), b.state()), (State::Closing, State::Closing));
-    send(&mut b, &mut a, &b_addrs, now, &mut buf, false);
-    send(&mut a, &mut b, &a_addrs, now, &mut buf, true);
-    assert_eq!(b.state(), State::TimeWait);
-    assert!(a.peer_closed() && b.peer_closed());
+    for bytes in &fin_b {
+        p.deliver(false, bytes);
+    }
+    assert_eq!((p.a.state(), p.b.state()), (State::Closing, State::Closing));
+    p.send_now(false, false);
+    p.send_now(true, true);
+    assert_eq!(p.b.state(), State::TimeWait);
+    assert!(p.a.peer_closed() && p.b.peer_closed());
     // TIME-WAIT ends before the client's FIN is resent.
-    let fin_again = a.poll_timeout().unwrap();
-    let closed = b.poll_timeout().unwrap();
+    let fin_again = p.a.poll_timeout().unwrap();
+    let closed = p.b.poll_timeout().unwrap();
     assert!(
         closed < fin_again,
         "TIME-WAIT {closed} outlasts the RTO {fin_again}"
     );
-    b.handle_timeout(closed);
-    assert_eq!(b.state(), State::Closed);
-    now = fin_again;
-    a.handle_timeout(now);
-    send(&mut a, &mut b, &a_addrs, now, &mut buf, true);
-    send(&mut b, &mut a, &b_addrs, now, &mut buf, true);
-    assert_eq!(a.close_reason(), Some(CloseReason::Reset));
-    assert_eq!(b.close_reason(), Some(CloseReason::Normal));
+    p.b.handle_timeout(closed);
+    assert_eq!(p.b.state(), State::Closed);
+    p.now = fin_again;
+    p.a.handle_timeout(p.now);
+    p.send_now(true, true);
+    p.send_now(false, true);
+    assert_eq!(p.a.close_reason(), Some(CloseReason::Reset));
+    assert_eq!(p.b.close_reason(), Some(CloseReason::Normal));
 }

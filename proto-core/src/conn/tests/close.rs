@@ -85,13 +85,13 @@ fn time_wait_answers_a_retransmitted_fin_and_restarts() {
     assert!(p.run_until(Duration::from_secs(1), |p| p.b.state() == State::CloseWait));
     p.b.close(p.now).unwrap();
     // Lose a's final ACK: b resends its FIN after an RTO.
-    p.filter = |to_b, seg, n| {
+    p.set_filter(|to_b, seg, n| {
         if to_b && *n == 0 && seg.flags == TcpFlags::ACK {
             *n = 1;
             return Fate::Drop;
         }
         Fate::Deliver
-    };
+    });
     assert!(p.run_until(Duration::from_secs(1), |p| p.a.state() == State::TimeWait));
     let entered = p.now;
     assert!(p.run_until(Duration::from_secs(5), |p| p.b.state() == State::Closed));

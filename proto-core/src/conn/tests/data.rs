@@ -79,14 +79,7 @@ fn data_that_fills_the_window_is_acked_at_once() {
     // sender can never send the second full-sized segment that would
     // trigger an ACK, so the ACK must not wait for the delayed-ACK timer
     // (Linux ACKs at once too; found against it over TUN).
-    let small = Config {
-        recv_buffer: 2048,
-        recv_buffer_max: 2048,
-        ..Config::default()
-    };
-    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1000));
-    p.established();
-    p.hold_reads_a = true;
+    let mut p = a_not_reading(2048, SeqNumber(1000));
     p.log.clear();
     p.b.write(&pattern(2048)).unwrap();
     p.flush();
@@ -126,13 +119,13 @@ fn out_of_order_data_is_sacked() {
     let mut p = Pair::new();
     p.established();
     // Drop the first data segment only.
-    p.filter = |to_b, seg, n| {
+    p.set_filter(|to_b, seg, n| {
         if to_b && !seg.payload.is_empty() && *n == 0 {
             *n = 1;
             return Fate::Drop;
         }
         Fate::Deliver
-    };
+    });
     p.a.set_nodelay(true);
     p.a.write(&pattern(5 * 1448)).unwrap();
     p.flush();

@@ -89,7 +89,7 @@ fn connection_refused() {
 #[test]
 fn syn_retries_then_times_out() {
     let mut p = Pair::new();
-    p.filter = |_, _, _| Fate::Drop;
+    p.set_filter(|_, _, _| Fate::Drop);
     assert!(p.run_until(Duration::from_secs(400), |p| p.a.state() == State::Closed));
     assert_eq!(p.a.close_reason(), Some(CloseReason::TimedOut));
     let syns = p.log.iter().filter(|l| l.1 == TcpFlags::SYN).count();
@@ -320,13 +320,13 @@ fn a_timed_out_syn_leaves_a_three_second_rto() {
         ..Config::default()
     };
     let mut p = Pair::with_configs(&no_ts, &Config::default(), SeqNumber(1000));
-    p.filter = |to_b, seg, n| {
+    p.set_filter(|to_b, seg, n| {
         if to_b && seg.flags == TcpFlags::SYN && *n == 0 {
             *n = 1;
             return Fate::Drop;
         }
         Fate::Deliver
-    };
+    });
     p.established();
     let syns = p.log.iter().filter(|l| l.1 == TcpFlags::SYN).count();
     assert_eq!(syns, 2, "the SYN was retransmitted once");

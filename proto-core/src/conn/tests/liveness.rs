@@ -28,7 +28,7 @@ fn keepalive_detects_a_dead_peer() {
     );
     assert!(p.a.stats().window_probes > 0);
     // The peer vanishes.
-    p.filter = |_, _, _| Fate::Drop;
+    p.set_filter(|_, _, _| Fate::Drop);
     assert!(p.run_until(Duration::from_secs(200), |p| p.a.state() == State::Closed));
     assert_eq!(p.a.close_reason(), Some(CloseReason::TimedOut));
 }
@@ -41,7 +41,7 @@ fn user_timeout_fails_a_stuck_connection() {
     };
     let mut p = Pair::with_configs(&ut, &Config::default(), SeqNumber(1));
     p.established();
-    p.filter = |to_b, _, _| if to_b { Fate::Drop } else { Fate::Deliver };
+    p.set_filter(|to_b, _, _| if to_b { Fate::Drop } else { Fate::Deliver });
     p.a.write(b"never acknowledged").unwrap();
     let start = p.now;
     assert!(p.run_until(Duration::from_secs(30), |p| p.a.state() == State::Closed));

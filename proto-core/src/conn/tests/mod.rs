@@ -1,4 +1,5 @@
-//! Connection tests, by topic, over the harness in `harness.rs`.
+//! Connection tests, by topic, on the shared `Pair` harness
+//! (`crate::harness`), with the helpers in `harness.rs`.
 //!
 //! Under Miri (`scripts/miri.sh`), which interprets every byte of every
 //! checksum, copy and hash a thousand and more times slower, the long

@@ -10,13 +10,7 @@ fn lost_segments_are_recovered_by_sack_and_rack() {
     let mut p = Pair::new();
     p.established();
     // Drop about one data segment in ONE_IN from a to b.
-    p.filter_state = 0x9e37_79b9;
-    p.filter = |to_b, seg, x| {
-        if to_b && !seg.payload.is_empty() && next_random(x) % ONE_IN == 0 {
-            return Fate::Drop;
-        }
-        Fate::Deliver
-    };
+    p.set_filter(data_one_in(0x9e37_79b9, ONE_IN, Fate::Drop));
     transfer(&mut p, &pattern(LEN), &[], Duration::from_secs(600));
     let s = p.a.stats();
     assert!(s.retransmitted_segments > 0);
@@ -31,13 +25,13 @@ fn tail_loss_is_repaired_by_a_probe_not_a_timeout() {
     let mut p = Pair::new();
     p.established();
     // Drop the last segment of a 20-segment write, once.
-    p.filter = |to_b, seg, n| {
+    p.set_filter(|to_b, seg, n| {
         if to_b && seg.flags.contains(TcpFlags::PSH) && !seg.payload.is_empty() && *n == 0 {
             *n = 1;
             return Fate::Drop;
         }
         Fate::Deliver
-    };
+    });
     p.a.set_nodelay(true);
     transfer(&mut p, &pattern(20 * 1448), &[], Duration::from_secs(10));
     let s = p.a.stats();
@@ -56,13 +50,11 @@ fn reordering_does_not_cause_a_retransmission_storm() {
     p.established();
     // Hold back one data segment in ONE_IN (3 % natively) by 5 ms (a
     // quarter of the RTT).
-    p.filter_state = 12345;
-    p.filter = |to_b, seg, x| {
-        if to_b && !seg.payload.is_empty() && next_random(x) % ONE_IN == 0 {
-            return Fate::Delay(Duration::from_millis(5));
-        }
-        Fate::Deliver
-    };
+    p.set_filter(data_one_in(
+        12345,
+        ONE_IN,
+        Fate::Delay(Duration::from_millis(5)),
+    ));
     let data = pattern(LEN);
     transfer(&mut p, &data, &[], Duration::from_secs(60));
     let s = p.a.stats();
@@ -85,13 +77,7 @@ fn newreno_recovery_without_sack() {
     let mut p = Pair::with_configs(&no_sack, &Config::default(), SeqNumber(77));
     p.established();
     assert!(!p.a.negotiated().sack);
-    p.filter_state = 0xdead_beef;
-    p.filter = |to_b, seg, x| {
-        if to_b && !seg.payload.is_empty() && next_random(x) % ONE_IN == 0 {
-            return Fate::Drop;
-        }
-        Fate::Deliver
-    };
+    p.set_filter(data_one_in(0xdead_beef, ONE_IN, Fate::Drop));
     transfer(&mut p, &pattern(LEN), &[], Duration::from_secs(600));
     let s = p.a.stats();
     assert!(s.recovery.fast_recoveries > 0, "{s:?}");
@@ -121,7 +107,7 @@ fn data_retransmissions_give_up_after_max_retries() {
     };
     let mut p = Pair::with_configs(&r2, &Config::default(), SeqNumber(1));
     p.established();
-    p.filter = |_, _, _| Fate::Drop;
+    p.set_filter(|_, _, _| Fate::Drop);
     p.log.clear();
     p.a.write(b"into the void").unwrap();
     assert!(p.run_until(Duration::from_secs(60), |p| p.a.state() == State::Closed));
@@ -145,13 +131,7 @@ fn cubic_recovers_from_loss_and_reports_itself() {
     const ONE_IN: u64 = if cfg!(miri) { 3 } else { 100 };
     let mut p = Pair::with_configs(&cubic, &Config::default(), SeqNumber(3));
     p.established();
-    p.filter_state = 0x1234_5678;
-    p.filter = |to_b, seg, x| {
-        if to_b && !seg.payload.is_empty() && next_random(x) % ONE_IN == 0 {
-            return Fate::Drop;
-        }
-        Fate::Deliver
-    };
+    p.set_filter(data_one_in(0x1234_5678, ONE_IN, Fate::Drop));
     transfer(&mut p, &pattern(LEN), &[], Duration::from_secs(600));
     let s = p.a.stats();
     assert_eq!(s.congestion_control, "cubic");
@@ -172,13 +152,13 @@ fn a_backed_off_rto_stays_until_a_new_sample() {
     let mut p = Pair::with_configs(&plain, &Config::default(), SeqNumber(1));
     p.established();
     let base = p.a.stats().rto;
-    p.filter = |to_b, seg, n| {
+    p.set_filter(|to_b, seg, n| {
         if to_b && !seg.payload.is_empty() && *n == 0 {
             *n = 1;
             return Fate::Drop;
         }
         Fate::Deliver
-    };
+    });
     p.a.set_nodelay(true);
     transfer(&mut p, b"lost once", &[], Duration::from_secs(5));
     assert_eq!(p.a.stats().timeouts, 1);
@@ -207,13 +187,7 @@ fn the_first_timeout_resends_the_head_although_the_window_is_full() {
     // not wait for the collapsed window to cover the rest of the flight.
     let mut p = Pair::new();
     p.established();
-    p.filter = |to_b, seg, _| {
-        if to_b && !seg.payload.is_empty() {
-            Fate::Drop
-        } else {
-            Fate::Deliver
-        }
-    };
+    p.set_filter(lose_data_to_b);
     let data = pattern(20 * 1448);
     let mut sent = 0;
     Pair::feed(&mut p.a, &data, &mut sent);
@@ -250,7 +224,7 @@ fn frto_falls_back_when_nagle_holds_the_only_new_data() {
     p.established();
     // Every full segment is lost the first time it is sent; resends and
     // the one-byte tail pass.
-    p.filter = |to_b, seg, state| {
+    p.set_filter(|to_b, seg, state| {
         if !to_b || seg.payload.len() < 1448 {
             return Fate::Deliver;
         }
@@ -261,7 +235,7 @@ fn frto_falls_back_when_nagle_holds_the_only_new_data() {
             return Fate::Drop;
         }
         Fate::Deliver
-    };
+    });
     let data = pattern(10 * 1448 + 1);
     transfer(&mut p, &data, &[], Duration::from_secs(30));
     assert_eq!(

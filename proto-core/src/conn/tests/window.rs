@@ -16,36 +16,12 @@ fn zero_window_for_ten_seconds_then_reopens() {
     let mut sent = 0;
     // b's application does not read for 10 s: fill its window.
     let stall_until = p.now + Duration::from_secs(10);
+    p.hold_reads_b = true;
     while p.now < stall_until {
         Pair::feed(&mut p.a, &data, &mut sent);
-        // Step without draining b's application.
-        let mut buf = vec![0u8; 1500];
-        for to_b in [true, false] {
-            let conn = if to_b { &mut p.a } else { &mut p.b };
-            while let Some(t) = conn.poll_transmit(p.now, &mut buf) {
-                p.wire.push_back(InFlight {
-                    at: p.now + p.delay,
-                    to_b,
-                    bytes: buf[..t.len].to_vec(),
-                });
-            }
+        if !p.step_until(stall_until) {
+            p.now = stall_until;
         }
-        let next = [
-            p.wire.iter().map(|x| x.at).min(),
-            p.a.poll_timeout(),
-            p.b.poll_timeout(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap();
-        p.now = next.min(stall_until);
-        while let Some(i) = p.wire.iter().position(|x| x.at <= p.now) {
-            let x = p.wire.remove(i).unwrap();
-            p.deliver(x.to_b, &x.bytes);
-        }
-        p.a.handle_timeout(p.now);
-        p.b.handle_timeout(p.now);
     }
     assert_eq!(p.b.recv_queue_len(), 8192, "the window is full");
     assert_eq!(p.a.stats().send_window, 0);
@@ -53,6 +29,7 @@ fn zero_window_for_ten_seconds_then_reopens() {
     assert!(probes >= 3, "persist timer probed: {probes}");
     assert_eq!(p.a.state(), State::Established);
     // The application reads again: the transfer completes.
+    p.hold_reads_b = false;
     let rest = p.now + Duration::from_secs(30);
     while p.got_b.len() < data.len() {
         Pair::feed(&mut p.a, &data, &mut sent);
@@ -135,14 +112,7 @@ fn sender_sws_holds_small_window_limited_segments() {
 
 #[test]
 fn zero_window_probes_back_off() {
-    let small = Config {
-        recv_buffer: 4096,
-        recv_buffer_max: 4096,
-        ..Config::default()
-    };
-    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
-    p.established();
-    p.hold_reads_a = true;
+    let mut p = a_not_reading(4096, SeqNumber(1));
     let data = pattern(20_000);
     let mut sent = 0;
     while p.now < Instant::from_secs(60) {
@@ -163,13 +133,7 @@ fn a_window_shrunk_to_zero_with_data_outstanding_does_not_time_out() {
     // probes and the connection lives on.
     let mut p = Pair::new();
     p.established();
-    p.filter = |to_b, seg, _| {
-        if to_b && !seg.payload.is_empty() {
-            Fate::Drop
-        } else {
-            Fate::Deliver
-        }
-    };
+    p.set_filter(lose_data_to_b);
     p.a.write(b"stuck behind a closed window").unwrap();
     p.flush();
     let mut seen = 0;
@@ -193,14 +157,7 @@ fn a_window_shrunk_to_zero_with_data_outstanding_does_not_time_out() {
 fn acks_are_processed_at_a_zero_receive_window() {
     // RFC 9293 §3.10.7.4 (MUST-66): with RCV.WND = 0, an ACK at RCV.NXT is
     // processed though its data cannot be taken.
-    let small = Config {
-        recv_buffer: 2000,
-        recv_buffer_max: 2000,
-        ..Config::default()
-    };
-    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
-    p.established();
-    p.hold_reads_a = true;
+    let mut p = a_not_reading(2000, SeqNumber(1));
     transfer(&mut p, &[], &[], Duration::from_secs(1));
     let data = pattern(2000);
     p.b.write(&data).unwrap();
@@ -208,7 +165,7 @@ fn acks_are_processed_at_a_zero_receive_window() {
     assert!(p.run_until(Duration::from_secs(2), |p| p.b.stats().send_window == 0));
     // a sends something; b's real ACK is lost, an injected one carries
     // data a has no room for.
-    p.filter = |to_b, _, _| if to_b { Fate::Deliver } else { Fate::Drop };
+    p.set_filter(|to_b, _, _| if to_b { Fate::Deliver } else { Fate::Drop });
     p.a.write(b"hello").unwrap();
     p.flush();
     let mut seg = from_b(&p, TcpFlags::ACK | TcpFlags::PSH, 0, b"no room");
@@ -236,13 +193,13 @@ fn a_bare_ack_at_the_right_window_edge_is_accepted() {
     let mut p = Pair::new();
     p.established();
     // a sends 10 bytes; b receives them, and its ACK is lost.
-    p.filter = |to_b, seg, _| {
+    p.set_filter(|to_b, seg, _| {
         if !to_b && seg.payload.is_empty() {
             Fate::Drop
         } else {
             Fate::Deliver
         }
-    };
+    });
     p.a.set_nodelay(true);
     p.a.write(b"0123456789").unwrap();
     assert!(p.run_until(Duration::from_millis(100), |p| p.got_b.len() == 10));
@@ -269,16 +226,9 @@ fn a_bare_ack_at_the_right_window_edge_is_accepted() {
 /// probe back each time, and timed the connection out.
 #[test]
 fn a_window_probe_does_not_take_the_place_of_a_due_ack() {
-    let small = Config {
-        recv_buffer: 4096,
-        recv_buffer_max: 4096,
-        ..Config::default()
-    };
-    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
-    p.established();
     // b fills a's window (a's application does not read) and starts
     // probing it.
-    p.hold_reads_a = true;
+    let mut p = a_not_reading(4096, SeqNumber(1));
     let data = pattern(20_000);
     let mut sent = 0;
     Pair::feed(&mut p.b, &data, &mut sent);
@@ -319,14 +269,7 @@ fn a_window_probe_does_not_take_the_place_of_a_due_ack() {
 /// exactly one window of b's data and acknowledged it: a's window is zero,
 /// b has nothing in flight. Returns the pair and the window's size.
 fn a_window_filled_by_b() -> (Pair, usize) {
-    let small = Config {
-        recv_buffer: 4096,
-        recv_buffer_max: 4096,
-        ..Config::default()
-    };
-    let mut p = Pair::with_configs(&small, &Config::default(), SeqNumber(1));
-    p.established();
-    p.hold_reads_a = true;
+    let mut p = a_not_reading(4096, SeqNumber(1));
     let window = p.a.window.advertised(p.a.rcv.nxt);
     p.b.write(&pattern(window)).unwrap();
     assert!(p.run_until(Duration::from_secs(5), |p| p.b.snd.wnd == 0
@@ -376,7 +319,7 @@ fn zero_window_retransmissions_answered_never_time_out_even_handled_late() {
     let mut p = Pair::with_configs(&plain, &plain, SeqNumber(1));
     p.established();
     // Nothing is delivered any more: the test plays b's side by hand.
-    p.filter = |_, _, _| Fate::Drop;
+    p.set_filter(|_, _, _| Fate::Drop);
     p.a.set_nodelay(true);
     p.a.write(b"x").unwrap();
     p.flush();
@@ -423,17 +366,17 @@ fn a_write_into_a_zero_window_arms_the_persist_timer() {
     let (mut p, window) = a_window_filled_by_b();
     assert_eq!(p.b.poll_timeout(), None, "nothing waits, nothing to time");
     // a's reader drains the buffer; its window update is lost.
-    p.filter = |to_b, seg, _| {
+    p.set_filter(|to_b, seg, _| {
         if to_b && seg.payload.is_empty() {
             Fate::Drop
         } else {
             Fate::Deliver
         }
-    };
+    });
     p.hold_reads_a = false;
     p.flush();
     assert_eq!(p.got_a.len(), window);
-    p.filter = deliver_all;
+    p.set_filter(deliver_all);
     // b writes into what it still believes is a zero window.
     p.b.write(b"more").unwrap();
     p.flush();

@@ -32,7 +32,7 @@ fn syn(seq: u32) -> TcpRepr<'static> {
 fn full_syn_queue_falls_back_to_cookies_and_the_connection_works() {
     let mut server = config(2);
     server.syn_backlog = 1;
-    let mut net = Net::new(config(1), server);
+    let mut net = EndpointPair::new(config(1), server);
     let l = net.server.listen(server_addr()).unwrap();
     // A spoofed SYN fills the one-entry SYN queue and never completes.
     let fake = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 9, 9, 9)), 1234);
@@ -58,7 +58,7 @@ fn cookie_handshake(client_timestamps: bool) -> (crate::conn::Negotiated, crate:
     client.conn.timestamps = client_timestamps;
     let mut server = config(2);
     server.syn_cookies = SynCookieMode::Always;
-    let mut net = Net::new(client, server);
+    let mut net = EndpointPair::new(client, server);
     let l = net.server.listen(server_addr()).unwrap();
     let (c, s) = net.connect(CLIENT_V4, server_addr(), l);
     assert_eq!(net.server.stats().cookies_accepted, 1);
@@ -133,7 +133,7 @@ fn forged_cookie_acks_are_rejected_and_counted() {
 fn a_spoofed_syn_flood_stays_within_the_syn_queue() {
     let mut server = config(2);
     server.syn_backlog = 128;
-    let mut net = Net::new(config(1), server);
+    let mut net = EndpointPair::new(config(1), server);
     let l = net.server.listen(server_addr()).unwrap();
     // Under Miri, where each SYN's SipHash work takes ~0.1 s, a shorter
     // flood: still more than twice the SYN queue.

@@ -1,227 +1,21 @@
-//! Two endpoints joined by an in-memory wire with a fixed one-way delay,
-//! driven in virtual time as a host would drive them: send everything,
-//! jump to the next delivery or deadline, deliver, run timers, repeat.
+//! Helpers for the endpoint tests over the shared [`EndpointPair`]
+//! harness (`crate::harness`): pattern streams checked byte for byte,
+//! whole transfers, spoofed sources.
 
-use std::boxed::Box;
-use std::collections::VecDeque;
 use std::vec;
 use std::vec::Vec;
 
 use super::super::{ConnectionHandle, Endpoint, EndpointConfig};
-use crate::conn::{Error, Event};
+use crate::conn::Error;
+pub use crate::harness::{
+    CLIENT_V4, CLIENT_V6, EndpointPair, Link, SERVER_V4, SERVER_V6, craft, drain,
+};
 use crate::time::{Duration, Instant};
-use crate::wire::{ChecksumMode, IpAddrPair, TcpRepr, parse_tcp_in_ip};
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-
-pub const CLIENT_V4: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
-pub const SERVER_V4: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
-pub const CLIENT_V6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1));
-pub const SERVER_V6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2));
-
-/// What travels on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Link {
-    /// TCP segments with their addresses beside them.
-    Segments,
-    /// Whole IP packets, as over a TUN device.
-    Ip,
-}
-
-struct Packet {
-    at: Instant,
-    to_server: bool,
-    addrs: IpAddrPair,
-    bytes: Vec<u8>,
-}
-
-/// Decides whether a packet is delivered: `(to_server, segment)`.
-pub type Filter = Box<dyn FnMut(bool, &TcpRepr<'_>) -> bool>;
-
-/// The two endpoints and the wire between them.
-pub struct Net {
-    pub now: Instant,
-    pub client: Endpoint,
-    pub server: Endpoint,
-    pub delay: Duration,
-    pub link: Link,
-    pub filter: Option<Filter>,
-    /// Events polled from each side, in order.
-    pub client_events: Vec<(ConnectionHandle, Event)>,
-    pub server_events: Vec<(ConnectionHandle, Event)>,
-    /// Packets put on the wire, both ways.
-    pub packets: u64,
-    wire: VecDeque<Packet>,
-    buf: Vec<u8>,
-}
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// A test configuration: a fixed secret per side.
 pub fn config(secret: u8) -> EndpointConfig {
     EndpointConfig::new([secret; 16])
-}
-
-impl Net {
-    pub fn new(client: EndpointConfig, server: EndpointConfig) -> Net {
-        Net {
-            now: Instant::from_secs(1),
-            client: Endpoint::new(client).unwrap(),
-            server: Endpoint::new(server).unwrap(),
-            delay: Duration::from_millis(5),
-            link: Link::Segments,
-            filter: None,
-            client_events: Vec::new(),
-            server_events: Vec::new(),
-            packets: 0,
-            wire: VecDeque::new(),
-            buf: vec![0; 1500],
-        }
-    }
-
-    /// Two endpoints with default settings.
-    pub fn pair() -> Net {
-        Net::new(config(1), config(2))
-    }
-
-    pub fn side(&mut self, server: bool) -> &mut Endpoint {
-        if server {
-            &mut self.server
-        } else {
-            &mut self.client
-        }
-    }
-
-    /// Puts everything both sides want to send on the wire and collects
-    /// their events.
-    pub fn flush(&mut self) {
-        for from_server in [false, true] {
-            loop {
-                let (ep, now, buf) = if from_server {
-                    (&mut self.server, self.now, &mut self.buf)
-                } else {
-                    (&mut self.client, self.now, &mut self.buf)
-                };
-                let sent = match self.link {
-                    Link::Segments => ep.poll_transmit(now, buf),
-                    Link::Ip => ep.poll_transmit_ip(now, buf),
-                };
-                let Some(t) = sent else { break };
-                let addrs = t.tuple.outgoing_addrs().unwrap();
-                let bytes = self.buf[..t.len].to_vec();
-                self.packets += 1;
-                if let Some(filter) = &mut self.filter {
-                    let seg = match self.link {
-                        Link::Segments => TcpRepr::parse_bytes(&bytes, &addrs, ChecksumMode::Full),
-                        Link::Ip => parse_tcp_in_ip(&bytes, ChecksumMode::Full).map(|(_, s)| s),
-                    }
-                    .expect("emitted packets parse");
-                    if !filter(!from_server, &seg) {
-                        continue;
-                    }
-                }
-                self.wire.push_back(Packet {
-                    at: self.now + self.delay,
-                    to_server: !from_server,
-                    addrs,
-                    bytes,
-                });
-            }
-        }
-        while let Some(e) = self.client.poll_event() {
-            self.client_events.push(e);
-        }
-        while let Some(e) = self.server.poll_event() {
-            self.server_events.push(e);
-        }
-    }
-
-    /// Delivers `bytes` (a segment or packet, as the link carries) now.
-    pub fn deliver(&mut self, to_server: bool, addrs: &IpAddrPair, bytes: &[u8]) {
-        let (link, now) = (self.link, self.now);
-        let ep = self.side(to_server);
-        match link {
-            Link::Segments => ep.handle_segment(now, addrs, bytes),
-            Link::Ip => ep.handle_ip_packet(now, bytes),
-        }
-    }
-
-    /// Advances to the next delivery or deadline and handles it. False
-    /// when nothing will ever happen again.
-    pub fn step(&mut self) -> bool {
-        self.step_until(Instant::MAX)
-    }
-
-    /// Like [`Net::step`], but only for what happens by `end`.
-    fn step_until(&mut self, end: Instant) -> bool {
-        self.flush();
-        let next_packet = self.wire.front().map(|p| p.at);
-        let next_timer = [self.client.poll_timeout(), self.server.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min();
-        let Some(next) = [next_packet, next_timer].into_iter().flatten().min() else {
-            return false;
-        };
-        if next > end {
-            return false;
-        }
-        self.now = self.now.max(next);
-        while self.wire.front().is_some_and(|p| p.at <= self.now) {
-            let p = self.wire.pop_front().unwrap();
-            self.deliver(p.to_server, &p.addrs, &p.bytes);
-        }
-        self.client.handle_timeout(self.now);
-        self.server.handle_timeout(self.now);
-        self.flush();
-        true
-    }
-
-    /// Steps until `done` holds or `limit` of virtual time has passed.
-    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut Net) -> bool) -> bool {
-        let end = self.now + limit;
-        while !done(self) {
-            if self.now > end || !self.step() {
-                return done(self);
-            }
-        }
-        true
-    }
-
-    /// Runs `d` of virtual time.
-    pub fn run_for(&mut self, d: Duration) {
-        let end = self.now + d;
-        while self.step_until(end) {}
-        self.now = self.now.max(end);
-    }
-
-    /// True once `event` was polled for `h` on that side.
-    pub fn saw(&self, server: bool, h: ConnectionHandle, event: Event) -> bool {
-        let events = if server {
-            &self.server_events
-        } else {
-            &self.client_events
-        };
-        events.contains(&(h, event))
-    }
-
-    /// Connects the client to `remote` and waits until the server has
-    /// accepted it through `listener` and both sides are connected.
-    pub fn connect(
-        &mut self,
-        local_ip: IpAddr,
-        remote: SocketAddr,
-        listener: super::super::ListenerId,
-    ) -> (ConnectionHandle, ConnectionHandle) {
-        let c = self.client.connect(local_ip, remote, self.now).unwrap();
-        let mut s = None;
-        assert!(
-            self.run_until(Duration::from_secs(10), |n| {
-                s = s.or_else(|| n.server.accept(listener));
-                s.is_some() && n.saw(false, c, Event::Connected)
-            }),
-            "handshake did not complete: {:?}",
-            self.client.stats()
-        );
-        (c, s.unwrap())
-    }
 }
 
 /// Byte `i` of the test stream `seed`: a keyless mix of both, so a byte
@@ -330,7 +124,7 @@ impl Stream {
 /// Moves each stream over its connection (client writes, server reads)
 /// until all have arrived, within `limit` of virtual time.
 pub fn transfer(
-    net: &mut Net,
+    net: &mut EndpointPair,
     flows: &mut [(ConnectionHandle, ConnectionHandle, Stream)],
     limit: Duration,
 ) {
@@ -344,30 +138,6 @@ pub fn transfer(
         assert!(net.now <= end, "transfer did not finish in time");
         assert!(net.step(), "transfer stalled");
     }
-}
-
-/// A crafted segment from `src` to `dst`, with a correct checksum, and
-/// the addresses to hand in with it.
-pub fn craft(src: SocketAddr, dst: SocketAddr, seg: &TcpRepr<'_>) -> (IpAddrPair, Vec<u8>) {
-    let addrs = IpAddrPair::new(src.ip(), dst.ip()).unwrap();
-    let mut buf = vec![0u8; seg.buffer_len()];
-    let mut seg = *seg;
-    seg.src_port = src.port();
-    seg.dst_port = dst.port();
-    let n = seg.emit(&mut buf, &addrs, ChecksumMode::Full).unwrap();
-    buf.truncate(n);
-    (addrs, buf)
-}
-
-/// Sends everything `ep` has to send into the void; returns how many
-/// segments that was.
-pub fn drain(ep: &mut Endpoint, now: Instant) -> usize {
-    let mut buf = [0u8; 1500];
-    let mut n = 0;
-    while ep.poll_transmit(now, &mut buf).is_some() {
-        n += 1;
-    }
-    n
 }
 
 /// A small deterministic generator for spoofed addresses and numbers.

@@ -19,11 +19,11 @@ fn server_addr() -> SocketAddr {
 
 /// Client and server connected through a listener on port 80.
 fn connected() -> (
-    Net,
+    EndpointPair,
     crate::endpoint::ConnectionHandle,
     crate::endpoint::ConnectionHandle,
 ) {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let l = net.server.listen(server_addr()).unwrap();
     let (c, s) = net.connect(CLIENT_V4, server_addr(), l);
     (net, c, s)
@@ -48,16 +48,17 @@ fn every_connection_can_be_listed_with_its_counters() {
 
 #[test]
 fn connection_refused_without_listener() {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let c = net
         .client
         .connect(CLIENT_V4, SocketAddr::new(SERVER_V4, 9), net.now)
         .unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+    assert!(net.wait_for(
         false,
         c,
-        Event::Closed(CloseReason::Refused)
-    )));
+        Event::Closed(CloseReason::Refused),
+        Duration::from_secs(5)
+    ));
     let s = net.server.stats();
     assert_eq!((s.drops.no_listener, s.rsts_sent), (1, 1));
     // Like a socket, the refused connection stays until released, and
@@ -241,21 +242,14 @@ fn release_closes_in_the_background() {
     let seen = net.client_events.len();
     // The server sees the FIN, closes too; the released side goes away on
     // its own (through TIME-WAIT) without any event.
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+    assert!(net.wait_for(true, s, Event::PeerClosed, Duration::from_secs(5)));
+    net.close(true, s);
+    assert!(net.wait_for(
         true,
         s,
-        Event::PeerClosed
-    )));
-    net.server
-        .connection_mut(s)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
-        true,
-        s,
-        Event::Closed(CloseReason::Normal)
-    )));
+        Event::Closed(CloseReason::Normal),
+        Duration::from_secs(5)
+    ));
     net.run_for(Duration::from_secs(1));
     assert!(!net.client_events[seen..].iter().any(|(h, _)| *h == c));
     assert_eq!(net.client.stats().connections, 0);
@@ -264,7 +258,7 @@ fn release_closes_in_the_background() {
 
 #[test]
 fn close_listener_resets_what_it_had_not_handed_out() {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let l = net.server.listen(server_addr()).unwrap();
     let c = net
         .client
@@ -272,11 +266,12 @@ fn close_listener_resets_what_it_had_not_handed_out() {
         .unwrap();
     assert!(net.run_until(Duration::from_secs(5), |n| n.server.pending_accepts(l) == 1));
     net.server.close_listener(l).unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+    assert!(net.wait_for(
         false,
         c,
-        Event::Closed(CloseReason::Reset)
-    )));
+        Event::Closed(CloseReason::Reset),
+        Duration::from_secs(5)
+    ));
     assert_eq!(net.server.stats().connections, 0);
 }
 
@@ -317,7 +312,7 @@ fn listen_refuses_overlaps_and_bad_addresses() {
 
 #[test]
 fn listening_on_port_0_takes_a_free_ephemeral_port() {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let (min, max) = net.server.config().ephemeral_ports;
     let mut taken = BTreeSet::new();
     let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
@@ -422,33 +417,22 @@ fn time_wait_acks_a_retransmitted_fin_then_expires() {
         true
     }));
     net.client.connection_mut(c).unwrap().write(b"bye").unwrap();
-    net.client
-        .connection_mut(c)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
-        true,
-        s,
-        Event::PeerClosed
-    )));
+    net.close(false, c);
+    assert!(net.wait_for(true, s, Event::PeerClosed, Duration::from_secs(5)));
     net.server
         .connection_mut(s)
         .unwrap()
         .read(net.now, &mut [0; 8])
         .unwrap();
-    net.server
-        .connection_mut(s)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
+    net.close(true, s);
     // The client enters TIME-WAIT: the table takes over and the
     // application hears Closed(Normal) at once.
-    assert!(net.run_until(Duration::from_secs(1), |n| n.saw(
+    assert!(net.wait_for(
         false,
         c,
-        Event::Closed(CloseReason::Normal)
-    )));
+        Event::Closed(CloseReason::Normal),
+        Duration::from_secs(1)
+    ));
     let tw_start = net.now;
     assert_eq!(net.client.stats().time_wait, 1);
     // The connection stays, without buffers, until released.
@@ -466,11 +450,12 @@ fn time_wait_acks_a_retransmitted_fin_then_expires() {
     );
     // The server's FIN comes again, is ACKed by the entry, and the server
     // finishes.
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+    assert!(net.wait_for(
         true,
         s,
-        Event::Closed(CloseReason::Normal)
-    )));
+        Event::Closed(CloseReason::Normal),
+        Duration::from_secs(5)
+    ));
     let fin_again = net.now;
     assert!(fin_again > tw_start);
     assert_eq!(net.client.stats().drops.time_wait, 1);
@@ -500,29 +485,17 @@ fn a_newer_syn_reopens_time_wait() {
 /// Two endpoints whose connection the server closed first, so the server
 /// holds it in TIME-WAIT; two seconds later. Returns the net, the
 /// listener and the client's local address (to reuse the 4-tuple).
-fn server_in_time_wait(timestamps: bool) -> (Net, ListenerId, SocketAddr) {
+fn server_in_time_wait(timestamps: bool) -> (EndpointPair, ListenerId, SocketAddr) {
     let mut client = config(1);
     client.conn.timestamps = timestamps;
-    let mut net = Net::new(client, config(2));
+    let mut net = EndpointPair::new(client, config(2));
     let l = net.server.listen(server_addr()).unwrap();
     let (c, s) = net.connect(CLIENT_V4, server_addr(), l);
     let local = net.client.connection(c).unwrap().local_addr();
     // The server closes first and so holds TIME-WAIT.
-    net.server
-        .connection_mut(s)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
-        false,
-        c,
-        Event::PeerClosed
-    )));
-    net.client
-        .connection_mut(c)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
+    net.close(true, s);
+    assert!(net.wait_for(false, c, Event::PeerClosed, Duration::from_secs(5)));
+    net.close(false, c);
     assert!(
         net.run_until(Duration::from_secs(5), |n| n.server.stats().time_wait == 1
             && n.saw(false, c, Event::Closed(CloseReason::Normal)))
@@ -560,7 +533,7 @@ fn a_port_can_be_listened_on_while_a_connection_uses_it() {
     // RFC 9293 §3.9.1.1: a passive OPEN leaves existing connections alone
     // (MUST-41), and a port may be listened on while a connection from it
     // is in SYN-SENT (MUST-42).
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let server_l = net.server.listen(server_addr()).unwrap();
     let local = SocketAddr::new(CLIENT_V4, 5000);
     let c = net
@@ -653,18 +626,15 @@ fn data_left_unread_stays_readable_after_a_normal_close() {
         .write(b"unread")
         .unwrap();
     net.client.connection_mut(c).unwrap().shutdown().unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
-        true,
-        s,
-        Event::PeerClosed
-    )));
+    assert!(net.wait_for(true, s, Event::PeerClosed, Duration::from_secs(5)));
     // The server shuts down without reading: LAST-ACK, then CLOSED.
     net.server.connection_mut(s).unwrap().shutdown().unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+    assert!(net.wait_for(
         true,
         s,
-        Event::Closed(CloseReason::Normal)
-    )));
+        Event::Closed(CloseReason::Normal),
+        Duration::from_secs(5)
+    ));
     net.run_for(Duration::from_secs(1));
     let mut buf = [0u8; 16];
     let conn = net
@@ -692,11 +662,12 @@ fn a_reset_connection_stays_until_released() {
     net.client.connection_mut(c).unwrap().write(b"hi").unwrap();
     net.run_for(Duration::from_millis(100));
     net.client.connection_mut(c).unwrap().abort();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
+    assert!(net.wait_for(
         true,
         s,
-        Event::Closed(CloseReason::Reset)
-    )));
+        Event::Closed(CloseReason::Reset),
+        Duration::from_secs(5)
+    ));
     let reset = crate::conn::Error::Closed(CloseReason::Reset);
     let conn = net.server.connection_mut(s).expect("kept until released");
     assert_eq!(conn.read(net.now, &mut [0; 4]), Err(reset));
@@ -711,11 +682,7 @@ fn a_reset_connection_stays_until_released() {
         .client
         .connect_from(local, server_addr(), net.now)
         .unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
-        false,
-        c2,
-        Event::Connected
-    )));
+    assert!(net.wait_for(false, c2, Event::Connected, Duration::from_secs(5)));
     assert_eq!(net.server.connection(s).unwrap().stats(), stats);
     net.server.release(s, net.now).unwrap();
     assert!(net.server.connection(s).is_none());

@@ -18,7 +18,7 @@ fn connection_limit_refuses_connects_and_drops_syns() {
     client.max_connections = 3;
     let mut server = config(2);
     server.max_connections = 1;
-    let mut net = Net::new(client, server);
+    let mut net = EndpointPair::new(client, server);
     let l = net.server.listen(server_addr()).unwrap();
     let _ = net.connect(CLIENT_V4, server_addr(), l);
     for _ in 0..2 {
@@ -42,7 +42,7 @@ fn memory_limit_refuses_new_connections() {
     client.max_buffer_memory = 10_000;
     let mut server = config(2);
     server.max_buffer_memory = 10_000;
-    let mut net = Net::new(client, server);
+    let mut net = EndpointPair::new(client, server);
     let l = net.server.listen(server_addr()).unwrap();
     let (c, s) = net.connect(CLIENT_V4, server_addr(), l);
     assert_eq!(net.client.stats().buffer_memory, 0);
@@ -83,7 +83,7 @@ fn a_full_accept_queue_holds_back_handshakes() {
     let mut server = config(2);
     server.accept_backlog = 1;
     server.syn_cookies = SynCookieMode::Off;
-    let mut net = Net::new(config(1), server);
+    let mut net = EndpointPair::new(config(1), server);
     let l = net.server.listen(server_addr()).unwrap();
     let c1 = net
         .client

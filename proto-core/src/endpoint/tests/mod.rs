@@ -1,5 +1,6 @@
 //! Endpoint tests: two endpoints over an in-memory wire in virtual time
-//! (see `harness`), plus single endpoints fed crafted segments.
+//! (the shared `EndpointPair`, `crate::harness`), plus single endpoints
+//! fed crafted segments.
 //!
 //! Under Miri (`scripts/miri.sh`), which interprets every byte of every
 //! checksum, copy and hash a thousand and more times slower, the long

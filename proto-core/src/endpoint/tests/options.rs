@@ -17,7 +17,7 @@ fn server_addr() -> SocketAddr {
 
 #[test]
 fn a_listeners_settings_reach_the_connections_it_accepts() {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let mut small = net.server.config().conn.clone();
     small.recv_buffer = 4096;
     small.recv_buffer_max = 4096;
@@ -36,7 +36,7 @@ fn a_listeners_settings_reach_the_connections_it_accepts() {
 
 #[test]
 fn connect_with_uses_its_settings() {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let l = net.server.listen(server_addr()).unwrap();
     let mut config = net.client.config().conn.clone();
     config.recv_buffer = 2000;
@@ -57,7 +57,7 @@ fn connect_with_uses_its_settings() {
 
 #[test]
 fn bad_settings_are_refused_naming_the_field() {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let config = Config {
         send_buffer: 0,
         ..Config::default()
@@ -79,7 +79,7 @@ fn bad_settings_are_refused_naming_the_field() {
 
 #[test]
 fn peek_shows_what_read_then_takes_and_vectored_writes_keep_order() {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let l = net.server.listen(server_addr()).unwrap();
     let (c, s) = net.connect(CLIENT_V4, server_addr(), l);
     let parts: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; usize::from(i) % 7]).collect();
@@ -122,7 +122,7 @@ fn peek_shows_what_read_then_takes_and_vectored_writes_keep_order() {
 fn a_vectored_write_takes_a_prefix_when_the_buffer_fills() {
     let mut config = config(1);
     config.conn.send_buffer = 1000;
-    let mut net = Net::new(config, super::harness::config(2));
+    let mut net = EndpointPair::new(config, super::harness::config(2));
     let l = net.server.listen(server_addr()).unwrap();
     let (c, _) = net.connect(CLIENT_V4, server_addr(), l);
     let a = [1u8; 600];
@@ -141,7 +141,7 @@ fn a_vectored_write_takes_a_prefix_when_the_buffer_fills() {
 fn send_room_without_a_failed_write_still_brings_writable() {
     let mut config = config(1);
     config.conn.send_buffer = 1000;
-    let mut net = Net::new(config, super::harness::config(2));
+    let mut net = EndpointPair::new(config, super::harness::config(2));
     let l = net.server.listen(server_addr()).unwrap();
     let (c, _) = net.connect(CLIENT_V4, server_addr(), l);
     let conn = net.client.connection_mut(c).unwrap();

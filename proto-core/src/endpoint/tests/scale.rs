@@ -23,7 +23,7 @@ fn ten_thousand_idle_connections_are_small() {
         idle: Duration::from_secs(600),
         ..Keepalive::default()
     });
-    let mut net = Net::new(config(1), server);
+    let mut net = EndpointPair::new(config(1), server);
     let addr = SocketAddr::new(SERVER_V4, 80);
     let l = net.server.listen(addr).unwrap();
     let clients: Vec<_> = (0..N)

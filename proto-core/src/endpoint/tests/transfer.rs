@@ -17,7 +17,7 @@ const BULK: u64 = if cfg!(miri) { 16 * 1024 } else { 100 * MB };
 /// 100 MB (`BULK`) client → server, checked byte for byte, then a clean
 /// close.
 fn hundred_megabytes(client_ip: IpAddr, server_ip: IpAddr, link: Link) {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     net.link = link;
     let server_addr = SocketAddr::new(server_ip, 5001);
     let l = net.server.listen(server_addr).unwrap();
@@ -25,21 +25,9 @@ fn hundred_megabytes(client_ip: IpAddr, server_ip: IpAddr, link: Link) {
     let mut flows = [(c, s, Stream::new(7, BULK))];
     transfer(&mut net, &mut flows, Duration::from_secs(300));
     // Close both ways: buffers go at once, connections when released.
-    net.client
-        .connection_mut(c)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
-        true,
-        s,
-        Event::PeerClosed
-    )));
-    net.server
-        .connection_mut(s)
-        .unwrap()
-        .close(net.now)
-        .unwrap();
+    net.close(false, c);
+    assert!(net.wait_for(true, s, Event::PeerClosed, Duration::from_secs(5)));
+    net.close(true, s);
     assert!(net.run_until(Duration::from_secs(5), |n| n.saw(
         true,
         s,
@@ -73,7 +61,7 @@ fn hundred_megabytes_over_ipv6_packets() {
 
 #[test]
 fn concurrent_connections_over_one_listener() {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let server_addr = SocketAddr::new(SERVER_V4, 80);
     let l = net.server.listen(server_addr).unwrap();
     let mut flows = Vec::new();
@@ -104,7 +92,7 @@ fn ip_packets_in_and_out_for_both_families() {
     for (client_ip, server_ip) in [(CLIENT_V4, SERVER_V4), (CLIENT_V6, SERVER_V6)] {
         let mut server_cfg = config(2);
         server_cfg.ip_ttl = 17;
-        let mut net = Net::new(config(1), server_cfg);
+        let mut net = EndpointPair::new(config(1), server_cfg);
         net.link = Link::Ip;
         let server_addr = SocketAddr::new(server_ip, 443);
         let l = net.server.listen(server_addr).unwrap();
@@ -145,7 +133,7 @@ fn ip_packets_in_and_out_for_both_families() {
 
 #[test]
 fn sending_takes_turns_across_connections() {
-    let mut net = Net::pair();
+    let mut net = EndpointPair::pair();
     let server_addr = SocketAddr::new(SERVER_V4, 80);
     let l = net.server.listen(server_addr).unwrap();
     let (a, _) = net.connect(CLIENT_V4, server_addr, l);
