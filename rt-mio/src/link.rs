@@ -16,7 +16,7 @@
 
 use crate::runtime::Mio;
 
-pub use synack_driver::link::{Framing, Incoming, PacketLink, SendBatch, UdpRoutes};
+pub use synack_driver::link::{Framing, ImpairedStats, Incoming, PacketLink, SendBatch, UdpRoutes};
 
 /// A UDP socket ([`synack_driver::link::Udp`]) watched by the
 /// application's `Poll`.

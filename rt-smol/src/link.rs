@@ -13,7 +13,7 @@
 
 use crate::runtime::AsyncIo;
 
-pub use synack_driver::link::{Framing, Incoming, PacketLink, SendBatch, UdpRoutes};
+pub use synack_driver::link::{Framing, ImpairedStats, Incoming, PacketLink, SendBatch, UdpRoutes};
 
 /// A UDP socket under async-io's reactor ([`synack_driver::link::Udp`]).
 pub type Udp = synack_driver::link::Udp<AsyncIo>;

@@ -6,6 +6,8 @@ use std::io;
 use std::marker::PhantomData;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use super::{Framing, Incoming, PacketLink, SendBatch};
@@ -31,6 +33,9 @@ pub struct Impaired<L, R: Runtime> {
     out_batch: SendBatch,
     /// Packets dropped because a stage was full.
     overflow: u64,
+    /// The counters as the application sees them through
+    /// [`Impaired::stats_handle`], brought up to date on every turn.
+    shared: ImpairedStats,
     runtime: PhantomData<fn() -> R>,
 }
 
@@ -56,6 +61,7 @@ impl<L: PacketLink, R: Runtime> Impaired<L, R> {
             timer: R::Timer::new(),
             out_batch: SendBatch::new(64, max),
             overflow: 0,
+            shared: ImpairedStats::default(),
             runtime: PhantomData,
         }
     }
@@ -63,6 +69,29 @@ impl<L: PacketLink, R: Runtime> Impaired<L, R> {
     /// What the stages did: (inbound, outbound).
     pub fn stats(&self) -> (ImpairmentStats, ImpairmentStats) {
         (self.inbound.stats(), self.outbound.stats())
+    }
+
+    /// A handle on the link's counters that stays readable after the link
+    /// is handed to a stack (which owns it from then on). Take it before:
+    /// `let stats = link.stats_handle();`, then `Stack::new(link, …)`, and
+    /// later `stats.outbound().dropped`.
+    pub fn stats_handle(&self) -> ImpairedStats {
+        self.shared.clone()
+    }
+
+    /// Packets dropped because a stage already held its maximum (8192).
+    pub fn overflow(&self) -> u64 {
+        self.overflow
+    }
+
+    /// Brings the shared counters up to date.
+    fn publish(&self) {
+        self.shared.0.inbound.store(&self.inbound.stats());
+        self.shared.0.outbound.store(&self.outbound.stats());
+        self.shared
+            .0
+            .overflow
+            .store(self.overflow, Ordering::Relaxed);
     }
 
     /// The wrapped link.
@@ -132,9 +161,10 @@ impl<L: PacketLink, R: Runtime> PacketLink for Impaired<L, R> {
                 return;
             }
             scratch.clear();
-            encode_incoming(&mut scratch, packet);
-            inbound.push(now, &scratch);
+            let body = encode_incoming(&mut scratch, packet);
+            inbound.push_with_header(now, &scratch, body);
         });
+        self.publish();
         if let Poll::Ready(Err(e)) = got {
             return Poll::Ready(Err(e));
         }
@@ -160,13 +190,16 @@ impl<L: PacketLink, R: Runtime> PacketLink for Impaired<L, R> {
             if self.outbound.pending() >= MAX_HELD {
                 self.overflow += 1;
             } else {
+                // One packet of the batch (one segment of what may go out
+                // as a GSO run): impaired on its own, its tuple kept
+                // beside it, never corrupted.
                 scratch.clear();
                 encode_tuple(&mut scratch, &tuple);
-                scratch.extend_from_slice(packet);
-                self.outbound.push(now, &scratch);
+                self.outbound.push_with_header(now, &scratch, packet);
             }
             batch.consume(1);
         }
+        self.publish();
         loop {
             while self.out_batch.has_room() {
                 let Some(packet) = self.outbound.pop_due(now) else {
@@ -193,6 +226,66 @@ impl<L: PacketLink, R: Runtime> PacketLink for Impaired<L, R> {
     }
 }
 
+/// The counters of an [`Impaired`] link, shared with the link: a clone
+/// kept by the application reads them while a stack owns the link. Each
+/// read is a snapshot as of the link's last turn.
+#[derive(Clone, Debug, Default)]
+pub struct ImpairedStats(Arc<Shared>);
+
+#[derive(Debug, Default)]
+struct Shared {
+    inbound: Counters,
+    outbound: Counters,
+    overflow: AtomicU64,
+}
+
+/// [`ImpairmentStats`] in atomics.
+#[derive(Debug, Default)]
+struct Counters {
+    packets: AtomicU64,
+    dropped: AtomicU64,
+    duplicated: AtomicU64,
+    reordered: AtomicU64,
+    corrupted: AtomicU64,
+}
+
+impl Counters {
+    fn store(&self, s: &ImpairmentStats) {
+        self.packets.store(s.packets, Ordering::Relaxed);
+        self.dropped.store(s.dropped, Ordering::Relaxed);
+        self.duplicated.store(s.duplicated, Ordering::Relaxed);
+        self.reordered.store(s.reordered, Ordering::Relaxed);
+        self.corrupted.store(s.corrupted, Ordering::Relaxed);
+    }
+
+    fn load(&self) -> ImpairmentStats {
+        ImpairmentStats {
+            packets: self.packets.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            duplicated: self.duplicated.load(Ordering::Relaxed),
+            reordered: self.reordered.load(Ordering::Relaxed),
+            corrupted: self.corrupted.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl ImpairedStats {
+    /// What the stage on arriving packets did.
+    pub fn inbound(&self) -> ImpairmentStats {
+        self.0.inbound.load()
+    }
+
+    /// What the stage on departing packets did.
+    pub fn outbound(&self) -> ImpairmentStats {
+        self.0.outbound.load()
+    }
+
+    /// Packets dropped because a stage already held its maximum.
+    pub fn overflow(&self) -> u64 {
+        self.0.overflow.load(Ordering::Relaxed)
+    }
+}
+
 fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
     match ip {
         IpAddr::V4(a) => out.extend_from_slice(&a.octets()),
@@ -210,19 +303,20 @@ fn take_ip(bytes: &[u8], v6: bool) -> Option<(IpAddr, &[u8])> {
     }
 }
 
-/// Incoming packets as bytes: a tag (0 IP, 4 or 6 segment), the addresses
-/// for a segment, then the packet.
-fn encode_incoming(out: &mut Vec<u8>, packet: Incoming<'_>) {
+/// Incoming packets as bytes: a header of a tag (0 IP, 4 or 6 segment)
+/// and, for a segment, the addresses, put in `out`; the packet after it
+/// is returned.
+fn encode_incoming<'a>(out: &mut Vec<u8>, packet: Incoming<'a>) -> &'a [u8] {
     match packet {
         Incoming::Ip(bytes) => {
             out.push(0);
-            out.extend_from_slice(bytes);
+            bytes
         }
         Incoming::Segment { addrs, segment } => {
             out.push(if addrs.src().is_ipv4() { 4 } else { 6 });
             push_ip(out, addrs.src());
             push_ip(out, addrs.dst());
-            out.extend_from_slice(segment);
+            segment
         }
     }
 }

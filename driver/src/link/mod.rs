@@ -25,7 +25,7 @@ pub mod impaired;
 pub mod tun;
 pub mod udp;
 
-pub use impaired::Impaired;
+pub use impaired::{Impaired, ImpairedStats};
 #[cfg(target_os = "linux")]
 pub use tun::Tun;
 pub use udp::{Udp, UdpRoutes};

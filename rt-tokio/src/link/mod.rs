@@ -23,7 +23,7 @@
 
 use crate::runtime::Tokio;
 
-pub use synack_driver::link::{Framing, Incoming, PacketLink, SendBatch, UdpRoutes};
+pub use synack_driver::link::{Framing, ImpairedStats, Incoming, PacketLink, SendBatch, UdpRoutes};
 
 /// A UDP socket under tokio's reactor ([`synack_driver::link::Udp`]).
 /// Create it inside a tokio runtime.
