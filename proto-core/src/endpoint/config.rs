@@ -24,7 +24,7 @@ pub enum SynCookieMode {
 /// ```
 /// # use synack_core::EndpointConfig;
 /// let mut config = EndpointConfig::new([7; 16]);
-/// config.accept_backlog = 1024;
+/// config.accept_backlog = 4096;
 /// config.conn.mtu = 1400;
 /// assert_eq!(config.validate(), Ok(()));
 /// ```
@@ -54,7 +54,8 @@ pub struct EndpointConfig {
     pub syn_backlog: usize,
     /// Established connections waiting for `accept`, per listener; while
     /// it is full, SYNs and handshake-completing ACKs are dropped (as
-    /// Linux does), so clients retry.
+    /// Linux does), so clients retry. 1024 by default, the backlog
+    /// `tokio::net::TcpListener::bind` asks the kernel for.
     pub accept_backlog: usize,
     /// The inclusive range of local ports [`Endpoint::connect`] picks from
     /// (Linux: 32768–60999; RFC 6056 §3.2 recommends 1024–65535).
@@ -75,7 +76,7 @@ pub struct EndpointConfig {
 
 impl EndpointConfig {
     /// Defaults around `secret`: 65 536 connections, no memory limit,
-    /// SYN backlog 256, accept backlog 128, ports 32768–60999, cookies
+    /// SYN backlog 256, accept backlog 1024, ports 32768–60999, cookies
     /// when full, 1000 resets per second, TTL 64.
     pub fn new(secret: [u8; 16]) -> EndpointConfig {
         EndpointConfig {
@@ -84,7 +85,7 @@ impl EndpointConfig {
             max_connections: 65_536,
             max_buffer_memory: usize::MAX,
             syn_backlog: 256,
-            accept_backlog: 128,
+            accept_backlog: 1024,
             ephemeral_ports: (32768, 60999),
             syn_cookies: SynCookieMode::WhenFull,
             rst_rate_limit_per_sec: 1000,
