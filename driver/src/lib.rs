@@ -51,10 +51,13 @@ pub use stream::Stream;
 pub use synack_core;
 pub use synack_link;
 
-/// Paths the `socket_options!` and `stream_accessors!` macros expand to.
+/// Paths the accessor macros (`socket_options!`, `stream_accessors!`,
+/// `stack_accessors!`) expand to.
 #[doc(hidden)]
 pub mod __private {
     pub use synack_core::Config;
+    pub use synack_core::FourTuple;
     pub use synack_core::cc::CcAlgorithm;
     pub use synack_core::conn::{Keepalive, Negotiated, Stats};
+    pub use synack_core::endpoint::EndpointStats;
 }

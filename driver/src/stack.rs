@@ -672,3 +672,43 @@ fn stop(shared: &Shared, why: Option<(io::ErrorKind, String)>, wake: &mut Vec<Wa
         w.wake();
     }
 }
+
+/// The accessors every adapter's `Stack` has (`local_ip`, `stats`,
+/// `connection_stats`, `framing`), over its `inner` field (a [`Stack`]):
+/// written once here for every adapter.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! stack_accessors {
+    ($stack:ident) => {
+        impl $stack {
+            /// The address connections are opened from, if the stack has
+            /// one.
+            pub fn local_ip(&self) -> Option<::std::net::IpAddr> {
+                self.inner.local_ip()
+            }
+
+            /// The endpoint's counters: connections, TIME-WAIT entries,
+            /// drops.
+            pub fn stats(&self) -> $crate::__private::EndpointStats {
+                self.inner.stats()
+            }
+
+            /// Every connection the stack holds now, with its counters
+            /// (drops by reason, challenge ACKs, retransmissions, RTT…):
+            /// streams the application holds, connections waiting to be
+            /// accepted, half-open ones in SYN queues, and connections
+            /// still finishing after their stream was dropped. With
+            /// `stats`, every drop and defence counter the stack keeps.
+            pub fn connection_stats(
+                &self,
+            ) -> ::std::vec::Vec<($crate::__private::FourTuple, $crate::__private::Stats)> {
+                self.inner.connection_stats()
+            }
+
+            /// Whether the link carries IP packets or bare segments.
+            pub fn framing(&self) -> $crate::link::Framing {
+                self.inner.framing()
+            }
+        }
+    };
+}

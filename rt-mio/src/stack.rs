@@ -13,12 +13,9 @@ use std::time::{Duration, Instant};
 use mio::event::Source;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
-use synack_core::FourTuple;
-use synack_core::conn::Stats;
-use synack_core::endpoint::EndpointStats;
 
 use crate::event::{Events, ReadyQueue};
-use crate::link::{Framing, PacketLink};
+use crate::link::PacketLink;
 use crate::listener::TcpListener;
 use crate::runtime::{self, Mio};
 use crate::stream::TcpStream;
@@ -54,6 +51,8 @@ pub struct Stack {
     /// `process`.
     deadline: Option<Instant>,
 }
+
+synack_driver::stack_accessors!(Stack);
 
 impl std::fmt::Debug for Stack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -223,30 +222,6 @@ impl Stack {
             inner: self.inner.socket(),
             ready: self.ready.clone(),
         }
-    }
-
-    /// The address connections are opened from, if the stack has one.
-    pub fn local_ip(&self) -> Option<IpAddr> {
-        self.inner.local_ip()
-    }
-
-    /// The endpoint's counters: connections, TIME-WAIT entries, drops.
-    pub fn stats(&self) -> EndpointStats {
-        self.inner.stats()
-    }
-
-    /// Every connection the stack holds now, with its counters (drops by
-    /// reason, challenge ACKs, retransmissions, RTT…): streams the
-    /// application holds, connections waiting to be accepted, half-open
-    /// ones in SYN queues, and connections still finishing after their
-    /// stream was dropped.
-    pub fn connection_stats(&self) -> Vec<(FourTuple, Stats)> {
-        self.inner.connection_stats()
-    }
-
-    /// Whether the link carries IP packets or bare segments.
-    pub fn framing(&self) -> Framing {
-        self.inner.framing()
     }
 }
 

@@ -3,11 +3,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 
-use synack_core::FourTuple;
-use synack_core::conn::Stats;
-use synack_core::endpoint::EndpointStats;
-
-use crate::link::{Framing, PacketLink};
+use crate::link::PacketLink;
 use crate::listener::TcpListener;
 use crate::runtime::AsyncIo;
 use crate::socket::TcpSocket;
@@ -27,6 +23,8 @@ pub type Driver<L> = synack_driver::Driver<L, AsyncIo>;
 pub struct Stack {
     pub(crate) inner: synack_driver::Stack,
 }
+
+synack_driver::stack_accessors!(Stack);
 
 impl Stack {
     /// A stack over `link`, and the driver that must run for it to do
@@ -122,27 +120,6 @@ impl Stack {
     /// settings.
     pub fn socket(&self) -> TcpSocket {
         TcpSocket::new(self)
-    }
-
-    /// The address connections are opened from, if the stack has one.
-    pub fn local_ip(&self) -> Option<IpAddr> {
-        self.inner.local_ip()
-    }
-
-    /// The endpoint's counters: connections, TIME-WAIT entries, drops.
-    pub fn stats(&self) -> EndpointStats {
-        self.inner.stats()
-    }
-
-    /// Every connection the stack holds now, with its counters: see
-    /// [`synack_driver::Stack::connection_stats`].
-    pub fn connection_stats(&self) -> Vec<(FourTuple, Stats)> {
-        self.inner.connection_stats()
-    }
-
-    /// Whether the link carries IP packets or bare segments.
-    pub fn framing(&self) -> Framing {
-        self.inner.framing()
     }
 }
 

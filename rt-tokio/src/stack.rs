@@ -20,11 +20,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 
-use synack_core::FourTuple;
-use synack_core::conn::Stats;
-use synack_core::endpoint::EndpointStats;
-
-use crate::link::{Framing, PacketLink};
+use crate::link::PacketLink;
 use crate::listener::TcpListener;
 use crate::runtime::Tokio;
 use crate::socket::TcpSocket;
@@ -40,6 +36,8 @@ pub use synack_driver::StackConfig;
 pub struct Stack {
     pub(crate) inner: synack_driver::Stack,
 }
+
+synack_driver::stack_accessors!(Stack);
 
 impl Stack {
     /// A stack over `link`, with its driver spawned on the current tokio
@@ -126,31 +124,6 @@ impl Stack {
     /// from the stack's connection settings.
     pub fn socket(&self) -> TcpSocket {
         TcpSocket::new(self)
-    }
-
-    /// The address connections are opened from, if the stack has one.
-    pub fn local_ip(&self) -> Option<IpAddr> {
-        self.inner.local_ip()
-    }
-
-    /// The endpoint's counters: connections, TIME-WAIT entries, drops.
-    pub fn stats(&self) -> EndpointStats {
-        self.inner.stats()
-    }
-
-    /// Every connection the stack holds now, with its counters (drops by
-    /// reason, challenge ACKs, retransmissions, RTT…): streams the
-    /// application holds, connections waiting to be accepted, half-open
-    /// ones in SYN queues, and connections still finishing after their
-    /// stream was dropped. With [`Stack::stats`], every drop and defence
-    /// counter the stack keeps.
-    pub fn connection_stats(&self) -> Vec<(FourTuple, Stats)> {
-        self.inner.connection_stats()
-    }
-
-    /// Whether the link carries IP packets or bare segments.
-    pub fn framing(&self) -> Framing {
-        self.inner.framing()
     }
 }
 
