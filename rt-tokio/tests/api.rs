@@ -8,13 +8,13 @@ mod common;
 use std::io::{ErrorKind, IoSlice};
 use std::time::Duration;
 
-use common::{stack, within};
+use common::{pair, stack, within};
 use synack_core::cc::CcAlgorithm;
 use synack_core::conn::{ConfigError, State};
 use synack_core::endpoint::EndpointError;
 use synack_testkit::pattern;
 use synack_tokio::link::Udp;
-use synack_tokio::{Stack, StackConfig, TcpListener, TcpStream};
+use synack_tokio::{Stack, StackConfig, TcpListener};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest, Ready};
 
 /// A listener on a fresh stack's UDP address, and a client stack.
@@ -23,13 +23,6 @@ fn server_and_client() -> (TcpListener, std::net::SocketAddr, Stack, Stack) {
     let addr = server.udp_addr().unwrap();
     let listener = server.bind_addr(addr).unwrap();
     (listener, addr, stack(), server)
-}
-
-async fn pair() -> (TcpStream, TcpStream, Stack, Stack) {
-    let (listener, addr, client, server) = server_and_client();
-    let c = client.connect(addr).await.unwrap();
-    let (s, _) = listener.accept().await.unwrap();
-    (c, s, client, server)
 }
 
 /// True when `f` does not finish within `ms` milliseconds.

@@ -4,24 +4,8 @@
 
 mod common;
 
-use common::{stack, within};
+use common::{pair, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// Two connected streams: (client side, server side).
-async fn pair() -> (
-    synack_tokio::TcpStream,
-    synack_tokio::TcpStream,
-    synack_tokio::Stack,
-    synack_tokio::Stack,
-) {
-    let server = stack();
-    let client = stack();
-    let addr = server.udp_addr().unwrap();
-    let listener = server.bind_addr(addr).unwrap();
-    let c = client.connect(addr).await.unwrap();
-    let (s, _) = listener.accept().await.unwrap();
-    (c, s, client, server)
-}
 
 #[tokio::test]
 async fn dropping_the_write_half_sends_a_fin_and_the_read_half_reads_on() {

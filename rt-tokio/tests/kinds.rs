@@ -28,22 +28,6 @@ async fn kernel_pair() -> (tokio::net::TcpStream, tokio::net::TcpStream) {
     (c, s)
 }
 
-/// A connected pair of synack streams, and their stacks.
-async fn synack_pair() -> (
-    synack_tokio::TcpStream,
-    synack_tokio::TcpStream,
-    synack_tokio::Stack,
-    synack_tokio::Stack,
-) {
-    let server = stack();
-    let client = stack();
-    let addr = server.udp_addr().unwrap();
-    let listener = server.bind_addr(addr).unwrap();
-    let c = client.connect(addr).await.unwrap();
-    let (s, _) = listener.accept().await.unwrap();
-    (c, s, client, server)
-}
-
 /// Each situation's outcomes through the kernel.
 async fn kernel() -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
@@ -120,29 +104,29 @@ async fn synack() -> Vec<(&'static str, String)> {
         outcome(client.connect(nobody.udp_addr().unwrap()).await.map(|_| ())),
     ));
 
-    let (mut c, s, _a, _b) = synack_pair().await;
+    let (mut c, s, _a, _b) = common::pair().await;
     s.abort();
     out.push(("reset, read", outcome(c.read(&mut buf).await)));
     out.push(("reset, read again", outcome(c.read(&mut buf).await)));
 
-    let (mut c, s, _a, _b) = synack_pair().await;
+    let (mut c, s, _a, _b) = common::pair().await;
     s.abort();
     c.readable().await.unwrap();
     out.push(("reset, write", outcome(c.write(b"x").await)));
     out.push(("reset, write again", outcome(c.write(b"x").await)));
     out.push(("reset, shutdown", outcome(c.shutdown().await)));
 
-    let (mut c, s, _a, _b) = synack_pair().await;
+    let (mut c, s, _a, _b) = common::pair().await;
     s.abort();
     c.readable().await.unwrap();
     out.push(("reset, peek", outcome(c.peek(&mut buf).await)));
     out.push(("reset, peek, read", outcome(c.read(&mut buf).await)));
 
-    let (mut c, _s, _a, _b) = synack_pair().await;
+    let (mut c, _s, _a, _b) = common::pair().await;
     c.shutdown().await.unwrap();
     out.push(("write after shutdown", outcome(c.write(b"x").await)));
 
-    let (mut c, mut s, _a, _b) = synack_pair().await;
+    let (mut c, mut s, _a, _b) = common::pair().await;
     s.shutdown().await.unwrap();
     out.push(("read after peer FIN", outcome(c.read(&mut buf).await)));
     out.push(("write after peer FIN", outcome(c.write(b"x").await)));

@@ -28,3 +28,20 @@ pub async fn within<T>(secs: u64, f: impl Future<Output = T>) -> T {
         .await
         .unwrap_or_else(|_| panic!("test did not finish within {secs} s"))
 }
+
+/// Two connected streams (client side, server side) on stacks of their
+/// own, and the stacks.
+pub async fn pair() -> (
+    synack_tokio::TcpStream,
+    synack_tokio::TcpStream,
+    synack_tokio::Stack,
+    synack_tokio::Stack,
+) {
+    let server = stack();
+    let client = stack();
+    let addr = server.udp_addr().unwrap();
+    let listener = server.bind_addr(addr).unwrap();
+    let c = client.connect(addr).await.unwrap();
+    let (s, _) = listener.accept().await.unwrap();
+    (c, s, client, server)
+}
