@@ -7,16 +7,13 @@ mod common;
 
 use std::io::{ErrorKind, Read, Write};
 
-use common::{CLIENT, CLIENT_STACK, EventLoop, SERVER_STACK, pair, stack};
+use common::{CLIENT, EventLoop, pair, stacks};
 use mio::Interest;
 
 #[test]
 fn connecting_where_nobody_listens_is_refused() {
     let mut lp = EventLoop::new(10);
-    let mut server = stack();
-    let mut client = stack();
-    lp.add(&mut server, SERVER_STACK);
-    lp.add(&mut client, CLIENT_STACK);
+    let (mut client, mut server) = stacks(&mut lp);
     // The server stack is there but has no listener: it answers the SYN
     // with a reset.
     let mut c = client.connect(server.udp_addr().unwrap()).unwrap();

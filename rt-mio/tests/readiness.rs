@@ -8,18 +8,13 @@ mod common;
 use std::io::{ErrorKind, Read, Write};
 use std::time::Duration;
 
-use common::{
-    CLIENT, CLIENT_STACK, EventLoop, LISTENER, SERVER, SERVER_STACK, pair, read_available, stack,
-};
+use common::{CLIENT, EventLoop, LISTENER, SERVER, pair, read_available, stacks};
 use mio::{Interest, Token};
 
 #[test]
 fn a_listener_is_readable_only_when_connections_wait() {
     let mut lp = EventLoop::new(20);
-    let mut server = stack();
-    let mut client = stack();
-    lp.add(&mut server, SERVER_STACK);
-    lp.add(&mut client, CLIENT_STACK);
+    let (mut client, mut server) = stacks(&mut lp);
     let addr = server.udp_addr().unwrap();
     let mut listener = server.bind(addr).unwrap();
     lp.registry()
@@ -55,10 +50,7 @@ fn a_listener_is_readable_only_when_connections_wait() {
 #[test]
 fn a_connecting_stream_becomes_writable_when_the_handshake_is_over() {
     let mut lp = EventLoop::new(20);
-    let mut server = stack();
-    let mut client = stack();
-    lp.add(&mut server, SERVER_STACK);
-    lp.add(&mut client, CLIENT_STACK);
+    let (mut client, mut server) = stacks(&mut lp);
     let addr = server.udp_addr().unwrap();
     let _listener = server.bind(addr).unwrap();
     let mut c = client.connect(addr).unwrap();

@@ -130,15 +130,22 @@ impl EventLoop {
     }
 }
 
+/// A client and a server stack, each on a loopback UDP socket of its
+/// own, registered in `lp` under [`CLIENT_STACK`] and [`SERVER_STACK`].
+pub fn stacks(lp: &mut EventLoop) -> (Stack, Stack) {
+    let mut server = stack();
+    let mut client = stack();
+    lp.add(&mut server, SERVER_STACK);
+    lp.add(&mut client, CLIENT_STACK);
+    (client, server)
+}
+
 /// Two stacks in `lp`, a listener on the server's UDP address, and one
 /// connection: (client stream under [`CLIENT`], server stream under
 /// [`SERVER`], both registered readable and writable; client stack,
 /// server stack, listener under [`LISTENER`]).
 pub fn pair(lp: &mut EventLoop) -> (TcpStream, TcpStream, Stack, Stack, synack_mio::TcpListener) {
-    let mut server = stack();
-    let mut client = stack();
-    lp.add(&mut server, SERVER_STACK);
-    lp.add(&mut client, CLIENT_STACK);
+    let (mut client, mut server) = stacks(lp);
     let addr = server.udp_addr().unwrap();
     let mut listener = server.bind(addr).unwrap();
     lp.registry()
