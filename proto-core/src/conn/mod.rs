@@ -623,6 +623,13 @@ impl Connection {
         if buf.is_empty() {
             return Ok(0);
         }
+        self.check_readable()?;
+        self.bytes_or_end(self.recv_buf.peek(buf))
+    }
+
+    /// Whether a read or peek may look at the receive buffer: not after a
+    /// failure (its reason is the error) nor on a listening connection.
+    fn check_readable(&self) -> Result<(), Error> {
         match self.close_reason {
             Some(CloseReason::Normal) | None => {}
             Some(reason) => return Err(Error::Closed(reason)),
@@ -630,7 +637,13 @@ impl Connection {
         if self.state == State::Listen {
             return Err(Error::InvalidState(self.state));
         }
-        let n = self.recv_buf.peek(buf);
+        Ok(())
+    }
+
+    /// What a read or peek that found `n` bytes returns: them, or at the
+    /// end of the stream `Ok(0)`, or [`Error::WouldBlock`] while more may
+    /// come.
+    fn bytes_or_end(&self, n: usize) -> Result<usize, Error> {
         if n == 0 && !(self.peer_closed() || self.state == State::Closed) {
             return Err(Error::WouldBlock);
         }
@@ -644,20 +657,11 @@ impl Connection {
         if buf.is_empty() {
             return Ok(0);
         }
-        match self.close_reason {
-            Some(CloseReason::Normal) | None => {}
-            Some(reason) => return Err(Error::Closed(reason)),
-        }
-        if self.state == State::Listen {
-            return Err(Error::InvalidState(self.state));
-        }
-        let n = self.recv_buf.read(buf);
+        self.check_readable()?;
+        let read = self.recv_buf.read(buf);
+        let n = self.bytes_or_end(read)?;
         if n == 0 {
-            return if self.peer_closed() || self.state == State::Closed {
-                Ok(0)
-            } else {
-                Err(Error::WouldBlock)
-            };
+            return Ok(0);
         }
         self.bytes_read += n as u64;
         self.after_read(now);
