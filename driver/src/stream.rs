@@ -198,12 +198,7 @@ impl Stream {
                 let kick = matches!(r, Ok(n) if n > 0);
                 (r, kick)
             },
-            |closed| match closed {
-                // Removed after a normal close: everything was read.
-                Some(CloseReason::Normal) => Ok(0),
-                Some(reason) => Err(error::closed(reason)),
-                None => Err(io::ErrorKind::NotConnected.into()),
-            },
+            read_gone,
             // The failure was reported: the stream has ended.
             Some(|| Ok(0)),
         )
@@ -248,11 +243,7 @@ impl Stream {
             cx,
             Wait::Read,
             |conn, _| (conn.peek(buf), false),
-            |closed| match closed {
-                Some(CloseReason::Normal) => Ok(0),
-                Some(reason) => Err(error::closed(reason)),
-                None => Err(io::ErrorKind::NotConnected.into()),
-            },
+            read_gone,
             Some(|| Ok(0)),
         )
     }
@@ -640,6 +631,17 @@ fn register(st: &mut State, handle: ConnectionHandle, wait: Wait, waker: &Waker)
             Some(w) if w.will_wake(waker) => {}
             _ => *place = Some(waker.clone()),
         }
+    }
+}
+
+/// What a read (or peek) of a connection the endpoint no longer holds
+/// gives: the end of the stream after a normal close (everything was
+/// read), the failure otherwise, `NotConnected` if it never connected.
+fn read_gone(closed: Option<CloseReason>) -> io::Result<usize> {
+    match closed {
+        Some(CloseReason::Normal) => Ok(0),
+        Some(reason) => Err(error::closed(reason)),
+        None => Err(io::ErrorKind::NotConnected.into()),
     }
 }
 
