@@ -374,7 +374,7 @@ impl Recovery {
             return;
         }
         if self.sack {
-            let sacked_segments = self.board.iter().filter(|s| s.sacked).count();
+            let sacked_segments = self.board.sacked_segments();
             let reo_wnd = self.rack.reo_wnd(
                 self.episode.is_some(),
                 sacked_segments,
@@ -412,7 +412,7 @@ impl Recovery {
         mss: usize,
         cc: &mut dyn CongestionControl,
     ) -> Option<Instant> {
-        let sacked_segments = self.board.iter().filter(|s| s.sacked).count();
+        let sacked_segments = self.board.sacked_segments();
         let reo_wnd = self
             .rack
             .reo_wnd(self.episode.is_some(), sacked_segments, min_rtt, srtt);

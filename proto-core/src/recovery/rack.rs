@@ -7,7 +7,7 @@
 //! reordering is seen, and widens by one quarter min_RTT per round in which
 //! a D-SACK shows a retransmission was spurious.
 
-use super::scoreboard::{Scoreboard, SentSegment};
+use super::scoreboard::{Scoreboard, SentSegment, sent_after};
 use crate::seq::SeqNumber;
 use crate::time::{Duration, Instant};
 
@@ -54,11 +54,6 @@ impl Default for Rack {
             dsack_round: None,
         }
     }
-}
-
-/// `(t1, s1)` was sent after `(t2, s2)` (RFC 8985 §6.2 RACK_sent_after).
-fn sent_after(t1: Instant, s1: SeqNumber, t2: Instant, s2: SeqNumber) -> bool {
-    t1 > t2 || (t1 == t2 && s1 > s2)
 }
 
 impl Rack {
@@ -150,6 +145,13 @@ impl Rack {
     /// RFC 8985 §6.2 step 5: marks lost every segment sent before the
     /// most recently delivered one whose time is up. Returns how many were
     /// marked and, if some are not yet due, when to look again.
+    ///
+    /// The scoreboard lists the segments in flight in send order, as
+    /// Linux's `tcp_rack_detect_loss` walks its time-sorted queue: from the
+    /// oldest, those due are marked, and the first one not due ends the
+    /// walk — the ones sent after it are due later still. The one due last
+    /// is the newest sent before the most recently delivered segment,
+    /// which the scoreboard finds without a walk.
     pub fn detect_loss(
         &self,
         now: Instant,
@@ -159,28 +161,28 @@ impl Rack {
         let Some(rack_ts) = self.xmit_ts else {
             return (0, None);
         };
+        let Some(newest) = board.newest_in_flight_sent_before(rack_ts, self.end_seq) else {
+            return (0, None);
+        };
+        let deadline = |seg: &SentSegment| seg.sent_at + self.rtt + reo_wnd;
+        let last_deadline = board.get(newest).map(deadline);
         let mut marked = 0;
-        let mut next: Option<Instant> = None;
-        for i in 0..board.len() {
+        while let Some(i) = board.oldest_in_flight() {
             let Some(seg) = board.get(i).copied() else {
                 break;
             };
-            if seg.sacked || seg.lost {
-                continue;
-            }
             if !sent_after(rack_ts, self.end_seq, seg.sent_at, seg.end) {
-                // Sent after the newest delivered segment: too early to say.
-                continue;
+                // Sent after the newest delivered segment: too early to say,
+                // for it and every segment sent after it.
+                break;
             }
-            let deadline = seg.sent_at + self.rtt + reo_wnd;
-            if deadline <= now {
-                board.mark_lost(i);
-                marked += 1;
-            } else {
-                next = Some(next.map_or(deadline, |n: Instant| n.max(deadline)));
+            if deadline(&seg) > now {
+                return (marked, last_deadline);
             }
+            board.mark_lost(i);
+            marked += 1;
         }
-        (marked, next)
+        (marked, None)
     }
 }
 

@@ -1,8 +1,26 @@
 //! The record of every segment in flight (RFC 6675 §3's scoreboard):
 //! where it lies in sequence space, when it was last sent, and whether the
 //! peer has selectively acknowledged it or it is deemed lost.
+//!
+//! Nothing here walks the whole window on an ACK; every operation costs
+//! the segments it changes, plus a logarithm:
+//! - the segments sit in a `VecDeque` in sequence order, each with a
+//!   number (its id) that counts every segment ever recorded, so that ids
+//!   survive the removal of acknowledged segments from the front;
+//! - a SACK block is found by binary search, and the SACKed segments
+//!   inside it are skipped through forward pointers (a union–find with
+//!   path compression): only newly SACKed segments are visited;
+//! - the segments deemed lost are kept in a `BTreeSet` of ids, so the next
+//!   retransmission is its first element;
+//! - the segments in flight (neither SACKed nor lost) are linked in send
+//!   order, `(sent_at, id)`, as Linux's `tsorted_sent_queue`: a new
+//!   segment or a retransmission goes to the end, and RACK reads from the
+//!   oldest and stops at the first one that is not due. The list also
+//!   remembers the newest segment sent before RACK's most recently
+//!   delivered one, and moves that mark forward only.
 
-use alloc::collections::VecDeque;
+use alloc::collections::{BTreeSet, VecDeque};
+use alloc::vec::Vec;
 
 use crate::seq::SeqNumber;
 use crate::time::Instant;
@@ -64,14 +82,69 @@ pub struct SackUpdate {
     pub bogus: usize,
 }
 
+/// No segment (the ends of the send-order list).
+const NIL: u64 = u64::MAX;
+
+/// A segment and its links.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    seg: SentSegment,
+    /// Neighbours in send order while the segment is in flight.
+    prev: u64,
+    next: u64,
+    /// While SACKed: an id above this one such that every segment between
+    /// the two is SACKed too (the next un-SACKed segment is at or above it).
+    skip: u64,
+}
+
+/// `(t1, s1)` was sent after `(t2, s2)` (RFC 8985 §6.2 RACK_sent_after).
+pub(super) fn sent_after(t1: Instant, s1: SeqNumber, t2: Instant, s2: SeqNumber) -> bool {
+    t1 > t2 || (t1 == t2 && s1 > s2)
+}
+
 /// The segments in flight, in sequence order, from SND.UNA to SND.MAX.
-#[derive(Clone, Debug, Default)]
+///
+/// The segments recorded are contiguous and ascend in sequence order (the
+/// connection sends them so); the searches rely on it.
+#[derive(Clone, Debug)]
 pub struct Scoreboard {
-    segments: VecDeque<SentSegment>,
+    segments: VecDeque<Entry>,
+    /// The id of `segments[0]`.
+    base: u64,
     /// Bytes neither SACKed nor lost.
     in_flight: usize,
     sacked_bytes: usize,
     lost_bytes: usize,
+    sacked_segments: usize,
+    /// Ids of the segments deemed lost.
+    lost: BTreeSet<u64>,
+    /// The segments in flight in send order `(sent_at, id)`: oldest, newest.
+    oldest: u64,
+    newest: u64,
+    /// The last bound RACK asked about (its most recently delivered
+    /// segment's send time and end), and a segment in flight sent before it,
+    /// such that every one before it in send order was too (`NIL`: none
+    /// known).
+    rack_bound: Option<(Instant, SeqNumber)>,
+    rack_mark: u64,
+}
+
+impl Default for Scoreboard {
+    fn default() -> Scoreboard {
+        Scoreboard {
+            segments: VecDeque::new(),
+            base: 0,
+            in_flight: 0,
+            sacked_bytes: 0,
+            lost_bytes: 0,
+            sacked_segments: 0,
+            lost: BTreeSet::new(),
+            oldest: NIL,
+            newest: NIL,
+            rack_bound: None,
+            rack_mark: NIL,
+        }
+    }
 }
 
 impl Scoreboard {
@@ -81,6 +154,7 @@ impl Scoreboard {
     }
 
     /// Segments recorded.
+    #[cfg(any(test, feature = "internals"))]
     pub fn len(&self) -> usize {
         self.segments.len()
     }
@@ -100,14 +174,79 @@ impl Scoreboard {
         self.lost_bytes
     }
 
+    /// Segments SACKed.
+    pub fn sacked_segments(&self) -> usize {
+        self.sacked_segments
+    }
+
     /// The segments, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = &SentSegment> {
-        self.segments.iter()
+        self.segments.iter().map(|e| &e.seg)
     }
 
     /// The most recently sent segment in sequence order (the highest).
     pub fn last(&self) -> Option<&SentSegment> {
-        self.segments.back()
+        self.segments.back().map(|e| &e.seg)
+    }
+
+    /// One past the highest id.
+    fn end_id(&self) -> u64 {
+        self.base + self.segments.len() as u64
+    }
+
+    fn entry(&self, id: u64) -> &Entry {
+        &self.segments[(id - self.base) as usize]
+    }
+
+    fn entry_mut(&mut self, id: u64) -> &mut Entry {
+        &mut self.segments[(id - self.base) as usize]
+    }
+
+    /// Puts a segment in flight into the send-order list, searching back
+    /// from the newest (it is nearly always the newest itself).
+    fn link(&mut self, id: u64) {
+        let key = (self.entry(id).seg.sent_at, id);
+        let mut before = self.newest;
+        while before != NIL && (self.entry(before).seg.sent_at, before) > key {
+            before = self.entry(before).prev;
+        }
+        let after = if before == NIL {
+            self.oldest
+        } else {
+            self.entry(before).next
+        };
+        let e = self.entry_mut(id);
+        e.prev = before;
+        e.next = after;
+        if before == NIL {
+            self.oldest = id;
+        } else {
+            self.entry_mut(before).next = id;
+        }
+        if after == NIL {
+            self.newest = id;
+        } else {
+            self.entry_mut(after).prev = id;
+        }
+    }
+
+    /// Takes a segment out of the send-order list.
+    fn unlink(&mut self, id: u64) {
+        let Entry { prev, next, .. } = *self.entry(id);
+        if prev == NIL {
+            self.oldest = next;
+        } else {
+            self.entry_mut(prev).next = next;
+        }
+        if next == NIL {
+            self.newest = prev;
+        } else {
+            self.entry_mut(next).prev = prev;
+        }
+        if self.rack_mark == id {
+            // Everything before it was sent before the bound as well.
+            self.rack_mark = prev;
+        }
     }
 
     /// Records a new segment sent at the top of the sequence space.
@@ -125,7 +264,14 @@ impl Scoreboard {
             fin,
         };
         self.in_flight += seg.len();
-        self.segments.push_back(seg);
+        let id = self.end_id();
+        self.segments.push_back(Entry {
+            seg,
+            prev: NIL,
+            next: NIL,
+            skip: NIL,
+        });
+        self.link(id);
     }
 
     /// Records the retransmission of the segment starting at `start`.
@@ -134,35 +280,48 @@ impl Scoreboard {
         let Some(i) = self.index_of(start) else {
             return false;
         };
-        let seg = &mut self.segments[i];
+        let id = self.base + i as u64;
+        let seg = self.segments[i].seg;
         if seg.lost {
-            seg.lost = false;
+            self.lost.remove(&id);
             self.lost_bytes -= seg.len();
             self.in_flight += seg.len();
+        } else if !seg.sacked {
+            // Resent while in flight (a probe): it moves to the end.
+            self.unlink(id);
         }
+        let seg = &mut self.segments[i].seg;
+        seg.lost = false;
         seg.transmissions = seg.transmissions.saturating_add(1);
         seg.sent_at = now;
+        if !seg.sacked {
+            self.link(id);
+        }
         true
     }
 
     fn index_of(&self, start: SeqNumber) -> Option<usize> {
         let first = self.segments.front()?;
         // Segments are contiguous and ordered: binary search by start.
-        let i = self.segments.partition_point(|s| {
-            s.start.distance_from(first.start) < start.distance_from(first.start)
+        let i = self.segments.partition_point(|e| {
+            e.seg.start.distance_from(first.seg.start) < start.distance_from(first.seg.start)
         });
-        (self.segments.get(i)?.start == start).then_some(i)
+        (self.segments.get(i)?.seg.start == start).then_some(i)
     }
 
     /// Marks a segment lost (RACK, RFC 6675 IsLost, or a timeout).
     pub fn mark_lost(&mut self, index: usize) {
-        if let Some(seg) = self.segments.get_mut(index)
-            && !seg.lost
-            && !seg.sacked
+        if let Some(e) = self.segments.get_mut(index)
+            && !e.seg.lost
+            && !e.seg.sacked
         {
-            seg.lost = true;
-            self.in_flight -= seg.len();
-            self.lost_bytes += seg.len();
+            e.seg.lost = true;
+            let len = e.seg.len();
+            self.in_flight -= len;
+            self.lost_bytes += len;
+            let id = self.base + index as u64;
+            self.lost.insert(id);
+            self.unlink(id);
         }
     }
 
@@ -170,66 +329,151 @@ impl Scoreboard {
     /// marks are dropped first (after a timeout the receiver may have
     /// reneged, RFC 6675 §5.1).
     pub fn mark_all_lost(&mut self, forget_sacks: bool) {
-        for i in 0..self.segments.len() {
-            if forget_sacks && self.segments[i].sacked {
-                self.segments[i].sacked = false;
-                let len = self.segments[i].len();
+        for e in self.segments.iter_mut() {
+            let seg = &mut e.seg;
+            let len = seg.len();
+            if forget_sacks && seg.sacked {
+                seg.sacked = false;
                 self.sacked_bytes -= len;
-                self.in_flight += len;
+                self.sacked_segments -= 1;
+            } else if seg.in_flight() {
+                self.in_flight -= len;
+            } else {
+                continue;
             }
-            self.mark_lost(i);
+            seg.lost = true;
+            self.lost_bytes += len;
         }
+        // Nothing is in flight now; everything not SACKed is lost.
+        self.oldest = NIL;
+        self.newest = NIL;
+        self.rack_mark = NIL;
+        let base = self.base;
+        self.lost = self
+            .segments
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.seg.lost)
+            .map(|(i, _)| base + i as u64)
+            .collect();
     }
 
     /// After a timeout: SACK marks are forgotten (the receiver may have
     /// reneged, RFC 6675 §5.1) and every segment is marked lost.
     pub fn reset_for_timeout(&mut self) {
-        for seg in self.segments.iter_mut() {
-            seg.sacked = false;
-        }
-        self.in_flight += self.sacked_bytes;
-        self.sacked_bytes = 0;
-        self.mark_all_lost(false);
+        self.mark_all_lost(true);
     }
 
     /// Takes back every lost mark: the segments are in flight after all
     /// (a timeout shown spurious).
     pub fn clear_lost(&mut self) {
-        for seg in self.segments.iter_mut() {
-            if seg.lost {
-                seg.lost = false;
-                self.lost_bytes -= seg.len();
-                self.in_flight += seg.len();
+        if self.lost.is_empty() {
+            return;
+        }
+        for &id in &self.lost {
+            let i = (id - self.base) as usize;
+            let seg = &mut self.segments[i].seg;
+            seg.lost = false;
+            self.lost_bytes -= seg.len();
+            self.in_flight += seg.len();
+        }
+        self.lost.clear();
+        // The send order is rebuilt from scratch: the segments come back
+        // with their old send times.
+        let mut order: Vec<(Instant, u64)> = self
+            .segments
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.seg.in_flight())
+            .map(|(i, e)| (e.seg.sent_at, self.base + i as u64))
+            .collect();
+        order.sort_unstable();
+        self.oldest = NIL;
+        self.newest = NIL;
+        self.rack_mark = NIL;
+        for (_, id) in order {
+            let newest = self.newest;
+            let e = self.entry_mut(id);
+            e.prev = newest;
+            e.next = NIL;
+            if newest == NIL {
+                self.oldest = id;
+            } else {
+                self.entry_mut(newest).next = id;
             }
+            self.newest = id;
         }
     }
 
     /// Index-addressed access for the loss detectors.
     pub fn get(&self, index: usize) -> Option<&SentSegment> {
-        self.segments.get(index)
+        self.segments.get(index).map(|e| &e.seg)
     }
 
     /// The first segment deemed lost and not yet retransmitted: the next
     /// retransmission (RFC 6675 NextSeg rule 1).
     pub fn first_lost(&self) -> Option<&SentSegment> {
-        if self.lost_bytes == 0 {
-            return None;
+        let id = *self.lost.first()?;
+        Some(&self.entry(id).seg)
+    }
+
+    /// The index of the segment in flight sent first (send order
+    /// `(sent_at, sequence)`).
+    pub fn oldest_in_flight(&self) -> Option<usize> {
+        (self.oldest != NIL).then(|| (self.oldest - self.base) as usize)
+    }
+
+    /// The index of the segment in flight sent last among those sent before
+    /// `(ts, end)` in RACK's sense (RFC 8985 RACK_sent_after). Every segment
+    /// in flight sent before that one was sent before `(ts, end)` too.
+    ///
+    /// Successive bounds are expected not to go back (RACK's only advance);
+    /// the answer is then found by moving forward from the previous one.
+    pub fn newest_in_flight_sent_before(&mut self, ts: Instant, end: SeqNumber) -> Option<usize> {
+        if let Some((t, s)) = self.rack_bound
+            && sent_after(t, s, ts, end)
+        {
+            // The bound went back: start again from the oldest.
+            self.rack_mark = NIL;
         }
-        self.segments.iter().find(|s| s.lost)
+        self.rack_bound = Some((ts, end));
+        let mut mark = self.rack_mark;
+        let mut next = if mark == NIL {
+            self.oldest
+        } else {
+            self.entry(mark).next
+        };
+        while next != NIL {
+            let seg = &self.entry(next).seg;
+            if !sent_after(ts, end, seg.sent_at, seg.end) {
+                break;
+            }
+            mark = next;
+            next = self.entry(next).next;
+        }
+        self.rack_mark = mark;
+        (mark != NIL).then(|| (mark - self.base) as usize)
     }
 
     /// Removes everything below `una` (a cumulative ACK). Returns the
     /// segments removed, oldest first, through `on_removed`.
     pub fn acknowledge(&mut self, una: SeqNumber, mut on_removed: impl FnMut(&SentSegment)) {
         while let Some(front) = self.segments.front() {
+            let front = front.seg;
             if front.end <= una {
-                let seg = self.segments.pop_front().expect("front exists");
-                self.forget(&seg);
-                on_removed(&seg);
+                if front.in_flight() {
+                    self.unlink(self.base);
+                } else if front.lost {
+                    self.lost.remove(&self.base);
+                }
+                self.segments.pop_front();
+                self.base += 1;
+                self.forget(&front);
+                on_removed(&front);
             } else if front.start < una {
                 // A partial ACK inside a segment (the peer took part of
                 // it, e.g. after its window shrank): keep the rest.
-                let seg = self.segments.front_mut().expect("front exists");
+                let seg = &mut self.segments.front_mut().expect("front exists").seg;
                 let cut = una.distance_from(seg.start) as usize;
                 if seg.in_flight() {
                     self.in_flight -= cut;
@@ -244,12 +488,17 @@ impl Scoreboard {
                 break;
             }
         }
+        if self.segments.is_empty() {
+            // Ids never go back; the send-order ends are already NIL.
+            self.rack_mark = NIL;
+        }
     }
 
     fn forget(&mut self, seg: &SentSegment) {
         let len = seg.len();
         if seg.sacked {
             self.sacked_bytes -= len;
+            self.sacked_segments -= 1;
         } else if seg.lost {
             self.lost_bytes -= len;
         } else {
@@ -257,9 +506,28 @@ impl Scoreboard {
         }
     }
 
+    /// The first segment not SACKed at or above `id` (`end_id()` if none),
+    /// shortening the skip pointers followed on the way.
+    fn first_unsacked_from(&mut self, id: u64) -> u64 {
+        let end = self.end_id();
+        let mut found = id;
+        while found < end && self.entry(found).seg.sacked {
+            found = self.entry(found).skip;
+        }
+        let mut at = id;
+        while at < end && at != found {
+            let e = self.entry_mut(at);
+            let next = e.skip;
+            e.skip = found;
+            at = next;
+        }
+        found
+    }
+
     /// Applies the SACK blocks of an ACK whose cumulative acknowledgment is
     /// `una` (already applied), for data up to `max` (SND.MAX). Newly SACKed
-    /// segments are passed to `on_sacked`.
+    /// segments are passed to `on_sacked`, in sequence order within each
+    /// block.
     pub fn apply_sack(
         &mut self,
         blocks: &[SackBlock],
@@ -290,52 +558,127 @@ impl Scoreboard {
                 update.bogus += 1;
                 continue;
             }
-            for seg in self.segments.iter_mut() {
-                if seg.start >= right {
+            // Only whole segments count as SACKed; a receiver holds what we
+            // sent as we sent it. They are the ones from the first starting
+            // at or above `left` up to the last ending at or below `right`.
+            let first = self.segments.partition_point(|e| e.seg.start < left);
+            let mut id = self.base + first as u64;
+            loop {
+                id = self.first_unsacked_from(id);
+                if id >= self.end_id() {
                     break;
                 }
-                // Only whole segments count as SACKed; a receiver holds
-                // what we sent as we sent it.
-                if seg.sacked || seg.start < left || seg.end > right {
-                    continue;
+                let seg = self.entry(id).seg;
+                if seg.start >= right || seg.end > right {
+                    break;
                 }
                 let len = seg.len();
                 if seg.lost {
+                    self.lost.remove(&id);
                     self.lost_bytes -= len;
                 } else {
+                    self.unlink(id);
                     self.in_flight -= len;
                 }
-                seg.sacked = true;
-                seg.lost = false;
+                let e = self.entry_mut(id);
+                e.seg.sacked = true;
+                e.seg.lost = false;
+                e.skip = id + 1;
                 self.sacked_bytes += len;
+                self.sacked_segments += 1;
                 update.newly_sacked += len;
                 update.newly_sacked_segments += 1;
-                on_sacked(seg);
+                on_sacked(&self.entry(id).seg);
+                id += 1;
             }
         }
         update
     }
 
-    /// Checks the cached byte counts against the segments (for tests and
-    /// debug assertions).
+    /// Checks the cached counts and indexes against the segments (for
+    /// tests and debug assertions).
     #[cfg(any(test, feature = "internals"))]
     pub fn check_invariants(&self) -> bool {
-        let (mut f, mut s, mut l) = (0, 0, 0);
+        let (mut f, mut s, mut l, mut n) = (0, 0, 0, 0);
         let mut prev: Option<SeqNumber> = None;
-        for seg in &self.segments {
+        let end = self.end_id();
+        // The first un-SACKed id above each position, from the top down: a
+        // skip pointer may not pass it.
+        let mut unsacked_above = Vec::with_capacity(self.segments.len());
+        let mut next_unsacked = end;
+        for (i, e) in self.segments.iter().enumerate().rev() {
+            unsacked_above.push(next_unsacked);
+            if !e.seg.sacked {
+                next_unsacked = self.base + i as u64;
+            }
+        }
+        unsacked_above.reverse();
+        for (i, e) in self.segments.iter().enumerate() {
+            let seg = &e.seg;
+            let id = self.base + i as u64;
             if seg.is_empty() || prev.is_some_and(|p| p != seg.start) || (seg.sacked && seg.lost) {
                 return false;
             }
             prev = Some(seg.end);
             if seg.sacked {
                 s += seg.len();
+                n += 1;
+                if e.skip <= id || e.skip > unsacked_above[i] {
+                    return false;
+                }
             } else if seg.lost {
                 l += seg.len();
             } else {
                 f += seg.len();
             }
+            if seg.lost != self.lost.contains(&id) {
+                return false;
+            }
         }
-        (f, s, l) == (self.in_flight, self.sacked_bytes, self.lost_bytes)
+        if (f, s, l, n)
+            != (
+                self.in_flight,
+                self.sacked_bytes,
+                self.lost_bytes,
+                self.sacked_segments,
+            )
+            || self.lost.iter().any(|&id| id < self.base || id >= end)
+        {
+            return false;
+        }
+        // The send-order list holds exactly the segments in flight, sorted.
+        let mut count = 0;
+        let mut at = self.oldest;
+        let mut before = NIL;
+        let mut mark_seen = self.rack_mark == NIL;
+        while at != NIL {
+            if at < self.base || at >= end {
+                return false;
+            }
+            let e = self.entry(at);
+            if !e.seg.in_flight() || e.prev != before {
+                return false;
+            }
+            if before != NIL && (self.entry(before).seg.sent_at, before) > (e.seg.sent_at, at) {
+                return false;
+            }
+            if at == self.rack_mark {
+                mark_seen = true;
+            }
+            // Up to the mark, everything was sent before RACK's bound.
+            if !mark_seen || at == self.rack_mark {
+                match self.rack_bound {
+                    Some((t, q)) if sent_after(t, q, e.seg.sent_at, e.seg.end) => {}
+                    _ => return false,
+                }
+            }
+            count += 1;
+            before = at;
+            at = e.next;
+        }
+        mark_seen
+            && before == self.newest
+            && count == self.segments.iter().filter(|e| e.seg.in_flight()).count()
     }
 }
 
