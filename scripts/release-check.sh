@@ -20,10 +20,15 @@ echo "release-check: cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet
 
 echo "release-check: cargo publish --dry-run --workspace"
-cargo publish --dry-run --workspace --quiet 2>&1 \
-    | grep -v -e 'aborting upload due to dry run' -e '^\s*$' || true
-# grep's status is not cargo's: check cargo's.
-if [ "${PIPESTATUS[0]}" -ne 0 ]; then
+# The dry run unpacks our own packaged crates into cargo's source cache,
+# keyed by the path of its temporary registry, and reuses an unpacking
+# left by an earlier run from the same path: clear ours so the crates are
+# checked as they are now.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/synack-*
+status=0
+out=$(cargo publish --dry-run --workspace --quiet 2>&1) || status=$?
+printf '%s\n' "$out" | grep -v -e 'aborting upload due to dry run' -e '^\s*$' || true
+if [ "$status" -ne 0 ]; then
     echo "release-check: cargo publish --dry-run failed" >&2
     exit 1
 fi
