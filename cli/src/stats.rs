@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use clap::Args;
 use serde_json::{Map, Value, json};
-use synack_core::FourTuple;
-use synack_core::conn::RecoveryStats;
-use synack_core::conn::{DropReason, Stats};
-use synack_core::endpoint::{EndpointDrops, EndpointStats};
+use synack_core::conn::{RecoveryStats, Stats};
+use synack_core::endpoint::EndpointStats;
+use synack_core::{DropReason, DropSite, Drops, FourTuple};
 use synack_tokio::Stack;
 
 /// The `--stats` options of long-running servers.
@@ -97,34 +96,8 @@ pub fn endpoint_json(s: &EndpointStats) -> Value {
         time_wait_overflow,
         buffer_memory,
     } = *s;
-    let EndpointDrops {
-        malformed,
-        not_tcp,
-        fragments,
-        no_connection,
-        no_listener,
-        syn_fin,
-        backlog_full,
-        connection_limit,
-        memory_limit,
-        bad_cookie,
-        time_wait: time_wait_drops,
-    } = drops;
     json!({
-        "drops": {
-            "malformed": malformed,
-            "not_tcp": not_tcp,
-            "fragments": fragments,
-            "no_connection": no_connection,
-            "no_listener": no_listener,
-            "syn_fin": syn_fin,
-            "backlog_full": backlog_full,
-            "connection_limit": connection_limit,
-            "memory_limit": memory_limit,
-            "bad_cookie": bad_cookie,
-            "time_wait": time_wait_drops,
-            "total": drops.total(),
-        },
+        "drops": drops_json(&drops, DropSite::Endpoint),
         "rsts_sent": rsts_sent,
         "rsts_rate_limited": rsts_rate_limited,
         "replies_dropped": replies_dropped,
@@ -138,6 +111,18 @@ pub fn endpoint_json(s: &EndpointStats) -> Value {
         "time_wait_overflow": time_wait_overflow,
         "buffer_memory": buffer_memory,
     })
+}
+
+/// The drop counters kept at `site`, every reason by name (zeros
+/// included, so a report's shape does not change), and their total.
+fn drops_json(drops: &Drops, site: DropSite) -> Value {
+    let mut by_reason: Map<String, Value> = DropReason::ALL
+        .iter()
+        .filter(|r| r.site() == site)
+        .map(|r| (r.name().to_string(), json!(drops.get(*r))))
+        .collect();
+    by_reason.insert("total".to_string(), json!(drops.total()));
+    Value::Object(by_reason)
 }
 
 /// Every counter of one connection's [`Stats`], each drop reason by name
@@ -178,10 +163,6 @@ pub fn connection_json(tuple: FourTuple, s: &Stats) -> Value {
         bogus_sack_blocks,
         rack_marked_lost,
     } = recovery;
-    let drops: Map<String, Value> = DropReason::ALL
-        .iter()
-        .map(|r| (r.name().to_string(), json!(drops.get(*r))))
-        .collect();
     let micros = |d: Option<synack_core::Duration>| d.map(|d| d.total_micros());
     json!({
         "local": tuple.local.to_string(),
@@ -196,7 +177,7 @@ pub fn connection_json(tuple: FourTuple, s: &Stats) -> Value {
         "timeouts": timeouts,
         "challenge_acks": challenge_acks,
         "window_probes": window_probes,
-        "drops": drops,
+        "drops": drops_json(&drops, DropSite::Connection),
         "recovery": {
             "fast_recoveries": fast_recoveries,
             "tlp_probes": tlp_probes,

@@ -194,6 +194,10 @@ fn check_stats_lines(stdout: &str, bytes: u64) {
     ] {
         assert!(endpoint["drops"][key].is_u64(), "missing {key}: {endpoint}");
     }
+    // Each table lists only the reasons counted at its own site.
+    assert!(endpoint["drops"]["paws"].is_null(), "{endpoint}");
+    assert!(closed[0]["drops"]["malformed"].is_null(), "{}", closed[0]);
+    assert!(closed[0]["drops"]["total"].is_u64(), "{}", closed[0]);
     assert_eq!(endpoint["connections_opened"], 1);
     assert!(last["connections"].is_array());
 }

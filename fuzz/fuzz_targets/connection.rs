@@ -30,13 +30,12 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use synack_core::conn::{
-    CloseReason, Config, Connection, DropCounts, DropReason, Keepalive, State,
-};
+use synack_core::conn::{CloseReason, Config, Connection, Keepalive, State};
 use synack_core::internals::SequenceVars;
 use synack_core::wire::{
     ChecksumMode, IpAddrPair, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpRepr, Timestamps,
 };
+use synack_core::{DropReason, Drops};
 use synack_core::{Duration, FourTuple, Instant, IsnGenerator, SeqNumber};
 use synack_fuzz::{
     Flags, Knobs, SynOptions, Ts, check_app_bytes, check_connection, crafted_options, endpoints,
@@ -273,7 +272,7 @@ impl Harness {
         &self,
         before: State,
         vars: SequenceVars,
-        drops_before: DropCounts,
+        drops_before: Drops,
         seg: &TcpRepr<'_>,
     ) {
         // A passive open that failed goes back to LISTEN as a new, empty

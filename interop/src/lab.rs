@@ -19,6 +19,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use synack_core::DropReason;
 use synack_link::impair::ImpairmentConfig;
 use synack_link::tun::TunConfig;
 use synack_tokio::link::{Impaired, Tun};
@@ -405,11 +406,13 @@ where
     // malformed, and what it set aside as not TCP must be exactly the
     // kernel's non-TCP packets in the capture.
     assert_eq!(
-        endpoint.drops.malformed, 0,
+        endpoint.drops.get(DropReason::Malformed),
+        0,
         "{case}: synack found malformed packets from the kernel: {endpoint:?}"
     );
     assert_eq!(
-        endpoint.drops.not_tcp, verdict.non_tcp,
+        endpoint.drops.get(DropReason::NotTcp),
+        verdict.non_tcp,
         "{case}: synack's count of non-TCP packets differs from the capture's: {endpoint:?}"
     );
     // tshark must have read every packet tcpdump says it wrote.

@@ -34,6 +34,7 @@ extern crate std;
 mod buffer;
 pub mod cc;
 pub mod conn;
+mod drops;
 pub mod endpoint;
 mod flow;
 #[cfg(any(test, feature = "internals"))]
@@ -50,6 +51,7 @@ mod tuple;
 pub mod wire;
 
 pub use conn::{Config, Connection};
+pub use drops::{DropReason, DropSite, Drops};
 pub use endpoint::{Endpoint, EndpointConfig};
 pub use isn::{ISN_CLOCK_TICK_MICROS, IsnGenerator};
 pub use seq::SeqNumber;

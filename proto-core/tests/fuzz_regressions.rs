@@ -2,7 +2,8 @@
 //! is named after what it found and replays the essence of the failing
 //! input through the public API, as the targets drive it.
 
-use synack_core::conn::{CloseReason, Config, Connection, DropReason, State};
+use synack_core::DropReason;
+use synack_core::conn::{CloseReason, Config, Connection, State};
 use synack_core::internals::harness::{CLIENT, Pair, SERVER};
 use synack_core::wire::{ChecksumMode, IpAddrPair, TcpFlags, TcpRepr};
 use synack_core::{Duration, FourTuple, Instant, IsnGenerator, SeqNumber};

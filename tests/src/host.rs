@@ -129,10 +129,10 @@ impl Host {
 mod tests {
     use super::*;
     use std::net::{IpAddr, SocketAddr};
-    use synack_core::FourTuple;
     use synack_core::IsnGenerator;
     use synack_core::conn::{CloseReason, Event};
     use synack_core::wire::{ChecksumMode, parse_tcp_in_ip};
+    use synack_core::{DropReason, FourTuple};
 
     const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
     const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -209,7 +209,7 @@ mod tests {
             bad[bit / 8] ^= 1 << (bit % 8);
             b.receive(now, &bad[..n]);
         }
-        assert_eq!(b.endpoint().stats().drops.malformed, 3);
+        assert_eq!(b.endpoint().stats().drops.get(DropReason::Malformed), 3);
         assert_eq!(b.transmit(now, &mut buf), None);
         // Nobody listens: the SYN is answered with a reset.
         b.receive(now, &buf[..n]);

@@ -20,7 +20,7 @@ use synack_core::conn::{
 };
 use synack_core::endpoint::{ConnectionHandle, EndpointConfig, ListenerId};
 use synack_core::wire::{ChecksumMode, Ipv4Packet, TcpFlags, parse_tcp_in_ip};
-use synack_core::{Duration, Instant};
+use synack_core::{DropReason, Duration, Instant};
 use synack_core::{ISN_CLOCK_TICK_MICROS, IsnGenerator};
 use synack_link::impair::{ImpairmentConfig, Rng};
 
@@ -1278,7 +1278,14 @@ impl Simulation {
                         // Only TCP is sent, so a packet that reads as
                         // another protocol or a fragment is corrupted.
                         let d = h.endpoint().stats().drops;
-                        d.malformed + d.not_tcp + d.fragments
+                        [
+                            DropReason::Malformed,
+                            DropReason::NotTcp,
+                            DropReason::Fragment,
+                        ]
+                        .map(|r| d.get(r))
+                        .iter()
+                        .sum::<u64>()
                     })
                     .sum::<u64>(),
             stray_resets: self

@@ -30,8 +30,9 @@ mod types;
 #[cfg(test)]
 mod tests;
 
+use crate::drops::DropReason;
 pub use config::{Config, ConfigError, Keepalive};
-pub use types::{CloseReason, DropCounts, DropReason, Error, Event, State, Stats};
+pub use types::{CloseReason, Error, Event, State, Stats};
 
 pub use crate::recovery::RecoveryStats;
 

@@ -1,8 +1,8 @@
-//! The vocabulary of a connection: states, events, errors, drop reasons and
-//! statistics.
+//! The vocabulary of a connection: states, events, errors and statistics.
 
 use core::fmt;
 
+use crate::drops::Drops;
 use crate::time::Duration;
 
 /// The eleven states of RFC 9293 §3.3.2.
@@ -153,103 +153,6 @@ impl fmt::Display for Error {
 
 impl core::error::Error for Error {}
 
-/// Why an arriving segment was dropped. Every drop is counted by reason
-/// in [`Stats::drops`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(usize)]
-pub enum DropReason {
-    /// Addressed to a different peer than this connection's.
-    WrongPeer,
-    /// Its sequence numbers lie outside the receive window (RFC 9293
-    /// §3.10.7.4); an ACK was sent instead.
-    OutOfWindow,
-    /// Rejected by PAWS (RFC 7323 §5): its timestamp is older than the last.
-    Paws,
-    /// No timestamp option although both sides agreed to send one on every
-    /// segment (RFC 7323 §3.2 says to drop it).
-    MissingTimestamp,
-    /// Its ACK acknowledges data never sent (RFC 9293 §3.10.7.4).
-    AckOfUnsent,
-    /// Its ACK is older than anything the peer may still acknowledge
-    /// (RFC 5961 §5.2).
-    AckTooOld,
-    /// A reset outside the window, or one answered by a challenge ACK
-    /// (RFC 5961 §3).
-    BadReset,
-    /// A SYN in a synchronized state, answered by a challenge ACK
-    /// (RFC 5961 §4).
-    UnexpectedSyn,
-    /// A segment without ACK where one is required, or otherwise not valid
-    /// in the current state.
-    InvalidForState,
-    /// Out-of-order data that would exceed the reassembly range limit.
-    ReassemblyFull,
-}
-
-impl DropReason {
-    /// Number of reasons.
-    pub const COUNT: usize = 10;
-    /// Every reason, in counter order.
-    pub const ALL: [DropReason; DropReason::COUNT] = [
-        DropReason::WrongPeer,
-        DropReason::OutOfWindow,
-        DropReason::Paws,
-        DropReason::MissingTimestamp,
-        DropReason::AckOfUnsent,
-        DropReason::AckTooOld,
-        DropReason::BadReset,
-        DropReason::UnexpectedSyn,
-        DropReason::InvalidForState,
-        DropReason::ReassemblyFull,
-    ];
-
-    /// A short snake_case name for reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            DropReason::WrongPeer => "wrong_peer",
-            DropReason::OutOfWindow => "out_of_window",
-            DropReason::Paws => "paws",
-            DropReason::MissingTimestamp => "missing_timestamp",
-            DropReason::AckOfUnsent => "ack_of_unsent",
-            DropReason::AckTooOld => "ack_too_old",
-            DropReason::BadReset => "bad_reset",
-            DropReason::UnexpectedSyn => "unexpected_syn",
-            DropReason::InvalidForState => "invalid_for_state",
-            DropReason::ReassemblyFull => "reassembly_full",
-        }
-    }
-}
-
-/// Drop counters, one per [`DropReason`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DropCounts([u64; DropReason::COUNT]);
-
-impl DropCounts {
-    /// The count for one reason.
-    pub fn get(&self, reason: DropReason) -> u64 {
-        self.0[reason as usize]
-    }
-
-    /// Counts one more drop.
-    pub fn add(&mut self, reason: DropReason) {
-        let c = &mut self.0[reason as usize];
-        *c = c.saturating_add(1);
-    }
-
-    /// All drops together.
-    pub fn total(&self) -> u64 {
-        self.0.iter().fold(0u64, |a, b| a.saturating_add(*b))
-    }
-
-    /// `(reason, count)` for every reason with a non-zero count.
-    pub fn iter(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
-        DropReason::ALL
-            .iter()
-            .map(|r| (*r, self.get(*r)))
-            .filter(|(_, n)| *n > 0)
-    }
-}
-
 /// What a connection has done so far. Read it with `Connection::stats`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -272,7 +175,7 @@ pub struct Stats {
     /// Zero-window probes sent.
     pub window_probes: u64,
     /// Dropped segments by reason.
-    pub drops: DropCounts,
+    pub drops: Drops,
     /// Congestion controller in use.
     pub congestion_control: &'static str,
     /// Congestion window in bytes.

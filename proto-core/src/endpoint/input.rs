@@ -8,6 +8,7 @@ use super::timers::Owner;
 use super::{ConnectionHandle, Endpoint, EndpointError, ListenerId, Stage, SynCookieMode};
 use super::{is_unicast, slab::Key};
 use crate::conn::{Connection, timestamp_clock};
+use crate::drops::DropReason;
 use crate::seq::SeqNumber;
 use crate::syncookie::{COOKIE_PERIOD, MAX_COOKIE_AGE, TsCookieOptions, encode_ts_options};
 use crate::time::Instant;
@@ -33,7 +34,7 @@ impl Endpoint {
         self.settle();
         match TcpRepr::parse_bytes(segment, addrs, self.config.conn.checksums) {
             Ok(seg) => self.dispatch(now, addrs, &seg),
-            Err(_) => self.stats.drops.malformed += 1,
+            Err(_) => self.stats.drops.add(DropReason::Malformed),
         }
     }
 
@@ -44,9 +45,9 @@ impl Endpoint {
         self.settle();
         match parse_tcp_in_ip(packet, self.config.conn.checksums) {
             Ok((ip, seg)) => self.dispatch(now, &ip.addrs(), &seg),
-            Err(WireError::NotTcp(_)) => self.stats.drops.not_tcp += 1,
-            Err(WireError::Fragmented) => self.stats.drops.fragments += 1,
-            Err(_) => self.stats.drops.malformed += 1,
+            Err(WireError::NotTcp(_)) => self.stats.drops.add(DropReason::NotTcp),
+            Err(WireError::Fragmented) => self.stats.drops.add(DropReason::Fragment),
+            Err(_) => self.stats.drops.add(DropReason::Malformed),
         }
     }
 
@@ -59,7 +60,7 @@ impl Endpoint {
             || !is_unicast(addrs.src())
             || !is_unicast(addrs.dst())
         {
-            self.stats.drops.malformed += 1;
+            self.stats.drops.add(DropReason::Malformed);
             return;
         }
         let tuple = FourTuple::of_incoming(addrs, seg.src_port, seg.dst_port);
@@ -94,7 +95,7 @@ impl Endpoint {
                 .get(l.0)
                 .is_some_and(|l| l.accept.len() >= self.config.accept_backlog)
         {
-            self.stats.drops.backlog_full += 1;
+            self.stats.drops.add(DropReason::BacklogFull);
             return;
         }
         e.conn.handle_segment(now, addrs, seg);
@@ -113,9 +114,9 @@ impl Endpoint {
         let two_msl = self.config.conn.msl.saturating_mul(2);
         let entry = self.time_wait.get_mut(key)?;
         match entry.on_segment(seg, self.config.conn.timestamps) {
-            TimeWaitAction::Drop => self.stats.drops.time_wait += 1,
+            TimeWaitAction::Drop => self.stats.drops.add(DropReason::TimeWait),
             TimeWaitAction::Ack { fin } => {
-                self.stats.drops.time_wait += 1;
+                self.stats.drops.add(DropReason::TimeWait);
                 let ack = Reply {
                     tuple: entry.tuple,
                     seq: entry.snd_nxt,
@@ -164,20 +165,20 @@ impl Endpoint {
         let listener = self.find_listener(tuple.local);
         if flags.contains(TcpFlags::RST) {
             // Never answer a reset.
-            self.stats.drops.no_connection += 1;
+            self.stats.drops.add(DropReason::NoConnection);
             return;
         }
         if reopen.is_some() && (listener.is_none() || !syn_only) {
             // Nothing would take the tuple over: TIME-WAIT stays (as in
             // Linux, which keeps it when no listener wants the SYN).
-            self.stats.drops.time_wait += 1;
+            self.stats.drops.add(DropReason::TimeWait);
             return;
         }
         let Some(listener) = listener else {
             if syn_only {
-                self.stats.drops.no_listener += 1;
+                self.stats.drops.add(DropReason::NoListener);
             } else {
-                self.stats.drops.no_connection += 1;
+                self.stats.drops.add(DropReason::NoConnection);
             }
             return self.send_reset(now, tuple, seg);
         };
@@ -186,19 +187,19 @@ impl Endpoint {
                 return self.cookie_ack(now, listener, tuple, seg);
             }
             // LISTEN: "any acknowledgment is bad": <SEQ=SEG.ACK><CTL=RST>.
-            self.stats.drops.no_connection += 1;
+            self.stats.drops.add(DropReason::NoConnection);
             return self.send_reset(now, tuple, seg);
         }
         if !flags.contains(TcpFlags::SYN) {
             // LISTEN: any other segment is dropped without reply.
-            self.stats.drops.no_connection += 1;
+            self.stats.drops.add(DropReason::NoConnection);
             return;
         }
         if flags.contains(TcpFlags::FIN) {
             // SYN+FIN opens and closes at once: no stack sends it, scanners
             // do (to slip past filters that look for a bare SYN). RFC 9293
             // would take it as a SYN; Linux discards it, and so do we.
-            self.stats.drops.syn_fin += 1;
+            self.stats.drops.add(DropReason::SynFin);
             return;
         }
         self.syn(now, listener, tuple, seg, reopen);
@@ -220,7 +221,7 @@ impl Endpoint {
         if listener.accept.len() >= self.config.accept_backlog {
             // The application is not accepting: a new connection would
             // only wait (Linux drops these SYNs too).
-            self.stats.drops.backlog_full += 1;
+            self.stats.drops.add(DropReason::BacklogFull);
             return;
         }
         let full = listener.syn_queue >= self.config.syn_backlog;
@@ -236,7 +237,7 @@ impl Endpoint {
         // sequence space (RFC 9293 MAY-2), so a reopening SYN waits for
         // room in the queue instead.
         if full || cookie {
-            self.stats.drops.backlog_full += 1;
+            self.stats.drops.add(DropReason::BacklogFull);
             return;
         }
         if let Err(e) = self.admit() {
@@ -252,7 +253,7 @@ impl Endpoint {
         let Ok(mut conn) = Connection::accept(self.listener_conn_config(id), tuple, seg, iss, now)
         else {
             // Only a SYN of mixed families could fail, and tuples never are.
-            self.stats.drops.malformed += 1;
+            self.stats.drops.add(DropReason::Malformed);
             return;
         };
         conn.set_timestamp_offset(self.timestamp_offset(&tuple));
@@ -338,12 +339,12 @@ impl Endpoint {
             .get(id.0)
             .is_none_or(|l| l.accept.len() >= self.config.accept_backlog)
         {
-            self.stats.drops.backlog_full += 1;
+            self.stats.drops.add(DropReason::BacklogFull);
             return;
         }
         let Some(params) = self.cookies.validate(&tuple, seg.ack, seg.seq, now) else {
             self.stats.cookies_rejected += 1;
-            self.stats.drops.bad_cookie += 1;
+            self.stats.drops.add(DropReason::BadCookie);
             return self.send_reset(now, tuple, seg);
         };
         if let Err(e) = self.admit() {
@@ -357,7 +358,7 @@ impl Endpoint {
             self.timestamp_offset(&tuple),
             now,
         ) else {
-            self.stats.drops.bad_cookie += 1;
+            self.stats.drops.add(DropReason::BadCookie);
             return;
         };
         self.stats.cookies_accepted += 1;
@@ -371,8 +372,8 @@ impl Endpoint {
     /// Counts a connection refused for a limit.
     fn count_refusal(&mut self, e: EndpointError) {
         match e {
-            EndpointError::MemoryLimit => self.stats.drops.memory_limit += 1,
-            _ => self.stats.drops.connection_limit += 1,
+            EndpointError::MemoryLimit => self.stats.drops.add(DropReason::MemoryLimit),
+            _ => self.stats.drops.add(DropReason::ConnectionLimit),
         }
     }
 

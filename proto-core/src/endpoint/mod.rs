@@ -63,7 +63,7 @@ mod types;
 mod tests;
 
 pub use config::{EndpointConfig, EndpointConfigError, SynCookieMode};
-pub use types::{ConnectionHandle, EndpointDrops, EndpointError, EndpointStats, ListenerId};
+pub use types::{ConnectionHandle, EndpointError, EndpointStats, ListenerId};
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};

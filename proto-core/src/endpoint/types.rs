@@ -82,66 +82,13 @@ impl fmt::Display for EndpointError {
 
 impl core::error::Error for EndpointError {}
 
-/// Arriving segments the endpoint dropped before any connection saw them,
-/// by reason. Segments a connection dropped are in its own
-/// [`Stats::drops`](crate::conn::Stats::drops).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct EndpointDrops {
-    /// Unparsable, a bad checksum, port 0, or a non-unicast address.
-    pub malformed: u64,
-    /// Well-formed IP packets of another protocol (ICMP, UDP, neighbour
-    /// discovery…): not errors, just not TCP.
-    pub not_tcp: u64,
-    /// IP fragments: the endpoint does not reassemble (TCP avoids
-    /// fragmentation by its MSS).
-    pub fragments: u64,
-    /// Not a SYN, and no connection or listener takes it (answered with a
-    /// reset unless it was one, within the rate limit).
-    pub no_connection: u64,
-    /// A SYN for a port nobody listens on (answered with a reset).
-    pub no_listener: u64,
-    /// A SYN that also carried FIN, for a listener: discarded without
-    /// reply, as Linux does.
-    pub syn_fin: u64,
-    /// A listener's SYN queue (cookies off) or accept queue was full.
-    pub backlog_full: u64,
-    /// The connection limit was reached.
-    pub connection_limit: u64,
-    /// The buffer memory limit was reached.
-    pub memory_limit: u64,
-    /// An ACK whose SYN cookie did not validate (answered with a reset).
-    pub bad_cookie: u64,
-    /// Taken in by a TIME-WAIT entry: resets (RFC 1337), SYNs that may not
-    /// reopen it (RFC 6191), duplicates (each answered with an ACK).
-    pub time_wait: u64,
-}
-
-impl EndpointDrops {
-    /// All drops together.
-    pub fn total(&self) -> u64 {
-        [
-            self.malformed,
-            self.not_tcp,
-            self.fragments,
-            self.no_connection,
-            self.no_listener,
-            self.syn_fin,
-            self.backlog_full,
-            self.connection_limit,
-            self.memory_limit,
-            self.bad_cookie,
-            self.time_wait,
-        ]
-        .iter()
-        .fold(0u64, |a, b| a.saturating_add(*b))
-    }
-}
-
 /// What an endpoint has done, and what it holds now.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct EndpointStats {
-    /// Segments dropped before reaching a connection.
-    pub drops: EndpointDrops,
+    /// Segments dropped before reaching a connection, by reason (only
+    /// reasons whose [`DropReason::site`](crate::DropReason::site) is the
+    /// endpoint are counted here).
+    pub drops: crate::Drops,
     /// Resets sent for segments that matched no connection.
     pub rsts_sent: u64,
     /// Resets (and TIME-WAIT acknowledgments) not sent because of

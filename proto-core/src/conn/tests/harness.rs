@@ -1,6 +1,7 @@
 //! Helpers for the connection tests over the shared [`Pair`] harness
 //! (`crate::harness`): crafted segments, test data, whole transfers.
 
+pub(super) use crate::DropReason;
 pub(super) use crate::conn::*;
 pub(super) use crate::harness::{Fate, Pair, deliver_all};
 pub(super) use crate::time::Duration;

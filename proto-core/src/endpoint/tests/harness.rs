@@ -6,6 +6,7 @@ use std::vec;
 use std::vec::Vec;
 
 use super::super::{ConnectionHandle, Endpoint, EndpointConfig};
+pub(super) use crate::DropReason;
 use crate::conn::Error;
 pub use crate::harness::{
     CLIENT_V4, CLIENT_V6, EndpointPair, Link, SERVER_V4, SERVER_V6, craft, drain,

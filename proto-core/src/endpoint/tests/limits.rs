@@ -32,7 +32,7 @@ fn connection_limit_refuses_connects_and_drops_syns() {
     );
     net.run_for(Duration::from_secs(2));
     let s = net.server.stats();
-    assert!(s.drops.connection_limit >= 2, "{s:?}");
+    assert!(s.drops.get(DropReason::ConnectionLimit) >= 2, "{s:?}");
     assert_eq!(s.connections, 1);
 }
 
@@ -63,7 +63,7 @@ fn memory_limit_refuses_new_connections() {
     };
     let (addrs, bytes) = craft(SocketAddr::new(CLIENT_V4, 999), server_addr(), &syn);
     net.server.handle_segment(net.now, &addrs, &bytes);
-    assert_eq!(net.server.stats().drops.memory_limit, 1);
+    assert_eq!(net.server.stats().drops.get(DropReason::MemoryLimit), 1);
     // Closing gives the memory back, before the connection is released.
     net.client.connection_mut(c).unwrap().abort();
     assert!(
@@ -95,7 +95,7 @@ fn a_full_accept_queue_holds_back_handshakes() {
         .connect(CLIENT_V4, server_addr(), net.now)
         .unwrap();
     net.run_for(Duration::from_secs(3));
-    assert!(net.server.stats().drops.backlog_full >= 1);
+    assert!(net.server.stats().drops.get(DropReason::BacklogFull) >= 1);
     assert!(!net.saw(false, c2, Event::Connected));
     assert_eq!(net.server.pending_accepts(l), 1);
     // Accepting makes room; the retransmitted SYN then gets through.
@@ -182,7 +182,7 @@ fn a_burst_beyond_the_backlogs_gets_in_without_resets() {
     assert_eq!(net.client.stats().rsts_sent, 0);
     // The queues did overflow: SYNs or final ACKs were held back.
     assert!(
-        stats.drops.backlog_full > 0 || stats.cookies_sent > 0,
+        stats.drops.get(DropReason::BacklogFull) > 0 || stats.cookies_sent > 0,
         "{stats:?}"
     );
 }

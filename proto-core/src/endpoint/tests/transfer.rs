@@ -126,8 +126,14 @@ fn ip_packets_in_and_out_for_both_families() {
         net.server.handle_ip_packet(net.now, &buf[..syn_ack.len]);
         net.server.handle_ip_packet(net.now, &[]);
         let after = net.server.stats().drops;
-        assert_eq!(after.malformed, before.malformed + 2);
-        assert_eq!(after.not_tcp, before.not_tcp);
+        assert_eq!(
+            after.get(DropReason::Malformed),
+            before.get(DropReason::Malformed) + 2
+        );
+        assert_eq!(
+            after.get(DropReason::NotTcp),
+            before.get(DropReason::NotTcp)
+        );
     }
 }
 
@@ -204,7 +210,11 @@ fn fragments_and_other_protocols_are_counted_apart_from_malformed_packets() {
     ep.handle_ip_packet(now, &buf[..n]);
     let drops = ep.stats().drops;
     assert_eq!(
-        (drops.fragments, drops.not_tcp, drops.malformed),
+        (
+            drops.get(DropReason::Fragment),
+            drops.get(DropReason::NotTcp),
+            drops.get(DropReason::Malformed)
+        ),
         (1, 0, 1),
         "{drops:?}"
     );
@@ -213,6 +223,6 @@ fn fragments_and_other_protocols_are_counted_apart_from_malformed_packets() {
     let sum = crate::wire::internet_checksum(&buf[..20]);
     buf[10..12].copy_from_slice(&sum.to_be_bytes());
     ep.handle_ip_packet(now, &buf[..n]);
-    assert_eq!(ep.stats().drops.not_tcp, 1);
+    assert_eq!(ep.stats().drops.get(DropReason::NotTcp), 1);
     assert_eq!(ep.stats().connections, 0);
 }
