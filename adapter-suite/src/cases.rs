@@ -9,14 +9,33 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+use futures_util::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use synack_core::Duration as CoreDuration;
 use synack_driver::StackConfig;
 use synack_driver::link::{Impaired, Udp};
 use synack_link::impair::{ImpairmentConfig, LossModel, Rng};
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::Adapter;
+use crate::{Adapter, Task};
+
+/// Everything `reader` gives up to its end.
+async fn read_all<R: AsyncRead + Unpin>(reader: &mut R) -> Vec<u8> {
+    let mut got = Vec::new();
+    reader.read_to_end(&mut got).await.unwrap();
+    got
+}
+
+/// Writes `data` and then closes `writer`, on a task of its own (so the
+/// caller can read at the same time).
+fn write_and_close<A: Adapter, W: AsyncWrite + Unpin + Send + 'static>(
+    mut writer: W,
+    data: Vec<u8>,
+) -> Task<'static, ()> {
+    A::spawn(async move {
+        writer.write_all(&data).await.unwrap();
+        writer.close().await.unwrap();
+    })
+}
 
 /// A stack of `A` on a fresh loopback UDP socket, and that socket's
 /// address (a listener there is reached with no route set up).
@@ -73,14 +92,10 @@ pub fn hundred_concurrent_echo_connections_are_byte_exact<A: Adapter>() {
             clients.push(A::spawn(async move {
                 let stream = A::connect(&client, addr).await.unwrap();
                 let data = synack_testkit::pattern(id, 64 << 10);
-                let (mut r, mut w) = stream.split();
+                let (mut r, w) = stream.split();
                 let sent = data.clone();
-                let writer = A::spawn(async move {
-                    w.write_all(&sent).await.unwrap();
-                    w.close().await.unwrap();
-                });
-                let mut back = Vec::new();
-                r.read_to_end(&mut back).await.unwrap();
+                let writer = write_and_close::<A, _>(w, sent);
+                let back = read_all(&mut r).await;
                 writer.await;
                 assert!(back == data, "connection {id}: echo differs");
             }));
@@ -134,13 +149,11 @@ pub fn client_half_closes_and_still_reads_the_reply<A: Adapter>() {
         let (mut c, mut s, _a, _b) = pair::<A>().await;
         c.write_all(b"request").await.unwrap();
         c.close().await.unwrap();
-        let mut req = Vec::new();
-        s.read_to_end(&mut req).await.unwrap();
+        let req = read_all(&mut s).await;
         assert_eq!(req, b"request");
         s.write_all(b"reply after your FIN").await.unwrap();
         s.close().await.unwrap();
-        let mut reply = Vec::new();
-        c.read_to_end(&mut reply).await.unwrap();
+        let reply = read_all(&mut c).await;
         assert_eq!(reply, b"reply after your FIN");
     });
 }
@@ -151,14 +164,12 @@ pub fn server_half_closes_and_still_reads_the_upload<A: Adapter>() {
         let (mut c, mut s, _a, _b) = pair::<A>().await;
         s.write_all(b"hello").await.unwrap();
         s.close().await.unwrap();
-        let mut greeting = Vec::new();
-        c.read_to_end(&mut greeting).await.unwrap();
+        let greeting = read_all(&mut c).await;
         assert_eq!(greeting, b"hello");
         let upload = synack_testkit::pattern(3, 300_000);
         c.write_all(&upload).await.unwrap();
         c.close().await.unwrap();
-        let mut got = Vec::new();
-        s.read_to_end(&mut got).await.unwrap();
+        let got = read_all(&mut s).await;
         assert!(got == upload, "upload differs");
     });
 }
@@ -226,8 +237,7 @@ pub fn dropping_the_last_handle_still_delivers_what_was_written<A: Adapter>() {
         c.write_all(&data).await.unwrap();
         drop(c);
         drop(client);
-        let mut got = Vec::new();
-        s.read_to_end(&mut got).await.unwrap();
+        let got = read_all(&mut s).await;
         assert_eq!(got.len(), data.len());
         assert!(got == data);
         drop(server);
@@ -262,12 +272,8 @@ pub fn a_writer_waits_for_a_reader_that_does_not_read<A: Adapter>() {
             "{written} bytes taken, bound {bound}"
         );
         let rest = data[written..].to_vec();
-        let writer = A::spawn(async move {
-            w.write_all(&rest).await.unwrap();
-            w.close().await.unwrap();
-        });
-        let mut got = Vec::new();
-        s.read_to_end(&mut got).await.unwrap();
+        let writer = write_and_close::<A, _>(w, rest);
+        let got = read_all(&mut s).await;
         writer.await;
         assert!(got == data, "the data differs");
     });
@@ -327,24 +333,13 @@ pub fn one_percent_loss_leaves_the_data_intact<A: Adapter>() {
         let (s, _) = A::accept(&listener).await.unwrap();
         let up = synack_testkit::pattern(11, 2 << 20);
         let down = synack_testkit::pattern(12, 2 << 20);
-        let (mut cr, mut cw) = c.split();
-        let (mut sr, mut sw) = s.split();
+        let (mut cr, cw) = c.split();
+        let (mut sr, sw) = s.split();
         let (u, d) = (up.clone(), down.clone());
-        let client_writes = A::spawn(async move {
-            cw.write_all(&u).await.unwrap();
-            cw.close().await.unwrap();
-        });
-        let server_writes = A::spawn(async move {
-            sw.write_all(&d).await.unwrap();
-            sw.close().await.unwrap();
-        });
-        let server_reads = A::spawn(async move {
-            let mut got = Vec::new();
-            sr.read_to_end(&mut got).await.unwrap();
-            got
-        });
-        let mut got_down = Vec::new();
-        cr.read_to_end(&mut got_down).await.unwrap();
+        let client_writes = write_and_close::<A, _>(cw, u);
+        let server_writes = write_and_close::<A, _>(sw, d);
+        let server_reads = A::spawn(async move { read_all(&mut sr).await });
+        let got_down = read_all(&mut cr).await;
         assert!(got_down == down, "download differs");
         assert!(server_reads.await == up, "upload differs");
         client_writes.await;
@@ -395,8 +390,7 @@ pub fn set_nodelay_after_the_connection_closed_is_ok<A: Adapter>() {
     A::run(Duration::from_secs(20), async {
         let (mut c, s, _a, _b) = pair::<A>().await;
         drop(s);
-        let mut rest = Vec::new();
-        c.read_to_end(&mut rest).await.unwrap();
+        read_all(&mut c).await;
         c.close().await.unwrap();
         // Long enough for both FINs to be acknowledged (TIME-WAIT).
         A::sleep(Duration::from_millis(300)).await;
@@ -498,11 +492,7 @@ pub fn vectored_writes_of_many_slices_arrive_byte_exact<A: Adapter>() {
             len += 37;
         }
         assert!(cuts.len() > 5000 && cuts.iter().any(|c| c.is_empty()));
-        let reader = A::spawn(async move {
-            let mut got = Vec::new();
-            s.read_to_end(&mut got).await.unwrap();
-            got
-        });
+        let reader = A::spawn(async move { read_all(&mut s).await });
         let mut slices: Vec<std::io::IoSlice<'_>> =
             cuts.iter().map(|c| std::io::IoSlice::new(c)).collect();
         let mut rest = &mut slices[..];
@@ -544,8 +534,7 @@ pub fn peek_shows_what_the_next_read_gets<A: Adapter>() {
         // Peeking again shows at least the same bytes.
         let again = A::peek(&mut s, &mut peeked).await.unwrap();
         assert!(again >= n && peeked[..again] == data[..again]);
-        let mut got = Vec::new();
-        s.read_to_end(&mut got).await.unwrap();
+        let got = read_all(&mut s).await;
         assert!(got == data, "the read got other bytes than the peek");
         let _c = writer.await;
     });
@@ -685,8 +674,7 @@ async fn tun_helper<A: Adapter>() {
     let listener = A::bind(&stack, SocketAddr::new(local, 7000)).unwrap();
     let echo = A::spawn(async move {
         let (mut s, _) = A::accept(&listener).await.unwrap();
-        let mut got = Vec::new();
-        s.read_to_end(&mut got).await.unwrap();
+        let got = read_all(&mut s).await;
         s.write_all(&got).await.unwrap();
         s.close().await.unwrap();
         listener
