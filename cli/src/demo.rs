@@ -45,8 +45,14 @@ pub(crate) struct Summary {
     retransmitted: u64,
     cc: &'static str,
     runtime: Runtime,
-    /// Text report only: how recovery went.
-    detail: String,
+    /// Retransmission timeouts that fired at the sender.
+    timeouts: u64,
+    /// Fast recovery episodes (RFC 6675) the sender entered.
+    fast_recoveries: u64,
+    /// Tail loss probes (RFC 8985) the sender sent.
+    tail_loss_probes: u64,
+    /// The sender's congestion window at the end, in bytes.
+    cwnd: usize,
 }
 
 pub fn run(args: DemoArgs) -> ExitCode {
@@ -156,13 +162,10 @@ impl Summary {
             retransmitted: stats.retransmitted_segments,
             cc: stats.congestion_control,
             runtime: args.stack.runtime,
-            detail: format!(
-                "timeouts {}, fast recoveries {}, tail-loss probes {}, cwnd {} B at the end",
-                stats.timeouts,
-                stats.recovery.fast_recoveries,
-                stats.recovery.tlp_probes,
-                stats.cwnd
-            ),
+            timeouts: stats.timeouts,
+            fast_recoveries: stats.recovery.fast_recoveries,
+            tail_loss_probes: stats.recovery.tlp_probes,
+            cwnd: stats.cwnd,
         }
     }
 }
@@ -229,6 +232,10 @@ fn report(args: &DemoArgs, s: &Summary) {
             "data_intact": s.intact,
             "srtt_ms": s.srtt_ms,
             "retransmitted_segments": s.retransmitted,
+            "timeouts": s.timeouts,
+            "fast_recoveries": s.fast_recoveries,
+            "tail_loss_probes": s.tail_loss_probes,
+            "cwnd": s.cwnd,
             "cc": s.cc,
             "runtime": s.runtime.name(),
         });
@@ -256,7 +263,7 @@ fn report(args: &DemoArgs, s: &Summary) {
         None => println!("  srtt unmeasured"),
     }
     println!(
-        "  retransmitted segments: {} ({})",
-        s.retransmitted, s.detail
+        "  retransmitted segments: {} (timeouts {}, fast recoveries {}, tail-loss probes {}, cwnd {} B at the end)",
+        s.retransmitted, s.timeouts, s.fast_recoveries, s.tail_loss_probes, s.cwnd
     );
 }

@@ -53,6 +53,9 @@ fn demo_json_has_the_promised_keys_and_intact_data() {
     ] {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
     }
+    for key in ["timeouts", "fast_recoveries", "tail_loss_probes", "cwnd"] {
+        assert!(v[key].is_u64(), "missing {key}: {v}");
+    }
     assert_eq!(v["bytes"], 8 << 20);
     assert_eq!(v["data_intact"], true);
     assert_eq!(v["cc"], "newreno");
@@ -70,6 +73,12 @@ fn demo_with_loss_and_cubic_still_delivers_everything() {
     assert_eq!(v["data_intact"], true);
     assert_eq!(v["cc"], "cubic");
     assert!(v["retransmitted_segments"].as_u64().unwrap() > 0, "{v}");
+    // Losses were repaired by some means the counters name.
+    let repairs = ["timeouts", "fast_recoveries", "tail_loss_probes"]
+        .map(|k| v[k].as_u64().unwrap())
+        .iter()
+        .sum::<u64>();
+    assert!(repairs > 0, "{v}");
 }
 
 #[test]
