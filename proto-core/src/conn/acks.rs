@@ -54,9 +54,11 @@ impl OwedAcks {
     /// then owes an ACK of the current state instead, which says at least
     /// as much).
     pub fn push(&mut self, record: AckRecord) -> bool {
+        // Room for a few at first: a batch seldom holds just one.
+        let want = if self.records.capacity() == 0 { 8 } else { 1 };
         if self.records.len() >= MAX_OWED_ACKS {
             self.records.pop_front();
-        } else if self.records.try_reserve(1).is_err() {
+        } else if self.records.try_reserve(want).is_err() {
             return false;
         }
         self.records.push_back(record);
