@@ -78,6 +78,10 @@ pub struct Pair {
     pub events_b: Vec<Event>,
     /// The addresses of a's segments to b.
     pub a_addrs: IpAddrPair,
+    /// Hand in every segment that has arrived before either side
+    /// transmits, as drivers do with a receive batch; otherwise each
+    /// segment is answered before the next arrives.
+    pub batch_delivery: bool,
     buf: Vec<u8>,
 }
 
@@ -118,6 +122,7 @@ impl Pair {
             events_a: Vec::new(),
             events_b: Vec::new(),
             a_addrs,
+            batch_delivery: false,
             buf: vec![0; 64 * 1024],
         }
     }
@@ -284,6 +289,13 @@ impl Pair {
             return false;
         };
         self.now = self.now.max(next);
+        if self.batch_delivery {
+            // Everything that arrived, then the answers.
+            while let Some(p) = self.wire.take_arrived(self.now) {
+                self.deliver_with(p.to_b, &p.addrs, &p.bytes);
+            }
+            self.flush();
+        }
         // One segment at a time, each answered before the next arrives, as
         // a host processes packets.
         while let Some(p) = self.wire.take_arrived(self.now) {

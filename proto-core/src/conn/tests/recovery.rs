@@ -85,6 +85,46 @@ fn newreno_recovery_without_sack() {
 }
 
 #[test]
+fn a_batching_receiver_lets_newreno_without_sack_fast_retransmit() {
+    // b's host hands in every segment that has arrived before it
+    // transmits. a, without SACK or pacing, counts duplicate ACKs: one
+    // loss in a large burst must be repaired by one fast retransmit, with
+    // no timeout and no tail loss probe, because b answers every
+    // out-of-order segment of the batch (RFC 5681 §4.2).
+    let a_config = Config {
+        sack: false,
+        pacing: false,
+        ..Config::default()
+    };
+    let mut p = Pair::with_configs(&a_config, &Config::default(), SeqNumber(77));
+    p.established();
+    p.batch_delivery = true;
+    // Lose the 150th data segment: by then slow start has the window at
+    // well over a hundred segments, sent in bursts that arrive together.
+    // Under Miri the 30th, with the window at about twenty.
+    let (lose, len) = if cfg!(miri) {
+        (30, 100_000)
+    } else {
+        (150, 1_000_000)
+    };
+    p.set_filter(move |to_b, seg, n| {
+        if to_b && !seg.payload.is_empty() {
+            *n += 1;
+            if *n == lose {
+                return Fate::Drop;
+            }
+        }
+        Fate::Deliver
+    });
+    transfer(&mut p, &pattern(len), &[], Duration::from_secs(60));
+    let s = p.a.stats();
+    assert_eq!(s.recovery.fast_recoveries, 1, "{s:?}");
+    assert_eq!(s.timeouts, 0, "{s:?}");
+    assert_eq!(s.recovery.tlp_probes, 0, "{s:?}");
+    assert_eq!(s.retransmitted_segments, 1, "{s:?}");
+}
+
+#[test]
 fn slow_start_then_pacing() {
     let mut p = Pair::new();
     p.established();
