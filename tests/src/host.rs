@@ -25,6 +25,8 @@ pub struct Host {
     capture: Option<Capture>,
     /// The deadline (virtual time) a wake-up is scheduled for.
     timer_at: Option<Instant>,
+    /// Wake-ups fire at the next multiple of this (zero: exactly).
+    timer_granularity: Duration,
 }
 
 impl Host {
@@ -43,7 +45,15 @@ impl Host {
             clock,
             capture: None,
             timer_at: None,
+            timer_granularity: Duration::ZERO,
         })
+    }
+
+    /// Makes wake-ups fire at the next multiple of `granularity` of virtual
+    /// time after the endpoint's deadline, as a timer wheel does (tokio's
+    /// ticks every millisecond and never fires early).
+    pub fn set_timer_granularity(&mut self, granularity: Duration) {
+        self.timer_granularity = granularity;
     }
 
     /// The host's name (used for capture file names).
@@ -105,7 +115,15 @@ impl Host {
     /// last reported (the caller schedules a wake-up for it); `None` when
     /// unchanged or gone.
     pub fn deadline_changed(&mut self) -> Option<Instant> {
-        let t = self.endpoint.poll_timeout().map(|at| at - self.clock);
+        let t = self.endpoint.poll_timeout().map(|at| {
+            let at = at - self.clock;
+            let tick = self.timer_granularity.total_micros();
+            if tick == 0 {
+                at
+            } else {
+                Instant::from_micros(at.total_micros().div_ceil(tick).saturating_mul(tick))
+            }
+        });
         if t == self.timer_at {
             return None;
         }
@@ -164,6 +182,31 @@ mod tests {
                 return;
             }
         }
+    }
+
+    #[test]
+    fn a_coarse_timer_fires_at_the_next_tick_never_before_the_deadline() {
+        // 1.0003 s: the SYN's 1 s retransmission timer falls at 2.0003 s.
+        let now = Instant::from_micros(1_000_300);
+        let mut a = host("a", A, Duration::ZERO);
+        a.set_timer_granularity(Duration::from_millis(1));
+        let server = SocketAddr::new(IpAddr::V4(B), 80);
+        let local = SocketAddr::new(IpAddr::V4(A), 4000);
+        a.endpoint_mut().connect_from(local, server, now).unwrap();
+        let mut syn = [0u8; 1500];
+        assert!(a.transmit(now, &mut syn).is_some());
+        let tick = Instant::from_millis(2_001);
+        assert_eq!(a.deadline_changed(), Some(tick));
+        // A wake-up for the exact deadline is not the one scheduled.
+        assert!(!a.timer_fired(
+            Instant::from_micros(2_000_300),
+            Instant::from_micros(2_000_300)
+        ));
+        assert!(a.timer_fired(tick, tick));
+        assert!(
+            a.transmit(tick, &mut syn).is_some(),
+            "the SYN is sent again"
+        );
     }
 
     #[test]
