@@ -52,6 +52,14 @@ pub struct Config {
     /// Longest delay of an acknowledgment (RFC 9293 §3.8.6.3 requires
     /// less than 0.5 s). Linux's minimum is 40 ms.
     pub delayed_ack: Duration,
+    /// Quick-ack mode: at connection start, and when data arrives after
+    /// none came for longer than the retransmission timeout, up to this
+    /// many data segments are acknowledged at once instead of waiting for
+    /// `delayed_ack`, so a peer in slow start or sending one small
+    /// segment under Nagle is not held back by our delay. The quota is
+    /// min(this, max(2, window / (2·MSS))), as Linux sets it (its
+    /// `TCP_MAX_QUICKACKS` is 16, the default here). 0 turns it off.
+    pub max_quick_acks: u8,
     /// Retransmission timeout before any RTT sample (RFC 6298 §2.1).
     pub initial_rto: Duration,
     /// Lower bound of the retransmission timeout. RFC 6298 §2.4 says 1 s;
@@ -145,6 +153,7 @@ impl Default for Config {
             timestamps: true,
             nagle: true,
             delayed_ack: Duration::from_millis(40),
+            max_quick_acks: 16,
             initial_rto: Duration::from_secs(1),
             min_rto: Duration::from_millis(200),
             max_rto: Duration::from_secs(120),

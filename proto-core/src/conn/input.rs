@@ -449,7 +449,7 @@ impl Connection {
         }
         let end = start + seg.payload.len();
         self.dsack = Some((start, end.min(nxt)));
-        self.ack_now = true;
+        self.owe_immediate_ack();
     }
 
     pub(super) fn send_challenge_ack(&mut self, now: Instant) {
@@ -684,6 +684,7 @@ impl Connection {
     /// Puts in-window data into the reassembly buffer and decides how soon
     /// to acknowledge it (RFC 9293 §3.8.6.3, RFC 5681 §4.2).
     fn receive_data(&mut self, now: Instant, start: SeqNumber, payload: &[u8]) {
+        self.note_data_arrival(now);
         let nxt = self.rcv.nxt;
         let (offset, data) = if start < nxt {
             let skip = nxt.distance_from(start) as usize;
@@ -691,7 +692,7 @@ impl Connection {
                 // Entirely old: a duplicate. Report it with D-SACK
                 // (RFC 2883) and acknowledge at once.
                 self.dsack = Some((start, start + payload.len()));
-                self.ack_now = true;
+                self.owe_immediate_ack();
                 return;
             }
             self.dsack = Some((start, nxt));
@@ -708,22 +709,28 @@ impl Connection {
                     self.events |= event_bits::READABLE;
                 }
                 self.rcv.unacked_bytes += data.len();
-                // Out of order, or filling a hole: ACK at once so the
-                // sender learns fast (RFC 5681 §4.2). Otherwise at least
-                // every second full-sized segment.
                 // RFC 9293 §3.10.7.4 (MAY-13): out-of-order data is ACKed at once;
                 // §3.8.6.3 (SHLD-18, SHLD-19, MUST-40): otherwise every second
                 // full-sized segment, or when the delayed-ACK timer (< 0.5 s) fires.
-                // Also at once when the data leaves less than a full segment
-                // of the advertised window: the sender is blocked until it
-                // hears from us, so a delayed ACK would only stall it (with a
-                // window under two segments it could never send the second
-                // full-sized one). Linux ACKs such data at once too.
+                if offset > 0 || had_holes {
+                    // Out of order, or filling a hole: one immediate ACK
+                    // per such segment, however many the host hands in
+                    // before it transmits (RFC 5681 §4.2), so a sender
+                    // counting duplicate ACKs reaches its threshold.
+                    self.owe_immediate_ack();
+                    return;
+                }
+                // Also at once when the data leaves less than a full
+                // segment of the advertised window: the sender is blocked
+                // until it hears from us, so a delayed ACK would only
+                // stall it (with a window under two segments it could
+                // never send the second full-sized one). Linux ACKs such
+                // data at once too. And in quick-ack mode, at connection
+                // start and after idle.
                 let window_left = self.window.advertised(self.rcv.nxt);
-                if offset > 0
-                    || had_holes
-                    || self.rcv.unacked_bytes >= 2 * self.recv_mss()
+                if self.rcv.unacked_bytes >= 2 * self.recv_mss()
                     || window_left < self.recv_mss()
+                    || self.take_quick_ack()
                 {
                     self.ack_now = true;
                 } else if self.timers.delayed_ack.is_none() {
@@ -732,7 +739,9 @@ impl Connection {
             }
             Err(_) => {
                 self.drop_segment(DropReason::ReassemblyFull);
-                self.ack_now = true;
+                // Refused, but out of order all the same: the sender
+                // learns where we are (a duplicate ACK).
+                self.owe_immediate_ack();
             }
         }
     }

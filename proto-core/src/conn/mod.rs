@@ -20,6 +20,7 @@
 //! - [`crate::cc`]: how much may be in flight;
 //! - `pacing`: how fast it may leave.
 
+mod acks;
 mod config;
 mod cookie;
 mod input;
@@ -52,6 +53,7 @@ use crate::rtt::RttEstimator;
 use crate::seq::SeqNumber;
 use crate::time::Instant;
 use crate::tuple::FourTuple;
+use acks::OwedAcks;
 use timers::Timers;
 
 /// A segment [`Connection::poll_transmit`] wrote into the caller's buffer.
@@ -149,6 +151,11 @@ struct RecvSeq {
     fin: Option<SeqNumber>,
     /// Bytes received since we last sent an ACK (delayed-ACK accounting).
     unacked_bytes: usize,
+    /// Data segments still to be acknowledged at once in quick-ack mode
+    /// (at connection start and after the receiver was idle).
+    quick_acks: u8,
+    /// When data last arrived, to tell when the receiver was idle.
+    last_data: Option<Instant>,
 }
 
 /// Timestamp option state (RFC 7323 §4–5).
@@ -227,7 +234,12 @@ pub struct Connection {
     /// When anything last arrived, for keepalive.
     last_received: Instant,
     // What to send next.
+    /// An ACK of the current state is owed (delayed-ACK expiry, window
+    /// update, FIN, challenge, quick-ack); one segment satisfies it.
     ack_now: bool,
+    /// Immediate ACKs owed one per segment (out of order, filling a gap,
+    /// duplicate), each as it stood when its segment arrived.
+    owed_acks: OwedAcks,
     probe_now: bool,
     rst: Option<PendingReset>,
     dsack: Option<(SeqNumber, SeqNumber)>,
@@ -338,6 +350,7 @@ impl Connection {
             unacked_since: None,
             last_received: now,
             ack_now: false,
+            owed_acks: OwedAcks::default(),
             probe_now: false,
             rst: None,
             dsack: None,
@@ -467,6 +480,14 @@ impl Connection {
             .any(|(_, end)| end > free)
         {
             return Err("out-of-order bytes lie beyond the receive buffer");
+        }
+        // Owed ACKs acknowledge what was received, in order of arrival.
+        let mut prior = None;
+        for record in self.owed_acks.iter() {
+            if record.ack > self.rcv.nxt || prior.is_some_and(|p| record.ack < p) {
+                return Err("owed ACKs run backwards or past RCV.NXT");
+            }
+            prior = Some(record.ack);
         }
         // We never offer a window the buffer cannot hold.
         if self.state.can_receive_data() && self.window.advertised(self.rcv.nxt) > free {
@@ -782,6 +803,7 @@ impl Connection {
         self.state = State::Closed;
         self.timers.clear();
         self.ack_now = false;
+        self.owed_acks.clear();
         self.probe_now = false;
         if reason != CloseReason::Normal {
             // RFC 9293 §3.10.7.4: on reset, flush both queues.
@@ -828,10 +850,11 @@ impl Connection {
         timestamp_clock(now, self.ts.offset)
     }
 
-    /// Bytes of buffer storage the connection holds now. Buffers allocate
+    /// Bytes of buffer storage the connection holds now: the send and
+    /// receive buffers and the queue of owed immediate ACKs. All allocate
     /// lazily and grow with use, so an idle connection holds none.
     pub fn buffer_allocated(&self) -> usize {
-        self.send_buf.allocated() + self.recv_buf.allocated()
+        self.send_buf.allocated() + self.recv_buf.allocated() + self.owed_acks.allocated()
     }
 
     /// Frees the buffer storage an ended connection (closed, or handed to a

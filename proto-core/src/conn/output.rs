@@ -3,6 +3,7 @@
 //! (delayed or not, with SACK blocks), resets, and the probes of the
 //! persist and keepalive timers. Also the timers that make sending happen.
 
+use super::acks::AckRecord;
 use super::timers::TimerKind;
 use super::{CloseReason, Connection, State, Transmit};
 use crate::pacing::Pacer;
@@ -37,6 +38,9 @@ struct Plan {
     /// Where it goes, when not to this connection's peer (resets from
     /// CLOSED or LISTEN answer the segment's source).
     reply_to: Option<FourTuple>,
+    /// It is the oldest owed immediate ACK: its acknowledgment number and
+    /// SACK blocks are the record's, not the current ones.
+    ack_record: Option<AckRecord>,
 }
 
 impl Connection {
@@ -97,8 +101,8 @@ impl Connection {
     }
 
     /// Data, FIN, probes and ACKs once the SYN is out, in this order:
-    /// a due tail loss probe, retransmissions of lost segments, new data,
-    /// a window or keepalive probe, a due ACK.
+    /// owed immediate ACKs, a due tail loss probe, retransmissions of lost
+    /// segments, new data, a window or keepalive probe, a due ACK.
     fn plan_synchronized(&mut self, now: Instant, room: usize) -> Option<Plan> {
         let ack_plan = |seq| Plan {
             seq,
@@ -109,6 +113,17 @@ impl Connection {
             // Our SYN-ACK is out; only ACKs (e.g. challenge ACKs) until it
             // is acknowledged.
             return self.ack_now.then(|| ack_plan(self.snd.nxt));
+        }
+        // Immediate ACKs owed one per segment go first, oldest first: they
+        // stand for ACKs that would have left as each segment arrived,
+        // before anything sent now, so acknowledgment numbers never go
+        // backwards on the wire. Data cannot stand in for them: a segment
+        // with data is no duplicate ACK to the sender (RFC 5681 §2).
+        if let Some(record) = self.owed_acks.front() {
+            return Some(Plan {
+                ack_record: Some(*record),
+                ..ack_plan(self.snd.nxt)
+            });
         }
         if self.sends_data() {
             if self.probe_due {
@@ -361,7 +376,7 @@ impl Connection {
         let ack = if rst {
             plan.rst_ack.unwrap_or(SeqNumber(0))
         } else if ack_flag {
-            self.rcv.nxt
+            plan.ack_record.map_or(self.rcv.nxt, |r| r.ack)
         } else {
             SeqNumber(0)
         };
@@ -394,18 +409,36 @@ impl Connection {
             });
         }
         if ack_flag && !rst && n.sack {
-            options.sack = self.sack_blocks(options.timestamps.is_some());
+            options.sack = match plan.ack_record {
+                Some(record) => record.sack,
+                None => self.sack_blocks(options.timestamps.is_some()),
+            };
         }
         let window = if rst {
             0
         } else {
-            self.window.next_field(
+            let field = self.window.next_field(
                 self.rcv.nxt,
                 self.recv_buf.window(),
                 self.recv_buf.capacity(),
                 self.recv_mss(),
                 syn,
-            )
+            );
+            if ack == self.rcv.nxt || syn {
+                field
+            } else {
+                // An owed ACK from before RCV.NXT moved on: the same right
+                // edge, seen from its older acknowledgment number (less
+                // than one scale unit short when the distance does not
+                // divide), so the window never seems to shrink.
+                let edge = self.window.edge();
+                let bytes = if edge > ack {
+                    edge.distance_from(ack) as usize
+                } else {
+                    0
+                };
+                u16::try_from(bytes >> self.window.shift()).unwrap_or(u16::MAX)
+            }
         };
         let repr = TcpRepr {
             src_port: tuple.local.port(),
@@ -436,9 +469,21 @@ impl Connection {
             TcpPacket::new_unchecked(&mut buf[..total]).fill_checksum(&addrs);
         }
         // RFC 9293 §3.10.7.4 (MUST-58, MUST-59): one pending-ACK flag covers
-        // everything handed in since the last segment went out. A probe
-        // below SND.UNA does not: the peer drops it (it only answers with
-        // its window), so an ACK that was due still goes out after it.
+        // every in-order segment handed in since the last segment went
+        // out. A probe below SND.UNA does not: the peer drops it (it only
+        // answers with its window), so an ACK that was due still goes out
+        // after it. Nor does any segment pay off owed immediate ACKs but
+        // their own; the last of them, when RCV.NXT and the SACK state
+        // have not moved since, is an ACK of the current state.
+        if let Some(record) = plan.ack_record {
+            self.owed_acks.pop();
+            self.ts.last_ack_sent = record.ack;
+            let current =
+                self.owed_acks.len() == 0 && record.ack == self.rcv.nxt && self.dsack.is_none();
+            if !current {
+                return Some(total);
+            }
+        }
         if ack_flag && !rst && !plan.old_seq_probe {
             self.ts.last_ack_sent = self.rcv.nxt;
             self.ack_now = false;
