@@ -9,7 +9,7 @@
 //! ```
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
@@ -40,8 +40,6 @@ const SERVER_HOST: usize = 0;
 /// Bottleneck links: data direction and reverse.
 const FWD: usize = 0;
 const REV: usize = 1;
-/// Largest packet buffer (the simulator's MTU ceiling).
-const BUF_LEN: usize = 9000;
 
 /// The address of client `i`.
 pub fn client_addr(i: usize) -> SocketAddr {
@@ -102,10 +100,14 @@ struct Packet {
 
 #[derive(Debug)]
 enum Event {
+    /// A packet arrives out of its link's order (a duplicate, or one
+    /// overtaking an earlier packet after a delay change or reordering).
     Arrive {
         hop: Hop,
         packet: Packet,
     },
+    /// The packet at the head of a link's in-flight queue arrives.
+    LinkHead(usize),
     /// The host's endpoint deadline.
     Timer {
         host: usize,
@@ -262,6 +264,10 @@ pub struct Simulation {
     links: Vec<Link>,
     /// Where each link delivers.
     link_to: Vec<Hop>,
+    /// Each link's packets in flight in arrival order, with their arrival
+    /// times: the event heap holds only the head of each, so its size
+    /// does not grow with the window in flight.
+    in_flight: Vec<VecDeque<(Instant, Packet)>>,
     hosts: Vec<Host>,
     /// Each host's arrivals not yet taken in.
     inboxes: Vec<Inbox>,
@@ -426,6 +432,7 @@ impl Simulation {
             queue: BinaryHeap::new(),
             rng,
             pattern,
+            in_flight: links.iter().map(|_| VecDeque::new()).collect(),
             links,
             link_to,
             inboxes: hosts.iter().map(|_| Inbox::default()).collect(),
@@ -528,9 +535,20 @@ impl Simulation {
     fn handle(&mut self, event: Event) {
         match event {
             Event::Arrive { hop, packet } => self.arrive(hop, packet),
+            Event::LinkHead(l) => {
+                let Some((_, packet)) = self.in_flight[l].pop_front() else {
+                    return;
+                };
+                if let Some(&(next, _)) = self.in_flight[l].front() {
+                    self.push(next, Event::LinkHead(l));
+                }
+                self.arrive(self.link_to[l], packet);
+            }
             Event::Timer { host, at } => {
                 if self.hosts[host].timer_fired(self.now, at) {
                     self.turn(host, Vec::new());
+                } else if let Some(at) = self.hosts[host].deadline_changed() {
+                    self.push(at, Event::Timer { host, at });
                 }
             }
             Event::Wake { flow, server } => {
@@ -695,7 +713,9 @@ impl Simulation {
     }
 
     fn take_buf(&mut self) -> Vec<u8> {
-        self.pool.pop().unwrap_or_else(|| vec![0; BUF_LEN])
+        self.pool
+            .pop()
+            .unwrap_or_else(|| vec![0; self.cfg.link.mtu])
     }
 
     fn arrive(&mut self, hop: Hop, packet: Packet) {
@@ -814,7 +834,15 @@ impl Simulation {
                         },
                     );
                 }
-                self.push(at, Event::Arrive { hop, packet });
+                let queue = &mut self.in_flight[l];
+                if queue.back().is_some_and(|&(last, _)| last > at) {
+                    self.push(at, Event::Arrive { hop, packet });
+                } else {
+                    queue.push_back((at, packet));
+                    if queue.len() == 1 {
+                        self.push(at, Event::LinkHead(l));
+                    }
+                }
             }
         }
     }
