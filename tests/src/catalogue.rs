@@ -6,8 +6,8 @@ use synack_core::Duration;
 use synack_core::conn::{CloseReason, Keepalive};
 
 use crate::config::{
-    AppSpec, CcKind, Fault, FlowSpec, LinkAction, LossModel, Pause, ScriptedEvent, SegmentMatch,
-    SimConfig,
+    AppSpec, CcKind, Fault, FlowSpec, HostModel, LinkAction, LossModel, Pause, ScriptedEvent,
+    SegmentMatch, SimConfig,
 };
 use crate::report::{Report, state_bit};
 
@@ -115,6 +115,18 @@ fn random_loss(p: f64, bytes: u64) -> SimConfig {
     let mut cfg = base(bytes);
     cfg.link.forward.loss = LossModel::Bernoulli(p);
     cfg.link.reverse.loss = LossModel::Bernoulli(p);
+    cfg
+}
+
+/// A path like the demo's UDP loopback (10 Gbit/s, 100 µs, 1 % loss each
+/// way) between hosts that batch and round timers as the tokio adapter
+/// does.
+fn host_batching() -> SimConfig {
+    let mut cfg = random_loss(0.01, 100_000_000);
+    cfg.link.rate_bps = 10_000_000_000;
+    cfg.link.rtt = Duration::from_micros(100);
+    cfg.host = HostModel::TOKIO;
+    fit_buffers(&mut cfg);
     cfg
 }
 
@@ -345,6 +357,22 @@ static CATALOGUE: &[Scenario] = &[
             all_complete(r)?;
             ensure(r.summary.flows[0].rto_timeouts > 0, || {
                 "no timeouts at 30 % loss?".into()
+            })
+        },
+    },
+    Scenario {
+        name: "host-batching",
+        about: "loopback-like path (10 Gbit/s, 100 µs) at 1 % loss each way, hosts with 1 ms timers and 64-packet receive batches: at most one timeout in 100 MB",
+        slow: true,
+        build: host_batching,
+        check: |r| {
+            all_complete(r)?;
+            let f = &r.summary.flows[0];
+            ensure(f.rto_timeouts <= 1, || {
+                format!(
+                    "{} timeouts ({} fast recoveries, {} tail loss probes)",
+                    f.rto_timeouts, f.fast_recoveries, f.tlp_probes
+                )
             })
         },
     },

@@ -228,6 +228,50 @@ pub struct CaptureSpec {
     pub snaplen: Option<u32>,
 }
 
+/// How the hosts' software meets the endpoint: how finely timers fire and
+/// how many arriving packets are handed in before the host transmits.
+/// Real hosts choose these (a runtime's timer wheel, `recvmmsg` and GRO
+/// batches); TCP's behaviour must not depend on them. The default is the
+/// ideal host: exact timers, every packet handed in and answered alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostModel {
+    /// Timers fire at the next multiple of this after their deadline, as
+    /// tokio's 1 ms timer wheel does; zero fires them at the deadline.
+    pub timer_granularity: Duration,
+    /// At most this many arriving packets are handed in before the host
+    /// transmits (a receive batch); 1 answers each packet alone.
+    pub receive_batch: usize,
+    /// How long arrivals gather before the host takes them in (from the
+    /// first packet of a batch to the receive call, the time a runtime
+    /// takes to wake the task that reads the socket).
+    pub receive_delay: Duration,
+}
+
+impl Default for HostModel {
+    fn default() -> HostModel {
+        HostModel {
+            timer_granularity: Duration::ZERO,
+            receive_batch: 1,
+            receive_delay: Duration::ZERO,
+        }
+    }
+}
+
+impl HostModel {
+    /// A host like the tokio adapter on Linux: a 1 ms timer wheel, and
+    /// receive batches of up to 64 packets gathered for 20 µs.
+    pub const TOKIO: HostModel = HostModel {
+        timer_granularity: Duration::from_millis(1),
+        receive_batch: 64,
+        receive_delay: Duration::from_micros(20),
+    };
+
+    /// Whether arrivals are handed in one at a time, at once.
+    pub fn answers_each_packet(&self) -> bool {
+        self.receive_batch <= 1 && self.receive_delay == Duration::ZERO
+    }
+}
+
 /// A whole run.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -255,6 +299,8 @@ pub struct SimConfig {
     pub sample_interval: Option<Duration>,
     /// Packet captures, if wanted.
     pub capture: Option<CaptureSpec>,
+    /// How every host's software hands packets in and fires timers.
+    pub host: HostModel,
 }
 
 impl Default for SimConfig {
@@ -271,6 +317,7 @@ impl Default for SimConfig {
             duration: Duration::from_secs(600),
             sample_interval: None,
             capture: None,
+            host: HostModel::default(),
         }
     }
 }
@@ -297,6 +344,8 @@ pub enum ConfigError {
     /// A request/response flow with empty requests or responses (a
     /// response is recognised by its size).
     EmptyRequest(usize),
+    /// A host model with a receive batch of zero packets.
+    ZeroReceiveBatch,
 }
 
 impl std::fmt::Display for ConfigError {
@@ -314,6 +363,9 @@ impl std::fmt::Display for ConfigError {
             ConfigError::BadMtu(m) => write!(f, "MTU {m} is outside 68..=9000"),
             ConfigError::EmptyRequest(i) => {
                 write!(f, "flow {i}: requests and responses need at least one byte")
+            }
+            ConfigError::ZeroReceiveBatch => {
+                f.write_str("the host's receive batch must hold at least one packet")
             }
         }
     }
@@ -357,6 +409,9 @@ impl SimConfig {
         }
         if let Some(f) = self.faults.iter().find(|f| f.flow >= self.flows.len()) {
             return Err(ConfigError::NoSuchFlow(f.flow));
+        }
+        if self.host.receive_batch == 0 {
+            return Err(ConfigError::ZeroReceiveBatch);
         }
         Ok(())
     }

@@ -23,8 +23,12 @@ pub struct Host {
     /// clock, so this is how a scenario picks a connection's ISN.
     clock: Duration,
     capture: Option<Capture>,
-    /// The deadline (virtual time) a wake-up is scheduled for.
-    timer_at: Option<Instant>,
+    /// The endpoint's deadline in virtual time, as last seen.
+    deadline: Option<Instant>,
+    /// The earliest wake-up scheduled for it.
+    wake_at: Option<Instant>,
+    /// Wake-ups fire at the next multiple of this (zero: exactly).
+    timer_granularity: Duration,
 }
 
 impl Host {
@@ -42,8 +46,17 @@ impl Host {
             endpoint: Endpoint::new(config)?,
             clock,
             capture: None,
-            timer_at: None,
+            deadline: None,
+            wake_at: None,
+            timer_granularity: Duration::ZERO,
         })
+    }
+
+    /// Makes wake-ups fire at the next multiple of `granularity` of virtual
+    /// time after the endpoint's deadline, as a timer wheel does (tokio's
+    /// ticks every millisecond and never fires early).
+    pub fn set_timer_granularity(&mut self, granularity: Duration) {
+        self.timer_granularity = granularity;
     }
 
     /// The host's name (used for capture file names).
@@ -101,25 +114,46 @@ impl Host {
         Some(len)
     }
 
-    /// The endpoint's deadline in virtual time if it differs from the one
-    /// last reported (the caller schedules a wake-up for it); `None` when
-    /// unchanged or gone.
+    /// The wake-up to schedule for the endpoint's deadline, in virtual
+    /// time: `Some` when the deadline comes before every wake-up already
+    /// scheduled (the caller schedules it, and passes it to
+    /// [`Host::timer_fired`] when it comes); `None` when one already
+    /// scheduled comes in time, or there is no deadline. A deadline that
+    /// moves later keeps its earlier wake-up, which finds nothing due and
+    /// asks for the next: the event queue holds about one wake-up per
+    /// host, not one per change of deadline (which, with a timer rearmed
+    /// by every segment, would grow with the window in flight).
     pub fn deadline_changed(&mut self) -> Option<Instant> {
-        let t = self.endpoint.poll_timeout().map(|at| at - self.clock);
-        if t == self.timer_at {
+        self.deadline = self.endpoint.poll_timeout().map(|at| {
+            let at = at - self.clock;
+            let tick = self.timer_granularity.total_micros();
+            if tick == 0 {
+                at
+            } else {
+                Instant::from_micros(at.total_micros().div_ceil(tick).saturating_mul(tick))
+            }
+        });
+        let due = self.deadline?;
+        if self.wake_at.is_some_and(|w| w <= due) {
             return None;
         }
-        self.timer_at = t;
-        t
+        self.wake_at = Some(due);
+        Some(due)
     }
 
-    /// Runs the endpoint's timers if `at` is still its deadline (wake-ups
-    /// for deadlines that moved are ignored). True when they ran.
+    /// The wake-up scheduled for `at` came at `now`: runs the endpoint's
+    /// timers if their deadline has come. True when they ran. A wake-up
+    /// superseded by an earlier one is ignored; after one that found
+    /// nothing due, [`Host::deadline_changed`] gives the next.
     pub fn timer_fired(&mut self, now: Instant, at: Instant) -> bool {
-        if self.timer_at != Some(at) {
+        if self.wake_at != Some(at) {
             return false;
         }
-        self.timer_at = None;
+        self.wake_at = None;
+        if self.deadline.is_none_or(|d| d > now) {
+            return false;
+        }
+        self.deadline = None;
         self.endpoint.handle_timeout(now + self.clock);
         true
     }
@@ -164,6 +198,31 @@ mod tests {
                 return;
             }
         }
+    }
+
+    #[test]
+    fn a_coarse_timer_fires_at_the_next_tick_never_before_the_deadline() {
+        // 1.0003 s: the SYN's 1 s retransmission timer falls at 2.0003 s.
+        let now = Instant::from_micros(1_000_300);
+        let mut a = host("a", A, Duration::ZERO);
+        a.set_timer_granularity(Duration::from_millis(1));
+        let server = SocketAddr::new(IpAddr::V4(B), 80);
+        let local = SocketAddr::new(IpAddr::V4(A), 4000);
+        a.endpoint_mut().connect_from(local, server, now).unwrap();
+        let mut syn = [0u8; 1500];
+        assert!(a.transmit(now, &mut syn).is_some());
+        let tick = Instant::from_millis(2_001);
+        assert_eq!(a.deadline_changed(), Some(tick));
+        // A wake-up for the exact deadline is not the one scheduled.
+        assert!(!a.timer_fired(
+            Instant::from_micros(2_000_300),
+            Instant::from_micros(2_000_300)
+        ));
+        assert!(a.timer_fired(tick, tick));
+        assert!(
+            a.transmit(tick, &mut syn).is_some(),
+            "the SYN is sent again"
+        );
     }
 
     #[test]

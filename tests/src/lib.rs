@@ -37,8 +37,8 @@ pub mod sim;
 pub mod stream;
 
 pub use config::{
-    AppSpec, CaptureSpec, CcKind, ConfigError, Fault, FlowSpec, ImpairmentConfig, LinkAction,
-    LinkSpec, LossModel, Pause, QueueLimit, ScriptedEvent, SegmentMatch, SimConfig,
+    AppSpec, CaptureSpec, CcKind, ConfigError, Fault, FlowSpec, HostModel, ImpairmentConfig,
+    LinkAction, LinkSpec, LossModel, Pause, QueueLimit, ScriptedEvent, SegmentMatch, SimConfig,
 };
 pub use report::{FlowReport, FlowSummary, Report, Sample, Summary};
 pub use sim::{Simulation, run};

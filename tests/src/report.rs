@@ -195,6 +195,10 @@ pub struct Report {
     pub links: [LinkStats; 2],
     /// Packets the hosts sent (the simulator's unit of work).
     pub segments: u64,
+    /// Packets handed in to hosts, and the batches they were handed in
+    /// by (equal for the ideal host; see
+    /// [`HostModel`](crate::config::HostModel)).
+    pub handed_in: (u64, u64),
     /// Packets hosts or the router dropped as malformed (checksum
     /// failures included).
     pub malformed: u64,

@@ -9,7 +9,7 @@
 //! ```
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
@@ -40,8 +40,6 @@ const SERVER_HOST: usize = 0;
 /// Bottleneck links: data direction and reverse.
 const FWD: usize = 0;
 const REV: usize = 1;
-/// Largest packet buffer (the simulator's MTU ceiling).
-const BUF_LEN: usize = 9000;
 
 /// The address of client `i`.
 pub fn client_addr(i: usize) -> SocketAddr {
@@ -102,10 +100,14 @@ struct Packet {
 
 #[derive(Debug)]
 enum Event {
+    /// A packet arrives out of its link's order (a duplicate, or one
+    /// overtaking an earlier packet after a delay change or reordering).
     Arrive {
         hop: Hop,
         packet: Packet,
     },
+    /// The packet at the head of a link's in-flight queue arrives.
+    LinkHead(usize),
     /// The host's endpoint deadline.
     Timer {
         host: usize,
@@ -116,9 +118,25 @@ enum Event {
         flow: usize,
         server: bool,
     },
+    /// A host takes in the packets gathered since its batch's first
+    /// (when `epoch` is still the batch's: a full batch went in early).
+    TakeIn {
+        host: usize,
+        epoch: u64,
+    },
     FlowStart(usize),
     Script(usize),
     Sample,
+}
+
+/// Packets that reached a host and wait for it to take them in (see
+/// [`HostModel`](crate::config::HostModel)).
+#[derive(Debug, Default)]
+struct Inbox {
+    packets: Vec<Packet>,
+    /// Counts batches, so a wake-up meant for one that already went in is
+    /// ignored.
+    epoch: u64,
 }
 
 #[derive(Debug)]
@@ -246,7 +264,13 @@ pub struct Simulation {
     links: Vec<Link>,
     /// Where each link delivers.
     link_to: Vec<Hop>,
+    /// Each link's packets in flight in arrival order, with their arrival
+    /// times: the event heap holds only the head of each, so its size
+    /// does not grow with the window in flight.
+    in_flight: Vec<VecDeque<(Instant, Packet)>>,
     hosts: Vec<Host>,
+    /// Each host's arrivals not yet taken in.
+    inboxes: Vec<Inbox>,
     /// The server's listener (every flow that is not a simultaneous open
     /// connects to it).
     listener: ListenerId,
@@ -261,6 +285,8 @@ pub struct Simulation {
     pool: Vec<Vec<u8>>,
     scratch: Vec<u8>,
     segments: u64,
+    /// Packets handed in to hosts, and in how many batches.
+    handed_in: (u64, u64),
     /// Packets the router dropped: bad header or unknown destination.
     router_drops: u64,
     flows_pending: usize,
@@ -370,6 +396,9 @@ impl Simulation {
                 iss: [None; 2],
             });
         }
+        for h in &mut hosts {
+            h.set_timer_granularity(cfg.host.timer_granularity);
+        }
         let mut capture_error = None;
         if let Some(spec) = &cfg.capture {
             for h in &mut hosts {
@@ -403,8 +432,10 @@ impl Simulation {
             queue: BinaryHeap::new(),
             rng,
             pattern,
+            in_flight: links.iter().map(|_| VecDeque::new()).collect(),
             links,
             link_to,
+            inboxes: hosts.iter().map(|_| Inbox::default()).collect(),
             hosts,
             listener,
             server_cc,
@@ -414,6 +445,7 @@ impl Simulation {
             pool: Vec::new(),
             scratch: vec![0; 256 * 1024],
             segments: 0,
+            handed_in: (0, 0),
             router_drops: 0,
             flows_done: 0,
             sample_every,
@@ -503,15 +535,31 @@ impl Simulation {
     fn handle(&mut self, event: Event) {
         match event {
             Event::Arrive { hop, packet } => self.arrive(hop, packet),
+            Event::LinkHead(l) => {
+                let Some((_, packet)) = self.in_flight[l].pop_front() else {
+                    return;
+                };
+                if let Some(&(next, _)) = self.in_flight[l].front() {
+                    self.push(next, Event::LinkHead(l));
+                }
+                self.arrive(self.link_to[l], packet);
+            }
             Event::Timer { host, at } => {
                 if self.hosts[host].timer_fired(self.now, at) {
-                    self.turn(host, None);
+                    self.turn(host, Vec::new());
+                } else if let Some(at) = self.hosts[host].deadline_changed() {
+                    self.push(at, Event::Timer { host, at });
                 }
             }
             Event::Wake { flow, server } => {
                 self.side_mut(flow, server).wake_pending = false;
                 let host = if server { SERVER_HOST } else { flow + 1 };
-                self.turn(host, Some(flow));
+                self.turn(host, vec![flow]);
+            }
+            Event::TakeIn { host, epoch } => {
+                if self.inboxes[host].epoch == epoch {
+                    self.take_in(host);
+                }
             }
             Event::FlowStart(i) => self.start_flow(i),
             Event::Script(i) => self.script(i),
@@ -533,7 +581,7 @@ impl Simulation {
         match host.endpoint_mut().connect_from(client, SERVER, now) {
             Ok(id) => {
                 self.flows[i].client.conn = Some(id);
-                self.turn(i + 1, Some(i));
+                self.turn(i + 1, vec![i]);
             }
             Err(e) => self.flows[i].client.error = Some(format!("connect: {e}")),
         }
@@ -545,7 +593,7 @@ impl Simulation {
                 Ok(id) => {
                     self.flows[i].server.conn = Some(id);
                     self.server_flows.insert(id, i);
-                    self.turn(SERVER_HOST, Some(i));
+                    self.turn(SERVER_HOST, vec![i]);
                 }
                 Err(e) => self.flows[i].server.error = Some(format!("connect: {e}")),
             }
@@ -665,7 +713,9 @@ impl Simulation {
     }
 
     fn take_buf(&mut self) -> Vec<u8> {
-        self.pool.pop().unwrap_or_else(|| vec![0; BUF_LEN])
+        self.pool
+            .pop()
+            .unwrap_or_else(|| vec![0; self.cfg.link.mtu])
     }
 
     fn arrive(&mut self, hop: Hop, packet: Packet) {
@@ -688,26 +738,62 @@ impl Simulation {
                 }
             }
             Hop::Host(h) => {
-                let bytes = &packet.buf[..packet.len];
-                // The flow whose application may have something to do
-                // now: the client's own, or at the server the one its
-                // source address names (a corrupted address names another
-                // or none, which is harmless).
-                let flow = if h == SERVER_HOST {
-                    let src = Ipv4Packet::new_checked(bytes).ok().map(|p| p.src_addr());
-                    let flow = src.and_then(|ip| client_of(ip, self.flows.len()));
-                    if let Some(i) = flow {
-                        self.server_cc.select(self.flows[i].spec.cc);
-                    }
-                    flow
-                } else {
-                    Some(h - 1)
-                };
-                self.hosts[h].receive(self.now, bytes);
-                self.pool.push(packet.buf);
-                self.turn(h, flow);
+                if self.cfg.host.answers_each_packet() {
+                    self.handed_in.1 += 1;
+                    let flow = self.hand_in(h, packet);
+                    self.turn(h, flow.into_iter().collect());
+                    return;
+                }
+                let inbox = &mut self.inboxes[h];
+                inbox.packets.push(packet);
+                let (queued, epoch) = (inbox.packets.len(), inbox.epoch);
+                if queued >= self.cfg.host.receive_batch {
+                    self.take_in(h);
+                } else if queued == 1 {
+                    let at = self.now + self.cfg.host.receive_delay;
+                    self.push(at, Event::TakeIn { host: h, epoch });
+                }
             }
         }
+    }
+
+    /// Host `h` takes in its gathered packets, then transmits once.
+    fn take_in(&mut self, h: usize) {
+        let inbox = &mut self.inboxes[h];
+        inbox.epoch += 1;
+        let packets = std::mem::take(&mut inbox.packets);
+        self.handed_in.1 += 1;
+        let mut flows = Vec::new();
+        for packet in packets {
+            if let Some(flow) = self.hand_in(h, packet)
+                && !flows.contains(&flow)
+            {
+                flows.push(flow);
+            }
+        }
+        self.turn(h, flows);
+    }
+
+    /// Gives one packet to host `h`'s endpoint. Returns the flow whose
+    /// application may have something to do now: the client's own, or at
+    /// the server the one its source address names (a corrupted address
+    /// names another or none, which is harmless).
+    fn hand_in(&mut self, h: usize, packet: Packet) -> Option<usize> {
+        self.handed_in.0 += 1;
+        let bytes = &packet.buf[..packet.len];
+        let flow = if h == SERVER_HOST {
+            let src = Ipv4Packet::new_checked(bytes).ok().map(|p| p.src_addr());
+            let flow = src.and_then(|ip| client_of(ip, self.flows.len()));
+            if let Some(i) = flow {
+                self.server_cc.select(self.flows[i].spec.cc);
+            }
+            flow
+        } else {
+            Some(h - 1)
+        };
+        self.hosts[h].receive(self.now, bytes);
+        self.pool.push(packet.buf);
+        flow
     }
 
     /// The link a host sends on.
@@ -748,7 +834,15 @@ impl Simulation {
                         },
                     );
                 }
-                self.push(at, Event::Arrive { hop, packet });
+                let queue = &mut self.in_flight[l];
+                if queue.back().is_some_and(|&(last, _)| last > at) {
+                    self.push(at, Event::Arrive { hop, packet });
+                } else {
+                    queue.push_back((at, packet));
+                    if queue.len() == 1 {
+                        self.push(at, Event::LinkHead(l));
+                    }
+                }
             }
         }
     }
@@ -802,11 +896,10 @@ impl Simulation {
     /// run the applications concerned (`flow`'s, and those of connections
     /// with events), send what the endpoint has, look at the connections'
     /// states, and schedule the endpoint's next deadline.
-    fn turn(&mut self, host: usize, flow: Option<usize>) {
+    fn turn(&mut self, host: usize, mut run: Vec<usize>) {
         if host == SERVER_HOST {
             self.accept();
         }
-        let mut run: Vec<usize> = flow.into_iter().collect();
         for _ in 0..4 {
             self.poll_events(host, &mut run);
             for &flow in &run {
@@ -1270,6 +1363,7 @@ impl Simulation {
             flows: reports,
             links: [self.links[FWD].stats(), self.links[REV].stats()],
             segments: self.segments,
+            handed_in: self.handed_in,
             malformed: self.router_drops
                 + self
                     .hosts

@@ -3,10 +3,9 @@
 //! and compared chunk by chunk so the first wrong byte is found even in a
 //! transfer that never finishes.
 
-use std::hash::Hasher;
 use std::sync::Arc;
 
-use siphasher::sip::SipHasher13;
+use xxhash_rust::xxh3::Xxh3;
 
 use synack_link::impair::Rng;
 
@@ -40,7 +39,7 @@ impl Pattern {
 }
 
 /// One direction of one flow: what was written and what was read.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Stream {
     /// Bytes the sending application wrote.
     pub written: u64,
@@ -48,8 +47,18 @@ pub struct Stream {
     pub read: u64,
     /// Offset of the first byte read that differs from what was sent.
     pub first_mismatch: Option<u64>,
-    tx_hash: SipHasher13,
-    rx_hash: SipHasher13,
+    tx_hash: Xxh3,
+    rx_hash: Xxh3,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("written", &self.written)
+            .field("read", &self.read)
+            .field("first_mismatch", &self.first_mismatch)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Stream {
@@ -58,8 +67,8 @@ impl Default for Stream {
             written: 0,
             read: 0,
             first_mismatch: None,
-            tx_hash: SipHasher13::new_with_keys(1, 2),
-            rx_hash: SipHasher13::new_with_keys(1, 2),
+            tx_hash: Xxh3::new(),
+            rx_hash: Xxh3::new(),
         }
     }
 }
@@ -67,13 +76,13 @@ impl Default for Stream {
 impl Stream {
     /// Records bytes the sender's connection accepted.
     pub fn on_written(&mut self, bytes: &[u8]) {
-        self.tx_hash.write(bytes);
+        self.tx_hash.update(bytes);
         self.written += bytes.len() as u64;
     }
 
     /// Records bytes the receiver read, checking them against the pattern.
     pub fn on_read(&mut self, pattern: &Pattern, bytes: &[u8]) {
-        self.rx_hash.write(bytes);
+        self.rx_hash.update(bytes);
         if self.first_mismatch.is_none() {
             let mut at = 0;
             while at < bytes.len() {
@@ -95,7 +104,7 @@ impl Stream {
     pub fn complete_and_intact(&self) -> bool {
         self.read == self.written
             && self.first_mismatch.is_none()
-            && self.tx_hash.finish() == self.rx_hash.finish()
+            && self.tx_hash.digest128() == self.rx_hash.digest128()
     }
 
     /// True when what was read so far is a correct prefix of the stream.

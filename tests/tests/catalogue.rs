@@ -19,7 +19,7 @@ macro_rules! scenarios {
 
         #[test]
         fn every_scenario_has_a_test() {
-            let tested = [$($name,)* "long-fat-path"];
+            let tested = [$($name,)* "long-fat-path", "host-batching"];
             for s in catalogue() {
                 assert!(tested.contains(&s.name), "{} has no test", s.name);
             }
@@ -63,4 +63,10 @@ scenarios! {
 #[ignore = "slow: 500 MB at 1 Gbit/s; runs in release from .ci/run"]
 fn long_fat_path() {
     check("long-fat-path");
+}
+
+#[test]
+#[ignore = "slow: 100 MB at 10 Gbit/s; runs in release from .ci/run"]
+fn host_batching() {
+    check("host-batching");
 }

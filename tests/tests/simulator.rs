@@ -4,7 +4,8 @@
 use pcap_file::pcap::PcapReader;
 use synack_core::Duration;
 use synack_sim::{
-    CaptureSpec, FlowSpec, LinkAction, QueueLimit, ScriptedEvent, SimConfig, Simulation, run,
+    CaptureSpec, FlowSpec, HostModel, LinkAction, QueueLimit, ScriptedEvent, SimConfig, Simulation,
+    run,
 };
 
 fn bulk(bytes: u64) -> SimConfig {
@@ -16,6 +17,39 @@ fn bulk(bytes: u64) -> SimConfig {
 
 fn ms(d: Option<f64>) -> f64 {
     d.expect("measured")
+}
+
+#[test]
+fn a_batching_host_takes_arrivals_in_batches_and_an_ideal_one_alone() {
+    let fast_path = |host| {
+        let mut cfg = bulk(5_000_000);
+        cfg.link.rate_bps = 10_000_000_000;
+        cfg.link.rtt = Duration::from_micros(100);
+        cfg.host = host;
+        cfg
+    };
+    let ideal = run(fast_path(HostModel::default())).unwrap();
+    assert!(ideal.summary.flows[0].data_intact);
+    let (packets, batches) = ideal.handed_in;
+    assert!(packets > 3_000, "{packets}");
+    assert_eq!(packets, batches);
+    let host = HostModel {
+        receive_batch: 8,
+        ..HostModel::TOKIO
+    };
+    let batched = run(fast_path(host)).unwrap();
+    assert!(batched.summary.flows[0].data_intact);
+    let (packets, batches) = batched.handed_in;
+    // A 10-packet burst arrives in 12 µs, well inside the 20 µs the host
+    // lets arrivals gather: most batches are full.
+    assert!(
+        packets >= 3 * batches,
+        "{packets} packets in {batches} batches"
+    );
+    assert!(
+        packets <= 8 * batches,
+        "{packets} packets in {batches} batches"
+    );
 }
 
 #[test]

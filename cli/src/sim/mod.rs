@@ -13,7 +13,7 @@ use clap::Args;
 use synack_core::{Duration, Instant};
 use synack_sim::catalogue::{self, Scenario};
 use synack_sim::{
-    AppSpec, CaptureSpec, CcKind, LossModel, QueueLimit, Report, SimConfig, Simulation,
+    AppSpec, CaptureSpec, CcKind, HostModel, LossModel, QueueLimit, Report, SimConfig, Simulation,
 };
 
 /// Flags of `synack sim`.
@@ -72,6 +72,22 @@ pub struct SimArgs {
     /// MTU of the path in bytes.
     #[arg(long, value_parser = clap::value_parser!(u16).range(68..=9000))]
     mtu: Option<u16>,
+    /// Model the hosts' software: `ideal` (exact timers, each packet
+    /// answered alone) or `tokio` (a 1 ms timer wheel, receive batches of
+    /// up to 64 packets gathered for 20 µs). --timer-granularity,
+    /// --receive-batch and --receive-delay adjust it.
+    #[arg(long, value_enum)]
+    host: Option<HostArg>,
+    /// Hosts' timers fire at the next multiple of this, e.g. 1ms.
+    #[arg(long, value_parser = units::duration)]
+    timer_granularity: Option<Duration>,
+    /// Hosts hand in at most this many arriving packets before they
+    /// transmit.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    receive_batch: Option<u16>,
+    /// Hosts let arrivals gather this long before taking them in, e.g. 20us.
+    #[arg(long, value_parser = units::duration)]
+    receive_delay: Option<Duration>,
     /// Seed of the run: the same seed gives the same run, bit for bit.
     #[arg(long)]
     seed: Option<u64>,
@@ -99,6 +115,15 @@ enum CcArg {
     Reno,
     /// CUBIC.
     Cubic,
+}
+
+/// Host models on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum HostArg {
+    /// Exact timers; every packet handed in and answered alone.
+    Ideal,
+    /// As the tokio adapter: 1 ms timers, batches of 64 within 20 µs.
+    Tokio,
 }
 
 /// Bytes a custom run sends unless `--bytes` says otherwise.
@@ -331,6 +356,25 @@ fn configure(args: &SimArgs, scenario: Option<&Scenario>) -> (SimConfig, bool) {
     }
     if let Some(m) = args.mtu {
         cfg.link.mtu = usize::from(m);
+        set(true);
+    }
+    if let Some(h) = args.host {
+        cfg.host = match h {
+            HostArg::Ideal => HostModel::default(),
+            HostArg::Tokio => HostModel::TOKIO,
+        };
+        set(true);
+    }
+    if let Some(g) = args.timer_granularity {
+        cfg.host.timer_granularity = g;
+        set(true);
+    }
+    if let Some(b) = args.receive_batch {
+        cfg.host.receive_batch = usize::from(b);
+        set(true);
+    }
+    if let Some(d) = args.receive_delay {
+        cfg.host.receive_delay = d;
         set(true);
     }
     if let Some(s) = args.seed {

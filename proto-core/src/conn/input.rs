@@ -720,19 +720,28 @@ impl Connection {
                     self.owe_immediate_ack();
                     return;
                 }
-                // Also at once when the data leaves less than a full
-                // segment of the advertised window: the sender is blocked
-                // until it hears from us, so a delayed ACK would only
-                // stall it (with a window under two segments it could
-                // never send the second full-sized one). Linux ACKs such
-                // data at once too. And in quick-ack mode, at connection
-                // start and after idle.
+                // Every second full-sized segment, and every segment in
+                // quick-ack mode (at connection start and after idle),
+                // gets an ACK of its own, however many segments the host
+                // hands in before it transmits: one ACK per receive batch
+                // would make the sender's ACK clock as fragile as a single
+                // packet, a lost ACK stalling it until a probe or a
+                // timeout.
                 let window_left = self.window.advertised(self.rcv.nxt);
-                if self.rcv.unacked_bytes >= 2 * self.recv_mss()
-                    || window_left < self.recv_mss()
-                    || self.take_quick_ack()
-                {
+                if self.rcv.unacked_bytes >= 2 * self.recv_mss() {
+                    self.rcv.unacked_bytes = 0;
+                    self.owe_immediate_ack();
+                } else if window_left < self.recv_mss() {
+                    // At once when the data leaves less than a full
+                    // segment of the advertised window: the sender is
+                    // blocked until it hears from us, so a delayed ACK
+                    // would only stall it (with a window under two
+                    // segments it could never send the second full-sized
+                    // one). Linux ACKs such data at once too.
                     self.ack_now = true;
+                } else if self.take_quick_ack() {
+                    self.rcv.unacked_bytes = 0;
+                    self.owe_immediate_ack();
                 } else if self.timers.delayed_ack.is_none() {
                     self.timers.delayed_ack = Some(now + self.config.delayed_ack);
                 }

@@ -505,6 +505,12 @@ impl Recovery {
     /// RFC 8985 §7.4: the ACK of a tail loss probe.
     fn step_probe(&mut self, input: &AckInput<'_>, dsack: bool, cc: &mut dyn CongestionControl) {
         let Some(probe) = self.probe else { return };
+        if !probe.retransmission && input.ack >= probe.end {
+            // A probe of new data, delivered: no loss to decide on, and
+            // the next tail may be probed again (RFC 8985 §7.4).
+            self.probe = None;
+            return;
+        }
         if dsack && probe.retransmission {
             // The original arrived too: nothing was lost.
             self.probe = None;

@@ -284,6 +284,25 @@ fn tail_loss_probe_repairing_a_loss_reduces_the_window() {
 }
 
 #[test]
+fn a_probe_of_new_data_ends_when_acknowledged_and_the_next_tail_is_probed() {
+    let srtt = Some(Duration::from_millis(50));
+    let rto = Duration::from_secs(1);
+    let mut r = sent(true, 3);
+    let mut cc = Recorder::default();
+    // The probe carries new data, the fourth segment.
+    r.on_sent(ms(102), s(3), s(4), false, false);
+    r.on_probe_sent(s(4), false);
+    assert_eq!(r.probe_deadline(ms(102), srtt, rto, MSS), None);
+    // An ACK of everything, the probe included, exactly at its end.
+    r.on_ack(&ack(160, s(4), s(0), s(4), &[]), &mut cc);
+    assert_eq!(cc.calls, ["ack"], "delivered new data is no loss");
+    // The next flight's tail gets a probe of its own, not a timeout.
+    r.on_sent(ms(161), s(4), s(5), false, false);
+    r.on_sent(ms(161), s(5), s(6), false, false);
+    assert_eq!(r.probe_deadline(ms(161), srtt, rto, MSS), Some(ms(261)));
+}
+
+#[test]
 fn bogus_sack_blocks_are_ignored_and_counted() {
     let mut r = sent(true, 5);
     let mut cc = Recorder::default();

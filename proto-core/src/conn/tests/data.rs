@@ -165,29 +165,43 @@ fn psh_marks_the_last_queued_segment() {
 }
 
 #[test]
-fn acks_are_aggregated_over_queued_segments() {
-    // RFC 9293 §3.10.7.4 (MUST-58, MUST-59): segments handed in together
-    // are all processed before one ACK goes out.
+fn queued_segments_are_all_taken_in_and_acked_two_by_two() {
+    // RFC 9293 §3.10.7.4 (MUST-59): every segment handed in is processed
+    // before any ACK goes out; RFC 5681 §4.2: at least every second
+    // full-sized segment is acknowledged, however many the host hands in
+    // at once (one ACK per batch would make one lost ACK stall the sender).
     let mut p = Pair::new();
     p.established();
+    // Warm up: a's quick-ack quota (every segment ACKed) is spent.
+    transfer(&mut p, b"", &pattern(40 * 1448), Duration::from_secs(1));
+    assert!(p.run_until(Duration::from_secs(1), |p| p.wire.is_empty()
+        && p.a.poll_timeout().is_none()));
     p.b.set_nodelay(true);
-    p.b.write(&pattern(3 * 1448)).unwrap();
+    p.b.write(&pattern(5 * 1448)).unwrap();
     let mut buf = vec![0u8; 1500];
     let mut queued = Vec::new();
     while let Some(t) = p.b.poll_transmit(p.now, &mut buf) {
         queued.push(buf[..t.len].to_vec());
     }
-    assert_eq!(queued.len(), 3);
+    assert_eq!(queued.len(), 5);
+    let start = p.a.rcv.nxt;
     for bytes in &queued {
         p.deliver(false, bytes);
     }
+    assert_eq!(p.a.rcv.nxt, start + 5 * 1448u32, "all five taken in first");
     let mut acks = Vec::new();
     while let Some(t) = p.a.poll_transmit(p.now, &mut buf) {
         let seg = TcpRepr::parse_bytes(&buf[..t.len], &addrs(A_ADDR, B_ADDR), ChecksumMode::Full)
             .unwrap();
         acks.push(seg.ack);
     }
-    assert_eq!(acks, [p.a.rcv.nxt], "one ACK covering all three segments");
+    assert_eq!(
+        acks,
+        [start + 2 * 1448u32, start + 4 * 1448u32],
+        "one ACK per two segments, as each pair arrived"
+    );
+    // The fifth waits for a sixth or the delayed-ACK timer.
+    assert!(p.a.poll_timeout().is_some());
 }
 
 #[test]
