@@ -562,7 +562,8 @@ impl Scoreboard {
             // sent as we sent it. They are the ones from the first starting
             // at or above `left` up to the last ending at or below `right`.
             let first = self.segments.partition_point(|e| e.seg.start < left);
-            let mut id = self.base + first as u64;
+            let block_start = self.base + first as u64;
+            let mut id = block_start;
             loop {
                 id = self.first_unsacked_from(id);
                 if id >= self.end_id() {
@@ -591,6 +592,11 @@ impl Scoreboard {
                 on_sacked(&self.entry(id).seg);
                 id += 1;
             }
+            // Each segment SACKed above points at its successor: point the
+            // whole block past its end now, so this ACK pays for the
+            // segments it SACKed and a later one does not walk them one
+            // by one.
+            self.first_unsacked_from(block_start);
         }
         update
     }
