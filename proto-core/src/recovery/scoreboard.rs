@@ -800,3 +800,225 @@ mod tests {
         assert!(b.check_invariants());
     }
 }
+
+/// The indexed scoreboard against a naive one: a plain list of segments
+/// searched from the front on every question, driven by the same random
+/// operations.
+#[cfg(test)]
+mod model {
+    use super::*;
+    use quickcheck::{Arbitrary, Gen, quickcheck};
+    use std::format;
+    use std::string::String;
+    use std::vec::Vec;
+
+    const UNIT: u32 = 100;
+
+    /// One thing that happens to a sender's scoreboard.
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// A new segment of 1–3 units at the top.
+        Send(u8),
+        /// A SACK block over segments `[a, a + len)` of those outstanding
+        /// (counted from the front), in units.
+        Sack(u16, u8),
+        /// A cumulative ACK of the first `n` units outstanding.
+        Ack(u16),
+        /// The segment at this index is deemed lost.
+        Lose(u16),
+        /// The first lost segment is retransmitted.
+        Retransmit,
+        /// The segment at this index is resent while in flight (a probe).
+        Probe(u16),
+        /// A retransmission timeout.
+        Timeout,
+        /// A timeout shown spurious: the lost marks are taken back.
+        Undo,
+    }
+
+    impl Arbitrary for Op {
+        fn arbitrary(g: &mut Gen) -> Op {
+            match u8::arbitrary(g) % 16 {
+                0..=4 => Op::Send(u8::arbitrary(g) % 3 + 1),
+                5..=7 => Op::Sack(u16::arbitrary(g), u8::arbitrary(g) % 8 + 1),
+                8..=9 => Op::Ack(u16::arbitrary(g) % 4),
+                10..=11 => Op::Lose(u16::arbitrary(g)),
+                12 => Op::Retransmit,
+                13 => Op::Probe(u16::arbitrary(g)),
+                14 => Op::Timeout,
+                _ => Op::Undo,
+            }
+        }
+    }
+
+    /// The naive scoreboard: segments in sequence order, every state bit
+    /// on the segment, every answer found by a scan.
+    #[derive(Default)]
+    struct Naive {
+        segs: Vec<SentSegment>,
+    }
+
+    impl Naive {
+        fn in_flight(&self) -> usize {
+            self.segs
+                .iter()
+                .filter(|s| s.in_flight())
+                .map(|s| s.len())
+                .sum()
+        }
+        fn lost_bytes(&self) -> usize {
+            self.segs.iter().filter(|s| s.lost).map(|s| s.len()).sum()
+        }
+        fn sacked(&self) -> usize {
+            self.segs.iter().filter(|s| s.sacked).count()
+        }
+        fn first_lost(&self) -> Option<SeqNumber> {
+            self.segs.iter().find(|s| s.lost).map(|s| s.start)
+        }
+        /// Send order: by time, then sequence.
+        fn oldest_in_flight(&self) -> Option<usize> {
+            (0..self.segs.len())
+                .filter(|&i| self.segs[i].in_flight())
+                .min_by_key(|&i| (self.segs[i].sent_at, i))
+        }
+    }
+
+    fn run(ops: Vec<Op>) -> Result<(), String> {
+        let mut board = Scoreboard::new();
+        let mut naive = Naive::default();
+        let (mut top, mut una, mut clock) = (0u32, 0u32, 0u64);
+        for (step, op) in ops.into_iter().enumerate() {
+            clock += 1;
+            let now = Instant::from_millis(clock);
+            let n = naive.segs.len();
+            match op {
+                Op::Send(units) => {
+                    let (start, end) = (SeqNumber(top), SeqNumber(top + u32::from(units) * UNIT));
+                    top = end.0;
+                    board.on_sent_new(start, end, false, now);
+                    naive.segs.push(SentSegment {
+                        start,
+                        end,
+                        sent_at: now,
+                        transmissions: 1,
+                        sacked: false,
+                        lost: false,
+                        fin: false,
+                    });
+                }
+                Op::Sack(a, len) if n > 0 => {
+                    let a = usize::from(a) % n;
+                    let b = (a + usize::from(len)).min(n);
+                    let block = SackBlock {
+                        left: naive.segs[a].start,
+                        right: naive.segs[b - 1].end,
+                    };
+                    let mut got = Vec::new();
+                    let update = board.apply_sack(&[block], SeqNumber(una), SeqNumber(top), |s| {
+                        got.push(s.start)
+                    });
+                    let mut want = Vec::new();
+                    for s in &mut naive.segs[a..b] {
+                        if !s.sacked {
+                            s.sacked = true;
+                            s.lost = false;
+                            want.push(s.start);
+                        }
+                    }
+                    if got != want || update.newly_sacked_segments != want.len() {
+                        return Err(format!("step {step}: SACKed {got:?}, expected {want:?}"));
+                    }
+                }
+                Op::Ack(k) if n > 0 => {
+                    let k = (usize::from(k) + 1).min(n);
+                    let to = naive.segs[k - 1].end;
+                    let mut removed = Vec::new();
+                    board.acknowledge(to, |s| removed.push(s.start));
+                    let want: Vec<_> = naive.segs.drain(..k).map(|s| s.start).collect();
+                    una = to.0;
+                    if removed != want {
+                        return Err(format!(
+                            "step {step}: removed {removed:?}, expected {want:?}"
+                        ));
+                    }
+                }
+                Op::Lose(i) if n > 0 => {
+                    let i = usize::from(i) % n;
+                    board.mark_lost(i);
+                    let s = &mut naive.segs[i];
+                    if !s.sacked {
+                        s.lost = true;
+                    }
+                }
+                Op::Retransmit => {
+                    if let Some(start) = naive.first_lost() {
+                        if !board.on_retransmitted(start, now) {
+                            return Err(format!("step {step}: no segment at {start:?}"));
+                        }
+                        let s = naive.segs.iter_mut().find(|s| s.start == start).unwrap();
+                        s.lost = false;
+                        s.sent_at = now;
+                        s.transmissions += 1;
+                    }
+                }
+                Op::Probe(i) if n > 0 => {
+                    let i = usize::from(i) % n;
+                    if naive.segs[i].in_flight() {
+                        board.on_retransmitted(naive.segs[i].start, now);
+                        naive.segs[i].sent_at = now;
+                        naive.segs[i].transmissions += 1;
+                    }
+                }
+                Op::Timeout => {
+                    board.reset_for_timeout();
+                    for s in &mut naive.segs {
+                        s.sacked = false;
+                        s.lost = true;
+                    }
+                }
+                Op::Undo => {
+                    board.clear_lost();
+                    for s in &mut naive.segs {
+                        s.lost = false;
+                    }
+                }
+                _ => {}
+            }
+            if !board.check_invariants() {
+                return Err(format!("step {step}: invariants broken"));
+            }
+            let indexed = (
+                board.in_flight(),
+                board.lost_bytes(),
+                board.sacked_segments(),
+                board.first_lost().map(|s| s.start),
+                board.oldest_in_flight(),
+                board.iter().copied().collect::<Vec<_>>(),
+            );
+            let plain = (
+                naive.in_flight(),
+                naive.lost_bytes(),
+                naive.sacked(),
+                naive.first_lost(),
+                naive.oldest_in_flight(),
+                naive.segs.clone(),
+            );
+            if indexed != plain {
+                return Err(format!("step {step}: indexed {indexed:?}, naive {plain:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    quickcheck! {
+        /// Any sequence of sends, SACKs, ACKs, loss marks, retransmissions,
+        /// probes, timeouts and undos leaves the indexed scoreboard saying
+        /// what a naive scan of the same segments says.
+        fn the_indexed_scoreboard_agrees_with_a_naive_scan(ops: Vec<Op>) -> bool {
+            match run(ops) {
+                Ok(()) => true,
+                Err(why) => panic!("{why}"),
+            }
+        }
+    }
+}
