@@ -5,7 +5,8 @@
 //!
 //! `cargo bench -p synack-bench --bench inmem -- [--mib N] [--rounds R] [--json]`
 //! (defaults: 256 MiB, 3 rounds). `--json` prints one line of JSON after
-//! the table.
+//! the table. `--only synack` or `--only smoltcp` runs one stack alone
+//! and prints its rounds (for a profiler).
 
 use synack_bench::inmem::{BUFFER, MTU, Outcome, SmoltcpPair, SynackPair, run};
 
@@ -33,6 +34,17 @@ fn main() {
     let rounds = arg(&args, "--rounds").unwrap_or(3).max(1);
     let json = args.iter().any(|a| a == "--json");
     let bytes = mib * 1024 * 1024;
+    if let Some(i) = args.iter().position(|a| a == "--only") {
+        for _ in 0..rounds {
+            let o = match args.get(i + 1).map(String::as_str) {
+                Some("synack") => run(&mut SynackPair::new(), bytes),
+                Some("smoltcp") => run(&mut SmoltcpPair::new(), bytes),
+                other => panic!("--only synack|smoltcp, not {other:?}"),
+            };
+            println!("{}: {:.0} MB/s", o.name, o.bytes_per_sec() / 1e6);
+        }
+        return;
+    }
     eprintln!(
         "in memory: {mib} MiB one way, MTU {MTU}, {} KiB buffers, {rounds} rounds interleaved",
         BUFFER / 1024
