@@ -720,17 +720,24 @@ impl Connection {
                     self.owe_immediate_ack();
                     return;
                 }
-                // Every second full-sized segment, and every segment in
-                // quick-ack mode (at connection start and after idle),
-                // gets an ACK of its own, however many segments the host
-                // hands in before it transmits: one ACK per receive batch
-                // would make the sender's ACK clock as fragile as a single
-                // packet, a lost ACK stalling it until a probe or a
-                // timeout.
+                // Every second full-sized segment is acknowledged
+                // (RFC 5681 §4.2). The first pair since the last ACK gets
+                // an ACK of its own, as it stood then; the pairs after it
+                // that the host hands in before it transmits share the
+                // ACK of the current state (RFC 9293 MUST-58). So a whole
+                // receive batch is answered by two ACKs, not one: a single
+                // lost ACK does not stop the sender's ACK clock (the first
+                // still opens its window for more), and a bulk transfer is
+                // not answered segment pair by segment pair.
                 let window_left = self.window.advertised(self.rcv.nxt);
                 if self.rcv.unacked_bytes >= 2 * self.recv_mss() {
-                    self.rcv.unacked_bytes = 0;
-                    self.owe_immediate_ack();
+                    if self.rcv.pair_acked {
+                        self.ack_now = true;
+                    } else {
+                        self.rcv.pair_acked = true;
+                        self.rcv.unacked_bytes = 0;
+                        self.owe_immediate_ack();
+                    }
                 } else if window_left < self.recv_mss() {
                     // At once when the data leaves less than a full
                     // segment of the advertised window: the sender is

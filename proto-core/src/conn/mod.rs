@@ -151,6 +151,10 @@ struct RecvSeq {
     fin: Option<SeqNumber>,
     /// Bytes received since we last sent an ACK (delayed-ACK accounting).
     unacked_bytes: usize,
+    /// An ACK of its own is owed for two in-order segments that arrived
+    /// since the last ACK of the current state left; later ones share the
+    /// next ACK.
+    pair_acked: bool,
     /// Data segments still to be acknowledged at once in quick-ack mode
     /// (at connection start and after the receiver was idle).
     quick_acks: u8,

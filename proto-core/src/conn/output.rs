@@ -488,6 +488,7 @@ impl Connection {
             self.ts.last_ack_sent = self.rcv.nxt;
             self.ack_now = false;
             self.rcv.unacked_bytes = 0;
+            self.rcv.pair_acked = false;
             self.timers.delayed_ack = None;
             self.dsack = None;
         }
