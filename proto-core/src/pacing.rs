@@ -55,8 +55,17 @@ impl Pacer {
             AVOIDANCE_GAIN_PERCENT
         };
         let micros = srtt.total_micros().max(1);
-        let rate = (cwnd as u128 * 1_000_000 * u128::from(gain)) / (u128::from(micros) * 100);
-        u64::try_from(rate).unwrap_or(u64::MAX).max(1)
+        // 64-bit arithmetic unless the window is beyond tens of gigabytes:
+        // this runs on every ACK, and 128-bit division is a library call.
+        let rate = match (cwnd as u64).checked_mul(1_000_000 * gain) {
+            Some(scaled) => scaled / micros.saturating_mul(100),
+            None => {
+                let rate = (cwnd as u128 * 1_000_000 * u128::from(gain))
+                    / (u128::from(micros) * 100);
+                u64::try_from(rate).unwrap_or(u64::MAX)
+            }
+        };
+        rate.max(1)
     }
 
     /// The current rate in bytes per second (0: not pacing).
@@ -89,8 +98,13 @@ impl Pacer {
         if self.rate == 0 {
             return;
         }
-        let add = u128::from(elapsed) * u128::from(self.rate) / 1_000_000;
-        self.tokens = (u128::from(self.tokens) + add).min(u128::from(self.burst)) as u64;
+        if elapsed == 0 {
+            return;
+        }
+        // Per segment sent: 64-bit arithmetic; a product that overflows
+        // is far beyond a full bucket anyway.
+        let add = elapsed.checked_mul(self.rate).map_or(u64::MAX, |b| b / 1_000_000);
+        self.tokens = self.tokens.saturating_add(add).min(self.burst);
     }
 
     /// When a segment of `size` bytes may leave: `None` means now.
@@ -104,8 +118,9 @@ impl Pacer {
             return None;
         }
         let missing = size - self.tokens;
-        let wait = (u128::from(missing) * 1_000_000).div_ceil(u128::from(self.rate));
-        Some(now + Duration::from_micros(u64::try_from(wait).unwrap_or(u64::MAX)))
+        // `missing` is below one burst, so the product fits.
+        let wait = missing.saturating_mul(1_000_000).div_ceil(self.rate);
+        Some(now + Duration::from_micros(wait))
     }
 
     /// A segment of `size` bytes left.
