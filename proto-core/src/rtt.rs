@@ -289,6 +289,34 @@ impl RttEstimator {
     /// from a retransmitted segment unless timestamps (RFC 7323 §4) show
     /// which transmission was acknowledged.
     pub fn on_sample(&mut self, now: Instant, rtt: Duration) {
+        self.on_sample_with_min(now, rtt, rtt);
+    }
+
+    /// [`RttEstimator::on_sample`] for an ACK that covers several
+    /// segments: `rtt`, timed from the oldest of them, feeds SRTT and
+    /// RTTVAR (a conservative sample for the RTO, including any delay the
+    /// receiver's delayed ACK added), and `newest`, timed from the most
+    /// recently sent one, feeds the minimum-RTT filter (as Linux's
+    /// `seq_rtt_us` and `ca_rtt_us`).
+    pub fn on_sample_with_min(&mut self, now: Instant, rtt: Duration, newest: Duration) {
+        self.smooth(rtt);
+        self.min_rtt.update(now, newest.min(rtt));
+    }
+
+    /// A sample known only to a coarse resolution, such as one from an
+    /// echoed timestamp (RFC 7323 §4) whose clock ticks every millisecond:
+    /// it updates SRTT, RTTVAR and the RTO like [`RttEstimator::on_sample`],
+    /// but feeds the minimum-RTT filter only while it holds nothing, since
+    /// a tick-rounded value would otherwise pull a finer minimum off by up
+    /// to a tick.
+    pub fn on_coarse_sample(&mut self, now: Instant, rtt: Duration) {
+        self.smooth(rtt);
+        if self.min_rtt.get().is_none() {
+            self.min_rtt.update(now, rtt);
+        }
+    }
+
+    fn smooth(&mut self, rtt: Duration) {
         let r = to_fixed(rtt);
         match self.srtt {
             None => {
@@ -310,7 +338,6 @@ impl RttEstimator {
         // (the note after RFC 6298 §5.7).
         self.backoff = 0;
         self.timed_out_before_sample = false;
-        self.min_rtt.update(now, rtt);
     }
 
     /// RTO = SRTT + max(G, K·RTTVAR, min_rto) with K = 4 (§2.3), rounded up

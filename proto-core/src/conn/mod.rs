@@ -209,9 +209,9 @@ pub struct Connection {
     /// Data sent up to here was sent while the application had nothing
     /// more to send: its ACKs must not grow the window (RFC 7661).
     app_limited_until: Option<SeqNumber>,
-    /// A segment being timed for an RTT sample when timestamps are off:
-    /// (sequence number that acknowledges it, when it was sent). Karn's
-    /// rule: cleared whenever anything is retransmitted.
+    /// Our SYN (or SYN-ACK), timed for an RTT sample: (sequence number that
+    /// acknowledges it, when it was sent). Karn's rule: cleared when it is
+    /// retransmitted. Data segments are timed on the recovery scoreboard.
     rtt_timed: Option<(SeqNumber, Instant)>,
     timers: Timers,
     /// Consecutive retransmission timeouts without progress.
