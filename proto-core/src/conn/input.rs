@@ -723,6 +723,7 @@ impl Connection {
             Ok(inserted) => {
                 if inserted.advanced > 0 {
                     self.rcv.nxt += inserted.advanced;
+                    self.rcv_rtt.on_data(now, self.rcv.nxt, self.window.edge());
                     self.stats.bytes_received += inserted.advanced as u64;
                     self.events |= event_bits::READABLE;
                 }

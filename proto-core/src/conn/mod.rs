@@ -43,7 +43,7 @@ use alloc::boxed::Box;
 
 use crate::buffer::{ReceiveBuffer, SendBuffer};
 use crate::cc::CongestionControl;
-use crate::flow::{AutoTuner, ReceiveWindow};
+use crate::flow::{AutoTuner, ReceiveWindow, ReceiverRtt};
 use crate::isn::IsnGenerator;
 use crate::pacing::Pacer;
 use crate::recovery::Recovery;
@@ -195,6 +195,8 @@ pub struct Connection {
     recv_buf: ReceiveBuffer,
     window: ReceiveWindow,
     tuner: AutoTuner,
+    /// The receiver's RTT estimate that auto-tuning measures by.
+    rcv_rtt: ReceiverRtt,
     rtt: RttEstimator,
     cc: Box<dyn CongestionControl>,
     recovery: Recovery,
@@ -319,6 +321,7 @@ impl Connection {
             recv_buf: ReceiveBuffer::new(config.recv_buffer),
             window: ReceiveWindow::new(SeqNumber(0), 0),
             tuner: AutoTuner::new(),
+            rcv_rtt: ReceiverRtt::new(),
             rtt,
             cc: config
                 .congestion
@@ -680,7 +683,9 @@ impl Connection {
         if let Some(grown) = self.tuner.on_read(
             now,
             self.bytes_read,
-            self.rtt.srtt(),
+            // Our own SRTT until a window has been timed: a connection
+            // that only receives samples nothing after the handshake.
+            self.rcv_rtt.estimate().or(self.rtt.srtt()),
             capacity,
             self.config.recv_buffer_max,
         ) {
