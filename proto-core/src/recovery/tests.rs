@@ -389,3 +389,73 @@ fn repeated_timeouts_of_the_same_data_hold_the_flight_size() {
     r.on_rto(ms(17000), s(12), MSS, true, &mut cc);
     assert_eq!(cc.rto_flights.last(), Some(&(2 * MSS)));
 }
+
+#[test]
+fn rtt_samples_come_from_send_times_and_respect_karn() {
+    let mut r = sent(true, 4);
+    let mut cc = Recorder::default();
+    let mut e = est();
+    // Segments 0 and 1 (sent at 0 and 1 ms) acknowledged at 100.4 ms:
+    // SRTT gets the oldest's 100.4 ms, min-RTT the newest's 99.4 ms, to
+    // the microsecond.
+    let mut input = ack(0, s(2), s(0), s(4), &[]);
+    input.now = Instant::from_micros(100_400);
+    let out = r.on_ack(&input, &mut e, &mut cc);
+    assert_eq!(
+        out.rtt,
+        Some(RttSample {
+            rtt: Duration::from_micros(100_400),
+            latest: Duration::from_micros(99_400),
+            source: RttSource::SendTime,
+        })
+    );
+    assert_eq!(e.min_rtt(), Some(Duration::from_micros(99_400)));
+    // Segment 2 is resent at 150 ms; its ACK at 150.2 ms gives no sample
+    // from either send time (Karn): 0.2 ms would be the resend's, 148.2 ms
+    // the original's, and the ACK cannot say which.
+    r.board.mark_lost(0);
+    r.on_sent(ms(150), s(2), s(3), false, true);
+    let mut input = ack(0, s(3), s(2), s(4), &[]);
+    input.now = Instant::from_micros(150_200);
+    let before = e.clone();
+    let out = r.on_ack(&input, &mut e, &mut cc);
+    assert_eq!(out.rtt, None);
+    assert_eq!(e, before);
+}
+
+#[test]
+fn karn_covers_the_whole_ack_and_the_echo_is_the_fallback() {
+    let mut r = sent(true, 4);
+    let mut cc = Recorder::default();
+    let mut e = est();
+    // Segment 0 resent at 50 ms; then one ACK covers it and segment 1
+    // (sent once, at 1 ms): the ACK may have waited for the resend, so
+    // segment 1's send time gives nothing either. Segment 3, SACKed by the
+    // same ACK and sent once at 3 ms, does: 51 − 3 = 48 ms.
+    r.board.mark_lost(0);
+    r.on_sent(ms(50), s(0), s(1), false, true);
+    let blocks = [block(3, 4)];
+    let out = r.on_ack(&ack(51, s(2), s(0), s(4), &blocks), &mut e, &mut cc);
+    assert_eq!(
+        out.rtt.map(|x| (x.rtt, x.source)),
+        Some((Duration::from_millis(48), RttSource::SendTime))
+    );
+    // Segment 2 resent too, then acknowledged alone: only the echo is
+    // left, a coarse sample that leaves min-RTT alone.
+    r.board.mark_lost(0);
+    r.on_sent(ms(60), s(2), s(3), false, true);
+    let min = e.min_rtt();
+    let mut input = ack(62, s(4), s(2), s(4), &[]);
+    input.ts_rtt = Some(Duration::from_millis(2));
+    let out = r.on_ack(&input, &mut e, &mut cc);
+    assert_eq!(
+        out.rtt,
+        Some(RttSample {
+            rtt: Duration::from_millis(2),
+            latest: Duration::from_millis(2),
+            source: RttSource::Timestamp,
+        })
+    );
+    assert_eq!(e.latest(), Some(Duration::from_millis(2)));
+    assert_eq!(e.min_rtt(), min);
+}
