@@ -194,7 +194,9 @@ impl AutoTuner {
 /// and one RTT when the sender is window-limited, which is when tuning
 /// matters. The estimate is the smallest sample, at the core's clock
 /// resolution (microseconds), so samples stretched by an idle or
-/// congestion-limited sender do not count.
+/// congestion-limited sender do not count. The connection tunes by the
+/// smaller of this and its SRTT: early in slow start, before the sender is
+/// window-limited, a timed window overestimates.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReceiverRtt {
     /// The measurement under way: the advertised right edge when it began,

@@ -683,9 +683,14 @@ impl Connection {
         if let Some(grown) = self.tuner.on_read(
             now,
             self.bytes_read,
-            // Our own SRTT until a window has been timed: a connection
-            // that only receives samples nothing after the handshake.
-            self.rcv_rtt.estimate().or(self.rtt.srtt()),
+            // Both overestimate the RTT (SRTT by any queueing, a timed
+            // window by a sender not yet window-limited): take the smaller.
+            // A connection that only receives has an SRTT from the
+            // handshake alone, or none when its SYN was resent.
+            match (self.rcv_rtt.estimate(), self.rtt.srtt()) {
+                (Some(r), Some(s)) => Some(r.min(s)),
+                (r, s) => r.or(s),
+            },
             capacity,
             self.config.recv_buffer_max,
         ) {
