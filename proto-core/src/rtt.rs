@@ -8,7 +8,7 @@
 //! | RFC 6298 | the connection | the estimator |
 //! |---|---|---|
 //! | §2.1 | arms the first timer with [`RttEstimator::rto`] | starts at [`RttConfig::initial_rto`] |
-//! | §2.2–2.3, §3 | feeds at least one sample per RTT, never one from a retransmitted segment unless timestamps tell the transmissions apart (Karn) | [`RttEstimator::on_sample`] |
+//! | §2.2–2.3, §3 | feeds at least one sample per RTT, never one from a retransmitted segment unless timestamps tell the transmissions apart (Karn) | [`RttEstimator::on_sample`], [`RttEstimator::on_sample_with_min`], [`RttEstimator::on_coarse_sample`] |
 //! | §5.1–5.3 | starts, stops and restarts the timer with [`RttEstimator::rto`] | — |
 //! | §5.4–5.6 | on expiry retransmits, calls [`RttEstimator::on_timeout`], restarts the timer | doubles the RTO up to [`RttConfig::max_rto`] |
 //! | §5.7 | calls [`RttEstimator::on_handshake_complete`] when data transmission begins | RTO becomes 3 s if the SYN timed out and there is no sample |
