@@ -333,7 +333,7 @@ fn run_recovery(sack: bool, cubic: bool, mss: u16, isn: u32, events: &[RecEvent]
         now: Instant::from_secs(1),
         mss,
     };
-    let mut srtt: Option<Duration> = None;
+    let mut est = RttEstimator::new(RttConfig::default());
     for ev in events {
         match ev {
             RecEvent::Advance(d) => s.now += Duration::from_micros(u64::from(*d)),
@@ -385,12 +385,9 @@ fn run_recovery(sack: bool, cubic: bool, mss: u16, isn: u32, events: &[RecEvent]
                         }
                     })
                     .collect();
-                let rtt = rtt_us.map(|v| Duration::from_micros(u64::from(v)));
-                if let Some(r) = rtt {
-                    srtt = Some(srtt.map_or(r, |s| {
-                        Duration::from_micros((7 * s.total_micros() + r.total_micros()) / 8)
-                    }));
-                }
+                // The echo's sample, offered as the fallback; the send times
+                // on the scoreboard give the others.
+                let ts_rtt = rtt_us.map(|v| Duration::from_micros(u64::from(v)));
                 let prior_una = s.una;
                 let input = AckInput {
                     now: s.now,
@@ -399,14 +396,15 @@ fn run_recovery(sack: bool, cubic: bool, mss: u16, isn: u32, events: &[RecEvent]
                     snd_max: s.max,
                     sack: &blocks,
                     duplicate: *duplicate && ack == s.una && s.una != s.max,
-                    rtt,
-                    srtt,
-                    min_rtt: srtt,
+                    ts_rtt: (ack > prior_una).then_some(ts_rtt).flatten(),
                     app_limited: *app_limited,
                     has_unsent: *has_unsent,
                     mss,
                 };
-                let outcome = rec.on_ack(&input, cc.as_mut());
+                let outcome = rec.on_ack(&input, &mut est, cc.as_mut());
+                if let Some(sample) = outcome.rtt {
+                    assert!(sample.latest <= sample.rtt, "newest sent before oldest");
+                }
                 s.una = ack;
                 if let Some(deadline) = outcome.reorder_deadline {
                     assert!(deadline >= s.now, "a reorder deadline in the past");
@@ -414,7 +412,14 @@ fn run_recovery(sack: bool, cubic: bool, mss: u16, isn: u32, events: &[RecEvent]
             }
             RecEvent::Rto { frto } => rec.on_rto(s.now, s.max, mss, *frto, cc.as_mut()),
             RecEvent::ReorderTimeout => {
-                let next = rec.on_reorder_timeout(s.now, srtt, srtt, s.max, mss, cc.as_mut());
+                let next = rec.on_reorder_timeout(
+                    s.now,
+                    est.srtt(),
+                    est.min_rtt(),
+                    s.max,
+                    mss,
+                    cc.as_mut(),
+                );
                 if let Some(deadline) = next {
                     assert!(deadline >= s.now, "a reorder deadline in the past");
                 }

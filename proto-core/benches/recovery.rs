@@ -17,9 +17,9 @@ use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use criterion::{BenchmarkId, Criterion, criterion_main};
 use synack_core::cc::NewReno;
-use synack_core::internals::{AckInput, Recovery};
+use synack_core::internals::{AckInput, Recovery, RttConfig, RttEstimator};
 use synack_core::wire::SackBlock;
-use synack_core::{Duration, Instant, SeqNumber};
+use synack_core::{Instant, SeqNumber};
 
 const MSS: usize = 1448;
 const SIZES: [u32; 3] = [100, 10_000, 100_000];
@@ -32,6 +32,7 @@ fn seq(i: u32) -> SeqNumber {
 struct Flow {
     r: Recovery,
     cc: NewReno,
+    rtt: RttEstimator,
     una: u32,
     max: u32,
     now: u64,
@@ -53,6 +54,7 @@ impl Flow {
         Flow {
             r,
             cc: NewReno::new(MSS),
+            rtt: RttEstimator::new(RttConfig::default()),
             una: 0,
             max: n,
             now: u64::from(n) + 1000,
@@ -78,14 +80,12 @@ impl Flow {
             snd_max: seq(self.max),
             sack,
             duplicate: ack == self.una && sack.is_empty(),
-            rtt: None,
-            srtt: Some(Duration::from_micros(100)),
-            min_rtt: Some(Duration::from_micros(100)),
+            ts_rtt: None,
             app_limited: false,
             has_unsent: true,
             mss: MSS,
         };
-        black_box(self.r.on_ack(&input, &mut self.cc));
+        black_box(self.r.on_ack(&input, &mut self.rtt, &mut self.cc));
         self.una = ack;
         black_box(self.r.next_retransmission());
         black_box(self.r.in_flight(MSS));

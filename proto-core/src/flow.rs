@@ -183,6 +183,58 @@ impl AutoTuner {
     }
 }
 
+/// The receiver's own RTT estimate, for [`AutoTuner`]: a connection that
+/// only receives takes no RTT samples of its own data, and an echoed
+/// timestamp ticks once a millisecond, which reads 0 on a sub-millisecond
+/// path. As Linux's `tcp_rcv_rtt_measure` does without timestamps, it
+/// times a window's worth of data instead: from when the right edge we
+/// advertise stood at E to when data beyond E arrives. The peer cannot
+/// send beyond E before it hears of a window reaching further, which we
+/// advertise at the earliest then, so every sample is at least one RTT,
+/// and one RTT when the sender is window-limited, which is when tuning
+/// matters. The estimate is the smallest sample, at the core's clock
+/// resolution (microseconds), so samples stretched by an idle or
+/// congestion-limited sender do not count. The connection tunes by the
+/// smaller of this and its SRTT: early in slow start, before the sender is
+/// window-limited, a timed window overestimates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReceiverRtt {
+    /// The measurement under way: the advertised right edge when it began,
+    /// and when.
+    mark: Option<(SeqNumber, Instant)>,
+    estimate: Option<Duration>,
+}
+
+impl ReceiverRtt {
+    /// A receiver with no measurement yet.
+    pub const fn new() -> ReceiverRtt {
+        ReceiverRtt {
+            mark: None,
+            estimate: None,
+        }
+    }
+
+    /// In-order data arrived at `now`: RCV.NXT moved to `rcv_nxt`, and the
+    /// right edge we advertise is `edge`.
+    pub fn on_data(&mut self, now: Instant, rcv_nxt: SeqNumber, edge: SeqNumber) {
+        if let Some((mark_edge, since)) = self.mark {
+            if rcv_nxt <= mark_edge {
+                return;
+            }
+            let sample = now
+                .saturating_duration_since(since)
+                .max(Duration::from_micros(1));
+            self.estimate = Some(self.estimate.map_or(sample, |e| e.min(sample)));
+        }
+        self.mark = Some((edge, now));
+    }
+
+    /// The estimate; `None` before a whole window has been timed.
+    pub fn estimate(&self) -> Option<Duration> {
+        self.estimate
+    }
+}
+
 impl Default for AutoTuner {
     fn default() -> AutoTuner {
         AutoTuner::new()
@@ -282,6 +334,26 @@ mod tests {
             w.next_field(SeqNumber(0), usize::MAX / 2, usize::MAX / 2, 1460, false),
             65535
         );
+    }
+
+    #[test]
+    fn receiver_rtt_times_a_window_at_microsecond_resolution() {
+        let us = Instant::from_micros;
+        let mut r = ReceiverRtt::new();
+        // Edge at 10 000 when the first data arrives at 1 ms.
+        r.on_data(us(1_000), SeqNumber(1_000), SeqNumber(10_000));
+        // Data up to the edge does not end the measurement.
+        r.on_data(us(1_100), SeqNumber(10_000), SeqNumber(20_000));
+        assert_eq!(r.estimate(), None);
+        // Data beyond it, 230 µs after the mark: a sample.
+        r.on_data(us(1_230), SeqNumber(11_000), SeqNumber(30_000));
+        assert_eq!(r.estimate(), Some(Duration::from_micros(230)));
+        // A longer sample (the sender idled) does not raise it; a shorter
+        // one lowers it.
+        r.on_data(us(9_000), SeqNumber(31_000), SeqNumber(40_000));
+        assert_eq!(r.estimate(), Some(Duration::from_micros(230)));
+        r.on_data(us(9_200), SeqNumber(40_001), SeqNumber(50_000));
+        assert_eq!(r.estimate(), Some(Duration::from_micros(200)));
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub use tuple::FourTuple;
 #[doc(hidden)]
 pub mod internals {
     pub use crate::conn::SequenceVars;
-    pub use crate::recovery::{AckInput, Recovery};
+    pub use crate::recovery::{AckInput, Recovery, RttSample, RttSource};
     pub use crate::rtt::{RttConfig, RttEstimator};
 
     /// Two connections ([`harness::Pair`]) or two endpoints

@@ -8,7 +8,7 @@
 //! | RFC 6298 | the connection | the estimator |
 //! |---|---|---|
 //! | §2.1 | arms the first timer with [`RttEstimator::rto`] | starts at [`RttConfig::initial_rto`] |
-//! | §2.2–2.3, §3 | feeds at least one sample per RTT, never one from a retransmitted segment unless timestamps tell the transmissions apart (Karn) | [`RttEstimator::on_sample`] |
+//! | §2.2–2.3, §3 | feeds at least one sample per RTT, never one from a retransmitted segment unless timestamps tell the transmissions apart (Karn) | [`RttEstimator::on_sample`], [`RttEstimator::on_sample_with_min`], [`RttEstimator::on_coarse_sample`] |
 //! | §5.1–5.3 | starts, stops and restarts the timer with [`RttEstimator::rto`] | — |
 //! | §5.4–5.6 | on expiry retransmits, calls [`RttEstimator::on_timeout`], restarts the timer | doubles the RTO up to [`RttConfig::max_rto`] |
 //! | §5.7 | calls [`RttEstimator::on_handshake_complete`] when data transmission begins | RTO becomes 3 s if the SYN timed out and there is no sample |
@@ -289,6 +289,34 @@ impl RttEstimator {
     /// from a retransmitted segment unless timestamps (RFC 7323 §4) show
     /// which transmission was acknowledged.
     pub fn on_sample(&mut self, now: Instant, rtt: Duration) {
+        self.on_sample_with_min(now, rtt, rtt);
+    }
+
+    /// [`RttEstimator::on_sample`] for an ACK that covers several
+    /// segments: `rtt`, timed from the oldest of them, feeds SRTT and
+    /// RTTVAR (a conservative sample for the RTO, including any delay the
+    /// receiver's delayed ACK added), and `newest`, timed from the most
+    /// recently sent one, feeds the minimum-RTT filter (as Linux's
+    /// `seq_rtt_us` and `ca_rtt_us`).
+    pub fn on_sample_with_min(&mut self, now: Instant, rtt: Duration, newest: Duration) {
+        self.smooth(rtt);
+        self.min_rtt.update(now, newest.min(rtt));
+    }
+
+    /// A sample known only to a coarse resolution, such as one from an
+    /// echoed timestamp (RFC 7323 §4) whose clock ticks every millisecond:
+    /// it updates SRTT, RTTVAR and the RTO like [`RttEstimator::on_sample`],
+    /// but feeds the minimum-RTT filter only while it holds nothing, since
+    /// a tick-rounded value would otherwise pull a finer minimum off by up
+    /// to a tick.
+    pub fn on_coarse_sample(&mut self, now: Instant, rtt: Duration) {
+        self.smooth(rtt);
+        if self.min_rtt.get().is_none() {
+            self.min_rtt.update(now, rtt);
+        }
+    }
+
+    fn smooth(&mut self, rtt: Duration) {
         let r = to_fixed(rtt);
         match self.srtt {
             None => {
@@ -310,7 +338,6 @@ impl RttEstimator {
         // (the note after RFC 6298 §5.7).
         self.backoff = 0;
         self.timed_out_before_sample = false;
-        self.min_rtt.update(now, rtt);
     }
 
     /// RTO = SRTT + max(G, K·RTTVAR, min_rto) with K = 4 (§2.3), rounded up

@@ -200,7 +200,7 @@ impl Connection {
             self.update_send_window(usize::from(seg.window), seg.seq, seg.ack);
             // A sample (when the SYN was not resent) also ends any backoff
             // (RFC 6298 §5.7 note).
-            self.take_rtt_sample(now, seg);
+            self.take_syn_rtt_sample(now, seg);
             self.retries = 0;
             self.establish();
             self.ack_now = true;
@@ -504,18 +504,16 @@ impl Connection {
             && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN)
             && window == self.snd.wnd
             && self.snd.una != self.snd.max;
-        let rtt_sample = if ack > self.snd.una {
-            self.acknowledge(now, seg)
-        } else {
-            None
-        };
+        if ack > self.snd.una {
+            self.acknowledge(now, seg);
+        }
         // Window update (RFC 9293 §3.10.7.4: SND.WL1/WL2 guard against old
         // segments reopening a window).
         if self.snd.wl1 < seg.seq || (self.snd.wl1 == seg.seq && self.snd.wl2 <= ack) {
             self.update_send_window(window, seg.seq, ack);
         }
         if self.state.is_synchronized() {
-            self.feed_recovery(now, seg, prior_una, duplicate, rtt_sample);
+            self.feed_recovery(now, seg, prior_una, duplicate);
         }
         let fin_acked = self.snd.fin.is_some_and(|fin| self.snd.una == fin + 1u32);
         match self.state {
@@ -543,7 +541,6 @@ impl Connection {
         seg: &TcpRepr<'_>,
         prior_una: SeqNumber,
         duplicate: bool,
-        rtt: Option<Duration>,
     ) {
         let app_limited = self.app_limited_until.is_some_and(|until| seg.ack <= until);
         if !app_limited {
@@ -556,14 +553,24 @@ impl Connection {
             snd_max: self.snd.max,
             sack: seg.options.sack.as_slice(),
             duplicate,
-            rtt,
-            srtt: self.rtt.srtt(),
-            min_rtt: self.rtt.min_rtt(),
+            // RFC 7323 §4.2: only an ACK of new data times its echo.
+            ts_rtt: if seg.ack > prior_una {
+                self.echo_rtt(now, seg)
+            } else {
+                None
+            },
             app_limited,
             has_unsent: self.can_send_new_data(),
             mss: self.send_mss,
         };
-        let outcome = self.recovery.on_ack(&input, self.cc.as_mut());
+        let outcome = self
+            .recovery
+            .on_ack(&input, &mut self.rtt, self.cc.as_mut());
+        // RFC 6298 §5.3: the timer `acknowledge` restarted runs for the RTO
+        // this ACK's sample gave.
+        if outcome.rtt.is_some() && seg.ack > prior_una && self.timers.retransmit.is_some() {
+            self.timers.retransmit = Some(now + self.rtt.rto());
+        }
         if outcome.delivered > 0 || seg.ack > prior_una {
             self.probe_base = now;
         }
@@ -573,13 +580,15 @@ impl Connection {
         }
     }
 
-    /// New data acknowledged: SND.UNA moves, the buffer frees, the RTT is
-    /// sampled and the timers restart (RFC 6298 §5.2–5.3). Returns the RTT
-    /// sample, if any.
-    fn acknowledge(&mut self, now: Instant, seg: &TcpRepr<'_>) -> Option<Duration> {
+    /// New data acknowledged: SND.UNA moves, the buffer frees, the RTT of
+    /// an acknowledged SYN is sampled (data segments are sampled by the
+    /// recovery machine, which knows their send times) and the timers
+    /// restart (RFC 6298 §5.2–5.3).
+    fn acknowledge(&mut self, now: Instant, seg: &TcpRepr<'_>) {
         let ack = seg.ack;
         let mut data_acked = ack.distance_from(self.snd.una) as usize;
-        if self.snd.una == self.snd.iss {
+        let syn_acked = self.snd.una == self.snd.iss;
+        if syn_acked {
             data_acked -= 1; // the SYN
         }
         if let Some(fin) = self.snd.fin
@@ -596,7 +605,9 @@ impl Connection {
         }
         // RFC 6298 §5: a backed-off RTO stays until a new RTT sample
         // recomputes it (`on_sample` clears the backoff).
-        let sample = self.take_rtt_sample(now, seg);
+        if syn_acked {
+            self.take_syn_rtt_sample(now, seg);
+        }
         self.retries = 0;
         // RFC 6298 §5.2–5.3: stop the timer when everything is
         // acknowledged, otherwise restart it.
@@ -607,34 +618,42 @@ impl Connection {
             self.write_blocked = false;
             self.events |= event_bits::WRITABLE;
         }
-        sample
     }
 
-    /// One RTT sample per acknowledgment of new data: from the echoed
-    /// timestamp when timestamps are on (RFC 7323 §4.1), otherwise from the
-    /// timed segment if nothing was retransmitted since (Karn, RFC 6298 §3).
+    /// The RTT sample of the ACK of our SYN (or SYN-ACK), which is not on
+    /// the recovery scoreboard: from its send time if it was sent once
+    /// (Karn, RFC 6298 §3), else from the timestamp echo (RFC 7323 §4).
     // RFC 9293 §3.8.1 (MUST-18): RTT samples for the RFC 6298 RTO, never from
     // a retransmitted segment unless timestamps tell them apart (Karn).
-    fn take_rtt_sample(&mut self, now: Instant, seg: &TcpRepr<'_>) -> Option<Duration> {
-        let sample = if self.negotiated.timestamps {
-            let ts = seg.options.timestamps?;
-            let sent = ts.echo_reply.wrapping_sub(self.ts.offset);
-            let elapsed_ms = (now.total_millis() as u32).wrapping_sub(sent);
-            // An echo from the future or from weeks ago is garbage.
-            if elapsed_ms >= 3_600_000 {
-                return None;
+    fn take_syn_rtt_sample(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        match self.rtt_timed.take() {
+            Some((seq, sent)) if seg.ack >= seq => {
+                self.rtt.on_sample(now, now.saturating_duration_since(sent));
             }
-            Duration::from_millis(u64::from(elapsed_ms))
-        } else {
-            let (seq, sent) = self.rtt_timed?;
-            if seg.ack < seq {
-                return None;
+            _ => {
+                if let Some(rtt) = self.echo_rtt(now, seg) {
+                    self.rtt.on_coarse_sample(now, rtt);
+                }
             }
-            self.rtt_timed = None;
-            now.saturating_duration_since(sent)
-        };
-        self.rtt.on_sample(now, sample);
-        Some(sample)
+        }
+    }
+
+    /// The RTT the segment's timestamp echo gives (RFC 7323 §4.1), at the
+    /// timestamp clock's millisecond resolution. `None` without timestamps,
+    /// for an echo of zero (what a SYN carries before anything is echoed),
+    /// for an echo from the future or more than an hour old (garbage), and
+    /// for an echo of the current tick: the RTT is then anywhere below one
+    /// tick, which says too little to be a sample.
+    fn echo_rtt(&self, now: Instant, seg: &TcpRepr<'_>) -> Option<Duration> {
+        if !self.negotiated.timestamps {
+            return None;
+        }
+        let ts = seg.options.timestamps.filter(|ts| ts.echo_reply != 0)?;
+        let elapsed_ms = self.ts_now(now).wrapping_sub(ts.echo_reply);
+        if elapsed_ms == 0 || elapsed_ms >= 3_600_000 {
+            return None;
+        }
+        Some(Duration::from_millis(u64::from(elapsed_ms)))
     }
 
     pub(super) fn update_send_window(&mut self, window: usize, seq: SeqNumber, ack: SeqNumber) {
@@ -705,6 +724,7 @@ impl Connection {
             Ok(inserted) => {
                 if inserted.advanced > 0 {
                     self.rcv.nxt += inserted.advanced;
+                    self.rcv_rtt.on_data(now, self.rcv.nxt, self.window.edge());
                     self.stats.bytes_received += inserted.advanced as u64;
                     self.events |= event_bits::READABLE;
                 }

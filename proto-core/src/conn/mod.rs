@@ -45,7 +45,7 @@ use alloc::boxed::Box;
 
 use crate::buffer::{ReceiveBuffer, SendBuffer};
 use crate::cc::CongestionControl;
-use crate::flow::{AutoTuner, ReceiveWindow};
+use crate::flow::{AutoTuner, ReceiveWindow, ReceiverRtt};
 use crate::isn::IsnGenerator;
 use crate::pacing::Pacer;
 use crate::recovery::Recovery;
@@ -207,6 +207,8 @@ pub struct Connection {
     recv_buf: ReceiveBuffer,
     window: ReceiveWindow,
     tuner: AutoTuner,
+    /// The receiver's RTT estimate that auto-tuning measures by.
+    rcv_rtt: ReceiverRtt,
     rtt: RttEstimator,
     cc: Box<dyn CongestionControl>,
     recovery: Recovery,
@@ -221,9 +223,9 @@ pub struct Connection {
     /// Data sent up to here was sent while the application had nothing
     /// more to send: its ACKs must not grow the window (RFC 7661).
     app_limited_until: Option<SeqNumber>,
-    /// A segment being timed for an RTT sample when timestamps are off:
-    /// (sequence number that acknowledges it, when it was sent). Karn's
-    /// rule: cleared whenever anything is retransmitted.
+    /// Our SYN (or SYN-ACK), timed for an RTT sample: (sequence number that
+    /// acknowledges it, when it was sent). Karn's rule: cleared when it is
+    /// retransmitted. Data segments are timed on the recovery scoreboard.
     rtt_timed: Option<(SeqNumber, Instant)>,
     timers: Timers,
     /// Consecutive retransmission timeouts without progress.
@@ -336,6 +338,7 @@ impl Connection {
             recv_buf: ReceiveBuffer::new(config.recv_buffer),
             window: ReceiveWindow::new(SeqNumber(0), 0),
             tuner: AutoTuner::new(),
+            rcv_rtt: ReceiverRtt::new(),
             rtt,
             cc: config
                 .congestion
@@ -706,7 +709,14 @@ impl Connection {
         if let Some(grown) = self.tuner.on_read(
             now,
             self.bytes_read,
-            self.rtt.srtt(),
+            // Both overestimate the RTT (SRTT by any queueing, a timed
+            // window by a sender not yet window-limited): take the smaller.
+            // A connection that only receives has an SRTT from the
+            // handshake alone, or none when its SYN was resent.
+            match (self.rcv_rtt.estimate(), self.rtt.srtt()) {
+                (Some(r), Some(s)) => Some(r.min(s)),
+                (r, s) => r.or(s),
+            },
             capacity,
             self.config.recv_buffer_max,
         ) {

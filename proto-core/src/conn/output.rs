@@ -538,7 +538,9 @@ impl Connection {
             self.stats.retransmitted_bytes += data_len as u64;
             // Karn: nothing timed may be resent and still give a sample.
             self.rtt_timed = None;
-        } else if self.rtt_timed.is_none() && !self.negotiated.timestamps {
+        } else if plan.flags.contains(TcpFlags::SYN) {
+            // Data segments are timed on the recovery scoreboard; the SYN
+            // is timed here.
             self.rtt_timed = Some((end, now));
         }
         if self.state.is_synchronized() {

@@ -27,6 +27,7 @@ pub use rack::{DUP_THRESH, Rack, probe_timeout};
 pub use scoreboard::{Scoreboard, SentSegment};
 
 use crate::cc::{AckInfo, CongestionControl, CongestionEvent};
+use crate::rtt::RttEstimator;
 use crate::seq::SeqNumber;
 use crate::time::{Duration, Instant};
 use crate::wire::SackBlock;
@@ -126,12 +127,11 @@ pub struct AckInput<'a> {
     /// It is a duplicate ACK in RFC 5681's sense (no data, no window
     /// change, SND.UNA unchanged, data outstanding).
     pub duplicate: bool,
-    /// The RTT sample it gave, if any.
-    pub rtt: Option<Duration>,
-    /// Smoothed RTT after the sample.
-    pub srtt: Option<Duration>,
-    /// Minimum RTT.
-    pub min_rtt: Option<Duration>,
+    /// The RTT its timestamp echo gives (RFC 7323 §4), at the timestamp
+    /// clock's resolution: offered only for an ACK that advances SND.UNA
+    /// and whose echo is at least one tick old. Used only when no
+    /// segment's send time gives a sample (see [`RttSample`]).
+    pub ts_rtt: Option<Duration>,
     /// The acknowledged data was sent while application-limited.
     pub app_limited: bool,
     /// New data could be sent now, window and Nagle allowing (F-RTO needs
@@ -150,6 +150,76 @@ pub struct AckOutcome {
     pub reorder_deadline: Option<Instant>,
     /// A timeout was proven spurious: the RTO backoff may be dropped.
     pub spurious_timeout: bool,
+    /// The RTT sample the ACK gave the estimator, if any.
+    pub rtt: Option<RttSample>,
+}
+
+/// Where an RTT sample came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RttSource {
+    /// The send time of a segment sent once, at the clock's resolution.
+    SendTime,
+    /// The echoed timestamp, at the timestamp clock's resolution.
+    Timestamp,
+}
+
+/// An RTT sample one ACK gave.
+///
+/// As Linux's `tcp_clean_rtx_queue` and `tcp_ack_update_rtt` do, in this
+/// order of preference:
+/// 1. the segments the ACK newly acknowledges cumulatively, if none of
+///    them was ever retransmitted: SRTT is fed the time since the oldest
+///    was sent, the minimum RTT the time since the newest was;
+/// 2. otherwise the segments it newly SACKs that were sent once;
+/// 3. otherwise its timestamp echo ([`AckInput::ts_rtt`]).
+///
+/// A retransmitted segment's send time never gives a sample, nor does any
+/// segment's when a retransmitted one is cumulatively acknowledged with it:
+/// the ACK may have waited for the retransmission to fill a hole (Karn's
+/// algorithm, RFC 6298 §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RttSample {
+    /// The sample given to SRTT and RTTVAR.
+    pub rtt: Duration,
+    /// The sample given to the minimum-RTT filter (and the congestion
+    /// controller): from the most recently sent segment acknowledged.
+    pub latest: Duration,
+    /// How it was measured.
+    pub source: RttSource,
+}
+
+/// The send times of the segments one ACK delivered, for an RTT sample.
+#[derive(Clone, Copy, Debug, Default)]
+struct SendTimes {
+    oldest: Option<Instant>,
+    newest: Option<Instant>,
+    /// One of them was retransmitted.
+    retransmitted: bool,
+}
+
+impl SendTimes {
+    fn add(&mut self, seg: &SentSegment) {
+        if seg.retransmitted() {
+            self.retransmitted = true;
+            return;
+        }
+        self.oldest = Some(self.oldest.map_or(seg.sent_at, |t| t.min(seg.sent_at)));
+        self.newest = Some(self.newest.map_or(seg.sent_at, |t| t.max(seg.sent_at)));
+    }
+
+    /// The sample at `now`, `None` if nothing sent once was delivered or,
+    /// with `karn`, anything retransmitted was.
+    fn sample(&self, now: Instant, karn: bool) -> Option<RttSample> {
+        if karn && self.retransmitted {
+            return None;
+        }
+        let (oldest, newest) = (self.oldest?, self.newest?);
+        Some(RttSample {
+            rtt: now.saturating_duration_since(oldest),
+            latest: now.saturating_duration_since(newest),
+            source: RttSource::SendTime,
+        })
+    }
 }
 
 /// The loss recovery machine of one connection.
@@ -268,22 +338,42 @@ impl Recovery {
         }
     }
 
-    /// Processes an acceptable ACK.
-    pub fn on_ack(&mut self, input: &AckInput<'_>, cc: &mut dyn CongestionControl) -> AckOutcome {
+    /// Processes an acceptable ACK: takes its RTT sample into `rtt` (see
+    /// [`RttSample`]), then detects losses and drives the congestion
+    /// controller with the updated estimates.
+    pub fn on_ack(
+        &mut self,
+        input: &AckInput<'_>,
+        rtt: &mut RttEstimator,
+        cc: &mut dyn CongestionControl,
+    ) -> AckOutcome {
         let now = input.now;
         let mss = input.mss;
         let prior_in_flight = self.in_flight(mss);
         let advanced = input.ack > input.prior_una;
         let mut delivered = 0;
         self.rack.reset_fack(input.prior_una);
-        let min_rtt = input.min_rtt;
+        let min_rtt = rtt.min_rtt();
         let rack = &mut self.rack;
+        let mut acked_times = SendTimes::default();
+        // A head segment acknowledged in part was delivered in part: its
+        // send time counts, as Linux counts a partly acknowledged one.
+        if let Some(head) = self.board.iter().next()
+            && head.start < input.ack
+            && input.ack < head.end
+            && !head.sacked
+        {
+            acked_times.add(head);
+        }
         self.board.acknowledge(input.ack, |seg| {
             // A segment SACKed earlier was delivered then, and RACK heard
             // of it then; feeding it again would look like reordering.
             if !seg.sacked {
                 delivered += seg.len();
                 rack.on_delivered(now, seg, min_rtt);
+                acked_times.add(seg);
+            } else if seg.retransmitted() {
+                acked_times.retransmitted = true;
             }
         });
         // Bytes cut from a partially acknowledged head count too.
@@ -298,12 +388,14 @@ impl Recovery {
             delivered = input.ack.distance_from(input.prior_una) as usize;
         }
         let mut dsack = false;
+        let mut sacked_times = SendTimes::default();
         if self.sack && !input.sack.is_empty() {
             let rack = &mut self.rack;
             let update = self
                 .board
                 .apply_sack(input.sack, input.ack, input.snd_max, |seg| {
                     rack.on_delivered(now, seg, min_rtt);
+                    sacked_times.add(seg);
                 });
             delivered += update.newly_sacked;
             self.stats.bogus_sack_blocks += update.bogus as u64;
@@ -330,13 +422,32 @@ impl Recovery {
             self.dupacks = self.dupacks.saturating_add(1);
             delivered += mss;
         }
+        let sample = acked_times
+            .sample(now, true)
+            .or_else(|| sacked_times.sample(now, false))
+            .or_else(|| {
+                input.ts_rtt.map(|r| RttSample {
+                    rtt: r,
+                    latest: r,
+                    source: RttSource::Timestamp,
+                })
+            });
+        match sample {
+            Some(s) if s.source == RttSource::SendTime => {
+                rtt.on_sample_with_min(now, s.rtt, s.latest);
+            }
+            Some(s) => rtt.on_coarse_sample(now, s.rtt),
+            None => {}
+        }
+        let (srtt, min_rtt) = (rtt.srtt(), rtt.min_rtt());
         let mut outcome = AckOutcome {
             delivered,
+            rtt: sample,
             ..AckOutcome::default()
         };
 
         self.step_frto(input, advanced, cc, &mut outcome);
-        self.detect_losses(input, advanced, &mut outcome);
+        self.detect_losses(input, advanced, srtt, min_rtt, &mut outcome);
         self.step_probe(input, dsack, cc);
 
         // Episode bookkeeping. The ACK that ends an episode does not also
@@ -357,9 +468,9 @@ impl Recovery {
                 now,
                 acked_bytes: newly_acked,
                 prior_in_flight,
-                rtt: input.rtt,
-                srtt: input.srtt,
-                min_rtt: input.min_rtt,
+                rtt: sample.map(|s| s.latest),
+                srtt,
+                min_rtt,
                 app_limited: input.app_limited,
             }),
             _ => {}
@@ -369,18 +480,22 @@ impl Recovery {
 
     /// RACK (with SACK) or duplicate-ACK counting and partial ACKs
     /// (without).
-    fn detect_losses(&mut self, input: &AckInput<'_>, advanced: bool, outcome: &mut AckOutcome) {
+    fn detect_losses(
+        &mut self,
+        input: &AckInput<'_>,
+        advanced: bool,
+        srtt: Option<Duration>,
+        min_rtt: Option<Duration>,
+        outcome: &mut AckOutcome,
+    ) {
         if self.frto.is_some() {
             return;
         }
         if self.sack {
             let sacked_segments = self.board.sacked_segments();
-            let reo_wnd = self.rack.reo_wnd(
-                self.episode.is_some(),
-                sacked_segments,
-                input.min_rtt,
-                input.srtt,
-            );
+            let reo_wnd = self
+                .rack
+                .reo_wnd(self.episode.is_some(), sacked_segments, min_rtt, srtt);
             let (marked, next) = self.rack.detect_loss(input.now, &mut self.board, reo_wnd);
             self.stats.rack_marked_lost += marked as u64;
             outcome.reorder_deadline = next;

@@ -80,13 +80,19 @@ fn ack<'a>(
         snd_max: max,
         sack,
         duplicate: ack == prior && sack.is_empty(),
-        rtt: None,
-        srtt: Some(Duration::from_millis(100)),
-        min_rtt: Some(Duration::from_millis(100)),
+        ts_rtt: None,
         app_limited: false,
         has_unsent: true,
         mss: MSS,
     }
+}
+
+/// An estimator that has seen one 100 ms sample: SRTT and min-RTT are
+/// 100 ms before an ACK's own sample moves them.
+fn est() -> RttEstimator {
+    let mut e = RttEstimator::new(crate::rtt::RttConfig::default());
+    e.on_sample(ms(0), Duration::from_millis(100));
+    e
 }
 
 fn block(l: u32, r: u32) -> SackBlock {
@@ -104,7 +110,7 @@ fn sack_hole_is_found_by_rack_and_repaired_under_prr() {
     // reordering seen make reo_wnd zero, so segment 0 (sent at 0 ms, RTT
     // 100 ms) is lost at once.
     let blocks = [block(1, 4)];
-    let out = r.on_ack(&ack(105, s(0), s(0), s(10), &blocks), &mut cc);
+    let out = r.on_ack(&ack(105, s(0), s(0), s(10), &blocks), &mut est(), &mut cc);
     assert_eq!(out.delivered, 3 * MSS);
     assert!(r.episode.is_some());
     assert_eq!(cc.calls, ["congestion"]);
@@ -119,10 +125,14 @@ fn sack_hole_is_found_by_rack_and_repaired_under_prr() {
     assert_eq!(r.next_retransmission(), None);
     // The next ACK SACKs segment 4: delivered 4000 in all,
     // ceil(4000·5000/10 000) = 2000, less the 1000 already out.
-    r.on_ack(&ack(107, s(0), s(0), s(10), &[block(1, 5)]), &mut cc);
+    r.on_ack(
+        &ack(107, s(0), s(0), s(10), &[block(1, 5)]),
+        &mut est(),
+        &mut cc,
+    );
     assert_eq!(r.send_quota(0, MSS), 1000);
     // The cumulative ACK for everything ends the episode.
-    r.on_ack(&ack(210, s(10), s(0), s(10), &[]), &mut cc);
+    r.on_ack(&ack(210, s(10), s(0), s(10), &[]), &mut est(), &mut cc);
     assert!(r.episode.is_none());
     assert_eq!(cc.calls, ["congestion", "recovery_end"]);
     assert!(r.board().is_empty());
@@ -135,11 +145,11 @@ fn reordering_within_the_window_is_not_loss() {
     // Segment 1 SACKed before 0 arrives: one SACKed segment, reo_wnd =
     // min_RTT/4 = 25 ms.
     let blocks = [block(1, 2)];
-    let out = r.on_ack(&ack(101, s(0), s(0), s(10), &blocks), &mut cc);
+    let out = r.on_ack(&ack(101, s(0), s(0), s(10), &blocks), &mut est(), &mut cc);
     assert!(r.episode.is_none());
     assert_eq!(out.reorder_deadline, Some(ms(125)), "0 + RTT 100 + 25");
     // Segment 0 arrives in time: no loss, no retransmission.
-    r.on_ack(&ack(110, s(2), s(0), s(10), &[]), &mut cc);
+    r.on_ack(&ack(110, s(2), s(0), s(10), &[]), &mut est(), &mut cc);
     assert!(r.episode.is_none());
     assert_eq!(r.next_retransmission(), None);
     assert!(!cc.calls.contains(&"congestion"));
@@ -150,7 +160,7 @@ fn reorder_timer_marks_the_straggler() {
     let mut r = sent(true, 10);
     let mut cc = Recorder::default();
     let blocks = [block(1, 2)];
-    r.on_ack(&ack(101, s(0), s(0), s(10), &blocks), &mut cc);
+    r.on_ack(&ack(101, s(0), s(0), s(10), &blocks), &mut est(), &mut cc);
     let next = r.on_reorder_timeout(
         ms(125),
         Some(Duration::from_millis(100)),
@@ -170,22 +180,22 @@ fn newreno_without_sack_fast_retransmits_and_follows_partial_acks() {
     let mut cc = Recorder::default();
     // Two duplicate ACKs: limited transmit lets two new segments out.
     for t in 0..2 {
-        r.on_ack(&ack(100 + t, s(0), s(0), s(10), &[]), &mut cc);
+        r.on_ack(&ack(100 + t, s(0), s(0), s(10), &[]), &mut est(), &mut cc);
     }
     assert!(r.episode.is_none());
     assert_eq!(r.in_flight(MSS), 8 * MSS);
     // The third: fast retransmit of the first segment.
-    r.on_ack(&ack(102, s(0), s(0), s(10), &[]), &mut cc);
+    r.on_ack(&ack(102, s(0), s(0), s(10), &[]), &mut est(), &mut cc);
     assert!(r.episode.is_some());
     assert_eq!(r.next_retransmission().map(|x| x.start), Some(s(0)));
     r.on_sent(ms(103), s(0), s(1), false, true);
     // A partial ACK (segments 0–2 arrived, 3 is missing too): resend 3.
-    r.on_ack(&ack(200, s(3), s(0), s(10), &[]), &mut cc);
+    r.on_ack(&ack(200, s(3), s(0), s(10), &[]), &mut est(), &mut cc);
     assert!(r.episode.is_some());
     assert_eq!(r.next_retransmission().map(|x| x.start), Some(s(3)));
     r.on_sent(ms(201), s(3), s(4), false, true);
     // The full ACK ends recovery.
-    r.on_ack(&ack(300, s(10), s(3), s(10), &[]), &mut cc);
+    r.on_ack(&ack(300, s(10), s(3), s(10), &[]), &mut est(), &mut cc);
     assert!(r.episode.is_none());
     assert_eq!(cc.calls.iter().filter(|c| **c == "congestion").count(), 1);
     assert!(cc.calls.contains(&"recovery_end"));
@@ -195,11 +205,19 @@ fn newreno_without_sack_fast_retransmits_and_follows_partial_acks() {
 fn dsack_for_every_retransmission_undoes_the_reduction() {
     let mut r = sent(true, 10);
     let mut cc = Recorder::default();
-    r.on_ack(&ack(105, s(0), s(0), s(10), &[block(1, 4)]), &mut cc);
+    r.on_ack(
+        &ack(105, s(0), s(0), s(10), &[block(1, 4)]),
+        &mut est(),
+        &mut cc,
+    );
     r.on_sent(ms(106), s(0), s(1), false, true);
     // The original segment 0 was only late: the ACK covers everything and
     // D-SACKs the retransmission.
-    r.on_ack(&ack(110, s(10), s(0), s(10), &[block(0, 1)]), &mut cc);
+    r.on_ack(
+        &ack(110, s(10), s(0), s(10), &[block(0, 1)]),
+        &mut est(),
+        &mut cc,
+    );
     assert_eq!(cc.calls, ["congestion", "recovery_end", "undo"]);
     assert_eq!(r.stats().undos, 1);
     assert_eq!(r.stats().spurious_retransmissions, 1);
@@ -219,13 +237,13 @@ fn frto_detects_a_spurious_timeout() {
     assert!(r.holding_retransmissions());
     // The first ACK advances (the delayed originals arrive): probe with
     // two new segments instead of resending.
-    r.on_ack(&ack(1010, s(2), s(0), s(10), &[]), &mut cc);
+    r.on_ack(&ack(1010, s(2), s(0), s(10), &[]), &mut est(), &mut cc);
     assert_eq!(r.send_quota(MSS, MSS), 2 * MSS);
     assert!(r.holding_retransmissions());
     r.on_sent(ms(1011), s(10), s(11), false, false);
     r.on_sent(ms(1011), s(11), s(12), false, false);
     // The second ACK acknowledges data never resent: spurious.
-    let out = r.on_ack(&ack(1020, s(5), s(2), s(12), &[]), &mut cc);
+    let out = r.on_ack(&ack(1020, s(5), s(2), s(12), &[]), &mut est(), &mut cc);
     assert!(out.spurious_timeout);
     // The window grows in slow start from the collapsed window on the
     // first ACK, is restored by the undo, and grows normally on the second.
@@ -241,7 +259,7 @@ fn frto_falls_back_on_a_real_timeout() {
     r.on_rto(ms(1000), s(5), MSS, true, &mut cc);
     r.on_sent(ms(1000), s(0), s(1), false, true);
     // A duplicate ACK: the timeout was real; everything is resent.
-    r.on_ack(&ack(1010, s(0), s(0), s(5), &[]), &mut cc);
+    r.on_ack(&ack(1010, s(0), s(0), s(5), &[]), &mut est(), &mut cc);
     assert_eq!(r.board().lost_bytes(), 4 * MSS);
     assert!(!cc.calls.contains(&"undo"));
 }
@@ -273,12 +291,12 @@ fn tail_loss_probe_repairing_a_loss_reduces_the_window() {
     );
     // The ACK reaches exactly the probe's end: a D-SACK may still show the
     // original arrived too, so nothing is decided yet (RFC 8985 §7.4).
-    r.on_ack(&ack(160, s(3), s(0), s(3), &[]), &mut cc);
+    r.on_ack(&ack(160, s(3), s(0), s(3), &[]), &mut est(), &mut cc);
     assert_eq!(cc.calls, ["ack"]);
     // New data goes out and an ACK beyond the probe arrives with no D-SACK:
     // the last segment had been lost, and the probe repaired it.
     r.on_sent(ms(161), s(3), s(4), false, false);
-    r.on_ack(&ack(220, s(4), s(3), s(4), &[]), &mut cc);
+    r.on_ack(&ack(220, s(4), s(3), s(4), &[]), &mut est(), &mut cc);
     assert_eq!(cc.calls, ["ack", "congestion", "recovery_end", "ack"]);
     assert_eq!(r.stats().tlp_probes, 1);
 }
@@ -314,7 +332,7 @@ fn bogus_sack_blocks_are_ignored_and_counted() {
             right: s(2),
         },
     ];
-    r.on_ack(&ack(100, s(1), s(0), s(5), &blocks), &mut cc);
+    r.on_ack(&ack(100, s(1), s(0), s(5), &blocks), &mut est(), &mut cc);
     assert_eq!(r.stats().bogus_sack_blocks, 2);
     assert!(r.board().iter().all(|s| !s.sacked));
     assert!(r.board().check_invariants());
@@ -326,10 +344,14 @@ fn duplicate_acks_do_not_grow_the_window() {
     // a duplicate ACK without SACK tell the controller nothing.
     let mut r = sent(true, 10);
     let mut cc = Recorder::default();
-    r.on_ack(&ack(100, s(0), s(0), s(10), &[block(1, 2)]), &mut cc);
+    r.on_ack(
+        &ack(100, s(0), s(0), s(10), &[block(1, 2)]),
+        &mut est(),
+        &mut cc,
+    );
     assert!(!cc.calls.contains(&"ack"));
     let mut r = sent(false, 10);
-    r.on_ack(&ack(100, s(0), s(0), s(10), &[]), &mut cc);
+    r.on_ack(&ack(100, s(0), s(0), s(10), &[]), &mut est(), &mut cc);
     assert!(!cc.calls.contains(&"ack"));
 }
 
@@ -339,9 +361,13 @@ fn sacked_then_acked_segments_do_not_look_reordered() {
     // when the cumulative ACK covers them.
     let mut r = sent(true, 10);
     let mut cc = Recorder::default();
-    r.on_ack(&ack(105, s(0), s(0), s(10), &[block(1, 4)]), &mut cc);
+    r.on_ack(
+        &ack(105, s(0), s(0), s(10), &[block(1, 4)]),
+        &mut est(),
+        &mut cc,
+    );
     r.on_sent(ms(106), s(0), s(1), false, true);
-    r.on_ack(&ack(210, s(10), s(0), s(10), &[]), &mut cc);
+    r.on_ack(&ack(210, s(10), s(0), s(10), &[]), &mut est(), &mut cc);
     // No reordering seen: in recovery the reordering window is zero.
     let min = Some(Duration::from_millis(100));
     assert_eq!(r.rack.reo_wnd(true, 0, min, min), Duration::ZERO);
@@ -355,7 +381,7 @@ fn fast_retransmit_is_not_held_back_by_a_small_prr_quota() {
     let mut r = sent(false, 5);
     let mut cc = Recorder::default();
     for t in 0..3 {
-        r.on_ack(&ack(100 + t, s(0), s(0), s(5), &[]), &mut cc);
+        r.on_ack(&ack(100 + t, s(0), s(0), s(5), &[]), &mut est(), &mut cc);
     }
     assert!(r.episode.is_some());
     assert!(r.send_quota(0, MSS) >= MSS);
@@ -377,8 +403,78 @@ fn repeated_timeouts_of_the_same_data_hold_the_flight_size() {
     }
     assert_eq!(cc.rto_flights, [10 * MSS; 4]);
     // A timeout after the episode ended starts afresh.
-    r.on_ack(&ack(16000, s(10), s(0), s(10), &[]), &mut cc);
+    r.on_ack(&ack(16000, s(10), s(0), s(10), &[]), &mut est(), &mut cc);
     r.on_sent(ms(16001), s(10), s(12), false, false);
     r.on_rto(ms(17000), s(12), MSS, true, &mut cc);
     assert_eq!(cc.rto_flights.last(), Some(&(2 * MSS)));
+}
+
+#[test]
+fn rtt_samples_come_from_send_times_and_respect_karn() {
+    let mut r = sent(true, 4);
+    let mut cc = Recorder::default();
+    let mut e = est();
+    // Segments 0 and 1 (sent at 0 and 1 ms) acknowledged at 100.4 ms:
+    // SRTT gets the oldest's 100.4 ms, min-RTT the newest's 99.4 ms, to
+    // the microsecond.
+    let mut input = ack(0, s(2), s(0), s(4), &[]);
+    input.now = Instant::from_micros(100_400);
+    let out = r.on_ack(&input, &mut e, &mut cc);
+    assert_eq!(
+        out.rtt,
+        Some(RttSample {
+            rtt: Duration::from_micros(100_400),
+            latest: Duration::from_micros(99_400),
+            source: RttSource::SendTime,
+        })
+    );
+    assert_eq!(e.min_rtt(), Some(Duration::from_micros(99_400)));
+    // Segment 2 is resent at 150 ms; its ACK at 150.2 ms gives no sample
+    // from either send time (Karn): 0.2 ms would be the resend's, 148.2 ms
+    // the original's, and the ACK cannot say which.
+    r.board.mark_lost(0);
+    r.on_sent(ms(150), s(2), s(3), false, true);
+    let mut input = ack(0, s(3), s(2), s(4), &[]);
+    input.now = Instant::from_micros(150_200);
+    let before = e.clone();
+    let out = r.on_ack(&input, &mut e, &mut cc);
+    assert_eq!(out.rtt, None);
+    assert_eq!(e, before);
+}
+
+#[test]
+fn karn_covers_the_whole_ack_and_the_echo_is_the_fallback() {
+    let mut r = sent(true, 4);
+    let mut cc = Recorder::default();
+    let mut e = est();
+    // Segment 0 resent at 50 ms; then one ACK covers it and segment 1
+    // (sent once, at 1 ms): the ACK may have waited for the resend, so
+    // segment 1's send time gives nothing either. Segment 3, SACKed by the
+    // same ACK and sent once at 3 ms, does: 51 − 3 = 48 ms.
+    r.board.mark_lost(0);
+    r.on_sent(ms(50), s(0), s(1), false, true);
+    let blocks = [block(3, 4)];
+    let out = r.on_ack(&ack(51, s(2), s(0), s(4), &blocks), &mut e, &mut cc);
+    assert_eq!(
+        out.rtt.map(|x| (x.rtt, x.source)),
+        Some((Duration::from_millis(48), RttSource::SendTime))
+    );
+    // Segment 2 resent too, then acknowledged alone: only the echo is
+    // left, a coarse sample that leaves min-RTT alone.
+    r.board.mark_lost(0);
+    r.on_sent(ms(60), s(2), s(3), false, true);
+    let min = e.min_rtt();
+    let mut input = ack(62, s(4), s(2), s(4), &[]);
+    input.ts_rtt = Some(Duration::from_millis(2));
+    let out = r.on_ack(&input, &mut e, &mut cc);
+    assert_eq!(
+        out.rtt,
+        Some(RttSample {
+            rtt: Duration::from_millis(2),
+            latest: Duration::from_millis(2),
+            source: RttSource::Timestamp,
+        })
+    );
+    assert_eq!(e.latest(), Some(Duration::from_millis(2)));
+    assert_eq!(e.min_rtt(), min);
 }

@@ -13,5 +13,6 @@ mod data;
 mod handshake;
 mod liveness;
 mod recovery;
+mod rtt;
 mod security;
 mod window;
