@@ -312,7 +312,7 @@ fn a_probe_of_new_data_ends_when_acknowledged_and_the_next_tail_is_probed() {
     r.on_probe_sent(s(4), false);
     assert_eq!(r.probe_deadline(ms(102), srtt, rto, MSS), None);
     // An ACK of everything, the probe included, exactly at its end.
-    r.on_ack(&ack(160, s(4), s(0), s(4), &[]), &mut cc);
+    r.on_ack(&ack(160, s(4), s(0), s(4), &[]), &mut est(), &mut cc);
     assert_eq!(cc.calls, ["ack"], "delivered new data is no loss");
     // The next flight's tail gets a probe of its own, not a timeout.
     r.on_sent(ms(161), s(4), s(5), false, false);
