@@ -60,8 +60,8 @@ impl Pacer {
         let rate = match (cwnd as u64).checked_mul(1_000_000 * gain) {
             Some(scaled) => scaled / micros.saturating_mul(100),
             None => {
-                let rate = (cwnd as u128 * 1_000_000 * u128::from(gain))
-                    / (u128::from(micros) * 100);
+                let rate =
+                    (cwnd as u128 * 1_000_000 * u128::from(gain)) / (u128::from(micros) * 100);
                 u64::try_from(rate).unwrap_or(u64::MAX)
             }
         };
@@ -103,7 +103,9 @@ impl Pacer {
         }
         // Per segment sent: 64-bit arithmetic; a product that overflows
         // is far beyond a full bucket anyway.
-        let add = elapsed.checked_mul(self.rate).map_or(u64::MAX, |b| b / 1_000_000);
+        let add = elapsed
+            .checked_mul(self.rate)
+            .map_or(u64::MAX, |b| b / 1_000_000);
         self.tokens = self.tokens.saturating_add(add).min(self.burst);
     }
 

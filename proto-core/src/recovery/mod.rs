@@ -680,7 +680,8 @@ impl Recovery {
 
     /// When a tail loss probe should go out if nothing else happens, given
     /// the time of the last transmission: `None` when no probe applies
-    /// (RFC 8985 §7.2: SACK in use, not recovering, no probe outstanding).
+    /// (SACK in use, no probe outstanding, not recovering from a timeout;
+    /// RFC 8985 §7.2 also excludes fast recovery, see below).
     pub fn probe_deadline(
         &self,
         last_sent: Instant,
@@ -688,8 +689,16 @@ impl Recovery {
         rto: Duration,
         mss: usize,
     ) -> Option<Instant> {
+        // Also in fast recovery, unlike RFC 8985 §7.2 (and Linux): RACK
+        // finds a lost retransmission only from an ACK of something sent
+        // after it, and with a small window the ACK that would say so may
+        // be the only one in flight. When it is lost, the probe asks for
+        // it again two round trips later instead of a retransmission
+        // timeout hundreds of round trips later (QUIC's probe timeout
+        // runs in recovery too, RFC 9002 §6.2). Not after a timeout: the
+        // timer's own backoff governs that.
         if !self.sack
-            || self.episode.is_some()
+            || self.episode.is_some_and(|e| e.timeout)
             || self.frto.is_some()
             || self.probe.is_some()
             || self.board.is_empty()

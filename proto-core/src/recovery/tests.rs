@@ -302,6 +302,28 @@ fn tail_loss_probe_repairing_a_loss_reduces_the_window() {
 }
 
 #[test]
+fn fast_recovery_keeps_a_tail_probe_and_a_timeout_does_not() {
+    let srtt = Some(Duration::from_millis(50));
+    let rto = Duration::from_secs(1);
+    let mut r = sent(true, 10);
+    let mut cc = Recorder::default();
+    // Segment 0 lost, 1..4 SACKed: fast recovery; the hole is resent.
+    r.on_ack(
+        &ack(105, s(0), s(0), s(10), &[block(1, 4)]),
+        &mut est(),
+        &mut cc,
+    );
+    assert!(r.episode.is_some());
+    r.on_sent(ms(105), s(0), s(1), true, false);
+    // If the ACK of that retransmission is lost, nothing else would come
+    // back before the timeout: a probe is due two round trips on.
+    assert_eq!(r.probe_deadline(ms(105), srtt, rto, MSS), Some(ms(205)));
+    // After a timeout the timer's backoff rules instead.
+    r.on_rto(ms(1105), s(10), MSS, false, &mut cc);
+    assert_eq!(r.probe_deadline(ms(1105), srtt, rto, MSS), None);
+}
+
+#[test]
 fn a_probe_of_new_data_ends_when_acknowledged_and_the_next_tail_is_probed() {
     let srtt = Some(Duration::from_millis(50));
     let rto = Duration::from_secs(1);
