@@ -235,7 +235,7 @@ async fn server(args: &ServerArgs) -> io::Result<()> {
         let stack = net::udp_stack(addr, &args.stack)?;
         let at = stack.udp_addr().unwrap_or(addr);
         Listener::Synack(stack.bind_addr(at)?)
-    } else if let Some((device, local)) = args.path.tun.device().map_err(invalid)? {
+    } else if let Some((device, local)) = args.path.tun.device(args.stack.mtu).map_err(invalid)? {
         let stack = net::tun_stack(&device, local, &args.stack)?;
         Listener::Synack(stack.bind_addr(SocketAddr::new(local, args.port))?)
     } else if let Some(addr) = args.path.kernel_tcp {
@@ -387,7 +387,7 @@ async fn client(args: &ClientArgs) -> io::Result<()> {
         let s = stack.connect(addr).await?;
         let path = format!("synack over UDP to {addr}");
         run_synack(args, s, path).await?
-    } else if let Some((device, local)) = args.path.tun.device().map_err(invalid)? {
+    } else if let Some((device, local)) = args.path.tun.device(args.stack.mtu).map_err(invalid)? {
         let to = args.to.ok_or_else(|| invalid("--tun needs --to IP:PORT"))?;
         let stack = net::tun_stack(&device, local, &args.stack)?;
         let s = stack.connect(to).await?;
