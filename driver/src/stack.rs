@@ -50,6 +50,10 @@ use crate::runtime::{Runtime, Timer};
 use crate::socket::Socket;
 use crate::stream::Stream;
 
+/// A connection's send buffer holds at least this many packets of the
+/// link's MTU.
+const MIN_SEND_BUFFER_PACKETS: usize = 64;
+
 /// Most bytes of packets the driver's send batch holds, unless that is
 /// fewer than [`MIN_SEND_BATCH`] packets.
 const SEND_BATCH_BYTES: usize = 1 << 20;
@@ -61,7 +65,10 @@ const MIN_SEND_BATCH: usize = 8;
 pub struct StackConfig {
     /// The endpoint's settings, connections' defaults included
     /// (`endpoint.conn`: buffers, congestion control, Nagle, user
-    /// timeout…). Its MTU is replaced by the link's.
+    /// timeout…). Its MTU is replaced by the link's, and its send buffer
+    /// raised to hold at least 64 packets of that MTU (no change at 1500
+    /// bytes; 4 MiB with loopback's 64 KiB packets), so several segments
+    /// are in flight whatever their size.
     pub endpoint: EndpointConfig,
     /// The address connections are opened from. `None`: the link's own
     /// address (a UDP socket's IP), which must then be a specific one.
@@ -227,6 +234,12 @@ impl Stack {
         }
         let mut endpoint = config.endpoint.clone();
         endpoint.conn.mtu = link.mtu();
+        // Segments in flight are bounded by the send buffer: with large
+        // segments (loopback's 64 KiB) the default holds only a few.
+        endpoint.conn.send_buffer = endpoint
+            .conn
+            .send_buffer
+            .max(MIN_SEND_BUFFER_PACKETS.saturating_mul(link.mtu()));
         let ep = Endpoint::new(endpoint)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let shared = Arc::new(Shared {
