@@ -47,7 +47,7 @@ enum Role {
 }
 
 /// Where the traffic goes: one of these.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub(crate) struct PathArgs {
     /// UDP encapsulation: the server binds this address and listens on
     /// TCP port = UDP port; the client connects to it.
@@ -81,7 +81,7 @@ pub(crate) struct ServerArgs {
     pub(crate) stats: StatsArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub(crate) struct ClientArgs {
     #[command(flatten)]
     pub(crate) path: PathArgs,
@@ -130,7 +130,17 @@ pub fn run(args: PerfArgs) -> ExitCode {
                 .and_then(|addr| crate::mio_loop::perf_server(&a, addr)),
         },
         Role::Client(a) => match a.stack.runtime {
-            Runtime::Tokio => on_tokio(&|rt| rt.block_on(client(&a))),
+            // On a worker, beside the stack's driver: `block_on` runs its
+            // future on this thread, so every hand-off between the driver
+            // and the exchange would cross threads.
+            Runtime::Tokio => on_tokio(&|rt| {
+                let a = a.clone();
+                rt.block_on(async move {
+                    tokio::spawn(async move { client(&a).await })
+                        .await
+                        .map_err(io::Error::other)?
+                })
+            }),
             Runtime::Smol => udp_only(&a.path, false).and_then(|addr| {
                 let outcome = smol::block_on(udp_client::<net::Smol>(&a, addr))?;
                 report(&a, &outcome);
