@@ -124,8 +124,13 @@ pub fn run(args: PerfArgs) -> ExitCode {
     let result = match args.role {
         Role::Server(a) => match a.stack.runtime {
             Runtime::Tokio => on_tokio(&|rt| rt.block_on(server(&a))),
-            Runtime::Smol => udp_only(&a.path, a.stats.stats)
-                .and_then(|addr| smol::block_on(udp_server::<net::Smol>(&a, addr))),
+            // On smol's executor, beside the stack's driver (as the
+            // client below).
+            Runtime::Smol => udp_only(&a.path, a.stats.stats).and_then(|addr| {
+                smol::block_on(smol::spawn(async move {
+                    udp_server::<net::Smol>(&a, addr).await
+                }))
+            }),
             Runtime::Mio => udp_only(&a.path, a.stats.stats)
                 .and_then(|addr| crate::mio_loop::perf_server(&a, addr)),
         },
@@ -141,8 +146,15 @@ pub fn run(args: PerfArgs) -> ExitCode {
                         .map_err(io::Error::other)?
                 })
             }),
+            // On smol's executor, where the stack's driver runs, not in
+            // `block_on` on this thread (every hand-off would cross
+            // threads).
             Runtime::Smol => udp_only(&a.path, false).and_then(|addr| {
-                let outcome = smol::block_on(udp_client::<net::Smol>(&a, addr))?;
+                let task = {
+                    let a = a.clone();
+                    smol::spawn(async move { udp_client::<net::Smol>(&a, addr).await })
+                };
+                let outcome = smol::block_on(task)?;
                 report(&a, &outcome);
                 Ok(())
             }),
