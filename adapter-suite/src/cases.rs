@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures_util::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use synack_core::Duration as CoreDuration;
 use synack_driver::StackConfig;
-use synack_driver::link::{Impaired, Udp};
+use synack_driver::link::{Impaired, PacketLink, Udp};
 use synack_link::impair::{ImpairmentConfig, LossModel, Rng};
 use xxhash_rust::xxh3::Xxh3;
 
@@ -613,6 +613,96 @@ pub fn a_bad_option_is_invalid_input_naming_the_field<A: Adapter>() {
         .expect("one keepalive probe is refused");
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(err.to_string().contains("keepalive.probes"), "{err}");
+    });
+}
+
+/// A server and a client stack on loopback UDP links of `mtu` (`None`:
+/// the link's own), a listener on the server's, and a connected pair
+/// (client side, server side).
+async fn pair_over<A: Adapter>(
+    mtu: Option<usize>,
+) -> (A::Stream, A::Stream, A::Stack, A::Stack, usize) {
+    let link = |mtu: Option<usize>| {
+        let link = Udp::<A::Runtime>::bind(loopback()).expect("bind loopback UDP");
+        match mtu {
+            Some(m) => link.with_mtu(m),
+            None => link,
+        }
+    };
+    let (server_link, client_link) = (link(mtu), link(mtu));
+    let link_mtu = PacketLink::mtu(&server_link);
+    assert_eq!(PacketLink::mtu(&client_link), link_mtu);
+    let addr = server_link.local_addr();
+    let server = A::stack_on(server_link, StackConfig::default()).expect("a stack");
+    let client = A::stack_on(client_link, StackConfig::default()).expect("a stack");
+    let listener = A::bind(&server, addr).expect("bind");
+    let c = A::connect(&client, addr).await.expect("connect");
+    let (s, _) = A::accept(&listener).await.expect("accept");
+    (c, s, client, server, link_mtu)
+}
+
+/// Sends `data` from `c` to `s`, closes, and returns what `s` read.
+async fn send_over<A: Adapter>(mut c: A::Stream, s: &mut A::Stream, data: Vec<u8>) -> Vec<u8> {
+    let writer = A::spawn(async move {
+        c.write_all(&data).await.unwrap();
+        c.close().await.unwrap();
+        c
+    });
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).await.unwrap();
+    drop(writer.await);
+    got
+}
+
+/// A UDP link bound to loopback takes the largest datagram loopback
+/// carries unfragmented: both ends announce that MSS (the link's MTU
+/// less 40), and data crosses in segments far larger than an Ethernet
+/// frame, intact.
+pub fn a_loopback_udp_link_carries_64_kib_segments_intact<A: Adapter>() {
+    A::run(Duration::from_secs(60), async {
+        let (c, mut s, _a, _b, mtu) = pair_over::<A>(None).await;
+        assert_eq!(mtu, synack_link::udp::auto_mtu(loopback().ip()));
+        // Linux's loopback MTU is 65,536 (16,436 before 3.6).
+        assert!(mtu > 16_000, "loopback MTU {mtu}");
+        let mss = u16::try_from(mtu - 40).unwrap_or(u16::MAX);
+        assert_eq!(A::negotiated(&c).unwrap().peer_mss, mss);
+        assert_eq!(A::negotiated(&s).unwrap().peer_mss, mss);
+        // Timestamps (on by default) take 12 bytes of every segment.
+        assert_eq!(A::stats(&c).unwrap().mss, usize::from(mss) - 12);
+        let data = synack_testkit::pattern(64, 8 << 20);
+        let got = send_over::<A>(c, &mut s, data.clone()).await;
+        assert!(
+            got == data,
+            "the bytes differ ({} of {})",
+            got.len(),
+            data.len()
+        );
+        let stats = A::stats(&s).unwrap();
+        let mean = stats.bytes_received / stats.segments_received.max(1);
+        assert!(mean > 8 * 1452, "segments of {mean} bytes on average");
+    });
+}
+
+/// A UDP link told to use MTU 1492 (an Ethernet path's, less the UDP
+/// header) keeps the MSS at 1452 on loopback too, and segments within it.
+pub fn a_1492_byte_mtu_udp_link_still_negotiates_mss_1452<A: Adapter>() {
+    A::run(Duration::from_secs(60), async {
+        let (c, mut s, _a, _b, mtu) = pair_over::<A>(Some(1492)).await;
+        assert_eq!(mtu, 1492);
+        assert_eq!(A::negotiated(&c).unwrap().peer_mss, 1452);
+        assert_eq!(A::negotiated(&s).unwrap().peer_mss, 1452);
+        assert_eq!(A::stats(&c).unwrap().mss, 1452 - 12);
+        let data = synack_testkit::pattern(1492, 1 << 20);
+        let got = send_over::<A>(c, &mut s, data.clone()).await;
+        assert!(
+            got == data,
+            "the bytes differ ({} of {})",
+            got.len(),
+            data.len()
+        );
+        let stats = A::stats(&s).unwrap();
+        let mean = stats.bytes_received / stats.segments_received.max(1);
+        assert!(mean <= 1452, "segments of {mean} bytes on average");
     });
 }
 

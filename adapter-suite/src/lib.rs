@@ -110,6 +110,9 @@ pub trait Adapter: Sized + 'static {
     /// The connection's counters.
     fn stats(stream: &Self::Stream) -> io::Result<synack_core::conn::Stats>;
 
+    /// What the handshake settled (the peer's MSS, window scales, options).
+    fn negotiated(stream: &Self::Stream) -> io::Result<synack_core::conn::Negotiated>;
+
     /// The stream's own address.
     fn local_addr(stream: &Self::Stream) -> io::Result<SocketAddr>;
 
@@ -148,6 +151,8 @@ macro_rules! adapter_suite {
             peek_shows_what_the_next_read_gets,
             a_listeners_options_reach_the_connections_it_accepts,
             a_bad_option_is_invalid_input_naming_the_field,
+            a_loopback_udp_link_carries_64_kib_segments_intact,
+            a_1492_byte_mtu_udp_link_still_negotiates_mss_1452,
             kernel_tcp_and_synack_talk_over_tun,
             tun_helper_runs_only_inside_the_test_namespace,
         );

@@ -317,6 +317,10 @@ impl Adapter for Mio {
         stream.stream.stats()
     }
 
+    fn negotiated(stream: &Self::Stream) -> io::Result<synack_core::conn::Negotiated> {
+        stream.stream.negotiated()
+    }
+
     fn listener_addr(listener: &Self::Listener) -> SocketAddr {
         listener
             .listener

@@ -103,6 +103,10 @@ impl Adapter for Smol {
         stream.stats()
     }
 
+    fn negotiated(stream: &Self::Stream) -> io::Result<synack_core::conn::Negotiated> {
+        stream.negotiated()
+    }
+
     fn local_addr(stream: &Self::Stream) -> io::Result<SocketAddr> {
         stream.local_addr()
     }

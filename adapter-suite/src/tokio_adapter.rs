@@ -117,6 +117,10 @@ impl Adapter for Tokio {
         stream.get_ref().stats()
     }
 
+    fn negotiated(stream: &Self::Stream) -> io::Result<synack_core::conn::Negotiated> {
+        stream.get_ref().negotiated()
+    }
+
     fn local_addr(stream: &Self::Stream) -> io::Result<SocketAddr> {
         stream.get_ref().local_addr()
     }

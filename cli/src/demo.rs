@@ -113,7 +113,7 @@ pub(crate) fn stacks<M: MakeStack>(
         loss: 0.0,
         ..args.clone()
     };
-    let server_link = synack_driver::link::Udp::<M::Runtime>::bind(loopback)?;
+    let server_link = net::udp_link::<M::Runtime>(loopback, &server_args)?;
     let addr = server_link.local_addr();
     let mut config = server_args.config();
     config.local_ip = Some(addr.ip());

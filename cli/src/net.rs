@@ -177,6 +177,44 @@ pub struct StackArgs {
     /// Seed of the loss decisions.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The link's MTU: `auto` (UDP bound to a loopback address: the
+    /// largest datagram loopback carries, a 64 KiB segment; UDP elsewhere:
+    /// 1492; a TUN device: 1500) or a size in bytes. The MSS is this less
+    /// 40 (IPv4) or 60 (IPv6).
+    #[arg(long, default_value = "auto", value_parser = parse_mtu)]
+    pub mtu: Mtu,
+}
+
+/// `--mtu`: the path's own, or a size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mtu {
+    /// What the link finds for its path.
+    Auto,
+    /// This many bytes.
+    Bytes(u16),
+}
+
+impl Mtu {
+    /// The size, or `auto` for the link to pick.
+    pub fn bytes(self) -> Option<u16> {
+        match self {
+            Mtu::Auto => None,
+            Mtu::Bytes(n) => Some(n),
+        }
+    }
+}
+
+/// `auto` or a size in bytes, 68 (IPv4's minimum) to 65535.
+pub fn parse_mtu(s: &str) -> Result<Mtu, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(Mtu::Auto);
+    }
+    match s.parse::<u16>() {
+        Ok(n) if n >= 68 => Ok(Mtu::Bytes(n)),
+        _ => Err(format!(
+            "expected auto or a size from 68 to 65535 bytes, got {s}"
+        )),
+    }
 }
 
 impl StackArgs {
@@ -199,14 +237,15 @@ pub struct TunDevArgs {
     /// The kernel's address and the network's prefix, e.g. 10.77.0.1/24.
     #[arg(long, value_name = "IP/PREFIX", value_parser = parse_prefix, requires = "dev")]
     pub kernel: Option<(IpAddr, u8)>,
-    /// Device MTU.
-    #[arg(long, default_value_t = 1500, requires = "dev")]
-    pub mtu: u16,
 }
 
+/// A TUN device's MTU when `--mtu` is `auto`.
+pub const TUN_DEFAULT_MTU: u16 = 1500;
+
 impl TunDevArgs {
-    /// The device config and synack's address, if `--tun` was given.
-    pub fn device(&self) -> Result<Option<(TunConfig, IpAddr)>, String> {
+    /// The device config (of MTU `mtu`, `auto`: 1500) and synack's
+    /// address, if `--tun` was given.
+    pub fn device(&self, mtu: Mtu) -> Result<Option<(TunConfig, IpAddr)>, String> {
         let Some(name) = &self.dev else {
             return Ok(None);
         };
@@ -220,7 +259,7 @@ impl TunDevArgs {
                 name: name.clone(),
                 kernel_addr,
                 prefix,
-                mtu: self.mtu,
+                mtu: mtu.bytes().unwrap_or(TUN_DEFAULT_MTU),
             },
             local,
         )))
@@ -250,13 +289,25 @@ pub fn stack_over<M: MakeStack, L: PacketLink + AsRawFd>(
 
 /// A stack of adapter `M` on a UDP socket bound to `addr`.
 pub fn udp_stack_of<M: MakeStack>(addr: SocketAddr, args: &StackArgs) -> io::Result<M::Stack> {
-    let link = Udp::<M::Runtime>::bind(addr)?;
+    let link = udp_link::<M::Runtime>(addr, args)?;
     let mut config = args.config();
     let ip = link.local_addr().ip();
     if !ip.is_unspecified() {
         config.local_ip = Some(ip);
     }
     stack_over::<M, _>(link, args, config)
+}
+
+/// A UDP link bound to `addr`, of the MTU `--mtu` asks for.
+pub fn udp_link<R: synack_driver::runtime::Runtime>(
+    addr: SocketAddr,
+    args: &StackArgs,
+) -> io::Result<Udp<R>> {
+    let link = Udp::<R>::bind(addr)?;
+    Ok(match args.mtu.bytes() {
+        Some(mtu) => link.with_mtu(usize::from(mtu)),
+        None => link,
+    })
 }
 
 /// A synack-tokio stack on a UDP socket bound to `addr`.
@@ -391,6 +442,9 @@ mod tests {
     #[test]
     fn parsers_take_what_the_help_promises() {
         assert_eq!(parse_cc("cubic"), Ok(CcAlgorithm::Cubic));
+        assert_eq!(parse_mtu("auto"), Ok(Mtu::Auto));
+        assert_eq!(parse_mtu("9000"), Ok(Mtu::Bytes(9000)));
+        assert!(parse_mtu("67").is_err() && parse_mtu("65536").is_err());
         assert_eq!(
             parse_prefix("10.1.0.1/24"),
             Ok(("10.1.0.1".parse().unwrap(), 24))

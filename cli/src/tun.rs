@@ -57,20 +57,20 @@ struct Device {
     /// The kernel's address and the network's prefix, e.g. 10.77.0.1/24.
     #[arg(long, value_name = "IP/PREFIX", value_parser = net::parse_prefix)]
     kernel: (std::net::IpAddr, u8),
-    /// Device MTU.
-    #[arg(long, default_value_t = 1500)]
-    mtu: u16,
 }
 
 impl Device {
-    fn config(&self) -> Result<(synack_link::tun::TunConfig, std::net::IpAddr), String> {
+    /// The device of MTU `mtu` (`--mtu`, `auto`: 1500).
+    fn config(
+        &self,
+        mtu: net::Mtu,
+    ) -> Result<(synack_link::tun::TunConfig, std::net::IpAddr), String> {
         let args = TunDevArgs {
             dev: Some(self.dev.clone()),
             local: Some(self.local),
             kernel: Some(self.kernel),
-            mtu: self.mtu,
         };
-        Ok(args.device()?.expect("a device was named"))
+        Ok(args.device(mtu)?.expect("a device was named"))
     }
 }
 
@@ -128,7 +128,7 @@ pub fn run(args: TunArgs) -> ExitCode {
 async fn serve(args: ServeArgs) -> io::Result<()> {
     let (device, local) = args
         .device
-        .config()
+        .config(args.stack.mtu)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let stack = net::tun_stack(&device, local, &args.stack)?;
     let listener = stack.bind_addr(SocketAddr::new(local, args.port))?;
@@ -235,7 +235,7 @@ async fn serve_halves(
 async fn connect(args: ConnectArgs) -> io::Result<()> {
     let (device, local) = args
         .device
-        .config()
+        .config(args.stack.mtu)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let stack = net::tun_stack(&device, local, &args.stack)?;
     let started = Instant::now();

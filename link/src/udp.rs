@@ -35,6 +35,74 @@ pub struct Received {
 /// Most receive buffers one [`UdpLink::try_recv`] fills (recvmmsg batch).
 pub const RECV_BATCH: usize = quinn_udp::BATCH_SIZE;
 
+/// The MTU a UDP link announces on paths it knows nothing about: a
+/// segment of at most 1472 bytes (this less 20) with its UDP and IPv4
+/// headers fills a 1500-byte Ethernet frame.
+pub const DEFAULT_MTU: usize = 1492;
+
+/// The loopback interface's MTU when the system does not say (Linux's
+/// default since 3.6).
+pub const LOOPBACK_INTERFACE_MTU: usize = 65_536;
+
+/// Where Linux tells the loopback interface's MTU.
+const LOOPBACK_MTU_FILE: &str = "/sys/class/net/lo/mtu";
+
+/// The MTU a UDP link bound to `local` announces, in the sense of a
+/// packet link's MTU: the segment it carries plus the 20 bytes of an IPv4
+/// header, so the stack's MSS (MTU less 40) fills a datagram.
+///
+/// A socket bound to a loopback address (127.0.0.0/8, `::1`, or either
+/// IPv4-mapped) only reaches loopback peers, so its datagrams may be as
+/// large as the loopback interface carries without IP fragmentation: its
+/// MTU (read from `/sys/class/net/lo/mtu`, else
+/// [`LOOPBACK_INTERFACE_MTU`]) less the IP and UDP headers, and no more
+/// than an IP packet's 16-bit length allows. For IPv4 with the usual
+/// 65,536-byte loopback that is a 65,507-byte segment (MTU 65,527, MSS
+/// 65,487); for IPv6, 65,488 bytes. Any other address (a wildcard one
+/// included: its peers may be anywhere) gets [`DEFAULT_MTU`].
+pub fn auto_mtu(local: IpAddr) -> usize {
+    if !is_loopback(local) {
+        return DEFAULT_MTU;
+    }
+    let interface = std::fs::read_to_string(LOOPBACK_MTU_FILE)
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .filter(|&mtu| mtu >= 1280)
+        .unwrap_or(LOOPBACK_INTERFACE_MTU);
+    loopback_mtu(interface, local_is_ipv4(local))
+}
+
+/// [`auto_mtu`] for a loopback interface of MTU `interface`: the largest
+/// UDP payload an unfragmented datagram carries over it, plus 20.
+fn loopback_mtu(interface: usize, ipv4: bool) -> usize {
+    // IPv4's total length covers its header; IPv6's payload length does
+    // not, and the interface MTU bounds both.
+    let payload = if ipv4 {
+        interface.min(65_535).saturating_sub(20 + 8)
+    } else {
+        interface.min(65_535 + 40).saturating_sub(40 + 8)
+    };
+    (payload + 20).min(65_535)
+}
+
+/// Whether `ip` is a loopback address, IPv4-mapped ones included.
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+/// Whether datagrams from a socket bound to `ip` travel in IPv4.
+fn local_is_ipv4(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(_) => true,
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some(),
+    }
+}
+
 impl UdpLink {
     /// Binds a socket to `addr` (port 0 picks one) and configures it for
     /// batching.
@@ -53,6 +121,13 @@ impl UdpLink {
     /// The bound address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.socket.local_addr()
+    }
+
+    /// The MTU the link's path allows: [`auto_mtu`] of the bound address
+    /// (loopback's when bound to a loopback address, [`DEFAULT_MTU`]
+    /// otherwise).
+    pub fn path_mtu(&self) -> io::Result<usize> {
+        Ok(auto_mtu(self.local_addr()?.ip()))
     }
 
     /// The socket, for registering with a reactor.
@@ -173,6 +248,39 @@ mod tests {
             assert!(Instant::now() < deadline, "nothing arrived");
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+
+    #[test]
+    fn loopback_binds_get_the_largest_unfragmented_datagram_others_1492() {
+        // 65,536-byte loopback: IPv4 packets stop at 65,535 bytes.
+        assert_eq!(loopback_mtu(65_536, true), 65_507 + 20);
+        assert_eq!(loopback_mtu(65_536, false), 65_488 + 20);
+        assert_eq!(loopback_mtu(16_436, true), 16_436 - 28 + 20);
+        assert_eq!(loopback_mtu(1_500, false), 1_452 + 20);
+        for ip in ["0.0.0.0", "::", "192.0.2.1", "2001:db8::1"] {
+            assert_eq!(auto_mtu(ip.parse().unwrap()), DEFAULT_MTU, "{ip}");
+        }
+        for ip in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
+            let mtu = auto_mtu(ip.parse().unwrap());
+            assert!((1_280..=65_535).contains(&mtu), "{ip}: {mtu}");
+        }
+    }
+
+    #[test]
+    fn the_largest_loopback_datagram_crosses_whole() {
+        let a = UdpLink::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let b = UdpLink::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let _ = b.set_buffer_sizes(1 << 20, 1 << 20);
+        // The segment the link's MTU allows (MTU less 20), at most what
+        // one IPv4 datagram carries.
+        let segment = a.path_mtu().unwrap() - 20;
+        assert!(segment <= 65_507);
+        let data: Vec<u8> = (0..segment).map(|i| (i % 251) as u8).collect();
+        a.try_send(b.local_addr().unwrap(), &data, None).unwrap();
+        let mut buf = vec![0u8; 65_536 * b.gro_segments().max(1)];
+        let got = wait_recv(&b, &mut buf);
+        assert_eq!(got.len, segment);
+        assert_eq!(&buf[..got.len], &data[..]);
     }
 
     #[test]

@@ -136,6 +136,9 @@ pub struct AutoTuner {
     consumed_at_start: u64,
 }
 
+/// The shortest interval [`AutoTuner`] measures the reader's rate over.
+const MIN_TUNING_INTERVAL: Duration = Duration::from_millis(1);
+
 impl AutoTuner {
     /// A tuner with no measurement yet.
     pub const fn new() -> AutoTuner {
@@ -155,7 +158,11 @@ impl AutoTuner {
         capacity: usize,
         max: usize,
     ) -> Option<usize> {
-        let rtt = rtt?;
+        // Measured over at least a timestamp tick: round trips shorter
+        // than that (loopback) read as zero from millisecond timestamps,
+        // and an interval that short measures single reads, not a rate
+        // (Linux counts a zero receive-RTT sample as one tick too).
+        let rtt = rtt?.max(MIN_TUNING_INTERVAL);
         let Some(start) = self.measure_start else {
             self.measure_start = Some(now);
             self.consumed_at_start = consumed;
@@ -388,5 +395,26 @@ mod tests {
             t.on_read(Instant::from_millis(40), 2_000_000, None, 131_072, 1 << 20),
             None
         );
+    }
+
+    #[test]
+    fn autotuner_measures_a_zero_rtt_over_a_millisecond() {
+        // Loopback with millisecond timestamps: SRTT 0. Reads of 60 KB
+        // every 100 µs through a 128 KiB buffer: each read alone is below
+        // half the buffer, a millisecond of them is not.
+        let mut t = AutoTuner::new();
+        let rtt = Some(Duration::ZERO);
+        let cap = 128 * 1024;
+        let mut grown = None;
+        for i in 0..=10u64 {
+            let at = Instant::from_micros(i * 100);
+            let got = t.on_read(at, i * 60_000, rtt, cap, 1 << 30);
+            if i < 10 {
+                assert_eq!(got, None, "read {i}, before a millisecond passed");
+            } else {
+                grown = got;
+            }
+        }
+        assert_eq!(grown, Some(2 * 600_000));
     }
 }

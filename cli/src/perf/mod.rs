@@ -47,7 +47,7 @@ enum Role {
 }
 
 /// Where the traffic goes: one of these.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub(crate) struct PathArgs {
     /// UDP encapsulation: the server binds this address and listens on
     /// TCP port = UDP port; the client connects to it.
@@ -81,7 +81,7 @@ pub(crate) struct ServerArgs {
     pub(crate) stats: StatsArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub(crate) struct ClientArgs {
     #[command(flatten)]
     pub(crate) path: PathArgs,
@@ -124,15 +124,37 @@ pub fn run(args: PerfArgs) -> ExitCode {
     let result = match args.role {
         Role::Server(a) => match a.stack.runtime {
             Runtime::Tokio => on_tokio(&|rt| rt.block_on(server(&a))),
-            Runtime::Smol => udp_only(&a.path, a.stats.stats)
-                .and_then(|addr| smol::block_on(udp_server::<net::Smol>(&a, addr))),
+            // On smol's executor, beside the stack's driver (as the
+            // client below).
+            Runtime::Smol => udp_only(&a.path, a.stats.stats).and_then(|addr| {
+                smol::block_on(smol::spawn(async move {
+                    udp_server::<net::Smol>(&a, addr).await
+                }))
+            }),
             Runtime::Mio => udp_only(&a.path, a.stats.stats)
                 .and_then(|addr| crate::mio_loop::perf_server(&a, addr)),
         },
         Role::Client(a) => match a.stack.runtime {
-            Runtime::Tokio => on_tokio(&|rt| rt.block_on(client(&a))),
+            // On a worker, beside the stack's driver: `block_on` runs its
+            // future on this thread, so every hand-off between the driver
+            // and the exchange would cross threads.
+            Runtime::Tokio => on_tokio(&|rt| {
+                let a = a.clone();
+                rt.block_on(async move {
+                    tokio::spawn(async move { client(&a).await })
+                        .await
+                        .map_err(io::Error::other)?
+                })
+            }),
+            // On smol's executor, where the stack's driver runs, not in
+            // `block_on` on this thread (every hand-off would cross
+            // threads).
             Runtime::Smol => udp_only(&a.path, false).and_then(|addr| {
-                let outcome = smol::block_on(udp_client::<net::Smol>(&a, addr))?;
+                let task = {
+                    let a = a.clone();
+                    smol::spawn(async move { udp_client::<net::Smol>(&a, addr).await })
+                };
+                let outcome = smol::block_on(task)?;
                 report(&a, &outcome);
                 Ok(())
             }),
@@ -235,7 +257,7 @@ async fn server(args: &ServerArgs) -> io::Result<()> {
         let stack = net::udp_stack(addr, &args.stack)?;
         let at = stack.udp_addr().unwrap_or(addr);
         Listener::Synack(stack.bind_addr(at)?)
-    } else if let Some((device, local)) = args.path.tun.device().map_err(invalid)? {
+    } else if let Some((device, local)) = args.path.tun.device(args.stack.mtu).map_err(invalid)? {
         let stack = net::tun_stack(&device, local, &args.stack)?;
         Listener::Synack(stack.bind_addr(SocketAddr::new(local, args.port))?)
     } else if let Some(addr) = args.path.kernel_tcp {
@@ -387,7 +409,7 @@ async fn client(args: &ClientArgs) -> io::Result<()> {
         let s = stack.connect(addr).await?;
         let path = format!("synack over UDP to {addr}");
         run_synack(args, s, path).await?
-    } else if let Some((device, local)) = args.path.tun.device().map_err(invalid)? {
+    } else if let Some((device, local)) = args.path.tun.device(args.stack.mtu).map_err(invalid)? {
         let to = args.to.ok_or_else(|| invalid("--tun needs --to IP:PORT"))?;
         let stack = net::tun_stack(&device, local, &args.stack)?;
         let s = stack.connect(to).await?;

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use synack_core::wire::IpAddrPair;
-use synack_link::udp::{RECV_BATCH, Received, UdpLink};
+use synack_link::udp::{RECV_BATCH, Received, UdpLink, auto_mtu};
 
 use super::{Framing, Incoming, PacketLink, SendBatch};
 use crate::runtime::{Interest, Io, Runtime};
@@ -41,7 +41,8 @@ const MAX_ROUTES: usize = 65_536;
 /// Largest datagram, and so the size of each receive buffer (a GRO run is
 /// at most this large).
 const RECV_SLOT: usize = 65_536;
-/// Largest GSO send in bytes (a UDP datagram's size limit).
+/// Largest GSO send in bytes (a UDP datagram's size limit). Segments
+/// larger than half of it (loopback's 64 KiB ones) go one per send.
 const MAX_GSO_BYTES: usize = 65_000;
 
 /// Where TCP remote addresses are reached over UDP. Cloning gives another
@@ -90,16 +91,24 @@ impl<R: Runtime> std::fmt::Debug for Udp<R> {
 impl<R: Runtime> Udp<R> {
     /// Binds a UDP socket to `addr` (port 0 picks one). Call it where the
     /// runtime's reactor is available (inside a tokio runtime, for
-    /// tokio). The MTU defaults to 1492, so a segment (at most the
-    /// MTU less 20 bytes) with its UDP and IP headers fits a 1500-byte
-    /// Ethernet frame.
+    /// tokio).
+    ///
+    /// The MTU is the path's ([`UdpLink::path_mtu`]): bound to a loopback
+    /// address, the largest datagram loopback carries unfragmented (for
+    /// IPv4, segments of 65,507 bytes: MTU 65,527, MSS 65,487); bound to
+    /// any other address, 1492
+    /// ([`DEFAULT_MTU`](synack_link::udp::DEFAULT_MTU)), so a segment (at most
+    /// the MTU less 20 bytes) with its UDP and IP headers fits a
+    /// 1500-byte Ethernet frame. [`Udp::with_mtu`] sets another.
     pub fn bind(addr: SocketAddr) -> io::Result<Udp<R>> {
         Udp::from_link(UdpLink::bind(addr)?)
     }
 
-    /// Takes over a bound link.
+    /// Takes over a bound link; its MTU is the path's, as for
+    /// [`Udp::bind`].
     pub fn from_link(link: UdpLink) -> io::Result<Udp<R>> {
         let local = link.local_addr()?;
+        let mtu = auto_mtu(local.ip());
         // Bursts of a fast sender outrun the default buffers; the kernel
         // caps these at net.core.{w,r}mem_max.
         let _ = link.set_buffer_sizes(4 << 20, 8 << 20);
@@ -112,7 +121,7 @@ impl<R: Runtime> Udp<R> {
             io: R::Io::register(link)?,
             local,
             routes: UdpRoutes::default(),
-            mtu: 1492,
+            mtu,
             recv_buf: vec![0; slots * RECV_SLOT],
             received: vec![
                 Received {
@@ -126,9 +135,11 @@ impl<R: Runtime> Udp<R> {
         })
     }
 
-    /// Sets the MTU the stack derives its MSS from (the segment is at most
-    /// this less 20 bytes for IPv4, 40 for IPv6). Loopback carries up to
-    /// 65,535.
+    /// Sets the MTU the stack derives its MSS from, in place of the
+    /// path's (the segment is at most this less 20 bytes for IPv4, 40 for
+    /// IPv6; clamped to 68..=65,535). A segment larger than the path
+    /// carries in one datagram is fragmented by IP or refused by the
+    /// kernel (`EMSGSIZE`: lost, as far as TCP can tell).
     pub fn with_mtu(mut self, mtu: usize) -> Udp<R> {
         self.mtu = mtu.clamp(68, 65_535);
         self
