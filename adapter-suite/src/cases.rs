@@ -665,22 +665,29 @@ pub fn a_loopback_udp_link_carries_64_kib_segments_intact<A: Adapter>() {
         // Linux's loopback MTU is 65,536 (16,436 before 3.6).
         assert!(mtu > 16_000, "loopback MTU {mtu}");
         let mss = u16::try_from(mtu - 40).unwrap_or(u16::MAX);
-        assert_eq!(A::negotiated(&c).unwrap().peer_mss, mss);
-        assert_eq!(A::negotiated(&s).unwrap().peer_mss, mss);
-        // Timestamps (on by default) take 12 bytes of every segment.
-        assert_eq!(A::stats(&c).unwrap().mss, usize::from(mss) - 12);
-        let data = synack_testkit::pattern(64, 8 << 20);
-        let got = send_over::<A>(c, &mut s, data.clone()).await;
-        assert!(
-            got == data,
-            "the bytes differ ({} of {})",
-            got.len(),
-            data.len()
-        );
-        let stats = A::stats(&s).unwrap();
-        let mean = stats.bytes_received / stats.segments_received.max(1);
+        let mean = transfer_at_mss::<A>(c, &mut s, mss, 8 << 20).await;
         assert!(mean > 8 * 1452, "segments of {mean} bytes on average");
     });
+}
+
+/// Checks that both ends of `c`–`s` announced `mss` and that `c` sends
+/// segments of it less the timestamps' 12 bytes (on by default), moves
+/// `len` bytes from `c` to `s` intact, and gives the mean payload of the
+/// segments `s` received.
+async fn transfer_at_mss<A: Adapter>(c: A::Stream, s: &mut A::Stream, mss: u16, len: usize) -> u64 {
+    assert_eq!(A::negotiated(&c).unwrap().peer_mss, mss);
+    assert_eq!(A::negotiated(s).unwrap().peer_mss, mss);
+    assert_eq!(A::stats(&c).unwrap().mss, usize::from(mss) - 12);
+    let data = synack_testkit::pattern(u64::from(mss), len);
+    let got = send_over::<A>(c, s, data.clone()).await;
+    assert!(
+        got == data,
+        "the bytes differ ({} of {})",
+        got.len(),
+        data.len()
+    );
+    let stats = A::stats(s).unwrap();
+    stats.bytes_received / stats.segments_received.max(1)
 }
 
 /// A UDP link told to use MTU 1492 (an Ethernet path's, less the UDP
@@ -689,19 +696,7 @@ pub fn a_1492_byte_mtu_udp_link_still_negotiates_mss_1452<A: Adapter>() {
     A::run(Duration::from_secs(60), async {
         let (c, mut s, _a, _b, mtu) = pair_over::<A>(Some(1492)).await;
         assert_eq!(mtu, 1492);
-        assert_eq!(A::negotiated(&c).unwrap().peer_mss, 1452);
-        assert_eq!(A::negotiated(&s).unwrap().peer_mss, 1452);
-        assert_eq!(A::stats(&c).unwrap().mss, 1452 - 12);
-        let data = synack_testkit::pattern(1492, 1 << 20);
-        let got = send_over::<A>(c, &mut s, data.clone()).await;
-        assert!(
-            got == data,
-            "the bytes differ ({} of {})",
-            got.len(),
-            data.len()
-        );
-        let stats = A::stats(&s).unwrap();
-        let mean = stats.bytes_received / stats.segments_received.max(1);
+        let mean = transfer_at_mss::<A>(c, &mut s, 1452, 1 << 20).await;
         assert!(mean <= 1452, "segments of {mean} bytes on average");
     });
 }
