@@ -249,7 +249,15 @@ pub fn dropping_the_last_handle_still_delivers_what_was_written<A: Adapter>() {
 pub fn a_writer_waits_for_a_reader_that_does_not_read<A: Adapter>() {
     A::run(Duration::from_secs(30), async {
         let (c, mut s, _a, _b) = pair::<A>().await;
-        let data = synack_testkit::pattern(5, 4 << 20);
+        // What the stacks can hold: the sender's buffer (raised to the
+        // link's floor) and the receiver's.
+        let config = StackConfig::default().endpoint.conn;
+        let mtu = synack_link::udp::auto_mtu(loopback().ip());
+        let send_buffer = config
+            .send_buffer
+            .max(synack_driver::stack::MIN_SEND_BUFFER_PACKETS * mtu);
+        let bound = send_buffer + config.recv_buffer;
+        let data = synack_testkit::pattern(5, 2 * bound);
         let (_r, mut w) = c.split();
         // Write until a write stays pending for 200 ms.
         let mut written = 0;
@@ -264,9 +272,11 @@ pub fn a_writer_waits_for_a_reader_that_does_not_read<A: Adapter>() {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) => panic!("{e}"),
             }
+            assert!(
+                written < data.len(),
+                "all {written} bytes taken, bound {bound}"
+            );
         }
-        let config = StackConfig::default().endpoint.conn;
-        let bound = config.send_buffer + config.recv_buffer;
         assert!(
             written > 0 && written <= bound,
             "{written} bytes taken, bound {bound}"

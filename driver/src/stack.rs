@@ -51,8 +51,9 @@ use crate::socket::Socket;
 use crate::stream::Stream;
 
 /// A connection's send buffer holds at least this many packets of the
-/// link's MTU.
-const MIN_SEND_BUFFER_PACKETS: usize = 64;
+/// link's MTU (the stack raises `send_buffer` to it: with 64 KiB
+/// loopback segments, 4 MiB).
+pub const MIN_SEND_BUFFER_PACKETS: usize = 64;
 
 /// Most bytes of packets the driver's send batch holds, unless that is
 /// fewer than [`MIN_SEND_BATCH`] packets.
