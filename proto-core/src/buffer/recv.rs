@@ -118,7 +118,11 @@ impl ReceiveBuffer {
 
     /// Moves readable bytes into `out`; returns how many.
     pub fn read(&mut self, out: &mut [u8]) -> usize {
-        self.ring.pop(out)
+        let n = self.ring.pop(out);
+        if self.ranges.is_empty() {
+            self.ring.rewind_if_empty();
+        }
+        n
     }
 
     /// Copies readable bytes into `out` without consuming them; returns

@@ -53,7 +53,10 @@ impl SendBuffer {
     /// Drops `n` acknowledged bytes from the front (clamped to `len()`) and
     /// returns how many were dropped.
     pub fn acknowledge(&mut self, n: usize) -> usize {
-        self.ring.consume(n)
+        let n = self.ring.consume(n);
+        // The send side has no scratch bytes.
+        self.ring.rewind_if_empty();
+        n
     }
 
     /// Bytes of storage currently allocated.
