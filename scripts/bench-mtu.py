@@ -17,91 +17,25 @@ Run on a quiet machine: nothing else building or testing.
 """
 
 import argparse
-import json
-import os
-import shutil
-import socket
 import statistics
-import subprocess
+import shutil
 import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchlib import build, iperf3, perf_once, spread, synack_binary
+
 RUNTIMES = ["tokio", "smol", "mio"]
 MTUS = ["1492", "auto"]
 
 
-def binary() -> str:
-    if "SYNACK_BIN" in os.environ:
-        return os.environ["SYNACK_BIN"]
-    meta = subprocess.run(
-        ["cargo", "metadata", "--format-version", "1", "--no-deps"],
-        cwd=ROOT, capture_output=True, check=True,
-    )
-    return str(Path(json.loads(meta.stdout)["target_directory"]) / "release" / "synack")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def against_server(bin_, flag, extra, client_args):
-    """Runs a `--once` server and one client against it; the client's JSON."""
-    addr = f"127.0.0.1:{free_port()}"
-    server = subprocess.Popen(
-        [bin_, "perf", "server", flag, addr, "--once", *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(0.3)
-        out = subprocess.run(
-            [bin_, "perf", "client", flag, addr, "--json", *extra, *client_args],
-            capture_output=True, timeout=300, check=True,
-        )
-        server.wait(timeout=60)
-    finally:
-        if server.poll() is None:
-            server.kill()
-    return json.loads(out.stdout)
-
-
 def bulk(bin_, runtime, mtu, secs):
-    v = against_server(bin_, "--udp", ["--runtime", runtime, "--mtu", mtu], ["--time", f"{secs}s"])
+    v = perf_once(bin_, "--udp", ["--runtime", runtime, "--mtu", mtu], ["--time", f"{secs}s"])
     return v["goodput_bps"] / 1e9, v["retransmitted_segments"]
 
 
 def rr(bin_, flag, runtime, mtu, exchanges):
     extra = ["--runtime", runtime] + (["--mtu", mtu] if flag == "--udp" else [])
-    v = against_server(bin_, flag, extra, ["--rr", str(exchanges), "--size", "64"])
+    v = perf_once(bin_, flag, extra, ["--rr", str(exchanges), "--size", "64"])
     return v["rr"]["p50_us"]
-
-
-def iperf3(secs):
-    port = free_port()
-    server = subprocess.Popen(
-        ["iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(0.3)
-        out = subprocess.run(
-            ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(secs), "-J"],
-            capture_output=True, timeout=120, check=True,
-        )
-        server.wait(timeout=30)
-    finally:
-        if server.poll() is None:
-            server.kill()
-    return json.loads(out.stdout)["end"]["sum_received"]["bits_per_second"] / 1e9
-
-
-def fmt(values, unit, digits):
-    med = statistics.median(values)
-    return f"{med:.{digits}f} {unit} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
 def main():
@@ -110,8 +44,8 @@ def main():
     ap.add_argument("--time", type=int, default=5)
     ap.add_argument("--rr", type=int, default=20000)
     args = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "synack-cli"], cwd=ROOT, check=True)
-    bin_ = binary()
+    build("-p", "synack-cli")
+    bin_ = synack_binary()
     have_iperf3 = shutil.which("iperf3") is not None
 
     configs = [(rt, mtu) for rt in RUNTIMES for mtu in MTUS]
@@ -139,11 +73,11 @@ def main():
         base = statistics.median(goodput[(rt, "1492")])
         label = "1492" if mtu == "1492" else "auto (65,527)"
         print(
-            f"| {rt} | {label} | {fmt(goodput[(rt, mtu)], 'Gbit/s', 2)} | {g / base:.2f} "
-            f"| {statistics.median(retrans[(rt, mtu)]):.0f} | {fmt(p50[(rt, mtu)], 'µs', 1)} |"
+            f"| {rt} | {label} | {spread(goodput[(rt, mtu)], 'Gbit/s', 2)} | {g / base:.2f} "
+            f"| {statistics.median(retrans[(rt, mtu)]):.0f} | {spread(p50[(rt, mtu)], 'µs', 1)} |"
         )
-    kb = fmt(kernel_bulk, "Gbit/s", 2) if kernel_bulk else "—"
-    print(f"| kernel TCP (iperf3; rr: tokio::net) | 65,536 | {kb} | — | — | {fmt(kernel_p50, 'µs', 1)} |")
+    kb = spread(kernel_bulk, "Gbit/s", 2) if kernel_bulk else "—"
+    print(f"| kernel TCP (iperf3; rr: tokio::net) | 65,536 | {kb} | — | — | {spread(kernel_p50, 'µs', 1)} |")
 
 
 if __name__ == "__main__":

@@ -15,56 +15,24 @@ Run on a quiet machine: nothing else building or testing.
 """
 
 import argparse
-import json
-import socket
 import statistics
-import subprocess
 import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target" / "release" / "synack"
+from benchlib import build, perf_once, run_json, synack_binary
+
 RUNTIMES = ["tokio", "smol", "mio"]
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run_json(args, timeout=600):
-    out = subprocess.run([str(BIN), *args], capture_output=True, timeout=timeout, check=True)
-    return json.loads(out.stdout)
-
-
-def demo(runtime, size):
-    v = run_json(["demo", "--bytes", size, "--json", "--runtime", runtime])
+def demo(bin_, runtime, size):
+    v = run_json([bin_, "demo", "--bytes", size, "--json", "--runtime", runtime])
     assert v["data_intact"], v
     return v["goodput_bps"] / 1e9
 
 
-def request_response(kind, runtime, exchanges):
+def request_response(bin_, kind, runtime, exchanges):
     """p50 and p99 in µs of 64-byte exchanges against a fresh server."""
-    port = free_port()
-    addr = f"127.0.0.1:{port}"
     flag = "--udp" if kind == "synack" else "--kernel-tcp"
-    server = subprocess.Popen(
-        [str(BIN), "perf", "server", flag, addr, "--once", "--runtime", runtime],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(0.3)
-        v = run_json(
-            ["perf", "client", flag, addr, "--rr", str(exchanges), "--size", "64",
-             "--json", "--runtime", runtime]
-        )
-        server.wait(timeout=60)
-    finally:
-        if server.poll() is None:
-            server.kill()
+    v = perf_once(bin_, flag, ["--runtime", runtime], ["--rr", str(exchanges), "--size", "64"])
     return v["rr"]["p50_us"], v["rr"]["p99_us"]
 
 
@@ -79,18 +47,19 @@ def main():
     ap.add_argument("--bytes", default="1GiB")
     ap.add_argument("--rr", type=int, default=20000)
     args = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "synack-cli"], cwd=ROOT, check=True)
+    build("-p", "synack-cli")
+    bin_ = synack_binary()
 
     goodput = {rt: [] for rt in RUNTIMES}
     p50 = {rt: [] for rt in RUNTIMES + ["kernel"]}
     p99 = {rt: [] for rt in RUNTIMES + ["kernel"]}
     for r in range(args.rounds):
         for rt in RUNTIMES:
-            goodput[rt].append(demo(rt, args.bytes))
-            a, b = request_response("synack", rt, args.rr)
+            goodput[rt].append(demo(bin_, rt, args.bytes))
+            a, b = request_response(bin_, "synack", rt, args.rr)
             p50[rt].append(a)
             p99[rt].append(b)
-        a, b = request_response("kernel", "tokio", args.rr)
+        a, b = request_response(bin_, "kernel", "tokio", args.rr)
         p50["kernel"].append(a)
         p99["kernel"].append(b)
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)

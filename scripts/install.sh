@@ -21,7 +21,7 @@ as_root() {
 # verdict on captures, tcpdump for capturing real Linux TCP on loopback,
 # iproute2 (ip, ss, tc) for network namespaces and the interop suite,
 # iperf3 for the kernel-TCP baseline of
-# scripts/bench-compare.sh.
+# scripts/bench-compare.py.
 apt_packages=(tshark wireshark-common tcpdump iproute2 iperf3)
 missing=()
 for pkg in "${apt_packages[@]}"; do

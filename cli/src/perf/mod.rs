@@ -240,7 +240,8 @@ fn invalid(msg: impl Into<String>) -> io::Error {
 
 async fn server(args: &ServerArgs) -> io::Result<()> {
     if let Some(addr) = args.path.raw_udp {
-        let blast = tokio::task::spawn_blocking(move || raw_udp::server(addr));
+        let once = args.once;
+        let blast = tokio::task::spawn_blocking(move || raw_udp::server(addr, once));
         return tokio::select! {
             r = blast => r.map_err(io::Error::other)?,
             _ = net::interrupted() => {

@@ -4,7 +4,7 @@
 //!
 //! The client sends for its time, then an `END` datagram (repeated until
 //! answered); the server answers with the bytes it counted (8 bytes, big
-//! endian) and starts over.
+//! endian) and starts over (with `--once`, exits).
 
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
@@ -16,8 +16,9 @@ use synack_link::udp::{RECV_BATCH, Received, UdpLink};
 pub const DATAGRAM: usize = 1472;
 const END: &[u8] = b"END";
 
-/// Counts what arrives, answering each `END`; runs until the process ends.
-pub fn server(addr: SocketAddr) -> io::Result<()> {
+/// Counts what arrives, answering each `END`; runs until the process ends,
+/// or with `once` until it has answered one client.
+pub fn server(addr: SocketAddr, once: bool) -> io::Result<()> {
     let link = UdpLink::bind(addr)?;
     let _ = link.set_buffer_sizes(4 << 20, 8 << 20);
     link.socket().set_nonblocking(false)?;
@@ -45,6 +46,9 @@ pub fn server(addr: SocketAddr) -> io::Result<()> {
         for (i, m) in meta[..n].iter().enumerate() {
             if m.len == END.len() && &storage[i * slot..i * slot + END.len()] == END {
                 link.socket().send_to(&total.to_be_bytes(), m.from)?;
+                if once {
+                    return Ok(());
+                }
                 total = 0;
             } else {
                 total += m.len as u64;
