@@ -17,6 +17,8 @@ const SLOW_START_GAIN_PERCENT: u64 = 200;
 const AVOIDANCE_GAIN_PERCENT: u64 = 120;
 /// The burst is about 2 ms worth at the pacing rate…
 const BURST_TIME: Duration = Duration::from_millis(2);
+// `Pacer::set_rate` divides a second by it exactly.
+const _: () = assert!(1_000_000 % BURST_TIME.total_micros() == 0);
 /// …but at least this many segments (what an initial window sends at
 /// once anyway) and at most this many.
 const MIN_BURST_SEGMENTS: u64 = 10;
@@ -77,8 +79,10 @@ impl Pacer {
     pub fn set_rate(&mut self, now: Instant, rate: u64, mss: usize) {
         self.refill(now);
         let mss = mss.max(1) as u64;
-        let burst_bytes =
-            (u128::from(rate) * u128::from(BURST_TIME.total_micros()) / 1_000_000) as u64;
+        // rate × BURST_TIME in whole bytes, as one 64-bit division (this
+        // runs per segment; 128-bit division is a library call): exact
+        // as BURST_TIME divides a second.
+        let burst_bytes = rate / (1_000_000 / BURST_TIME.total_micros());
         let burst = burst_bytes.clamp(
             MIN_BURST_SEGMENTS.saturating_mul(mss),
             MAX_BURST_SEGMENTS.saturating_mul(mss),

@@ -63,7 +63,23 @@ impl Timers {
 
     /// The earliest deadline of any running timer.
     pub fn next(&self) -> Option<Instant> {
-        self.all().iter().filter_map(|(_, t)| *t).min()
+        // Asked after every segment: a plain minimum over the deadlines,
+        // not `all()`, whose kinds it does not need.
+        [
+            self.time_wait,
+            self.fin_wait2,
+            self.user_timeout,
+            self.probe,
+            self.retransmit,
+            self.reorder,
+            self.pacing,
+            self.persist,
+            self.keepalive,
+            self.delayed_ack,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The first timer (in priority order: the ones that end the

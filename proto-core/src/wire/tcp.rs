@@ -785,6 +785,20 @@ impl<'a> TcpOptions<'a> {
     /// the options are written back to back instead, so anything that
     /// parsed can be emitted again.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
+        // Once agreed, timestamps alone are the options of nearly every
+        // segment: NOP, NOP, timestamps, the bytes the general layout
+        // below gives them, without its bookkeeping.
+        if let Some(ts) = self.timestamps
+            && *self
+                == (TcpOptions {
+                    timestamps: Some(ts),
+                    ..TcpOptions::default()
+                })
+        {
+            ensure_room(buf, 12)?;
+            buf[..2].fill(option_kind::NOP);
+            return Ok(2 + TcpOption::Timestamps(ts).emit(&mut buf[2..])?);
+        }
         let aligned = self.aligned_len() <= MAX_OPTIONS_LEN;
         let total = self.wire_len();
         if total > MAX_OPTIONS_LEN {
@@ -1081,6 +1095,42 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn timestamps_alone_take_linux_layout() {
+        let ts = Timestamps {
+            value: 0x0102_0304,
+            echo_reply: 0x0a0b_0c0d,
+        };
+        let alone = TcpOptions {
+            timestamps: Some(ts),
+            ..TcpOptions::default()
+        };
+        let mut buf = [0xeeu8; 13];
+        assert_eq!(alone.wire_len(), 12);
+        assert_eq!(alone.emit(&mut buf), Ok(12));
+        assert_eq!(buf, [1, 1, 8, 10, 1, 2, 3, 4, 10, 11, 12, 13, 0xee]);
+        assert_eq!(
+            alone.emit(&mut buf[..11]),
+            Err(Error::BufferTooSmall {
+                needed: 12,
+                available: 11
+            })
+        );
+        // With SACK blocks after them, still NOP, NOP, timestamps first.
+        let with_sack = TcpOptions {
+            sack: SackBlocks::from_slice(&[SackBlock {
+                left: SeqNumber(5),
+                right: SeqNumber(9),
+            }])
+            .unwrap(),
+            ..alone
+        };
+        let mut buf = [0u8; 24];
+        assert_eq!(with_sack.emit(&mut buf), Ok(24));
+        assert_eq!(buf[..12], [1, 1, 8, 10, 1, 2, 3, 4, 10, 11, 12, 13]);
+        assert_eq!(buf[12..16], [1, 1, 5, 10]);
     }
 
     #[test]
