@@ -6,7 +6,6 @@
 use super::acks::AckRecord;
 use super::timers::TimerKind;
 use super::{CloseReason, Connection, State, Transmit};
-use crate::pacing::Pacer;
 use crate::recovery::SentSegment;
 use crate::seq::SeqNumber;
 use crate::time::Instant;
@@ -715,7 +714,8 @@ impl Connection {
             && let Some(srtt) = self.rtt.srtt()
         {
             let rate = self.cc.pacing_rate(srtt).unwrap_or_else(|| {
-                Pacer::rate_for(self.cc.window(), srtt, self.cc.in_slow_start())
+                self.pacer
+                    .window_rate(self.cc.window(), srtt, self.cc.in_slow_start())
             });
             self.pacer.set_rate(now, rate, self.send_mss);
         }
