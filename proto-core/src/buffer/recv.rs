@@ -2,7 +2,6 @@
 //! bytes held for reassembly.
 
 use alloc::vec::Vec;
-use core::cmp::Reverse;
 use core::fmt;
 
 use super::RingBuffer;
