@@ -708,6 +708,19 @@ impl<'a> TcpOptions<'a> {
             unknown: UnknownOptions { bytes },
             ..TcpOptions::default()
         };
+        // NOP, NOP, timestamps: the options of nearly every segment once
+        // timestamps are agreed (Linux's layout and ours), read at once
+        // into what the loop below makes of them.
+        use option_kind::{NOP, TIMESTAMPS};
+        if let [NOP, NOP, TIMESTAMPS, 10, ts @ ..] = bytes
+            && ts.len() == 8
+        {
+            opts.timestamps = Some(Timestamps {
+                value: be32(ts, 0),
+                echo_reply: be32(ts, 4),
+            });
+            return Ok(opts);
+        }
         for option in TcpOptionIter::new(bytes) {
             match option? {
                 TcpOption::MaxSegmentSize(v) => opts.mss = Some(v),
@@ -1095,6 +1108,27 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn timestamps_alone_parse_as_the_general_loop_does() {
+        let mut bytes = [1, 1, 8, 10, 1, 2, 3, 4, 10, 11, 12, 13];
+        let ts = Timestamps {
+            value: 0x0102_0304,
+            echo_reply: 0x0a0b_0c0d,
+        };
+        let expected = TcpOptions {
+            timestamps: Some(ts),
+            ..TcpOptions::default()
+        };
+        assert_eq!(TcpOptions::parse(&bytes), Ok(expected));
+        // The same option behind two other paddings takes the loop.
+        bytes[..4].copy_from_slice(&[8, 10, 1, 2]);
+        bytes[4..10].copy_from_slice(&[3, 4, 10, 11, 12, 13]);
+        bytes[10..].copy_from_slice(&[0, 0]);
+        assert_eq!(TcpOptions::parse(&bytes), Ok(expected));
+        // A wrong length is still an error.
+        assert!(TcpOptions::parse(&[1, 1, 8, 9, 1, 2, 3, 4, 10, 11, 12, 13]).is_err());
     }
 
     #[test]
