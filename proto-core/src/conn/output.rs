@@ -11,8 +11,7 @@ use crate::seq::SeqNumber;
 use crate::time::Instant;
 use crate::tuple::FourTuple;
 use crate::wire::{
-    Checksum, ChecksumMode, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpPacket, TcpRepr,
-    Timestamps,
+    ChecksumMode, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpPacket, TcpRepr, Timestamps,
 };
 
 /// One segment to build.
@@ -458,20 +457,15 @@ impl Connection {
             return None;
         }
         repr.emit(buf, &addrs, ChecksumMode::Skip).ok()?;
+        if let Some((offset, len)) = plan.data {
+            let copied = self
+                .send_buf
+                .read_at(offset, &mut buf[header_len..header_len + len]);
+            debug_assert_eq!(copied, len);
+        }
         let total = header_len + data_len;
-        let payload = &mut buf[header_len..total];
         if self.config.checksums == ChecksumMode::Full {
-            // The payload is summed as it is copied in; then only the
-            // header is read for the checksum.
-            let mut sum = Checksum::new();
-            if let Some((offset, _)) = plan.data {
-                let copied = self.send_buf.read_at_summing(offset, payload, &mut sum);
-                debug_assert_eq!(copied, data_len);
-            }
-            TcpPacket::new_unchecked(&mut buf[..total]).fill_checksum_with_payload(&addrs, sum);
-        } else if let Some((offset, _)) = plan.data {
-            let copied = self.send_buf.read_at(offset, payload);
-            debug_assert_eq!(copied, data_len);
+            TcpPacket::new_unchecked(&mut buf[..total]).fill_checksum(&addrs);
         }
         // RFC 9293 §3.10.7.4 (MUST-58, MUST-59): one pending-ACK flag covers
         // every in-order segment handed in since the last segment went
