@@ -801,12 +801,13 @@ impl<'a> TcpOptions<'a> {
         // Once agreed, timestamps alone are the options of nearly every
         // segment: NOP, NOP, timestamps, the bytes the general layout
         // below gives them, without its bookkeeping.
+        // Field by field: `==` on the whole would walk the unknown options.
         if let Some(ts) = self.timestamps
-            && *self
-                == (TcpOptions {
-                    timestamps: Some(ts),
-                    ..TcpOptions::default()
-                })
+            && self.mss.is_none()
+            && self.window_scale.is_none()
+            && !self.sack_permitted
+            && self.sack.is_empty()
+            && self.unknown.is_empty()
         {
             ensure_room(buf, 12)?;
             buf[..2].fill(option_kind::NOP);
