@@ -17,6 +17,8 @@ const SLOW_START_GAIN_PERCENT: u64 = 200;
 const AVOIDANCE_GAIN_PERCENT: u64 = 120;
 /// The burst is about 2 ms worth at the pacing rate…
 const BURST_TIME: Duration = Duration::from_millis(2);
+// `Pacer::set_rate` divides a second by it exactly.
+const _: () = assert!(1_000_000 % BURST_TIME.total_micros() == 0);
 /// …but at least this many segments (what an initial window sends at
 /// once anyway) and at most this many.
 const MIN_BURST_SEGMENTS: u64 = 10;
@@ -33,6 +35,10 @@ pub struct Pacer {
     rate: u64,
     /// Bucket size in bytes.
     burst: u64,
+    /// The last [`Pacer::window_rate`]: its inputs (cwnd, SRTT, slow
+    /// start) and the rate. It is asked on every segment; the inputs
+    /// change only on ACKs, and the rate costs a 64-bit division.
+    window_memo: Option<(usize, Duration, bool, u64)>,
 }
 
 impl Pacer {
@@ -43,7 +49,20 @@ impl Pacer {
             updated: now,
             rate: 0,
             burst: 0,
+            window_memo: None,
         }
+    }
+
+    /// [`Pacer::rate_for`], computed again only when its inputs changed.
+    pub fn window_rate(&mut self, cwnd: usize, srtt: Duration, slow_start: bool) -> u64 {
+        if let Some((c, s, ss, rate)) = self.window_memo
+            && (c, s, ss) == (cwnd, srtt, slow_start)
+        {
+            return rate;
+        }
+        let rate = Pacer::rate_for(cwnd, srtt, slow_start);
+        self.window_memo = Some((cwnd, srtt, slow_start, rate));
+        rate
     }
 
     /// The rate cwnd/SRTT scaled by the gain for the current phase, in
@@ -77,8 +96,10 @@ impl Pacer {
     pub fn set_rate(&mut self, now: Instant, rate: u64, mss: usize) {
         self.refill(now);
         let mss = mss.max(1) as u64;
-        let burst_bytes =
-            (u128::from(rate) * u128::from(BURST_TIME.total_micros()) / 1_000_000) as u64;
+        // rate × BURST_TIME in whole bytes, as one 64-bit division (this
+        // runs per segment; 128-bit division is a library call): exact
+        // as BURST_TIME divides a second.
+        let burst_bytes = rate / (1_000_000 / BURST_TIME.total_micros());
         let burst = burst_bytes.clamp(
             MIN_BURST_SEGMENTS.saturating_mul(mss),
             MAX_BURST_SEGMENTS.saturating_mul(mss),
@@ -145,6 +166,25 @@ mod tests {
         let srtt = Duration::from_millis(100);
         assert_eq!(Pacer::rate_for(100_000, srtt, true), 2_000_000);
         assert_eq!(Pacer::rate_for(100_000, srtt, false), 1_200_000);
+    }
+
+    #[test]
+    fn window_rate_follows_its_inputs() {
+        let mut p = Pacer::new(Instant::from_secs(1));
+        let srtt = Duration::from_millis(100);
+        for (cwnd, srtt, ss) in [
+            (100_000, srtt, true),
+            (100_000, srtt, true),
+            (100_000, srtt, false),
+            (50_000, srtt, false),
+            (50_000, Duration::from_millis(50), false),
+            (100_000, srtt, true),
+        ] {
+            assert_eq!(
+                p.window_rate(cwnd, srtt, ss),
+                Pacer::rate_for(cwnd, srtt, ss)
+            );
+        }
     }
 
     #[test]

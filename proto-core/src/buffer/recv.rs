@@ -2,7 +2,6 @@
 //! bytes held for reassembly.
 
 use alloc::vec::Vec;
-use core::cmp::Reverse;
 use core::fmt;
 
 use super::RingBuffer;
@@ -146,17 +145,22 @@ impl ReceiveBuffer {
     /// Up to `max` out-of-order ranges for SACK blocks (RFC 2018 §4), as
     /// half-open offsets from RCV.NXT. The first contains the most recently
     /// received segment; the rest follow, most recently changed first.
-    pub fn sack_ranges(&self, max: usize) -> impl Iterator<Item = (usize, usize)> + use<> {
-        let mut blocks = [(0, 0, 0); MAX_RANGES];
-        let n = self.ranges.len().min(MAX_RANGES);
-        for (block, r) in blocks.iter_mut().zip(&self.ranges) {
-            *block = (r.start, r.end, r.stamp);
-        }
-        blocks[..n].sort_unstable_by_key(|b| Reverse(b.2));
-        blocks
-            .into_iter()
-            .take(n.min(max))
-            .map(|(start, end, _)| (start, end))
+    pub fn sack_ranges(&self, max: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        // Each step picks the most recent range older than the last one
+        // (stamps are unique): O(ranges) per block, and nothing at all to
+        // build when there are no ranges, the case of every in-order
+        // segment.
+        let mut older_than = u64::MAX;
+        core::iter::from_fn(move || {
+            let r = self
+                .ranges
+                .iter()
+                .filter(|r| r.stamp < older_than)
+                .max_by_key(|r| r.stamp)?;
+            older_than = r.stamp;
+            Some((r.start, r.end))
+        })
+        .take(max)
     }
 
     /// Stores the part of `data` that falls inside the window, `offset`

@@ -6,7 +6,6 @@
 use super::acks::AckRecord;
 use super::timers::TimerKind;
 use super::{CloseReason, Connection, State, Transmit};
-use crate::pacing::Pacer;
 use crate::recovery::SentSegment;
 use crate::seq::SeqNumber;
 use crate::time::Instant;
@@ -56,13 +55,20 @@ impl Connection {
             self.rearm_timers(now);
             return None;
         };
-        let len = self.emit(now, plan, buf)?;
+        let len = self.emit(now, &plan, buf)?;
         self.after_send(now, &plan);
         self.rearm_timers(now);
-        Some(Transmit {
+        // The tuple straight from where it lives: through an `unwrap_or`
+        // temporary, its copy was written with overlapping stores and read
+        // back at once, a store-forwarding stall per segment.
+        let mut sent = Transmit {
             len,
-            tuple: plan.reply_to.unwrap_or(self.tuple),
-        })
+            tuple: self.tuple,
+        };
+        if let Some(to) = &plan.reply_to {
+            sent.tuple = *to;
+        }
+        Some(sent)
     }
 
     /// Decides what the next segment is.
@@ -368,7 +374,7 @@ impl Connection {
     }
 
     /// Builds the segment into `buf`.
-    fn emit(&mut self, now: Instant, plan: Plan, buf: &mut [u8]) -> Option<usize> {
+    fn emit(&mut self, now: Instant, plan: &Plan, buf: &mut [u8]) -> Option<usize> {
         let tuple = plan.reply_to.unwrap_or(self.tuple);
         let ack_flag = plan.flags.contains(TcpFlags::ACK);
         let rst = plan.flags.contains(TcpFlags::RST);
@@ -715,7 +721,8 @@ impl Connection {
             && let Some(srtt) = self.rtt.srtt()
         {
             let rate = self.cc.pacing_rate(srtt).unwrap_or_else(|| {
-                Pacer::rate_for(self.cc.window(), srtt, self.cc.in_slow_start())
+                self.pacer
+                    .window_rate(self.cc.window(), srtt, self.cc.in_slow_start())
             });
             self.pacer.set_rate(now, rate, self.send_mss);
         }

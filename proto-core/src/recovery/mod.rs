@@ -347,6 +347,22 @@ impl Recovery {
         rtt: &mut RttEstimator,
         cc: &mut dyn CongestionControl,
     ) -> AckOutcome {
+        // The ACK a pure receiver gets on every segment: nothing of ours
+        // in flight, nothing new acknowledged or SACKed, no recovery, F-RTO
+        // or probe under way. The steps below would change nothing (RACK's
+        // baseline is set again by the first ACK that delivers).
+        if self.board.is_empty()
+            && input.ack == input.prior_una
+            && input.sack.is_empty()
+            && !input.duplicate
+            && input.ts_rtt.is_none()
+            && self.dupacks == 0
+            && self.episode.is_none()
+            && self.frto.is_none()
+            && self.probe.is_none()
+        {
+            return AckOutcome::default();
+        }
         let now = input.now;
         let mss = input.mss;
         let prior_in_flight = self.in_flight(mss);

@@ -152,6 +152,9 @@ impl Rack {
     /// walk — the ones sent after it are due later still. The one due last
     /// is the newest sent before the most recently delivered segment,
     /// which the scoreboard finds without a walk.
+    // Inlined into `Recovery::on_ack`: its pair came back through memory
+    // and was read back wider than written, a store-forwarding stall.
+    #[inline]
     pub fn detect_loss(
         &self,
         now: Instant,

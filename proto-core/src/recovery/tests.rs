@@ -500,3 +500,40 @@ fn karn_covers_the_whole_ack_and_the_echo_is_the_fallback() {
     assert_eq!(e.latest(), Some(Duration::from_millis(2)));
     assert_eq!(e.min_rtt(), min);
 }
+
+#[test]
+fn a_pure_receivers_acks_change_nothing() {
+    // Everything sent was acknowledged; then ACKs that acknowledge
+    // nothing new arrive, as on every data segment a receiver takes in.
+    let mut quiet = sent(true, 4);
+    let mut cc = Recorder::default();
+    let mut rtt = est();
+    quiet.on_ack(&ack(110, s(4), s(0), s(4), &[]), &mut rtt, &mut cc);
+    assert!(quiet.board().is_empty());
+    let mut plain = quiet.clone();
+    let before = std::format!("{quiet:?}");
+    for t in 111..120 {
+        let mut a = ack(t, s(4), s(4), s(4), &[]);
+        a.duplicate = false; // nothing outstanding: not a duplicate
+        let out = quiet.on_ack(&a, &mut rtt, &mut cc);
+        assert_eq!(out.delivered, 0);
+        assert_eq!(out.reorder_deadline, None);
+        assert!(out.rtt.is_none() && !out.spurious_timeout);
+    }
+    assert_eq!(std::format!("{quiet:?}"), before);
+    // And the next flight is recovered from as if they had not come.
+    for r in [&mut quiet, &mut plain] {
+        for i in 4..8 {
+            r.on_sent(ms(200), s(i), s(i + 1), false, false);
+        }
+    }
+    let blocks = [block(5, 8)];
+    let a = ack(300, s(4), s(4), s(8), &blocks);
+    let (mut cc_q, mut cc_p) = (Recorder::default(), Recorder::default());
+    let out_q = quiet.on_ack(&a, &mut est(), &mut cc_q);
+    let out_p = plain.on_ack(&a, &mut est(), &mut cc_p);
+    assert_eq!(out_q.delivered, out_p.delivered);
+    assert_eq!(out_q.reorder_deadline, out_p.reorder_deadline);
+    assert_eq!(cc_q.calls, cc_p.calls);
+    assert_eq!(std::format!("{quiet:?}"), std::format!("{plain:?}"));
+}

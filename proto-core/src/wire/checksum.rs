@@ -76,26 +76,40 @@ impl Checksum {
 }
 
 /// The one's-complement sum of `data` as native-order 16-bit words,
-/// unfolded. Each 8-byte load adds its two 32-bit halves (each two words)
-/// to a u64, which no packet can overflow (it takes 2^32 loads); four
-/// independent sums per step keep the adds from waiting on each other.
+/// unfolded: the sum of its 32-bit halves (each two words). Per 8-byte
+/// load, four independent lanes keep a wrapping sum of the whole loads
+/// and a sum of their high halves; the low halves' sum is then the one
+/// less 2^32 times the other, exact because it stays below 2^64 (that
+/// takes 2^32 loads, far beyond any packet). One mask per load fewer
+/// than adding the halves apart.
 fn sum_native(data: &[u8]) -> u64 {
-    let mut lanes = [0u64; 4];
+    let mut whole = [0u64; 4];
+    let mut high = [0u64; 4];
     let mut blocks = data.chunks_exact(32);
     for block in &mut blocks {
-        for (lane, word) in lanes.iter_mut().zip(block.chunks_exact(8)) {
+        for ((w, h), word) in whole.iter_mut().zip(&mut high).zip(block.chunks_exact(8)) {
             let x = u64::from_ne_bytes(word.try_into().unwrap_or([0; 8]));
-            *lane += (x & 0xffff_ffff) + (x >> 32);
+            *w = w.wrapping_add(x);
+            *h += x >> 32;
         }
     }
-    let mut sum = lanes.iter().map(|&l| u128::from(l)).sum::<u128>();
-    // The tail (fewer than 32 bytes), padded with zeros to whole 8-byte
-    // loads; an odd final byte thereby gets the zero pad RFC 1071 asks for.
-    for piece in blocks.remainder().chunks(8) {
-        let mut word = [0u8; 8];
-        word[..piece.len()].copy_from_slice(piece);
-        let x = u64::from_ne_bytes(word);
-        sum += u128::from((x & 0xffff_ffff) + (x >> 32));
+    let mut sum = whole
+        .iter()
+        .zip(&high)
+        .map(|(&w, &h)| u128::from(w.wrapping_sub(h << 32)) + u128::from(h))
+        .sum::<u128>();
+    // The tail (fewer than 32 bytes) in fixed-size 4-byte loads, the last
+    // 1–3 bytes padded with zeros, which gives an odd final byte the zero
+    // pad RFC 1071 asks for. Fixed sizes, not a copy of variable length:
+    // headers (20 to 60 bytes) are mostly tail.
+    let mut words = blocks.remainder().chunks_exact(4);
+    for word in &mut words {
+        sum += u128::from(u32::from_ne_bytes(word.try_into().unwrap_or([0; 4])));
+    }
+    let last = words.remainder();
+    if !last.is_empty() {
+        let byte = |i: usize| last.get(i).copied().unwrap_or(0);
+        sum += u128::from(u32::from_ne_bytes([byte(0), byte(1), byte(2), 0]));
     }
     // Fold the (at most 2^70) total back into 64 bits: 2^64 ≡ 1 (mod 2^16 - 1).
     let folded = (sum & u128::from(u64::MAX)) + (sum >> 64);

@@ -166,6 +166,10 @@ impl TcpInIp<'_> {
 /// the extension walk does not report. `mode`
 /// applies to the IPv4 header checksum; the TCP checksum is left to the
 /// caller ([`TcpRepr::parse`] or [`TcpPacket::verify_checksum`]).
+// Inlined into `parse_tcp_in_ip`, per packet: its result came back
+// through memory and was read back wider than written, a
+// store-forwarding stall.
+#[inline]
 pub fn locate_tcp(
     packet: &[u8],
     truncation: Truncation,

@@ -205,6 +205,10 @@ pub struct Ipv4Repr {
 impl Ipv4Repr {
     /// Reads a checked view; with [`ChecksumMode::Full`] the header
     /// checksum must be correct.
+    // Inlined into `locate_tcp`, once per packet: returned through memory,
+    // the packed fields were read back wider than they were written, which
+    // stalls the load.
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(packet: &Ipv4Packet<T>, mode: ChecksumMode) -> Result<Ipv4Repr> {
         packet.check_header()?;
         if mode == ChecksumMode::Full && !packet.verify_checksum() {

@@ -708,6 +708,19 @@ impl<'a> TcpOptions<'a> {
             unknown: UnknownOptions { bytes },
             ..TcpOptions::default()
         };
+        // NOP, NOP, timestamps: the options of nearly every segment once
+        // timestamps are agreed (Linux's layout and ours), read at once
+        // into what the loop below makes of them.
+        use option_kind::{NOP, TIMESTAMPS};
+        if let [NOP, NOP, TIMESTAMPS, 10, ts @ ..] = bytes
+            && ts.len() == 8
+        {
+            opts.timestamps = Some(Timestamps {
+                value: be32(ts, 0),
+                echo_reply: be32(ts, 4),
+            });
+            return Ok(opts);
+        }
         for option in TcpOptionIter::new(bytes) {
             match option? {
                 TcpOption::MaxSegmentSize(v) => opts.mss = Some(v),
@@ -785,6 +798,21 @@ impl<'a> TcpOptions<'a> {
     /// the options are written back to back instead, so anything that
     /// parsed can be emitted again.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
+        // Once agreed, timestamps alone are the options of nearly every
+        // segment: NOP, NOP, timestamps, the bytes the general layout
+        // below gives them, without its bookkeeping.
+        // Field by field: `==` on the whole would walk the unknown options.
+        if let Some(ts) = self.timestamps
+            && self.mss.is_none()
+            && self.window_scale.is_none()
+            && !self.sack_permitted
+            && self.sack.is_empty()
+            && self.unknown.is_empty()
+        {
+            ensure_room(buf, 12)?;
+            buf[..2].fill(option_kind::NOP);
+            return Ok(2 + TcpOption::Timestamps(ts).emit(&mut buf[2..])?);
+        }
         let aligned = self.aligned_len() <= MAX_OPTIONS_LEN;
         let total = self.wire_len();
         if total > MAX_OPTIONS_LEN {
@@ -1081,6 +1109,63 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn timestamps_alone_parse_as_the_general_loop_does() {
+        let mut bytes = [1, 1, 8, 10, 1, 2, 3, 4, 10, 11, 12, 13];
+        let ts = Timestamps {
+            value: 0x0102_0304,
+            echo_reply: 0x0a0b_0c0d,
+        };
+        let expected = TcpOptions {
+            timestamps: Some(ts),
+            ..TcpOptions::default()
+        };
+        assert_eq!(TcpOptions::parse(&bytes), Ok(expected));
+        // The same option behind two other paddings takes the loop.
+        bytes[..4].copy_from_slice(&[8, 10, 1, 2]);
+        bytes[4..10].copy_from_slice(&[3, 4, 10, 11, 12, 13]);
+        bytes[10..].copy_from_slice(&[0, 0]);
+        assert_eq!(TcpOptions::parse(&bytes), Ok(expected));
+        // A wrong length is still an error.
+        assert!(TcpOptions::parse(&[1, 1, 8, 9, 1, 2, 3, 4, 10, 11, 12, 13]).is_err());
+    }
+
+    #[test]
+    fn timestamps_alone_take_linux_layout() {
+        let ts = Timestamps {
+            value: 0x0102_0304,
+            echo_reply: 0x0a0b_0c0d,
+        };
+        let alone = TcpOptions {
+            timestamps: Some(ts),
+            ..TcpOptions::default()
+        };
+        let mut buf = [0xeeu8; 13];
+        assert_eq!(alone.wire_len(), 12);
+        assert_eq!(alone.emit(&mut buf), Ok(12));
+        assert_eq!(buf, [1, 1, 8, 10, 1, 2, 3, 4, 10, 11, 12, 13, 0xee]);
+        assert_eq!(
+            alone.emit(&mut buf[..11]),
+            Err(Error::BufferTooSmall {
+                needed: 12,
+                available: 11
+            })
+        );
+        // With SACK blocks after them, still NOP, NOP, timestamps first.
+        let with_sack = TcpOptions {
+            sack: SackBlocks::from_slice(&[SackBlock {
+                left: SeqNumber(5),
+                right: SeqNumber(9),
+            }])
+            .unwrap(),
+            ..alone
+        };
+        let mut buf = [0u8; 24];
+        assert_eq!(with_sack.emit(&mut buf), Ok(24));
+        assert_eq!(buf[..12], [1, 1, 8, 10, 1, 2, 3, 4, 10, 11, 12, 13]);
+        assert_eq!(buf[12..16], [1, 1, 5, 10]);
     }
 
     #[test]
