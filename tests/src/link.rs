@@ -508,6 +508,84 @@ mod tests {
     }
 
     #[test]
+    fn drop_tail_queueing_delay_is_the_wait_for_the_transmitter() {
+        // 12 Mbit/s: 1 ms per 1500-byte packet. Three at once wait 0, 1
+        // and 2 ms; one offered after the queue drained waits nothing.
+        let mut l = Link::new(
+            Some(12_000_000),
+            Duration::from_millis(10),
+            QueueLimit::Packets(10),
+            1500,
+            ImpairmentConfig::NONE,
+        );
+        let mut rng = Rng::new(1);
+        let t0 = Instant::from_secs(1);
+        for _ in 0..3 {
+            arrival(l.offer(t0, 1500, &mut rng));
+        }
+        arrival(l.offer(t0 + Duration::from_millis(10), 1500, &mut rng));
+        let d = l.queue_delay();
+        assert_eq!(d.packets, 4);
+        assert!((d.mean_ms - 0.75).abs() < 1e-9, "{d:?}");
+        assert_eq!((d.p99_ms, d.max_ms), (2.0, 2.0));
+        assert_eq!(l.take_interval_delay(), Some(0.75));
+        assert_eq!(l.take_interval_delay(), None);
+    }
+
+    #[test]
+    fn an_aqm_link_sends_what_it_is_handed_at_its_rate() {
+        let mut l = Link::new(
+            Some(12_000_000),
+            Duration::from_millis(10),
+            QueueLimit::Packets(10),
+            1500,
+            ImpairmentConfig::NONE,
+        );
+        let mut rng = Rng::new(1);
+        let t0 = Instant::from_secs(1);
+        assert_eq!(
+            l.admit(1500, &mut rng),
+            Ok(Admitted {
+                corrupt_bit: None,
+                duplicate: false
+            })
+        );
+        assert_eq!(l.admit(1501, &mut rng), Err(DropCause::TooBig));
+        let (done, at) = l.send_now(t0, 1500, Duration::from_millis(3), &mut rng);
+        assert_eq!(done, t0 + Duration::from_millis(1));
+        assert_eq!(at, t0 + Duration::from_millis(11));
+        assert!(l.busy(t0) && !l.busy(done));
+        assert_eq!(l.queue_delay().mean_ms, 3.0);
+        let s = l.stats();
+        assert_eq!((s.offered, s.delivered, s.dropped_other), (2, 1, 1));
+    }
+
+    #[test]
+    fn the_delay_histogram_is_exact_below_a_millisecond_and_close_above() {
+        let mut h = DelayHistogram::default();
+        assert_eq!(h.summary(), QueueDelay::default());
+        for us in 1..=1000u64 {
+            h.record(Duration::from_micros(us));
+        }
+        // Rank round(999 × 0.99) = 989: the 990th value.
+        assert_eq!(h.quantile_us(0.99), 990);
+        assert_eq!(h.quantile_us(0.0), 1);
+        for us in [1024u64, 5_000, 123_456, 10_000_000, 3_600_000_000] {
+            let i = DelayHistogram::index(us);
+            let lo = DelayHistogram::floor(i);
+            assert!(lo <= us && us - lo <= us / 512, "{us}: bucket from {lo}");
+            assert!(DelayHistogram::floor(i + 1) > us, "{us}");
+        }
+        let mut h = DelayHistogram::default();
+        h.record(Duration::from_millis(200));
+        let d = h.summary();
+        assert!(
+            (d.p99_ms - 200.0).abs() <= 0.4 && d.mean_ms == 200.0,
+            "{d:?}"
+        );
+    }
+
+    #[test]
     fn impairments_act_after_the_propagation_delay_and_are_counted() {
         let mut l = Link::new(
             None,
