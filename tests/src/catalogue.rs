@@ -148,14 +148,15 @@ pub fn deep_buffer(aqm: Aqm, bytes: u64) -> SimConfig {
 }
 
 /// [`deep_buffer`] with a second flow: 40 requests of 100 B answered
-/// with 1 KB, starting at 2 s, while the bulk flow (200 MB, about 17 s)
+/// with 1 KB, starting at 250 ms (as the bulk flow's slow start begins to
+/// overshoot into the queue), while the bulk flow (200 MB, about 17 s)
 /// keeps the queue busy.
 pub fn deep_buffer_flows(aqm: Aqm) -> SimConfig {
     let mut cfg = deep_buffer(aqm, 200_000_000);
     cfg.client.nagle = false;
     cfg.server.nagle = false;
     cfg.flows.push(FlowSpec {
-        start: Duration::from_secs(2),
+        start: Duration::from_millis(250),
         app: AppSpec::RequestResponse {
             requests: 40,
             request: 100,
@@ -848,7 +849,7 @@ static CATALOGUE: &[Scenario] = &[
     },
     Scenario {
         name: "fq-codel-flows",
-        about: "40 requests of 100 B → 1 KB beside a greedy CUBIC flow, 5-BDP queue under FQ-CoDel: responses take about one RTT",
+        about: "40 requests of 100 B → 1 KB from 250 ms beside a greedy CUBIC flow, 5-BDP queue under FQ-CoDel: responses take about one RTT",
         slow: false,
         build: || deep_buffer_flows(Aqm::fq_codel()),
         check: check_fq_codel_flows,
