@@ -274,7 +274,7 @@ fn check_codel_deep_buffer(r: &Report) -> Result<(), String> {
 }
 
 /// FQ-CoDel serves the request/response flow ahead of the bulk flow's
-/// queue: responses take about one RTT (40 ms), the slowest two.
+/// queue: responses take about one RTT (40 ms), none more than two.
 fn check_fq_codel_flows(r: &Report) -> Result<(), String> {
     all_complete(r)?;
     let l = r.summary.flows[1].latency.ok_or("no latencies")?;

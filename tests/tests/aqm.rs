@@ -92,7 +92,7 @@ fn fq_codel_keeps_a_small_flows_latency_apart_from_a_bulk_flows_queue() {
     assert_eq!((t.count, f.count), (40, 40));
     // Behind drop-tail, each request and response waits in the bulk
     // flow's queue; FQ-CoDel serves the sparse flow first, so a response
-    // takes about the 40 ms path RTT (the slowest, two).
+    // takes about the 40 ms path RTT (none more than two).
     assert!(t.p50_ms > 150.0, "drop-tail {t:?}");
     assert!(f.p50_ms < 50.0 && f.p99_ms < 100.0, "fq-codel {f:?}");
     assert!(f.p99_ms < t.p50_ms / 2.0, "fq-codel {f:?} drop-tail {t:?}");
