@@ -17,7 +17,8 @@ pub use crate::aqm::{Aqm, CoDelParams, FqCoDelParams};
 /// arrivals beyond it, FQ-CoDel drops from its fattest flow queue.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum QueueLimit {
-    /// At most this many packets queued (the one being sent included).
+    /// At most this many packets queued (drop-tail counts the one being
+    /// sent; an AQM counts those waiting).
     Packets(usize),
     /// At most this many bytes queued.
     Bytes(usize),
