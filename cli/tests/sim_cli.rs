@@ -44,6 +44,7 @@ fn bad_values_are_one_line_errors_naming_the_flag() {
         (&["sim", "--queue", "0"], "--queue"),
         (&["sim", "--flows", "0"], "--flows"),
         (&["sim", "--cc", "bbr"], "--cc"),
+        (&["sim", "--aqm", "red"], "--aqm"),
         (&["sim", "--scenario", "nope"], "--scenario"),
         (&["sim", "--mtu", "20"], "--mtu"),
         // The same parsers serve every subcommand.
@@ -76,6 +77,9 @@ fn json_summary_has_the_documented_keys() {
         "wall_seconds",
         "link_utilization",
         "jain_index",
+        "aqm",
+        "queue_delay_ms_mean",
+        "queue_delay_ms_p99",
         "flows",
     ] {
         assert!(v.get(key).is_some(), "{key}");
@@ -101,6 +105,7 @@ fn json_summary_has_the_documented_keys() {
         assert!(flow.get(key).is_some(), "{key}");
     }
     assert_eq!(v["scenario"], "tail-loss");
+    assert_eq!(v["aqm"], "droptail");
     assert_eq!(flow["data_intact"], true);
     assert_eq!(flow["bytes_delivered"], 1_000_000);
 }
@@ -120,6 +125,32 @@ fn custom_flags_shape_the_run() {
         assert_eq!(f["bytes_delivered"], 300_000);
         assert!(f["min_rtt_ms"].as_f64().unwrap() >= 10.0);
     }
+}
+
+#[test]
+fn aqm_flag_picks_the_queue_and_its_delay_is_reported() {
+    // 20 Mbit/s × 20 ms with a 10-BDP (200 ms) queue: drop-tail lets a
+    // greedy flow fill it, CoDel keeps it near its 5 ms target.
+    let delay = |aqm: &str| {
+        let out = synack(&[
+            "sim", "--rate", "20mbit", "--rtt", "20ms", "--queue", "10bdp", "--bytes", "10MB",
+            "--cc", "cubic", "--aqm", aqm, "--json",
+        ]);
+        assert!(out.status.success(), "{aqm}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["aqm"], aqm);
+        assert_eq!(v["flows"][0]["data_intact"], true, "{aqm}");
+        (
+            v["queue_delay_ms_mean"].as_f64().unwrap(),
+            v["queue_delay_ms_p99"].as_f64().unwrap(),
+        )
+    };
+    let tail = delay("droptail");
+    let codel = delay("codel");
+    let fq = delay("fq-codel");
+    assert!(tail.0 > 4.0 * codel.0, "drop-tail {tail:?} codel {codel:?}");
+    assert!(tail.1 > codel.1, "drop-tail {tail:?} codel {codel:?}");
+    assert!(tail.0 > 4.0 * fq.0, "drop-tail {tail:?} fq-codel {fq:?}");
 }
 
 #[test]

@@ -11,10 +11,14 @@ use synack_core::conn::Config;
 /// link's propagation delay.
 pub use synack_link::impair::{ImpairmentConfig, LossModel};
 
-/// The bottleneck queue's limit (drop-tail).
+pub use crate::aqm::{Aqm, CoDelParams, FqCoDelParams};
+
+/// The bottleneck queue's limit: a drop-tail or CoDel queue drops
+/// arrivals beyond it, FQ-CoDel drops from its fattest flow queue.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum QueueLimit {
-    /// At most this many packets queued (the one being sent included).
+    /// At most this many packets queued (drop-tail counts the one being
+    /// sent; an AQM counts those waiting).
     Packets(usize),
     /// At most this many bytes queued.
     Bytes(usize),
@@ -32,6 +36,9 @@ pub struct LinkSpec {
     pub rtt: Duration,
     /// The bottleneck queue in each direction.
     pub queue: QueueLimit,
+    /// The bottleneck queue's discipline in each direction: drop-tail,
+    /// CoDel or FQ-CoDel.
+    pub aqm: Aqm,
     /// Largest IP packet the link carries; bigger ones are dropped.
     pub mtu: usize,
     /// Impairments of the data direction (clients to server).
@@ -46,6 +53,7 @@ impl Default for LinkSpec {
             rate_bps: 100_000_000,
             rtt: Duration::from_millis(40),
             queue: QueueLimit::Bdp(1.0),
+            aqm: Aqm::DropTail,
             mtu: 1500,
             forward: ImpairmentConfig::NONE,
             reverse: ImpairmentConfig::NONE,

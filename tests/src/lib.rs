@@ -6,7 +6,7 @@
 //! bit.
 //!
 //! - [`config`]: what to run — a bottleneck link (bandwidth, delay, a
-//!   drop-tail queue, jitter, Bernoulli or Gilbert–Elliott loss,
+//!   drop-tail, CoDel or FQ-CoDel queue, jitter, Bernoulli or Gilbert–Elliott loss,
 //!   duplication, reordering, corruption, MTU), flows with per-flow RTTs
 //!   and applications (bulk transfer, request/response, simultaneous
 //!   close), scripted link events and targeted drops.
@@ -16,6 +16,8 @@
 //!   bandwidth and a queue around the impairments of `synack_link::impair`.
 //!   Segments cross links as real IPv4 packets, so captures open in
 //!   Wireshark and corruption is caught by checksums.
+//! - [`aqm`]: the bottleneck's active queue management, CoDel (RFC
+//!   8289) and FQ-CoDel (RFC 8290).
 //! - [`report`]: what comes out — a JSON [`report::Summary`], a metrics
 //!   time series per flow, pcap captures per host.
 //! - [`catalogue`]: named scenarios, each with a pass criterion.
@@ -27,6 +29,7 @@
 //! assert!(report.summary.flows[0].data_intact);
 //! ```
 
+pub mod aqm;
 pub mod capture;
 pub mod catalogue;
 pub mod config;
@@ -37,8 +40,9 @@ pub mod sim;
 pub mod stream;
 
 pub use config::{
-    AppSpec, CaptureSpec, CcKind, ConfigError, Fault, FlowSpec, HostModel, ImpairmentConfig,
-    LinkAction, LinkSpec, LossModel, Pause, QueueLimit, ScriptedEvent, SegmentMatch, SimConfig,
+    AppSpec, Aqm, CaptureSpec, CcKind, CoDelParams, ConfigError, Fault, FlowSpec, FqCoDelParams,
+    HostModel, ImpairmentConfig, LinkAction, LinkSpec, LossModel, Pause, QueueLimit, ScriptedEvent,
+    SegmentMatch, SimConfig,
 };
 pub use report::{FlowReport, FlowSummary, Report, Sample, Summary};
 pub use sim::{Simulation, run};

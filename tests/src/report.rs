@@ -5,7 +5,7 @@ use serde::Serialize;
 use synack_core::Duration;
 use synack_core::conn::{Negotiated, Stats};
 
-use crate::link::LinkStats;
+use crate::link::{LinkStats, QueueDelay};
 
 /// One point of a flow's metrics time series, taken at the data sender.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -129,6 +129,15 @@ pub struct Summary {
     pub link_utilization: f64,
     /// Jain's fairness index over the flows' goodputs.
     pub jain_index: f64,
+    /// The bottleneck queue's discipline: `droptail`, `codel` or
+    /// `fq-codel`.
+    pub aqm: String,
+    /// Mean queueing delay at the bottleneck (data direction), from each
+    /// packet's arrival at the queue to the start of its transmission,
+    /// over every packet sent, in milliseconds.
+    pub queue_delay_ms_mean: f64,
+    /// 99th percentile of that delay, in milliseconds (to within 0.2 %).
+    pub queue_delay_ms_p99: f64,
     /// Per flow.
     pub flows: Vec<FlowSummary>,
 }
@@ -193,6 +202,11 @@ pub struct Report {
     pub flows: Vec<FlowReport>,
     /// The bottleneck's counters: data direction, then reverse.
     pub links: [LinkStats; 2],
+    /// The bottleneck's queueing delay: data direction, then reverse.
+    pub queue_delay: [QueueDelay; 2],
+    /// The bottleneck's mean queueing delay (data direction) over each
+    /// sample interval that sent packets: (seconds, milliseconds).
+    pub queue_series: Vec<(f64, f64)>,
     /// Packets the hosts sent (the simulator's unit of work).
     pub segments: u64,
     /// Packets handed in to hosts, and the batches they were handed in

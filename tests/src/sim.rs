@@ -24,6 +24,7 @@ use synack_core::{DropReason, Duration, Instant};
 use synack_core::{ISN_CLOCK_TICK_MICROS, IsnGenerator};
 use synack_link::impair::{ImpairmentConfig, Rng};
 
+use crate::aqm::{FlowKey, PacketInfo, Qdisc, ipv4_ect, ipv4_mark_ce};
 use crate::capture::Capture;
 use crate::config::{AppSpec, CcKind, ConfigError, LinkAction, SegmentMatch, SimConfig};
 use crate::host::Host;
@@ -108,6 +109,9 @@ enum Event {
     },
     /// The packet at the head of a link's in-flight queue arrives.
     LinkHead(usize),
+    /// A bottleneck link under an AQM finished sending a packet: the
+    /// discipline hands it the next.
+    LinkFree(usize),
     /// The host's endpoint deadline.
     Timer {
         host: usize,
@@ -127,6 +131,14 @@ enum Event {
     FlowStart(usize),
     Script(usize),
     Sample,
+}
+
+/// A packet in a bottleneck's AQM queue, with the bit the link will flip
+/// when it sends it.
+#[derive(Debug)]
+struct Held {
+    packet: Packet,
+    corrupt_bit: Option<usize>,
 }
 
 /// Packets that reached a host and wait for it to take them in (see
@@ -268,6 +280,14 @@ pub struct Simulation {
     /// times: the event heap holds only the head of each, so its size
     /// does not grow with the window in flight.
     in_flight: Vec<VecDeque<(Instant, Packet)>>,
+    /// The bottleneck's AQM queues (data direction, reverse), when the
+    /// link is not drop-tail.
+    aqm: [Option<Qdisc<Held>>; 2],
+    /// Packets the AQM queues dropped, to return to the pool.
+    aqm_drops: Vec<Held>,
+    /// The bottleneck's mean queueing delay over each sample interval
+    /// (data direction): (seconds, milliseconds).
+    queue_series: Vec<(f64, f64)>,
     hosts: Vec<Host>,
     /// Each host's arrivals not yet taken in.
     inboxes: Vec<Inbox>,
@@ -423,6 +443,10 @@ impl Simulation {
             .sample_interval
             .unwrap_or_else(|| cfg.link.rtt.div(2).max(Duration::from_millis(1)));
         let end = Instant::ZERO + cfg.duration;
+        // The flow hash's key: from the seed, without drawing from the
+        // run's generator (a drop-tail run stays as it was).
+        let hash_seed = Rng::new(cfg.seed ^ 0x6671_5f63_6f64_656c).next_u64();
+        let aqm = [0, 1].map(|_| Qdisc::new(cfg.link.aqm, queue, mtu as u32, hash_seed));
         let mut sim = Simulation {
             fault_left: cfg.faults.iter().map(|f| f.times).collect(),
             flows_pending: flows.len(),
@@ -433,6 +457,9 @@ impl Simulation {
             rng,
             pattern,
             in_flight: links.iter().map(|_| VecDeque::new()).collect(),
+            aqm,
+            aqm_drops: Vec::new(),
+            queue_series: Vec::new(),
             links,
             link_to,
             inboxes: hosts.iter().map(|_| Inbox::default()).collect(),
@@ -544,6 +571,7 @@ impl Simulation {
                 }
                 self.arrive(self.link_to[l], packet);
             }
+            Event::LinkFree(l) => self.serve(l),
             Event::Timer { host, at } => {
                 if self.hosts[host].timer_fired(self.now, at) {
                     self.turn(host, Vec::new());
@@ -640,6 +668,7 @@ impl Simulation {
                 self.links[..2]
                     .iter_mut()
                     .for_each(|l| l.set_queue_limit(q));
+                self.aqm.iter_mut().flatten().for_each(|a| a.set_limit(q));
             }
             LinkAction::Heal => {
                 self.healed_at = Some(self.now);
@@ -683,6 +712,10 @@ impl Simulation {
     }
 
     fn sample(&mut self) {
+        if let Some(ms) = self.links[FWD].take_interval_delay() {
+            let t = self.now.total_micros() as f64 / 1e6;
+            self.queue_series.push((t, ms));
+        }
         for i in 0..self.flows.len() {
             let f = &self.flows[i];
             if f.started.is_none() || f.done() {
@@ -811,6 +844,10 @@ impl Simulation {
             self.pool.push(packet.buf);
             return;
         }
+        if l <= REV && self.aqm[l].is_some() {
+            self.offer_aqm(l, packet);
+            return;
+        }
         match self.links[l].offer(self.now, packet.len, &mut self.rng) {
             Fate::Drop(_) => self.pool.push(packet.buf),
             Fate::Deliver {
@@ -834,17 +871,114 @@ impl Simulation {
                         },
                     );
                 }
-                let queue = &mut self.in_flight[l];
-                if queue.back().is_some_and(|&(last, _)| last > at) {
-                    self.push(at, Event::Arrive { hop, packet });
-                } else {
-                    queue.push_back((at, packet));
-                    if queue.len() == 1 {
-                        self.push(at, Event::LinkHead(l));
-                    }
-                }
+                self.deliver(l, at, packet);
             }
         }
+    }
+
+    /// Puts a packet on link `l`'s way to arrive at `at`: behind the
+    /// others in flight, or as an event of its own when it overtakes them.
+    fn deliver(&mut self, l: usize, at: Instant, packet: Packet) {
+        let hop = self.link_to[l];
+        let queue = &mut self.in_flight[l];
+        if queue.back().is_some_and(|&(last, _)| last > at) {
+            self.push(at, Event::Arrive { hop, packet });
+        } else {
+            queue.push_back((at, packet));
+            if queue.len() == 1 {
+                self.push(at, Event::LinkHead(l));
+            }
+        }
+    }
+
+    /// Offers a packet to bottleneck link `l` under an AQM: after the
+    /// link's impairments it joins the discipline (a duplicate right
+    /// behind it), and the transmitter, if idle, takes the next packet.
+    fn offer_aqm(&mut self, l: usize, packet: Packet) {
+        let admitted = match self.links[l].admit(packet.len, &mut self.rng) {
+            Ok(a) => a,
+            Err(_) => {
+                self.pool.push(packet.buf);
+                return;
+            }
+        };
+        let copy = admitted.duplicate.then(|| {
+            let mut copy = self.take_buf();
+            copy[..packet.len].copy_from_slice(&packet.buf[..packet.len]);
+            Packet {
+                buf: copy,
+                len: packet.len,
+            }
+        });
+        if admitted.corrupt_bit.is_some() {
+            self.links[l].count_corrupted();
+        }
+        let held = [
+            Some(Held {
+                packet,
+                corrupt_bit: admitted.corrupt_bit,
+            }),
+            copy.map(|packet| {
+                self.links[l].count_duplicate();
+                Held {
+                    packet,
+                    corrupt_bit: None,
+                }
+            }),
+        ];
+        let Some(q) = self.aqm[l].as_mut() else {
+            return;
+        };
+        for h in held.into_iter().flatten() {
+            let bytes = &h.packet.buf[..h.packet.len];
+            let info = PacketInfo {
+                len: h.packet.len as u32,
+                ect: ipv4_ect(bytes),
+                flow: FlowKey::from_ipv4(bytes),
+            };
+            q.enqueue(self.now, h, info, &mut self.aqm_drops);
+        }
+        let queued = q.bytes();
+        self.links[l].note_queue_bytes(queued);
+        for h in std::mem::take(&mut self.aqm_drops) {
+            self.links[l].count_queue_drop();
+            self.pool.push(h.packet.buf);
+        }
+        if !self.links[l].busy(self.now) {
+            self.serve(l);
+        }
+    }
+
+    /// Bottleneck link `l`'s transmitter is free: its AQM dequeues the
+    /// next packet (dropping or marking what CoDel calls for), the link
+    /// sends it, and a wake-up is set for when it is done.
+    fn serve(&mut self, l: usize) {
+        let Some(q) = self.aqm[l].as_mut() else {
+            return;
+        };
+        if self.links[l].busy(self.now) {
+            return;
+        }
+        let next = q.dequeue(self.now, &mut self.aqm_drops);
+        for h in std::mem::take(&mut self.aqm_drops) {
+            self.links[l].count_aqm_drop();
+            self.pool.push(h.packet.buf);
+        }
+        let Some(d) = next else { return };
+        let Held {
+            mut packet,
+            corrupt_bit,
+        } = d.item;
+        if d.mark_ce {
+            ipv4_mark_ce(&mut packet.buf[..packet.len]);
+            self.links[l].count_ecn_mark();
+        }
+        if let Some(bit) = corrupt_bit {
+            packet.buf[bit / 8] ^= 1 << (bit % 8);
+        }
+        let (done, at) = self.links[l].send_now(self.now, packet.len, d.sojourn, &mut self.rng);
+        self.deliver(l, at, packet);
+        self.push(done, Event::LinkFree(l));
     }
 
     /// True when a targeted fault drops this packet on bottleneck link `l`.
@@ -1356,12 +1490,17 @@ impl Simulation {
             wall_seconds: wall,
             link_utilization: utilization,
             jain_index: jain_index(&goodputs),
+            aqm: self.cfg.link.aqm.name().to_string(),
+            queue_delay_ms_mean: self.links[FWD].queue_delay().mean_ms,
+            queue_delay_ms_p99: self.links[FWD].queue_delay().p99_ms,
             flows: summaries,
         };
         Report {
             summary,
             flows: reports,
             links: [self.links[FWD].stats(), self.links[REV].stats()],
+            queue_delay: [self.links[FWD].queue_delay(), self.links[REV].queue_delay()],
+            queue_series: std::mem::take(&mut self.queue_series),
             segments: self.segments,
             handed_in: self.handed_in,
             malformed: self.router_drops

@@ -56,6 +56,8 @@ scenarios! {
     rtt_unfairness = "rtt-unfairness";
     short_flows = "short-flows";
     request_response = "request-response";
+    codel_deep_buffer = "codel-deep-buffer";
+    fq_codel_flows = "fq-codel-flows";
     keepalive_idle = "keepalive-idle";
 }
 

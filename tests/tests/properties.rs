@@ -17,8 +17,8 @@ use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use synack_core::Duration;
 use synack_core::conn::Keepalive;
 use synack_sim::{
-    AppSpec, CaptureSpec, FlowSpec, ImpairmentConfig, LinkAction, LossModel, QueueLimit, Report,
-    ScriptedEvent, SimConfig, run,
+    AppSpec, Aqm, CaptureSpec, FlowSpec, ImpairmentConfig, LinkAction, LossModel, QueueLimit,
+    Report, ScriptedEvent, SimConfig, run,
 };
 
 /// A random network and workload, small enough for a debug build.
@@ -35,6 +35,8 @@ struct Net {
     corrupt: u16,
     jitter_ms: u16,
     queue_packets: u16,
+    /// The bottleneck queue: 0 drop-tail, 1 CoDel, 2 FQ-CoDel.
+    aqm: u8,
     mtu: u16,
     flows: Vec<Workload>,
 }
@@ -101,6 +103,7 @@ impl Arbitrary for Net {
             corrupt: pick(g, &[0, 0, 5, 30]),
             jitter_ms: pick(g, &[0, 0, 2, 10]),
             queue_packets: pick(g, &[2, 10, 100, 1000]),
+            aqm: pick(g, &[0, 0, 1, 2]),
             mtu: pick(g, &[576, 1280, 1500, 9000]),
             flows: (0..n).map(|_| Workload::arbitrary(g)).collect(),
         }
@@ -117,6 +120,7 @@ impl Arbitrary for Net {
             |n: &mut Net| n.reorder = 0,
             |n: &mut Net| n.corrupt = 0,
             |n: &mut Net| n.jitter_ms = 0,
+            |n: &mut Net| n.aqm = 0,
         ] {
             let mut n = me.clone();
             f(&mut n);
@@ -169,6 +173,11 @@ impl Net {
         cfg.link.rate_bps = u64::from(self.rate_mbit) * 1_000_000;
         cfg.link.rtt = Duration::from_millis(u64::from(self.rtt_ms));
         cfg.link.queue = QueueLimit::Packets(usize::from(self.queue_packets));
+        cfg.link.aqm = match self.aqm {
+            0 => Aqm::DropTail,
+            1 => Aqm::codel(),
+            _ => Aqm::fq_codel(),
+        };
         cfg.link.mtu = usize::from(self.mtu);
         cfg.link.forward = self.impairments();
         cfg.link.reverse = self.impairments();
@@ -439,6 +448,7 @@ fn regression_empty_bulk_flow_opens_and_closes() {
         corrupt: 0,
         jitter_ms: 0,
         queue_packets: 10,
+        aqm: 0,
         mtu: 1500,
         flows: vec![Workload::Bulk { kb: 0, start_ms: 0 }],
     };
@@ -465,6 +475,7 @@ fn regression_first_timeout_after_a_storm_resends_at_once() {
             corrupt: 0,
             jitter_ms: 10,
             queue_packets: 100,
+            aqm: 0,
             mtu: 576,
             flows: vec![Workload::Requests {
                 count: 2,
@@ -497,6 +508,7 @@ fn regression_a_server_that_never_heard_the_syn_reports_nothing() {
         corrupt: 30,
         jitter_ms: 0,
         queue_packets: 1000,
+        aqm: 0,
         mtu: 1500,
         flows: vec![
             Workload::Requests {
@@ -536,6 +548,7 @@ fn regression_an_rtt_sample_spanning_the_storm_slows_but_does_not_stall() {
             corrupt: 5,
             jitter_ms: 0,
             queue_packets: 10,
+            aqm: 0,
             mtu: 1280,
             flows: vec![
                 Workload::Bulk {
@@ -577,6 +590,7 @@ fn regression_frto_falls_back_when_nagle_holds_the_new_data() {
             corrupt: 0,
             jitter_ms: 0,
             queue_packets: 1000,
+            aqm: 0,
             mtu: 576,
             flows: vec![
                 Workload::Bulk {
@@ -614,6 +628,7 @@ fn regression_the_bound_allows_for_other_flows_backlog() {
             corrupt: 0,
             jitter_ms: 2,
             queue_packets: 10,
+            aqm: 0,
             mtu: 576,
             flows: vec![
                 Workload::Bulk {
@@ -651,6 +666,7 @@ fn regression_each_direction_may_wait_for_its_own_timeout() {
             corrupt: 30,
             jitter_ms: 10,
             queue_packets: 10,
+            aqm: 0,
             mtu: 9000,
             flows: vec![
                 Workload::Requests {

@@ -13,7 +13,8 @@ use clap::Args;
 use synack_core::{Duration, Instant};
 use synack_sim::catalogue::{self, Scenario};
 use synack_sim::{
-    AppSpec, CaptureSpec, CcKind, HostModel, LossModel, QueueLimit, Report, SimConfig, Simulation,
+    AppSpec, Aqm, CaptureSpec, CcKind, HostModel, LossModel, QueueLimit, Report, SimConfig,
+    Simulation,
 };
 
 /// Flags of `synack sim`.
@@ -27,7 +28,8 @@ pub struct SimArgs {
     scenario: Option<String>,
     /// Run the whole catalogue as catalogued and print one line per
     /// scenario with its verdict, utilisation, Jain's index, the flows'
-    /// goodputs summed, retransmissions, timeouts and tail loss probes
+    /// goodputs summed, the bottleneck's p99 queueing delay,
+    /// retransmissions, timeouts and tail loss probes
     /// (`--json`: an array of summaries).
     #[arg(long)]
     all: bool,
@@ -57,6 +59,12 @@ pub struct SimArgs {
     /// or bytes (64KB).
     #[arg(long, value_name = "1bdp|NUMBER", value_parser = units::queue)]
     queue: Option<QueueLimit>,
+    /// The bottleneck queue's discipline: drop-tail (the default), CoDel
+    /// (RFC 8289: target 5 ms, interval 100 ms) or FQ-CoDel (RFC 8290:
+    /// 1024 flow queues, quantum 1514 bytes); the --queue limit applies
+    /// to each.
+    #[arg(long, value_enum)]
+    aqm: Option<AqmArg>,
     /// Number of flows sharing the bottleneck.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=10000))]
     flows: Option<u16>,
@@ -97,7 +105,8 @@ pub struct SimArgs {
     /// Bytes kept per captured packet (whole packets by default).
     #[arg(long, value_parser = clap::value_parser!(u32).range(20..=65535))]
     snaplen: Option<u32>,
-    /// Draw cwnd, bytes in flight, SRTT and goodput per flow (.png or .svg).
+    /// Draw cwnd, bytes in flight, SRTT and goodput per flow, and the
+    /// bottleneck's queueing delay (.png or .svg).
     #[arg(long, value_name = "FILE")]
     plot: Option<PathBuf>,
     /// Write every flow's metrics time series as CSV.
@@ -115,6 +124,17 @@ enum CcArg {
     Reno,
     /// CUBIC.
     Cubic,
+}
+
+/// Queue disciplines on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum AqmArg {
+    /// First in, first out, arrivals dropped when full.
+    Droptail,
+    /// CoDel (RFC 8289).
+    Codel,
+    /// FQ-CoDel (RFC 8290).
+    FqCodel,
 }
 
 /// Host models on the command line.
@@ -197,7 +217,7 @@ fn run_all(json: bool) -> ExitCode {
     let mut summaries = Vec::new();
     if !json {
         println!(
-            "{:22} {:>7} {:>9} {:>8} {:>5} {:>6} {:>13} {:>6} {:>5} {:>5}",
+            "{:22} {:>7} {:>9} {:>8} {:>5} {:>6} {:>13} {:>9} {:>6} {:>5} {:>5}",
             "scenario",
             "verdict",
             "virtual",
@@ -205,6 +225,7 @@ fn run_all(json: bool) -> ExitCode {
             "util",
             "Jain",
             "goodput (sum)",
+            "qdelay99",
             "retx",
             "rto",
             "tlp"
@@ -231,7 +252,7 @@ fn run_all(json: bool) -> ExitCode {
         let total = |f: fn(&synack_sim::FlowSummary) -> u64| sum.flows.iter().map(f).sum::<u64>();
         let goodput: f64 = sum.flows.iter().map(|f| f.goodput_bps).sum();
         println!(
-            "{:22} {:>7} {:>8.2}s {:>7.2}s {:>4.0}% {:>6.3} {:>8.2} Mb/s {:>6} {:>5} {:>5}{}",
+            "{:22} {:>7} {:>8.2}s {:>7.2}s {:>4.0}% {:>6.3} {:>8.2} Mb/s {:>6.1}ms {:>6} {:>5} {:>5}{}",
             s.name,
             if verdict.is_ok() { "pass" } else { "FAIL" },
             sum.virtual_seconds,
@@ -239,6 +260,7 @@ fn run_all(json: bool) -> ExitCode {
             sum.link_utilization * 100.0,
             sum.jain_index,
             goodput / 1e6,
+            sum.queue_delay_ms_p99,
             total(|f| f.retransmitted_segments),
             total(|f| f.rto_timeouts),
             total(|f| f.tlp_probes),
@@ -322,6 +344,15 @@ fn configure(args: &SimArgs, scenario: Option<&Scenario>) -> (SimConfig, bool) {
     if let Some(q) = args.queue {
         cfg.link.queue = q;
         set(true);
+    }
+    if let Some(a) = args.aqm {
+        let aqm = match a {
+            AqmArg::Droptail => Aqm::DropTail,
+            AqmArg::Codel => Aqm::codel(),
+            AqmArg::FqCodel => Aqm::fq_codel(),
+        };
+        set(aqm != cfg.link.aqm);
+        cfg.link.aqm = aqm;
     }
     if let Some(n) = args.flows {
         // More flows repeat the scenario's flows in turn; fewer keep the
@@ -470,6 +501,13 @@ fn print_table(report: &Report, verdict: Option<&Result<(), String>>, overridden
         s.wall_seconds,
         report.segments,
         report.segments as f64 / s.wall_seconds.max(1e-9)
+    );
+    println!(
+        "bottleneck queue ({}): queueing delay mean {:.2} ms, p99 {:.2} ms, {} dropped by CoDel",
+        s.aqm,
+        s.queue_delay_ms_mean,
+        s.queue_delay_ms_p99,
+        report.links[0].dropped_aqm + report.links[1].dropped_aqm,
     );
     println!(
         "bottleneck utilisation {:.1} %, Jain's index {:.3}, {} dropped by the queue, {} lost at random, {} corrupted ({} caught)",

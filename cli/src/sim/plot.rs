@@ -1,6 +1,7 @@
 //! The picture of a run: congestion window, bytes in flight, smoothed RTT
-//! and goodput of every flow against virtual time, one panel each, as PNG
-//! or SVG (chosen by the file's extension).
+//! and goodput of every flow against virtual time, one panel each, and
+//! the bottleneck's queueing delay, as PNG or SVG (chosen by the file's
+//! extension).
 
 use std::path::Path;
 
@@ -12,8 +13,10 @@ use synack_sim::Report;
 struct Panel {
     title: &'static str,
     unit: &'static str,
-    /// (t, value) per flow.
+    /// (t, value) per flow, or one line for the bottleneck.
     lines: Vec<Vec<(f64, f64)>>,
+    /// The one line is the bottleneck's, not a flow's.
+    bottleneck: bool,
 }
 
 /// Goodput between samples, averaged over about `window` seconds so a
@@ -58,21 +61,31 @@ fn panels(report: &Report) -> Vec<Panel> {
             title: "congestion window",
             unit: "KB",
             lines: per_flow(|s| Some(s.cwnd as f64 / 1e3)),
+            bottleneck: false,
         },
         Panel {
             title: "bytes in flight",
             unit: "KB",
             lines: per_flow(|s| Some(s.bytes_in_flight as f64 / 1e3)),
+            bottleneck: false,
         },
         Panel {
             title: "smoothed RTT",
             unit: "ms",
             lines: per_flow(|s| s.srtt_ms),
+            bottleneck: false,
         },
         Panel {
             title: "goodput",
             unit: "Mbit/s",
             lines: flows.iter().map(|f| goodput(&f.series, window)).collect(),
+            bottleneck: false,
+        },
+        Panel {
+            title: "bottleneck queueing delay (data direction, mean per sample)",
+            unit: "ms",
+            lines: vec![report.queue_series.clone()],
+            bottleneck: true,
         },
     ]
 }
@@ -91,7 +104,7 @@ fn register_font() -> Result<(), String> {
 /// Draws the report into `path` (`.png` or `.svg`).
 pub fn draw(report: &Report, path: &Path) -> Result<(), String> {
     register_font()?;
-    let size = (1200, 1400);
+    let size = (1200, 1700);
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -162,18 +175,26 @@ where
             .draw()
             .map_err(err)?;
         for (i, line) in panel.lines.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            let cc = &report.summary.flows[i].cc;
+            let color = if panel.bottleneck {
+                BLACK.to_rgba()
+            } else {
+                Palette99::pick(i).to_rgba()
+            };
+            let label = if panel.bottleneck {
+                format!("bottleneck ({})", report.summary.aqm)
+            } else {
+                format!("flow {} ({})", i + 1, report.summary.flows[i].cc)
+            };
             let series = chart
                 .draw_series(LineSeries::new(line.iter().copied(), color.stroke_width(2)))
                 .map_err(err)?;
-            if legend {
+            if legend || panel.bottleneck {
                 series
-                    .label(format!("flow {} ({cc})", i + 1))
+                    .label(label)
                     .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color));
             }
         }
-        if legend {
+        if legend || panel.bottleneck {
             chart
                 .configure_series_labels()
                 .background_style(WHITE.mix(0.8))
