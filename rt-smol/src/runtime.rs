@@ -28,34 +28,84 @@ impl Runtime for AsyncIo {
 
 /// A descriptor registered with async-io's reactor.
 #[derive(Debug)]
-pub struct AsyncFd<T: AsFd>(Async<T>);
+pub struct AsyncFd<T: AsFd> {
+    io: Async<T>,
+    /// Per [`Interest`] (read, write): the last operation emptied the
+    /// descriptor, so the next one waits for the reactor first.
+    drained: [bool; 2],
+}
+
+/// The index of `interest` in [`AsyncFd::drained`].
+fn slot(interest: Interest) -> usize {
+    match interest {
+        Interest::Read => 0,
+        Interest::Write => 1,
+    }
+}
+
+impl<T: AsFd> AsyncFd<T> {
+    /// async-io's readiness for `interest`: `Ready` once an event arrived
+    /// since the last wait, else `Pending` with the waker registered (the
+    /// oneshot registration re-armed, which reports a descriptor that is
+    /// ready already at once).
+    fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<io::Result<()>> {
+        match interest {
+            Interest::Read => self.io.poll_readable(cx),
+            Interest::Write => self.io.poll_writable(cx),
+        }
+    }
+}
 
 impl<T: AsFd + AsRawFd + Send + Sync + 'static> Io<T> for AsyncFd<T> {
     fn register(io: T) -> io::Result<AsyncFd<T>> {
-        Async::new(io).map(AsyncFd)
+        Async::new(io).map(|io| AsyncFd {
+            io,
+            drained: [false; 2],
+        })
     }
 
     fn get_ref(&self) -> &T {
-        self.0.get_ref()
+        self.io.get_ref()
     }
 
     fn poll_io<R>(
         &mut self,
         cx: &mut Context<'_>,
         interest: Interest,
-        mut op: impl FnMut(&T) -> io::Result<R>,
+        op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        self.poll_io_drain(cx, interest, op, |_| false)
+    }
+
+    /// The operation is tried first (async-io reports only events that
+    /// arrive after a wait began), except after a result `drained` said
+    /// emptied the descriptor: then the reactor is asked first, as after
+    /// `WouldBlock`. Its registration is re-armed with `epoll_ctl`, which
+    /// reports at once what arrived after the operation ran.
+    fn poll_io_drain<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
+        let i = slot(interest);
+        if self.drained[i] {
+            ready!(self.poll_ready(cx, interest))?;
+            self.drained[i] = false;
+        }
         loop {
-            match op(self.0.get_ref()) {
+            match op(self.io.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     // Ready once an event arrived since the last wait;
                     // otherwise registers the waker (oneshot, re-armed).
-                    ready!(match interest {
-                        Interest::Read => self.0.poll_readable(cx),
-                        Interest::Write => self.0.poll_writable(cx),
-                    })?;
+                    ready!(self.poll_ready(cx, interest))?;
                 }
-                result => return Poll::Ready(result),
+                Ok(result) => {
+                    self.drained[i] = drained(&result);
+                    return Poll::Ready(Ok(result));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }

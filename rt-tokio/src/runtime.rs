@@ -65,6 +65,37 @@ impl<T: AsFd + AsRawFd + Send + Sync + 'static> Io<T> for TokioIo<T> {
             }
         }
     }
+
+    /// After a result `drained` says emptied the descriptor, its readiness
+    /// is cleared as `try_io` clears it on `WouldBlock` (tokio's own
+    /// streams do the same after a short read). tokio clears only if the
+    /// reactor delivered no event since the guard was taken, and an event
+    /// after the clear sets readiness again, so what arrives after the
+    /// operation still wakes the task.
+    fn poll_io_drain<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let mut guard = ready!(match interest {
+                Interest::Read => self.0.poll_read_ready(cx),
+                Interest::Write => self.0.poll_write_ready(cx),
+            })?;
+            match guard.try_io(|fd| op(fd.get_ref())) {
+                Ok(Ok(result)) => {
+                    if drained(&result) {
+                        guard.clear_ready();
+                    }
+                    return Poll::Ready(Ok(result));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
 }
 
 /// A tokio [`Sleep`], re-armed in place; created on first use, so a link
