@@ -154,3 +154,61 @@ impl Timer for MioTimer {
         Poll::Pending
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::IoSliceMut;
+    use std::task::Waker;
+    use synack_link::udp::{Received, UdpLink};
+
+    /// One batched receive into four buffers: how many it filled.
+    fn recv4(link: &UdpLink) -> io::Result<usize> {
+        let mut bufs = [[0u8; 256]; 4];
+        let mut slices: Vec<IoSliceMut<'_>> = bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+        let from = link.local_addr()?;
+        let mut out = [Received {
+            from,
+            len: 0,
+            stride: 1,
+            dst_ip: None,
+        }; 4];
+        link.try_recv(&mut slices, &mut out)
+    }
+
+    /// A receive that came back short is not tried again in its pass, and
+    /// the next pass receives what arrived in between.
+    #[test]
+    fn a_drained_descriptor_is_read_again_in_the_next_pass() {
+        let mut io =
+            MioIo::register(UdpLink::bind("127.0.0.1:0".parse().unwrap()).unwrap()).unwrap();
+        let to = io.get_ref().local_addr().unwrap();
+        let drains = io.get_ref().short_recv_drains();
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut poll = |io: &mut MioIo<UdpLink>| {
+            io.poll_io_drain(&mut cx, Interest::Read, recv4, |&n| drains && n < 4)
+        };
+        for _ in 0..3 {
+            peer.send_to(b"x", to).unwrap();
+            let ((), _) = with_deadline(|| {
+                assert!(matches!(poll(&mut io), Poll::Ready(Ok(1))));
+                peer.send_to(b"y", to).unwrap();
+                // Queued, but this pass already found the socket empty
+                // (where a short batch says so).
+                assert_eq!(poll(&mut io).is_pending(), drains);
+            });
+            let ((), _) = with_deadline(|| {
+                if drains {
+                    assert!(matches!(poll(&mut io), Poll::Ready(Ok(1))));
+                }
+                assert!(poll(&mut io).is_pending());
+            });
+        }
+        // Outside a pass every receive is tried.
+        peer.send_to(b"z", to).unwrap();
+        assert!(matches!(poll(&mut io), Poll::Ready(Ok(1))));
+        peer.send_to(b"z", to).unwrap();
+        assert!(matches!(poll(&mut io), Poll::Ready(Ok(1))));
+    }
+}
