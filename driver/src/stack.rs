@@ -272,6 +272,7 @@ impl Stack {
             timer: R::Timer::new(),
             turns: config.turns_per_poll.max(1),
             spin_for_near_deadlines: config.precise_timers,
+            armed: None,
             wake: Vec::new(),
             runtime: std::marker::PhantomData,
         };
@@ -468,6 +469,8 @@ pub struct Driver<L, R: Runtime> {
     timer: R::Timer,
     turns: usize,
     spin_for_near_deadlines: bool,
+    /// The instant the timer waits for, until it fires.
+    armed: Option<std::time::Instant>,
     /// Wakers collected under the lock, woken after it.
     wake: Vec<Waker>,
     runtime: std::marker::PhantomData<fn() -> R>,
@@ -600,8 +603,22 @@ impl<L: PacketLink, R: Runtime> Driver<L, R> {
                 let when = shared.deadline(at);
                 soon = self.spin_for_near_deadlines
                     && when.saturating_duration_since(R::now()) < R::Timer::RESOLUTION;
-                if self.timer.poll_at(cx, when).is_ready() {
+                // An earlier instant the timer is armed for stays: it fires
+                // early once, and the turn it starts arms the deadline.
+                // Re-arming at every change costs more: a deadline moves
+                // twice per request/response exchange (the delayed ACK
+                // when data arrives, the retransmission timeout when the
+                // reply goes), and each re-arm takes tokio's timer lock
+                // or wakes async-io's reactor thread.
+                let target = match self.armed {
+                    Some(t) if t <= when => t,
+                    _ => when,
+                };
+                if self.timer.poll_at(cx, target).is_ready() {
+                    self.armed = None;
                     busy = true;
+                } else {
+                    self.armed = Some(target);
                 }
             }
             None => {}
