@@ -54,6 +54,29 @@ pub trait Io<T>: Send + 'static {
         interest: Interest,
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>>;
+
+    /// [`poll_io`](Io::poll_io) for an operation that can tell from its
+    /// own result that it left the descriptor empty (a batched receive
+    /// that came back with fewer datagrams than it had room for: the
+    /// kernel stopped at `EAGAIN`). When `drained` says so of a
+    /// successful result, the runtime treats the descriptor as not ready
+    /// for `interest`, as if the operation had been tried once more and
+    /// returned `WouldBlock`: the next call waits for the reactor's next
+    /// event instead of making a system call that would find nothing.
+    ///
+    /// The runtime must keep its no-lost-wake-up guarantee: anything that
+    /// arrives after the operation ran still wakes `cx`'s waker. The
+    /// default ignores `drained`.
+    fn poll_io_drain<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        op: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
+        let _ = drained;
+        self.poll_io(cx, interest, op)
+    }
 }
 
 /// A timer that can be re-armed.

@@ -15,7 +15,8 @@
 //! 3. drains `poll_event` and wakes the streams the events concern, and
 //!    every task waiting to accept on a listener that has connections;
 //! 4. fills the send batch from `poll_transmit` (or `poll_transmit_ip`)
-//!    while it has room, and hands it to the link;
+//!    while it has room, takes the events sending raised, and hands the
+//!    batch to the link;
 //! 5. arms the runtime's timer for `poll_timeout`.
 //!
 //! It sleeps when the link has nothing to give, the batch is sent (or the
@@ -271,6 +272,7 @@ impl Stack {
             timer: R::Timer::new(),
             turns: config.turns_per_poll.max(1),
             spin_for_near_deadlines: config.precise_timers,
+            armed: None,
             wake: Vec::new(),
             runtime: std::marker::PhantomData,
         };
@@ -467,6 +469,8 @@ pub struct Driver<L, R: Runtime> {
     timer: R::Timer,
     turns: usize,
     spin_for_near_deadlines: bool,
+    /// The instant the timer waits for, until it fires.
+    armed: Option<std::time::Instant>,
     /// Wakers collected under the lock, woken after it.
     wake: Vec<Waker>,
     runtime: std::marker::PhantomData<fn() -> R>,
@@ -557,6 +561,81 @@ impl<L: PacketLink, R: Runtime> Driver<L, R> {
         }
 
         // 3. Events.
+        self.take_events(st);
+
+        // 4. Transmit.
+        let ip = shared.framing == Framing::Ip;
+        while let Some(space) = self.batch.spare() {
+            let t = if ip {
+                st.ep.poll_transmit_ip(now, space)
+            } else {
+                st.ep.poll_transmit(now, space)
+            };
+            match t {
+                Some(t) => self.batch.commit(t.tuple, t.len),
+                None => break,
+            }
+        }
+        // The batch stopped the connections, not the lack of segments: once
+        // it is sent, another turn fills it again.
+        let stopped_full = !self.batch.has_room();
+        // Whatever the connections reported while sending is delivered in
+        // this turn: no turn follows a send that emptied them.
+        self.take_events(st);
+        let deadline = st.ep.poll_timeout();
+        drop(guard);
+        for w in self.wake.drain(..) {
+            w.wake();
+        }
+        match self.link.poll_send(cx, &mut self.batch) {
+            // Sent: more to do only if the connections had more than
+            // the batch held.
+            Poll::Ready(Ok(())) => busy |= stopped_full,
+            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Pending => {}
+        }
+
+        // 5. The timer.
+        let mut soon = false;
+        match deadline {
+            Some(at) if at <= shared.now() => busy = true,
+            Some(at) => {
+                let when = shared.deadline(at);
+                soon = self.spin_for_near_deadlines
+                    && when.saturating_duration_since(R::now()) < R::Timer::RESOLUTION;
+                // An earlier instant the timer is armed for stays: it fires
+                // early once, and the turn it starts arms the deadline.
+                // Re-arming at every change costs more: a deadline moves
+                // twice per request/response exchange (the delayed ACK
+                // when data arrives, the retransmission timeout when the
+                // reply goes), and each re-arm takes tokio's timer lock
+                // or wakes async-io's reactor thread.
+                let target = match self.armed {
+                    Some(t) if t <= when => t,
+                    _ => when,
+                };
+                if self.timer.poll_at(cx, target).is_ready() {
+                    self.armed = None;
+                    busy = true;
+                } else {
+                    self.armed = Some(target);
+                }
+            }
+            None => {}
+        }
+        Ok(if busy {
+            Turn::More
+        } else if soon {
+            Turn::Soon
+        } else {
+            Turn::Idle
+        })
+    }
+
+    /// Drains the endpoint's events, collecting in `self.wake` the
+    /// wakers of the streams they concern and of the tasks waiting to
+    /// accept on listeners that now have connections.
+    fn take_events(&mut self, st: &mut State) {
         while let Some((handle, event)) = st.ep.poll_event() {
             let Some(slot) = st.slots.get_mut(&handle) else {
                 continue;
@@ -605,56 +684,6 @@ impl<L: PacketLink, R: Runtime> Driver<L, R> {
                 }
             });
         }
-
-        // 4. Transmit.
-        let ip = shared.framing == Framing::Ip;
-        let mut filled = 0;
-        while let Some(space) = self.batch.spare() {
-            let t = if ip {
-                st.ep.poll_transmit_ip(now, space)
-            } else {
-                st.ep.poll_transmit(now, space)
-            };
-            match t {
-                Some(t) => {
-                    self.batch.commit(t.tuple, t.len);
-                    filled += 1;
-                }
-                None => break,
-            }
-        }
-        let deadline = st.ep.poll_timeout();
-        drop(guard);
-        for w in self.wake.drain(..) {
-            w.wake();
-        }
-        match self.link.poll_send(cx, &mut self.batch) {
-            Poll::Ready(Ok(())) => busy |= filled > 0,
-            Poll::Ready(Err(e)) => return Err(e),
-            Poll::Pending => {}
-        }
-
-        // 5. The timer.
-        let mut soon = false;
-        match deadline {
-            Some(at) if at <= shared.now() => busy = true,
-            Some(at) => {
-                let when = shared.deadline(at);
-                soon = self.spin_for_near_deadlines
-                    && when.saturating_duration_since(R::now()) < R::Timer::RESOLUTION;
-                if self.timer.poll_at(cx, when).is_ready() {
-                    busy = true;
-                }
-            }
-            None => {}
-        }
-        Ok(if busy {
-            Turn::More
-        } else if soon {
-            Turn::Soon
-        } else {
-            Turn::Idle
-        })
     }
 
     /// The link failed: every operation now fails, and every waiter hears.

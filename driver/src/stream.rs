@@ -114,17 +114,19 @@ impl Stream {
         &self,
         cx: Option<&mut Context<'_>>,
         wait: Wait,
-        f: impl FnOnce(&mut Connection, synack_core::Instant) -> (Result<T, Error>, bool),
+        f: impl FnOnce(&mut Connection, &dyn Fn() -> synack_core::Instant) -> (Result<T, Error>, bool),
         gone: impl FnOnce(Option<CloseReason>) -> io::Result<T>,
         spent: Option<fn() -> io::Result<T>>,
     ) -> Poll<io::Result<T>> {
-        let now = self.stack.shared.now();
+        // The clock is read only by the operations that need it (a read
+        // times the receive-buffer auto-tuning); a write does not.
+        let now = || self.stack.shared.now();
         let mut st = self.stack.shared.lock();
         // A stopped stack moves nothing: fail rather than take data it
         // will never send.
         st.check_running()?;
         let (result, kick) = match st.ep.connection_mut(self.handle) {
-            Some(conn) => f(conn, now),
+            Some(conn) => f(conn, &now),
             None => {
                 let closed = st.slots.get(&self.handle).and_then(|s| s.closed);
                 return Poll::Ready(match closed {
@@ -193,7 +195,7 @@ impl Stream {
             cx,
             Wait::Read,
             |conn, now| {
-                let r = conn.read(now, buf);
+                let r = conn.read(now(), buf);
                 // Reading may open the window: the driver sends the update.
                 let kick = matches!(r, Ok(n) if n > 0);
                 (r, kick)

@@ -210,6 +210,18 @@ impl UdpLink {
         }
         Ok(got)
     }
+
+    /// Whether a [`UdpLink::try_recv`] that filled fewer buffers than it
+    /// was given left the socket's queue empty. True where the receive is
+    /// one `recvmmsg` (Linux, Android), which stops early only when the
+    /// next datagram's receive returns `EAGAIN` or an error (an error
+    /// that was pending before the call is reported by the call itself,
+    /// with nothing received); a caller may then skip the receive that
+    /// would only find the queue empty. False where datagrams are
+    /// received one per call.
+    pub fn short_recv_drains(&self) -> bool {
+        cfg!(any(target_os = "linux", target_os = "android")) && RECV_BATCH > 1
+    }
 }
 
 impl AsRawFd for UdpLink {

@@ -14,7 +14,8 @@
 use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use synack_driver::runtime::{Interest, Io, Runtime, Timer};
@@ -37,17 +38,25 @@ impl Runtime for Mio {
 /// watches (the stack registers it there; see the [module
 /// documentation](self)).
 #[derive(Debug)]
-pub struct MioIo<T>(T);
+pub struct MioIo<T> {
+    io: T,
+    /// The [`pass`](with_deadline) in which an operation last emptied the
+    /// descriptor for reading: no receive is tried again in that pass.
+    drained_in: Option<u64>,
+}
 
 impl<T: AsFd + AsRawFd + Send + Sync + 'static> Io<T> for MioIo<T> {
     fn register(io: T) -> io::Result<MioIo<T>> {
         // Registered with the application's Registry later, through the
         // stack's `mio::event::Source` implementation.
-        Ok(MioIo(io))
+        Ok(MioIo {
+            io,
+            drained_in: None,
+        })
     }
 
     fn get_ref(&self) -> &T {
-        &self.0
+        &self.io
     }
 
     fn poll_io<R>(
@@ -56,12 +65,40 @@ impl<T: AsFd + AsRawFd + Send + Sync + 'static> Io<T> for MioIo<T> {
         _interest: Interest,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        match op(&self.0) {
+        match op(&self.io) {
             // The descriptor's next edge shows up in the application's
             // poll, which then calls `Stack::process`.
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Poll::Pending,
             result => Poll::Ready(result),
         }
+    }
+
+    /// A read that `drained` says emptied the descriptor is not tried
+    /// again in the same pass (one call of `Stack::process`): anything
+    /// that arrives after it is an edge the application's next `poll`
+    /// reports, and that `process` call is a new pass. Writes are always
+    /// tried.
+    fn poll_io_drain<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        op: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
+        if interest == Interest::Write {
+            return self.poll_io(cx, interest, op);
+        }
+        let pass = PASS.with(Cell::get);
+        if self.drained_in == Some(pass) {
+            return Poll::Pending;
+        }
+        let result = ready!(self.poll_io(cx, interest, op));
+        self.drained_in = match &result {
+            // Outside a pass (0) nothing marks the end of one: keep trying.
+            Ok(r) if pass != 0 && drained(r) => Some(pass),
+            _ => None,
+        };
+        Poll::Ready(result)
     }
 }
 
@@ -69,17 +106,29 @@ thread_local! {
     /// The earliest instant a timer asked for while `with_deadline`
     /// runs on this thread.
     static EARLIEST: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// The pass `with_deadline` runs on this thread (from [`PASSES`]).
+    static PASS: Cell<u64> = const { Cell::new(0) };
 }
+
+/// Numbers passes: each has its own, on any thread, so a stack that
+/// moves between threads never takes a new pass for an old one.
+static PASSES: AtomicU64 = AtomicU64::new(1);
 
 /// Runs `f` (a poll of the driver) and returns, beside its result, the
 /// earliest instant any [`MioTimer`] polled inside it waits for. The
 /// driver re-polls every timer it needs on each turn, so this is the
 /// stack's next deadline. A timer polled on an earlier turn of the same
 /// call may have been superseded; then the deadline is early, never late.
+///
+/// Each call is a new pass: a descriptor that [`MioIo::poll_io_drain`]
+/// found emptied in an earlier pass is tried again.
 pub(crate) fn with_deadline<T>(f: impl FnOnce() -> T) -> (T, Option<Instant>) {
+    let pass = PASSES.fetch_add(1, Ordering::Relaxed);
+    let outer_pass = PASS.with(|p| p.replace(pass));
     let outer = EARLIEST.with(|e| e.replace(None));
     let out = f();
     let earliest = EARLIEST.with(|e| e.replace(outer));
+    PASS.with(|p| p.set(outer_pass));
     (out, earliest)
 }
 
@@ -103,5 +152,63 @@ impl Timer for MioTimer {
         }
         EARLIEST.with(|e| e.set(Some(e.get().map_or(at, |t| t.min(at)))));
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::IoSliceMut;
+    use std::task::Waker;
+    use synack_link::udp::{Received, UdpLink};
+
+    /// One batched receive into four buffers: how many it filled.
+    fn recv4(link: &UdpLink) -> io::Result<usize> {
+        let mut bufs = [[0u8; 256]; 4];
+        let mut slices: Vec<IoSliceMut<'_>> = bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+        let from = link.local_addr()?;
+        let mut out = [Received {
+            from,
+            len: 0,
+            stride: 1,
+            dst_ip: None,
+        }; 4];
+        link.try_recv(&mut slices, &mut out)
+    }
+
+    /// A receive that came back short is not tried again in its pass, and
+    /// the next pass receives what arrived in between.
+    #[test]
+    fn a_drained_descriptor_is_read_again_in_the_next_pass() {
+        let mut io =
+            MioIo::register(UdpLink::bind("127.0.0.1:0".parse().unwrap()).unwrap()).unwrap();
+        let to = io.get_ref().local_addr().unwrap();
+        let drains = io.get_ref().short_recv_drains();
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut poll = |io: &mut MioIo<UdpLink>| {
+            io.poll_io_drain(&mut cx, Interest::Read, recv4, |&n| drains && n < 4)
+        };
+        for _ in 0..3 {
+            peer.send_to(b"x", to).unwrap();
+            let ((), _) = with_deadline(|| {
+                assert!(matches!(poll(&mut io), Poll::Ready(Ok(1))));
+                peer.send_to(b"y", to).unwrap();
+                // Queued, but this pass already found the socket empty
+                // (where a short batch says so).
+                assert_eq!(poll(&mut io).is_pending(), drains);
+            });
+            let ((), _) = with_deadline(|| {
+                if drains {
+                    assert!(matches!(poll(&mut io), Poll::Ready(Ok(1))));
+                }
+                assert!(poll(&mut io).is_pending());
+            });
+        }
+        // Outside a pass every receive is tried.
+        peer.send_to(b"z", to).unwrap();
+        assert!(matches!(poll(&mut io), Poll::Ready(Ok(1))));
+        peer.send_to(b"z", to).unwrap();
+        assert!(matches!(poll(&mut io), Poll::Ready(Ok(1))));
     }
 }

@@ -28,34 +28,84 @@ impl Runtime for AsyncIo {
 
 /// A descriptor registered with async-io's reactor.
 #[derive(Debug)]
-pub struct AsyncFd<T: AsFd>(Async<T>);
+pub struct AsyncFd<T: AsFd> {
+    io: Async<T>,
+    /// Per [`Interest`] (read, write): the last operation emptied the
+    /// descriptor, so the next one waits for the reactor first.
+    drained: [bool; 2],
+}
+
+/// The index of `interest` in [`AsyncFd::drained`].
+fn slot(interest: Interest) -> usize {
+    match interest {
+        Interest::Read => 0,
+        Interest::Write => 1,
+    }
+}
+
+impl<T: AsFd> AsyncFd<T> {
+    /// async-io's readiness for `interest`: `Ready` once an event arrived
+    /// since the last wait, else `Pending` with the waker registered (the
+    /// oneshot registration re-armed, which reports a descriptor that is
+    /// ready already at once).
+    fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<io::Result<()>> {
+        match interest {
+            Interest::Read => self.io.poll_readable(cx),
+            Interest::Write => self.io.poll_writable(cx),
+        }
+    }
+}
 
 impl<T: AsFd + AsRawFd + Send + Sync + 'static> Io<T> for AsyncFd<T> {
     fn register(io: T) -> io::Result<AsyncFd<T>> {
-        Async::new(io).map(AsyncFd)
+        Async::new(io).map(|io| AsyncFd {
+            io,
+            drained: [false; 2],
+        })
     }
 
     fn get_ref(&self) -> &T {
-        self.0.get_ref()
+        self.io.get_ref()
     }
 
     fn poll_io<R>(
         &mut self,
         cx: &mut Context<'_>,
         interest: Interest,
-        mut op: impl FnMut(&T) -> io::Result<R>,
+        op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        self.poll_io_drain(cx, interest, op, |_| false)
+    }
+
+    /// The operation is tried first (async-io reports only events that
+    /// arrive after a wait began), except after a result `drained` said
+    /// emptied the descriptor: then the reactor is asked first, as after
+    /// `WouldBlock`. Its registration is re-armed with `epoll_ctl`, which
+    /// reports at once what arrived after the operation ran.
+    fn poll_io_drain<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
+        let i = slot(interest);
+        if self.drained[i] {
+            ready!(self.poll_ready(cx, interest))?;
+            self.drained[i] = false;
+        }
         loop {
-            match op(self.0.get_ref()) {
+            match op(self.io.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     // Ready once an event arrived since the last wait;
                     // otherwise registers the waker (oneshot, re-armed).
-                    ready!(match interest {
-                        Interest::Read => self.0.poll_readable(cx),
-                        Interest::Write => self.0.poll_writable(cx),
-                    })?;
+                    ready!(self.poll_ready(cx, interest))?;
                 }
-                result => return Poll::Ready(result),
+                Ok(result) => {
+                    self.drained[i] = drained(&result);
+                    return Poll::Ready(Ok(result));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }
@@ -93,6 +143,68 @@ impl Timer for AsyncTimer {
                 Poll::Ready(())
             }
             Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::poll_fn;
+    use std::io::IoSliceMut;
+    use synack_link::udp::{Received, UdpLink};
+
+    /// One batched receive into four buffers: how many it filled.
+    fn recv4(link: &UdpLink) -> io::Result<usize> {
+        let mut bufs = [[0u8; 256]; 4];
+        let mut slices: Vec<IoSliceMut<'_>> = bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+        let from = link.local_addr()?;
+        let mut out = [Received {
+            from,
+            len: 0,
+            stride: 1,
+            dst_ip: None,
+        }; 4];
+        link.try_recv(&mut slices, &mut out)
+    }
+
+    /// After a receive that came back short the reactor is asked first,
+    /// and what arrived afterwards, also while the receive was still
+    /// running (the datagram sent from inside the operation), is reported.
+    #[test]
+    fn a_drained_descriptor_wakes_for_what_arrives_after() {
+        let mut io =
+            AsyncFd::register(UdpLink::bind("127.0.0.1:0".parse().unwrap()).unwrap()).unwrap();
+        let to = io.get_ref().local_addr().unwrap();
+        let drains = io.get_ref().short_recv_drains();
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut queued = false;
+        for round in 0..6 {
+            if !queued {
+                peer.send_to(b"x", to).unwrap();
+            }
+            let inject = round % 2 == 0;
+            let wait = poll_fn(|cx| {
+                io.poll_io_drain(
+                    cx,
+                    Interest::Read,
+                    |link| {
+                        let n = recv4(link)?;
+                        if inject {
+                            peer.send_to(b"y", to)?;
+                        }
+                        Ok(n)
+                    },
+                    |&n| drains && n < 4,
+                )
+            });
+            let give_up = async {
+                async_io::Timer::after(std::time::Duration::from_secs(10)).await;
+                panic!("a datagram that arrived after the drain was never reported");
+            };
+            let got = async_io::block_on(futures_lite::future::or(wait, give_up)).unwrap();
+            assert_eq!(got, 1, "round {round}");
+            queued = inject;
         }
     }
 }

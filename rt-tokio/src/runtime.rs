@@ -65,6 +65,37 @@ impl<T: AsFd + AsRawFd + Send + Sync + 'static> Io<T> for TokioIo<T> {
             }
         }
     }
+
+    /// After a result `drained` says emptied the descriptor, its readiness
+    /// is cleared as `try_io` clears it on `WouldBlock` (tokio's own
+    /// streams do the same after a short read). tokio clears only if the
+    /// reactor delivered no event since the guard was taken, and an event
+    /// after the clear sets readiness again, so what arrives after the
+    /// operation still wakes the task.
+    fn poll_io_drain<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let mut guard = ready!(match interest {
+                Interest::Read => self.0.poll_read_ready(cx),
+                Interest::Write => self.0.poll_write_ready(cx),
+            })?;
+            match guard.try_io(|fd| op(fd.get_ref())) {
+                Ok(Ok(result)) => {
+                    if drained(&result) {
+                        guard.clear_ready();
+                    }
+                    return Poll::Ready(Ok(result));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
 }
 
 /// A tokio [`Sleep`], re-armed in place; created on first use, so a link
@@ -92,5 +123,66 @@ impl Timer for TokioTimer {
             self.at = Some(at);
         }
         sleep.as_mut().poll(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::poll_fn;
+    use std::io::IoSliceMut;
+    use synack_link::udp::{Received, UdpLink};
+
+    /// One batched receive into four buffers: how many it filled.
+    fn recv4(link: &UdpLink) -> io::Result<usize> {
+        let mut bufs = [[0u8; 256]; 4];
+        let mut slices: Vec<IoSliceMut<'_>> = bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+        let from = link.local_addr()?;
+        let mut out = [Received {
+            from,
+            len: 0,
+            stride: 1,
+            dst_ip: None,
+        }; 4];
+        link.try_recv(&mut slices, &mut out)
+    }
+
+    /// A receive that comes back short clears the readiness, and what
+    /// arrives afterwards, also while the receive is still running (the
+    /// datagram sent from inside the operation), wakes the next wait.
+    #[tokio::test]
+    async fn a_drained_descriptor_wakes_for_what_arrives_after() {
+        let mut io =
+            TokioIo::register(UdpLink::bind("127.0.0.1:0".parse().unwrap()).unwrap()).unwrap();
+        let to = io.get_ref().local_addr().unwrap();
+        let drains = io.get_ref().short_recv_drains();
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut queued = false;
+        for round in 0..6 {
+            if !queued {
+                peer.send_to(b"x", to).unwrap();
+            }
+            let inject = round % 2 == 0;
+            let wait = poll_fn(|cx| {
+                io.poll_io_drain(
+                    cx,
+                    Interest::Read,
+                    |link| {
+                        let n = recv4(link)?;
+                        if inject {
+                            peer.send_to(b"y", to)?;
+                        }
+                        Ok(n)
+                    },
+                    |&n| drains && n < 4,
+                )
+            });
+            let got = tokio::time::timeout(std::time::Duration::from_secs(10), wait)
+                .await
+                .expect("a datagram that arrived after the drain was never reported")
+                .unwrap();
+            assert_eq!(got, 1, "round {round}");
+            queued = inject;
+        }
     }
 }

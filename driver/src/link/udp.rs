@@ -77,6 +77,8 @@ pub struct Udp<R: Runtime> {
     mtu: usize,
     recv_buf: Vec<u8>,
     received: Vec<Received>,
+    /// Routes learned from a batch, kept between batches for its storage.
+    learn: Vec<(SocketAddr, SocketAddr)>,
 }
 
 impl<R: Runtime> std::fmt::Debug for Udp<R> {
@@ -132,6 +134,7 @@ impl<R: Runtime> Udp<R> {
                 };
                 slots
             ],
+            learn: Vec::new(),
         })
     }
 
@@ -202,16 +205,25 @@ impl<R: Runtime> PacketLink for Udp<R> {
         cx: &mut Context<'_>,
         deliver: &mut dyn FnMut(Incoming<'_>),
     ) -> Poll<io::Result<usize>> {
+        // A batch that came back short emptied the socket (where the
+        // kernel's batched receive says so): the reactor is told, and the
+        // next turn waits for its next event rather than making a receive
+        // that would only return `EAGAIN`.
+        let drains = self.io.get_ref().short_recv_drains();
         loop {
-            let mut bufs: Vec<IoSliceMut<'_>> = self
-                .recv_buf
-                .chunks_mut(RECV_SLOT)
-                .map(IoSliceMut::new)
-                .collect();
+            // The buffers' descriptors on the stack: nothing allocated per
+            // receive.
+            let mut chunks = self.recv_buf.chunks_mut(RECV_SLOT);
+            let mut bufs: [IoSliceMut<'_>; RECV_BATCH] =
+                std::array::from_fn(|_| IoSliceMut::new(chunks.next().unwrap_or_default()));
+            let slots = self.received.len().min(RECV_BATCH);
             let received = &mut self.received;
-            let got = match self.io.poll_io(cx, Interest::Read, |link| {
-                link.try_recv(&mut bufs, received)
-            }) {
+            let got = match self.io.poll_io_drain(
+                cx,
+                Interest::Read,
+                |link| link.try_recv(&mut bufs[..slots], received),
+                |&got| drains && got < slots,
+            ) {
                 Poll::Ready(Ok(n)) => n,
                 Poll::Ready(Err(e)) => {
                     // ICMP errors from earlier sends (ECONNREFUSED) and the
@@ -224,12 +236,12 @@ impl<R: Runtime> PacketLink for Udp<R> {
                 }
                 Poll::Pending => return Poll::Pending,
             };
-            drop(bufs);
             let delivered = split_datagrams(
                 &self.received[..got],
                 &self.recv_buf,
                 self.local.ip(),
                 &self.routes,
+                &mut self.learn,
                 deliver,
             );
             return Poll::Ready(Ok(delivered));
@@ -270,10 +282,11 @@ fn split_datagrams(
     bufs: &[u8],
     local_ip: IpAddr,
     routes: &UdpRoutes,
+    learn: &mut Vec<(SocketAddr, SocketAddr)>,
     deliver: &mut dyn FnMut(Incoming<'_>),
 ) -> usize {
     let mut delivered = 0;
-    let mut learn = Vec::new();
+    learn.clear();
     for (r, slot) in received.iter().zip(bufs.chunks(RECV_SLOT)) {
         let dst = match r.dst_ip {
             Some(ip) if !ip.is_unspecified() => ip,
@@ -297,7 +310,7 @@ fn split_datagrams(
     }
     if !learn.is_empty() {
         let mut map = routes.0.lock().unwrap_or_else(|e| e.into_inner());
-        for (tcp, udp) in learn {
+        for &(tcp, udp) in learn.iter() {
             if map.get(&tcp) != Some(&udp) {
                 if map.len() >= MAX_ROUTES {
                     map.clear();
@@ -397,6 +410,7 @@ mod tests {
             &bufs,
             "127.0.0.9".parse().unwrap(),
             &routes,
+            &mut Vec::new(),
             &mut |p| {
                 let Incoming::Segment { addrs, segment } = p else {
                     panic!("not a segment")
