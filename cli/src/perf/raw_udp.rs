@@ -22,6 +22,11 @@ pub fn server(addr: SocketAddr, once: bool) -> io::Result<()> {
     let link = UdpLink::bind(addr)?;
     let _ = link.set_buffer_sizes(4 << 20, 8 << 20);
     link.socket().set_nonblocking(false)?;
+    // A blocking batched receive waits until its whole batch is full; the
+    // timeout makes it return what it has, so the datagrams left after a
+    // blast, and the `END` behind them, are read without waiting for more.
+    link.socket()
+        .set_read_timeout(Some(Duration::from_millis(5)))?;
     eprintln!("synack perf: raw UDP on {}", link.local_addr()?);
     let slot = 65_536;
     let mut storage = vec![0u8; slot * RECV_BATCH];
@@ -39,7 +44,16 @@ pub fn server(addr: SocketAddr, once: bool) -> io::Result<()> {
         let mut bufs: Vec<IoSliceMut<'_>> = storage.chunks_mut(slot).map(IoSliceMut::new).collect();
         let n = match link.try_recv(&mut bufs, &mut meta) {
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted
+                        | io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
             Err(e) => return Err(e),
         };
         drop(bufs);
