@@ -158,10 +158,9 @@ impl AutoTuner {
         capacity: usize,
         max: usize,
     ) -> Option<usize> {
-        // Measured over at least a timestamp tick: round trips shorter
-        // than that (loopback) read as zero from millisecond timestamps,
-        // and an interval that short measures single reads, not a rate
-        // (Linux counts a zero receive-RTT sample as one tick too).
+        // Measured over at least 1 ms: over loopback's round trips (tens
+        // of microseconds) an interval measures single reads, not a rate
+        // (Linux likewise counts a receive-RTT sample as one tick at least).
         let rtt = rtt?.max(MIN_TUNING_INTERVAL);
         let Some(start) = self.measure_start else {
             self.measure_start = Some(now);
