@@ -6,6 +6,6 @@
 //!   table).
 //! - The `quinn-perf` binary (cargo feature `quinn`): a QUIC server and
 //!   client with the modes and JSON of `synack perf`, for
-//!   `scripts/bench-compare.sh`.
+//!   `scripts/bench-compare.py`.
 
 pub mod inmem;

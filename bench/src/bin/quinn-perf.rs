@@ -1,5 +1,5 @@
 //! `quinn-perf`: `synack perf`'s bulk and request/response modes over QUIC
-//! (quinn, rustls with ring), as a baseline for scripts/bench-compare.sh.
+//! (quinn, rustls with ring), as a baseline for scripts/bench-compare.py.
 //!
 //! ```text
 //! quinn-perf server ADDR
