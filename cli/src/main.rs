@@ -46,11 +46,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // Output piped into a reader that stops early (`synack sim --all |
-    // head`) ends the process quietly, as other command-line tools do,
-    // instead of a panic in the next `println!`. Sockets are unaffected:
-    // Rust's socket writes pass MSG_NOSIGNAL.
-    sigpipe::reset();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // Help and version go to stdout as clap prints them.
