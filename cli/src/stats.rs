@@ -4,6 +4,7 @@
 //! reason), printed to standard output every `--stats-interval` and once on
 //! exit, one object per line.
 
+use crate::out::outln;
 use std::time::Duration;
 
 use clap::Args;
@@ -61,7 +62,7 @@ fn print_line(kind: &str, mut value: Value) {
     if let Value::Object(map) = &mut value {
         map.insert("report".into(), json!(kind));
     }
-    println!("{value}");
+    outln!("{value}");
 }
 
 /// The endpoint's counters and every connection's.
