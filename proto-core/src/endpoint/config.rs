@@ -72,12 +72,23 @@ pub struct EndpointConfig {
     /// IPv4 TTL and IPv6 hop limit of packets from
     /// [`Endpoint::poll_transmit_ip`](super::Endpoint::poll_transmit_ip).
     pub ip_ttl: u8,
+    /// Most due timers one [`Endpoint::handle_timeout`] call runs. The
+    /// rest stay queued in deadline order and
+    /// [`Endpoint::poll_timeout`] reports them due, so the host's next
+    /// turn goes on with them: no timer is lost or reordered, and no
+    /// single call's time grows with the number of connections (a
+    /// million TIME-WAIT entries expiring at once would otherwise be one
+    /// call of most of a second).
+    ///
+    /// [`Endpoint::handle_timeout`]: super::Endpoint::handle_timeout
+    /// [`Endpoint::poll_timeout`]: super::Endpoint::poll_timeout
+    pub timers_per_call: usize,
 }
 
 impl EndpointConfig {
     /// Defaults around `secret`: 65 536 connections, no memory limit,
     /// SYN backlog 256, accept backlog 1024, ports 32768–60999, cookies
-    /// when full, 1000 resets per second, TTL 64.
+    /// when full, 1000 resets per second, TTL 64, 1024 timers per call.
     pub fn new(secret: [u8; 16]) -> EndpointConfig {
         EndpointConfig {
             conn: Config::default(),
@@ -90,6 +101,7 @@ impl EndpointConfig {
             syn_cookies: SynCookieMode::WhenFull,
             rst_rate_limit_per_sec: 1000,
             ip_ttl: 64,
+            timers_per_call: 1024,
         }
     }
 
@@ -106,6 +118,9 @@ impl EndpointConfig {
         }
         if self.accept_backlog == 0 {
             return Err(EndpointConfigError::BadLimit("accept_backlog"));
+        }
+        if self.timers_per_call == 0 {
+            return Err(EndpointConfigError::BadLimit("timers_per_call"));
         }
         Ok(())
     }

@@ -36,13 +36,19 @@ impl Endpoint {
         self.next_timer().map(|(at, _)| at)
     }
 
-    /// Runs every timer due at `now`: O(log n) per due timer.
+    /// Runs the timers due at `now`, earliest first, at most
+    /// [`EndpointConfig::timers_per_call`](super::EndpointConfig::timers_per_call)
+    /// of them: O(log n) per due timer. Timers left over are still due, so
+    /// [`Endpoint::poll_timeout`] returns a time not after `now` until
+    /// they have run.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.settle();
         // Take the due entries first, so a connection whose next deadline
         // is already due runs once per call, never in a loop.
         let mut due = Vec::new();
-        while let Some((at, owner)) = self.next_timer() {
+        while due.len() < self.config.timers_per_call
+            && let Some((at, owner)) = self.next_timer()
+        {
             if at > now {
                 break;
             }

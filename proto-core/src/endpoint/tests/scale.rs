@@ -96,3 +96,45 @@ fn a_due_timer_costs_one_pop_and_one_push() {
     assert_eq!(ep.timers.ops() - ops, 2 * 99);
     assert_eq!(drain(&mut ep, first), 100, "the SYNs are sent again");
 }
+
+/// With `timers_per_call` set, one call runs at most that many due timers,
+/// earliest first; the rest stay due (`poll_timeout` says so), and calls
+/// until it no longer does run every one of them once.
+#[test]
+fn handle_timeout_runs_at_most_its_budget_and_loses_nothing() {
+    const BUDGET: usize = 7;
+    let mut cfg = config(1);
+    cfg.timers_per_call = BUDGET;
+    let mut ep = Endpoint::new(cfg).unwrap();
+    let t0 = Instant::from_secs(1);
+    let remote = SocketAddr::new(SERVER_V4, 80);
+    let mut ports = Vec::new();
+    for i in 0..N as u64 {
+        let now = t0 + Duration::from_micros(i);
+        let h = ep.connect(CLIENT_V4, remote, now).unwrap();
+        ports.push(ep.connection(h).unwrap().tuple().local.port());
+        assert_eq!(drain(&mut ep, now), 1);
+    }
+    // Every SYN's first retransmission timeout has passed; the second
+    // (backed off) has not.
+    let now = t0 + Duration::from_millis(1500);
+    let mut buf = [0u8; 1500];
+    let mut resent = Vec::new();
+    let mut calls = 0;
+    while ep.poll_timeout().is_some_and(|at| at <= now) {
+        ep.handle_timeout(now);
+        calls += 1;
+        let before = resent.len();
+        while let Some(t) = ep.poll_transmit(now, &mut buf) {
+            resent.push(t.tuple.local.port());
+        }
+        assert!(
+            resent.len() - before <= BUDGET,
+            "call {calls} ran more than its budget"
+        );
+        assert!(calls <= N, "handle_timeout made no progress");
+    }
+    assert_eq!(calls, N.div_ceil(BUDGET));
+    // Each connection's SYN once, in deadline (= connect) order.
+    assert_eq!(resent, ports);
+}
