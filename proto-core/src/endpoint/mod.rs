@@ -52,6 +52,7 @@
 mod config;
 mod input;
 mod output;
+pub use output::IDLE_VISITS_PER_CALL;
 mod ports;
 mod reply;
 mod slab;
@@ -181,6 +182,11 @@ pub struct Endpoint {
     timers: TimerHeap,
     /// Connections that may have something to send, in turn order.
     ready: VecDeque<Key>,
+    /// Set when a `poll_transmit` call stopped looking through `ready`
+    /// after [`output::IDLE_VISITS_PER_CALL`] connections with nothing to
+    /// send: the time of that call, which `poll_timeout` reports so the
+    /// host comes back for the rest.
+    ready_unvisited_since: Option<Instant>,
     /// Held connections that may have events.
     events: VecDeque<Key>,
     /// Connections the application had `&mut` access to, to look at again
@@ -236,6 +242,7 @@ impl Endpoint {
             by_local: BTreeMap::new(),
             timers: TimerHeap::default(),
             ready: VecDeque::new(),
+            ready_unvisited_since: None,
             events: VecDeque::new(),
             touched: Vec::new(),
             replies: VecDeque::new(),

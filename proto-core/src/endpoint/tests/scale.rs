@@ -3,7 +3,7 @@
 
 use std::vec::Vec;
 
-use super::super::{ConnEntry, Endpoint, timers::Owner};
+use super::super::{ConnEntry, Endpoint, IDLE_VISITS_PER_CALL, timers::Owner};
 use super::harness::*;
 use crate::conn::{Connection, Keepalive};
 use crate::time::{Duration, Instant};
@@ -137,4 +137,64 @@ fn handle_timeout_runs_at_most_its_budget_and_loses_nothing() {
     assert_eq!(calls, N.div_ceil(BUDGET));
     // Each connection's SYN once, in deadline (= connect) order.
     assert_eq!(resent, ports);
+}
+
+/// Connections queued as maybe having something to send, with nothing to
+/// send: one `poll_transmit` looks at no more than
+/// `IDLE_VISITS_PER_CALL` of them, says so through `poll_timeout`, and the
+/// calls that follow reach the one connection that has data.
+#[test]
+fn poll_transmit_looks_at_a_bounded_number_of_idle_connections() {
+    let n = if cfg!(miri) {
+        2 * IDLE_VISITS_PER_CALL + 3
+    } else {
+        3 * IDLE_VISITS_PER_CALL + 10
+    };
+    let mut server = config(2);
+    server.syn_backlog = n;
+    server.accept_backlog = n;
+    let mut net = EndpointPair::new(config(1), server);
+    let addr = SocketAddr::new(SERVER_V4, 80);
+    let l = net.server.listen(addr).unwrap();
+    let clients: Vec<_> = (0..n)
+        .map(|_| net.client.connect(CLIENT_V4, addr, net.now).unwrap())
+        .collect();
+    let mut accepted = 0;
+    assert!(net.run_until(Duration::from_secs(10), |net| {
+        while net.server.accept(l).is_some() {
+            accepted += 1;
+        }
+        accepted == n
+    }));
+    net.run_for(Duration::from_secs(1));
+    // Every client connection is looked at again; only the first has data.
+    // The endpoint settles them last touched first, so it is queued last.
+    for &h in &clients {
+        net.client.connection_mut(h).unwrap();
+    }
+    let last = clients[0];
+    net.client
+        .connection_mut(last)
+        .unwrap()
+        .write(b"x")
+        .unwrap();
+    let want = net.client.connection(last).unwrap().tuple();
+    let now = net.now;
+    let mut buf = [0u8; 1500];
+    let mut calls = 0;
+    let sent = loop {
+        calls += 1;
+        if let Some(t) = net.client.poll_transmit(now, &mut buf) {
+            break t;
+        }
+        assert!(
+            net.client.poll_timeout().is_some_and(|at| at <= now),
+            "a call that stopped early must say there is more to do now"
+        );
+        assert!(calls <= n, "no progress");
+    };
+    assert_eq!(sent.tuple, want);
+    assert_eq!(calls, (n - 1) / IDLE_VISITS_PER_CALL + 1);
+    assert!(net.client.poll_transmit(now, &mut buf).is_none());
+    assert!(net.client.poll_timeout().is_none_or(|at| at > now));
 }
