@@ -96,6 +96,7 @@ pub fn endpoint_json(s: &EndpointStats) -> Value {
         time_wait,
         time_wait_overflow,
         buffer_memory,
+        table_memory,
     } = *s;
     json!({
         "drops": drops_json(&drops, DropSite::Endpoint),
@@ -111,6 +112,7 @@ pub fn endpoint_json(s: &EndpointStats) -> Value {
         "time_wait": time_wait,
         "time_wait_overflow": time_wait_overflow,
         "buffer_memory": buffer_memory,
+        "table_memory": table_memory,
     })
 }
 

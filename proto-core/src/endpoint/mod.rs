@@ -81,7 +81,7 @@ use ports::PortAllocator;
 use reply::{RateLimiter, Reply};
 use slab::{Key, Slab};
 use time_wait::TimeWait;
-use timers::{Owner, TimerHeap};
+use timers::{Owner, TimerHeap, shrink_queue};
 
 /// Who holds a connection and how far its life has got, in one value so
 /// that no impossible combination (a half-open connection handed to the
@@ -554,6 +554,7 @@ impl Endpoint {
                 return Some((ConnectionHandle(key), event));
             }
             self.events.pop_front();
+            shrink_queue(&mut self.events);
             e.evented = false;
             if e.stage == Stage::TimeWait(None) {
                 if e.conn.recv_queue_len() > 0 {
@@ -578,6 +579,9 @@ impl Endpoint {
             connections: self.conns.len(),
             time_wait: self.time_wait.len(),
             buffer_memory: self.memory,
+            table_memory: self.conns.allocated_bytes()
+                + self.time_wait.allocated_bytes()
+                + self.timers.allocated_bytes(),
             ..self.stats
         }
     }

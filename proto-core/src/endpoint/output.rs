@@ -5,7 +5,7 @@
 use alloc::vec::Vec;
 
 use super::time_wait::TimeWait;
-use super::timers::Owner;
+use super::timers::{Owner, shrink_queue};
 use super::{Endpoint, Stage, slab::Key, timer_is_live};
 use crate::conn::{State, Transmit};
 use crate::time::Instant;
@@ -15,6 +15,9 @@ use crate::wire::{IP_PROTOCOL_TCP, IpAddrPair, IpRepr, Ipv4Repr, Ipv6Repr};
 /// with nothing to send: at roughly a microsecond each (a connection's state
 /// is rarely in cache), a quarter of a millisecond at most.
 pub const IDLE_VISITS_PER_CALL: usize = 256;
+
+/// Most stale timer entries one call drops (each an O(log n) heap pop).
+const STALE_DROPS_PER_CALL: usize = 4096;
 
 impl Endpoint {
     /// Writes the next TCP segment to send into `buf` and says where it
@@ -45,7 +48,8 @@ impl Endpoint {
     /// every connection and TIME-WAIT entry.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         self.settle();
-        let timer = self.next_timer().map(|(at, _)| at);
+        let mut drops = STALE_DROPS_PER_CALL;
+        let timer = self.next_timer(&mut drops).map(|(at, _)| at);
         match (timer, self.ready_unvisited_since) {
             (Some(t), Some(r)) => Some(t.min(r)),
             (t, r) => t.or(r),
@@ -62,12 +66,14 @@ impl Endpoint {
         // Take the due entries first, so a connection whose next deadline
         // is already due runs once per call, never in a loop.
         let mut due = Vec::new();
+        let mut drops = STALE_DROPS_PER_CALL;
         while due.len() < self.config.timers_per_call
-            && let Some((at, owner)) = self.next_timer()
+            && let Some((at, owner)) = self.next_timer(&mut drops)
         {
-            if at > now {
+            // Past the drops allowed, what is left waits for the next call.
+            let Some(owner) = owner.filter(|_| at <= now) else {
                 break;
-            }
+            };
             self.timers.pop();
             due.push(owner);
         }
@@ -85,13 +91,22 @@ impl Endpoint {
         }
     }
 
-    /// The earliest live heap entry, dropping stale ones on the way.
-    fn next_timer(&mut self) -> Option<(Instant, Owner)> {
+    /// The earliest live heap entry, dropping stale ones on the way, at
+    /// most `drops` of them (counted down). Past that it gives the next
+    /// entry's time with no owner: an early wake-up, whose
+    /// `handle_timeout` goes on dropping. Entries go stale as deadlines
+    /// move and owners leave; after a million connections closed, one
+    /// call dropping them all would take most of a second.
+    fn next_timer(&mut self, drops: &mut usize) -> Option<(Instant, Option<Owner>)> {
         loop {
             let (at, owner) = self.timers.peek()?;
             if timer_is_live(&self.conns, &self.time_wait, at, owner) {
-                return Some((at, owner));
+                return Some((at, Some(owner)));
             }
+            if *drops == 0 {
+                return Some((at, None));
+            }
+            *drops -= 1;
             self.timers.pop();
         }
     }
@@ -174,6 +189,7 @@ impl Endpoint {
                 }
             }
         }
+        shrink_queue(&mut self.ready);
         None
     }
 

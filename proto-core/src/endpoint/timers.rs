@@ -33,6 +33,17 @@ const SWEEP_STEP: usize = 8;
 
 type Entry = Reverse<(Instant, Owner)>;
 
+/// Capacity the heap keeps however empty it gets, and the queues of the
+/// endpoint too ([`shrink_queue`]).
+pub(crate) const MIN_KEPT_CAPACITY: usize = 4096;
+
+/// Gives back an empty queue's memory once it is large.
+pub(crate) fn shrink_queue<T>(queue: &mut alloc::collections::VecDeque<T>) {
+    if queue.is_empty() && queue.capacity() > MIN_KEPT_CAPACITY {
+        *queue = alloc::collections::VecDeque::new();
+    }
+}
+
 /// The heap. Validity is decided by the caller, which knows the owners.
 #[derive(Debug, Default)]
 pub(crate) struct TimerHeap {
@@ -59,13 +70,18 @@ impl TimerHeap {
         top.map(|Reverse(e)| *e)
     }
 
-    /// Removes the entry [`TimerHeap::peek`] shows.
+    /// Removes the entry [`TimerHeap::peek`] shows. A heap down to a
+    /// quarter of its capacity gives half of it back.
     pub fn pop(&mut self) {
         self.ops += 1;
         if self.sweeping_first() {
             self.sweeping.pop();
         } else {
             self.heap.pop();
+            let capacity = self.heap.capacity();
+            if capacity > MIN_KEPT_CAPACITY && self.heap.len() < capacity / 4 {
+                self.heap.shrink_to(capacity / 2);
+            }
         }
     }
 
@@ -77,6 +93,11 @@ impl TimerHeap {
             (None, swept) => swept.is_some(),
             (Some(_), None) => false,
         }
+    }
+
+    /// Bytes of the heaps' capacity.
+    pub fn allocated_bytes(&self) -> usize {
+        (self.heap.capacity() + self.sweeping.capacity()) * core::mem::size_of::<Entry>()
     }
 
     /// Entries held, stale ones included.

@@ -198,3 +198,50 @@ fn poll_transmit_looks_at_a_bounded_number_of_idle_connections() {
     assert!(net.client.poll_transmit(now, &mut buf).is_none());
     assert!(net.client.poll_timeout().is_none_or(|at| at > now));
 }
+
+/// Once every connection has closed and left TIME-WAIT, the tables give
+/// their memory back (one spare chunk of slots kept), as
+/// `EndpointStats::table_memory` shows.
+#[test]
+fn memory_is_given_back_when_connections_go() {
+    let n = if cfg!(miri) { 100 } else { 5000 };
+    let mut server = config(2);
+    server.syn_backlog = n;
+    server.accept_backlog = n;
+    let mut net = EndpointPair::new(config(1), server);
+    let addr = SocketAddr::new(SERVER_V4, 80);
+    let l = net.server.listen(addr).unwrap();
+    let clients: Vec<_> = (0..n)
+        .map(|_| net.client.connect(CLIENT_V4, addr, net.now).unwrap())
+        .collect();
+    let mut servers = Vec::new();
+    assert!(net.run_until(Duration::from_secs(10), |net| {
+        while let Some(h) = net.server.accept(l) {
+            servers.push(h);
+        }
+        servers.len() == n
+    }));
+    let peak = net.client.stats().table_memory;
+    assert!(peak >= n * size_of::<Connection>(), "{peak}");
+    let now = net.now;
+    for &h in &clients {
+        net.client.release(h, now).unwrap();
+    }
+    net.run_for(Duration::from_secs(1));
+    for &h in &servers {
+        net.server.release(h, net.now).unwrap();
+    }
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(net.client.stats().time_wait, n);
+    // Past 2·MSL.
+    net.run_for(Duration::from_secs(121));
+    for ep in [&net.client, &net.server] {
+        let s = ep.stats();
+        assert_eq!((s.connections, s.time_wait), (0, 0));
+        assert!(
+            s.table_memory * 4 <= peak.max(1),
+            "{} bytes kept of {peak}",
+            s.table_memory
+        );
+    }
+}
