@@ -42,9 +42,14 @@ pub struct EndpointConfig {
     /// host.
     pub secret: [u8; 16],
     /// Most connections at once (half-open ones, and ended ones the
-    /// application has not released, included). TIME-WAIT entries, which
-    /// are much smaller, are bounded by this number too.
+    /// application has not released, included). TIME-WAIT entries have
+    /// their own limit, [`EndpointConfig::max_time_wait`].
     pub max_connections: usize,
+    /// Most entries in the TIME-WAIT table (each about a hundred bytes
+    /// with its map and timer entries; Linux's `tcp_max_tw_buckets` plays
+    /// this part). A connection that reaches TIME-WAIT with the table full
+    /// is counted in `EndpointStats::time_wait_overflow`.
+    pub max_time_wait: usize,
     /// New connections are refused while the buffers of all connections
     /// hold this many bytes or more. Existing connections are not cut off:
     /// each may still grow to its configured buffer sizes.
@@ -86,7 +91,8 @@ pub struct EndpointConfig {
 }
 
 impl EndpointConfig {
-    /// Defaults around `secret`: 65 536 connections, no memory limit,
+    /// Defaults around `secret`: 65 536 connections, 262 144 TIME-WAIT
+    /// entries, no memory limit,
     /// SYN backlog 256, accept backlog 1024, ports 32768–60999, cookies
     /// when full, 1000 resets per second, TTL 64, 1024 timers per call.
     pub fn new(secret: [u8; 16]) -> EndpointConfig {
@@ -94,6 +100,7 @@ impl EndpointConfig {
             conn: Config::default(),
             secret,
             max_connections: 65_536,
+            max_time_wait: 262_144,
             max_buffer_memory: usize::MAX,
             syn_backlog: 256,
             accept_backlog: 1024,
@@ -115,6 +122,9 @@ impl EndpointConfig {
         // Slots are indexed by u32.
         if self.max_connections == 0 || self.max_connections > u32::MAX as usize / 2 {
             return Err(EndpointConfigError::BadLimit("max_connections"));
+        }
+        if self.max_time_wait == 0 || self.max_time_wait > u32::MAX as usize / 2 {
+            return Err(EndpointConfigError::BadLimit("max_time_wait"));
         }
         if self.accept_backlog == 0 {
             return Err(EndpointConfigError::BadLimit("accept_backlog"));

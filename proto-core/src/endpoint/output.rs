@@ -247,7 +247,7 @@ impl Endpoint {
             e.stage = stage;
         }
         self.by_tuple.remove(&tuple);
-        if self.time_wait.len() < self.config.max_connections {
+        if self.time_wait.len() < self.config.max_time_wait {
             let entry = TimeWait::new(tuple, snapshot);
             let tw = self.time_wait.insert(entry);
             self.by_tuple.insert(tuple, Owner::TimeWait(tw));
