@@ -95,6 +95,7 @@ pub fn endpoint_json(s: &EndpointStats) -> Value {
         half_open,
         time_wait,
         time_wait_overflow,
+        time_wait_reused,
         buffer_memory,
         table_memory,
     } = *s;
@@ -111,6 +112,7 @@ pub fn endpoint_json(s: &EndpointStats) -> Value {
         "half_open": half_open,
         "time_wait": time_wait,
         "time_wait_overflow": time_wait_overflow,
+        "time_wait_reused": time_wait_reused,
         "buffer_memory": buffer_memory,
         "table_memory": table_memory,
     })

@@ -50,6 +50,13 @@ pub struct EndpointConfig {
     /// this part). A connection that reaches TIME-WAIT with the table full
     /// is counted in `EndpointStats::time_wait_overflow`.
     pub max_time_wait: usize,
+    /// Lets [`Endpoint::connect`](super::Endpoint::connect) take a tuple
+    /// held by one of this endpoint's own TIME-WAIT entries when both
+    /// incarnations use timestamps and nothing has arrived for the entry
+    /// for a second (as Linux's `tcp_tw_reuse`; RFC 6191's timestamp rule
+    /// makes it safe). Without it, churn from one address to one server
+    /// stops at the ephemeral range per 2·MSL. On by default.
+    pub reuse_time_wait: bool,
     /// New connections are refused while the buffers of all connections
     /// hold this many bytes or more. Existing connections are not cut off:
     /// each may still grow to its configured buffer sizes.
@@ -92,7 +99,7 @@ pub struct EndpointConfig {
 
 impl EndpointConfig {
     /// Defaults around `secret`: 65 536 connections, 262 144 TIME-WAIT
-    /// entries, no memory limit,
+    /// entries (reused by `connect`), no memory limit,
     /// SYN backlog 256, accept backlog 1024, ports 32768–60999, cookies
     /// when full, 1000 resets per second, TTL 64, 1024 timers per call.
     pub fn new(secret: [u8; 16]) -> EndpointConfig {
@@ -101,6 +108,7 @@ impl EndpointConfig {
             secret,
             max_connections: 65_536,
             max_time_wait: 262_144,
+            reuse_time_wait: true,
             max_buffer_memory: usize::MAX,
             syn_backlog: 256,
             accept_backlog: 1024,

@@ -74,6 +74,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use crate::conn::{Config, Connection, Event};
 use crate::isn::IsnGenerator;
 use crate::keyed_hash::{Domain, KeyedHash};
+use crate::seq::SeqNumber;
 use crate::syncookie::SynCookies;
 use crate::time::Instant;
 use crate::tuple::FourTuple;
@@ -410,18 +411,34 @@ impl Endpoint {
         self.settle();
         check_addresses(SocketAddr::new(local_ip, 1), remote)?;
         self.admit()?;
-        let (by_tuple, by_local) = (&self.by_tuple, &self.by_local);
+        let timestamps = config.as_ref().unwrap_or(&self.config.conn).timestamps;
+        let may_reuse = self.config.reuse_time_wait && timestamps;
+        let (by_tuple, by_local, time_wait) = (&self.by_tuple, &self.by_local, &self.time_wait);
+        let two_msl = self.config.conn.msl.saturating_mul(2);
         let port = self
             .ports
             .pick(local_ip, remote, |port| {
                 let local = SocketAddr::new(local_ip, port);
-                by_tuple.contains_key(&FourTuple::new(local, remote))
-                    || by_local.contains_key(&local)
-                    || by_local.contains_key(&wildcard(local))
+                let taken = match by_tuple.get(&FourTuple::new(local, remote)) {
+                    None => false,
+                    Some(Owner::TimeWait(key)) if may_reuse => !time_wait
+                        .get(*key)
+                        .is_some_and(|e| e.reusable_by_connect(now, two_msl)),
+                    Some(_) => true,
+                };
+                taken || by_local.contains_key(&local) || by_local.contains_key(&wildcard(local))
             })
             .ok_or(EndpointError::NoEphemeralPorts)?;
         let tuple = FourTuple::new(SocketAddr::new(local_ip, port), remote);
-        self.open(tuple, now, config.as_ref())
+        // A TIME-WAIT entry of ours on the tuple gives way: the new
+        // incarnation starts above anything the old one sent.
+        let mut iss_floor = None;
+        if let Some(&Owner::TimeWait(key)) = self.by_tuple.get(&tuple) {
+            iss_floor = self.time_wait.get(key).map(TimeWait::reopen_iss);
+            self.remove_time_wait(key);
+            self.stats.time_wait_reused += 1;
+        }
+        self.open(tuple, now, config.as_ref(), iss_floor)
     }
 
     /// Like [`Endpoint::connect`], from a chosen local port. Fails with
@@ -440,16 +457,24 @@ impl Endpoint {
         if self.by_tuple.contains_key(&tuple) {
             return Err(EndpointError::AddressInUse);
         }
-        self.open(tuple, now, None)
+        self.open(tuple, now, None, None)
     }
 
+    /// Creates the connection for `connect*`, its initial sequence number
+    /// above `iss_floor` when given.
     fn open(
         &mut self,
         tuple: FourTuple,
         now: Instant,
         config: Option<&Config>,
+        iss_floor: Option<SeqNumber>,
     ) -> Result<ConnectionHandle, EndpointError> {
-        let iss = self.isn.generate(&tuple, now);
+        let mut iss = self.isn.generate(&tuple, now);
+        if let Some(floor) = iss_floor
+            && iss <= floor
+        {
+            iss = floor;
+        }
         let config = config.unwrap_or(&self.config.conn);
         let mut conn = Connection::connect(config, tuple, iss, now)
             .map_err(|_| EndpointError::InvalidAddress)?;

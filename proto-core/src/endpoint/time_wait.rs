@@ -7,7 +7,11 @@
 
 use crate::conn::TimeWaitSnapshot;
 use crate::seq::SeqNumber;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
+
+/// How long a TIME-WAIT entry has had nothing arrive before a connection
+/// of ours may take its tuple (Linux: one second).
+const REUSE_AFTER: Duration = Duration::from_secs(1);
 use crate::tuple::FourTuple;
 use crate::wire::{TcpFlags, TcpRepr};
 
@@ -89,6 +93,19 @@ impl TimeWait {
         TimeWaitAction::Ack { fin: false }
     }
 
+    /// May a connection of our own take this entry's tuple (Linux's
+    /// `tcp_tw_reuse`)? Only when the old incarnation used timestamps
+    /// and nothing has arrived for it for a second: the new one's
+    /// timestamps are then above anything the peer saw from the old (our
+    /// clock per tuple only goes forward), so the peer's PAWS check
+    /// (RFC 7323 §5) refuses the old incarnation's segments, and RFC 6191
+    /// lets a SYN with a higher timestamp start the new one. `two_msl` is
+    /// the entry's full lifetime, from which the last arrival is known.
+    pub fn reusable_by_connect(&self, now: Instant, two_msl: Duration) -> bool {
+        let last_arrival = self.expiry - two_msl;
+        self.timestamps.is_some() && now >= last_arrival + REUSE_AFTER
+    }
+
     /// RFC 6191 §2: may a SYN with `seq` (and TSval `ts`, when the new
     /// connection would use timestamps) start a new incarnation?
     // RFC 9293 §3.6.1 (MAY-2, SHLD-4): reopening TIME-WAIT by sequence
@@ -109,8 +126,9 @@ impl TimeWait {
         }
     }
 
-    /// The ISS for a connection that reopens this tuple: beyond anything
-    /// the old incarnation sent (RFC 9293 §3.4.1), as Linux picks it.
+    /// The ISS for a connection that reopens this tuple, by a peer's SYN or
+    /// by our own `connect`: beyond anything the old incarnation sent (RFC
+    /// 9293 §3.4.1), as Linux picks it.
     pub fn reopen_iss(&self) -> SeqNumber {
         self.snd_nxt + 65535u32 + 2u32
     }

@@ -113,6 +113,9 @@ pub struct EndpointStats {
     /// Connections that entered TIME-WAIT when the table was full, and so
     /// were dropped without an entry.
     pub time_wait_overflow: u64,
+    /// TIME-WAIT entries that gave their tuple to a new connection of ours
+    /// ([`EndpointConfig::reuse_time_wait`](super::EndpointConfig::reuse_time_wait)).
+    pub time_wait_reused: u64,
     /// Bytes allocated by all connections' buffers.
     pub buffer_memory: usize,
     /// Bytes the endpoint's own tables hold: the connection and TIME-WAIT

@@ -690,3 +690,81 @@ fn a_reset_connection_stays_until_released() {
     net.server.release(s, net.now).unwrap();
     assert!(net.server.connection(s).is_none());
 }
+
+/// The client closed first and holds the only port of its range in
+/// TIME-WAIT; returns the net, the listener and the old incarnation's
+/// SND.NXT.
+fn client_in_time_wait(timestamps: bool, reuse: bool) -> (EndpointPair, ListenerId, SeqNumber) {
+    let mut client = config(1);
+    client.conn.timestamps = timestamps;
+    client.ephemeral_ports = (40000, 40000);
+    client.reuse_time_wait = reuse;
+    let mut net = EndpointPair::new(client, config(2));
+    let l = net.server.listen(server_addr()).unwrap();
+    let (c, s) = net.connect(CLIENT_V4, server_addr(), l);
+    net.close(false, c);
+    assert!(net.wait_for(true, s, Event::PeerClosed, Duration::from_secs(5)));
+    net.close(true, s);
+    assert!(
+        net.run_until(Duration::from_secs(5), |n| n.client.stats().time_wait == 1
+            && n.saw(true, s, Event::Closed(CloseReason::Normal)))
+    );
+    let (_, entry) = net.client.time_wait.iter().next().unwrap();
+    let snd_nxt = entry.snd_nxt;
+    (net, l, snd_nxt)
+}
+
+/// `connect` takes the tuple of its own TIME-WAIT entry once nothing has
+/// arrived for it for a second, with timestamps on both incarnations (as
+/// Linux's `tcp_tw_reuse`): the new ISS is a window above the old SND.NXT
+/// and the server, whose side is closed, accepts it.
+#[test]
+fn connect_reuses_its_own_time_wait_tuple_after_a_second() {
+    let (mut net, l, old_snd_nxt) = client_in_time_wait(true, true);
+    // Within the second the only port is taken.
+    assert_eq!(
+        net.client.connect(CLIENT_V4, server_addr(), net.now),
+        Err(EndpointError::NoEphemeralPorts)
+    );
+    net.run_for(Duration::from_secs(1));
+    let c2 = net
+        .client
+        .connect(CLIENT_V4, server_addr(), net.now)
+        .unwrap();
+    let s = net.client.stats();
+    assert_eq!((s.time_wait, s.time_wait_reused), (0, 1));
+    assert_eq!(
+        net.client.connection(c2).unwrap().local_addr().port(),
+        40000
+    );
+    let mut buf = [0u8; 1500];
+    let syn = net.client.poll_transmit(net.now, &mut buf).unwrap();
+    let addrs = syn.tuple.outgoing_addrs().unwrap();
+    let seg =
+        TcpRepr::parse_bytes(&buf[..syn.len], &addrs, crate::wire::ChecksumMode::Full).unwrap();
+    assert!(seg.flags.contains(TcpFlags::SYN));
+    assert!(
+        seg.seq >= old_snd_nxt + 65537u32,
+        "ISS {:?} not above {:?}",
+        seg.seq,
+        old_snd_nxt
+    );
+    net.server.handle_segment(net.now, &addrs, &buf[..syn.len]);
+    assert!(net.run_until(Duration::from_secs(5), |n| { n.server.accept(l).is_some() }));
+}
+
+/// Without timestamps on the old incarnation, or with reuse turned off,
+/// the TIME-WAIT entry keeps its tuple for its whole 2·MSL.
+#[test]
+fn time_wait_is_not_reused_without_timestamps_or_when_turned_off() {
+    for (timestamps, reuse) in [(false, true), (true, false)] {
+        let (mut net, _, _) = client_in_time_wait(timestamps, reuse);
+        net.run_for(Duration::from_secs(2));
+        assert_eq!(
+            net.client.connect(CLIENT_V4, server_addr(), net.now),
+            Err(EndpointError::NoEphemeralPorts),
+            "timestamps {timestamps}, reuse {reuse}"
+        );
+        assert_eq!(net.client.stats().time_wait_reused, 0);
+    }
+}
