@@ -220,6 +220,25 @@ mod tests {
     }
 
     #[test]
+    fn a_send_quantum_sets_the_burst() {
+        let t0 = Instant::from_secs(1);
+        let mut p = Pacer::new(t0);
+        // BBR's quantum of 3 segments replaces the 10-segment minimum.
+        p.set_rate(t0, 1_000_000, 1000, Some(3000));
+        for _ in 0..3 {
+            assert_eq!(p.release_time(t0, 1000), None);
+            p.on_sent(t0, 1000);
+        }
+        assert_eq!(
+            p.release_time(t0, 1000),
+            Some(t0 + Duration::from_millis(1))
+        );
+        // Never below one segment.
+        p.set_rate(t0, 1_000_000, 1000, Some(10));
+        assert_eq!(p.burst, 1000);
+    }
+
+    #[test]
     fn idle_time_refills_only_up_to_the_burst() {
         let t0 = Instant::from_secs(1);
         let mut p = Pacer::new(t0);

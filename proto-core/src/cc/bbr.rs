@@ -179,11 +179,17 @@ pub struct Bbr {
     bw_latest: u64,
     inflight_latest: usize,
     loss_round_delivered: u64,
+    /// Where the loss round that just ended began (bytes delivered).
+    last_round_began: u64,
     loss_round_start: bool,
     /// Bytes lost and delivered in the current loss round.
     lost_in_round: usize,
     delivered_in_round: usize,
     loss_events_in_round: u32,
+    /// The last loss round lost more than `BBRLossThresh` of its data,
+    /// and in how many loss events.
+    last_round_congested: bool,
+    last_round_loss_events: u32,
 
     // Round counting.
     delivered: u64,
@@ -203,6 +209,8 @@ pub struct Bbr {
     bw_probe_wait: Duration,
     rounds_since_bw_probe: u64,
     bw_probe_samples: bool,
+    /// Bytes delivered when ProbeBW Up began.
+    probe_up_began: u64,
     bw_probe_up_rounds: u32,
     bw_probe_up_acks: usize,
     probe_up_cnt: usize,
@@ -252,10 +260,13 @@ impl Bbr {
             bw_latest: 0,
             inflight_latest: 0,
             loss_round_delivered: 0,
+            last_round_began: 0,
             loss_round_start: false,
             lost_in_round: 0,
             delivered_in_round: 0,
             loss_events_in_round: 0,
+            last_round_congested: false,
+            last_round_loss_events: 0,
             delivered: 0,
             next_round_delivered: 0,
             round_count: 0,
@@ -269,6 +280,7 @@ impl Bbr {
             bw_probe_wait: Duration::from_secs(2),
             rounds_since_bw_probe: 0,
             bw_probe_samples: false,
+            probe_up_began: 0,
             bw_probe_up_rounds: 0,
             bw_probe_up_acks: 0,
             probe_up_cnt: usize::MAX,
@@ -396,6 +408,7 @@ impl Bbr {
             .inflight_latest
             .max(usize::try_from(rs.delivered).unwrap_or(usize::MAX));
         if rs.newly_acked > 0 && rs.prior_delivered >= self.loss_round_delivered {
+            self.last_round_began = self.loss_round_delivered;
             self.loss_round_delivered = self.delivered;
             self.loss_round_start = true;
         }
@@ -431,13 +444,15 @@ impl Bbr {
         if !self.loss_round_start {
             return;
         }
+        self.last_round_congested = self.congestion_in_round();
+        self.last_round_loss_events = self.loss_events_in_round;
         self.adapt_lower_bounds_from_congestion();
         self.lost_in_round = 0;
         self.delivered_in_round = 0;
         self.loss_events_in_round = 0;
     }
 
-    /// The round just ended lost more than `BBRLossThresh` (2 %) of what
+    /// The current loss round lost more than `BBRLossThresh` (2 %) of what
     /// it sent.
     ///
     /// The draft cuts the short-term bounds after any round with a loss.
@@ -460,7 +475,7 @@ impl Bbr {
     /// short-term bounds by β (but never below what the last round
     /// delivered).
     fn adapt_lower_bounds_from_congestion(&mut self) {
-        if self.state.is_probing_bw() || !self.congestion_in_round() {
+        if self.state.is_probing_bw() || !self.last_round_congested {
             return;
         }
         let bw_lo = self.bw_lo.unwrap_or(self.max_bw());
@@ -513,12 +528,19 @@ impl Bbr {
         self.extra_acked_filter.update(period, extra);
     }
 
-    /// `IsInflightTooHigh`: the flight this sample measures lost more
-    /// than 2 % of what was in flight when it left.
-    // ECN: the draft also calls a flight too high when the share of CE
-    // marks exceeds its threshold; that test belongs beside this one.
-    fn is_inflight_too_high(rs: &RateSample) -> bool {
-        rs.lost > rs.tx_in_flight as u64 * LOSS_THRESH_PERCENT / 100
+    /// `IsInflightTooHigh`, judged once per round: the round that just
+    /// ended lost more than 2 % of its data.
+    ///
+    /// The draft asks on every ACK whether the losses declared while the
+    /// acknowledged segment was in flight exceed 2 % of the flight. Those
+    /// windows overlap, one per ACK, so under random loss of 1 % (a mean
+    /// of a few segments per flight) some window nearly always crosses
+    /// 2 % by chance, and every probe would end at once and set
+    /// `inflight_hi` to the flight it started from. A whole round's loss
+    /// rate crosses the threshold by chance rarely; a queue that
+    /// overflows crosses it as surely.
+    fn is_inflight_too_high(&self) -> bool {
+        self.loss_round_start && self.last_round_congested
     }
 
     fn handle_inflight_too_high(&mut self, rs: &RateSample, now: Instant) {
@@ -533,8 +555,9 @@ impl Bbr {
     }
 
     fn check_inflight_too_high(&mut self, rs: &RateSample) -> bool {
-        if rs.newly_acked > 0 && Self::is_inflight_too_high(rs) {
-            if self.bw_probe_samples {
+        if self.is_inflight_too_high() {
+            // Only a round of data sent while probing up judges the probe.
+            if self.bw_probe_samples && self.last_round_began >= self.probe_up_began {
                 self.handle_inflight_too_high(rs, rs.now);
             }
             return true;
@@ -554,7 +577,9 @@ impl Bbr {
         if self.full_bw_now || !self.round_start || rs.is_app_limited {
             return;
         }
-        let Some(rate) = rs.delivery_rate else { return };
+        // The filtered maximum, as Linux uses: a single sample after a
+        // random loss can fall short and end Startup early.
+        let rate = self.max_bw();
         if rate as u128 * 100 >= self.full_bw as u128 * u128::from(FULL_BW_GROWTH_PERCENT) {
             self.full_bw_count = 0;
             self.full_bw = rate;
@@ -568,14 +593,14 @@ impl Bbr {
     }
 
     /// Startup also ends when a round in recovery lost too much.
-    fn check_startup_high_loss(&mut self, rs: &RateSample) {
+    fn check_startup_high_loss(&mut self) {
         if self.state != BbrState::Startup || self.filled_pipe {
             return;
         }
         if self.loss_round_start
             && self.in_recovery
-            && self.loss_events_in_round >= STARTUP_FULL_LOSS_COUNT
-            && Self::is_inflight_too_high(rs)
+            && self.last_round_loss_events >= STARTUP_FULL_LOSS_COUNT
+            && self.is_inflight_too_high()
         {
             let bdp = self.bdp_multiple(self.max_bw(), 100);
             self.inflight_hi = Some(bdp.max(self.inflight_latest).max(self.min_pipe_cwnd()));
@@ -583,8 +608,8 @@ impl Bbr {
         }
     }
 
-    fn check_startup_done(&mut self, rs: &RateSample) {
-        self.check_startup_high_loss(rs);
+    fn check_startup_done(&mut self) {
+        self.check_startup_high_loss();
         if self.state == BbrState::Startup && self.filled_pipe {
             self.enter_drain();
         }
@@ -633,11 +658,12 @@ impl Bbr {
         self.set_gains(100, DEFAULT_CWND_GAIN);
     }
 
-    fn start_probe_bw_up(&mut self, rs: &RateSample) {
+    fn start_probe_bw_up(&mut self) {
+        self.probe_up_began = self.delivered;
         self.ack_phase = AckPhase::ProbeStarting;
         self.start_round();
         self.reset_full_bw();
-        self.full_bw = rs.delivery_rate.unwrap_or(0);
+        self.full_bw = self.max_bw();
         self.state = BbrState::ProbeBwUp;
         self.set_gains(UP_PACING_GAIN, UP_CWND_GAIN);
         self.raise_inflight_hi_slope();
@@ -731,7 +757,7 @@ impl Bbr {
         if cwnd_limited && self.inflight_hi.is_some_and(|hi| self.cwnd >= hi) {
             // The bandwidth is held by inflight_hi, not the path.
             self.reset_full_bw();
-            self.full_bw = rs.delivery_rate.unwrap_or(0);
+            self.full_bw = self.max_bw();
             return false;
         }
         self.full_bw_now
@@ -758,7 +784,7 @@ impl Bbr {
             }
             BbrState::ProbeBwRefill if self.round_start => {
                 self.bw_probe_samples = true;
-                self.start_probe_bw_up(rs);
+                self.start_probe_bw_up();
             }
             BbrState::ProbeBwUp if self.is_time_to_go_down(rs) => {
                 self.start_probe_bw_down(now);
@@ -970,7 +996,7 @@ impl CongestionControl for Bbr {
         self.update_congestion_signals(rs);
         self.update_ack_aggregation(rs);
         self.check_full_bw_reached(rs);
-        self.check_startup_done(rs);
+        self.check_startup_done();
         self.check_drain_done(rs);
         self.update_probe_bw_cycle_phase(rs);
         self.update_min_rtt(rs);
@@ -986,10 +1012,18 @@ impl CongestionControl for Bbr {
     fn on_sent(&mut self, _now: Instant, _bytes: usize, _in_flight: usize) {}
 
     /// Fast recovery begins: packet conservation for a round, from the
-    /// data still in flight.
+    /// data still in flight. Not in Startup, whose own loss test (a round
+    /// with more than 2 % lost in six or more events) decides whether the
+    /// loss means the pipe is full: under random loss a recovery starts
+    /// nearly every round, and holding the window to what is in flight
+    /// each time would stall the exponential search, which then reads the
+    /// stall as a full pipe.
     fn on_congestion_event(&mut self, event: &CongestionEvent) {
         self.prior_cwnd = self.save_cwnd();
         self.in_recovery = true;
+        if self.state == BbrState::Startup {
+            return;
+        }
         self.packet_conservation = true;
         self.conservation_until = self.delivered.saturating_add(event.in_flight as u64);
         self.cwnd = event
@@ -1051,5 +1085,320 @@ impl CongestionControl for Bbr {
 
     fn governs_recovery(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cc::testutil::run_ops;
+    use std::vec::Vec;
+
+    const MSS: usize = 1_000;
+    /// 10 MB/s × 40 ms: a BDP of 400 kB.
+    const BW: u64 = 10_000_000;
+    const RTT: Duration = Duration::from_millis(40);
+    const BDP: usize = 400_000;
+    /// ACKs per round trip in the model.
+    const ACKS: u64 = 20;
+
+    /// A fluid model of one bottleneck: each round trip the sender puts
+    /// out what its window and pacing rate allow, the link delivers at
+    /// most `bw`, the excess waits in a queue that lengthens the RTT, and
+    /// `loss_per_mille` of what is delivered is lost instead.
+    struct Path {
+        bw: u64,
+        now: Instant,
+        delivered: u64,
+        queue: u64,
+        loss_per_mille: u64,
+        /// The RTT the path adds to queueing (changed to test ProbeRTT).
+        base_rtt: Duration,
+    }
+
+    impl Path {
+        fn new() -> Path {
+            Path {
+                bw: BW,
+                now: Instant::from_secs(1),
+                delivered: 0,
+                queue: 0,
+                loss_per_mille: 0,
+                base_rtt: RTT,
+            }
+        }
+
+        fn rtt(&self) -> Duration {
+            self.base_rtt + Duration::from_micros(self.queue * 1_000_000 / self.bw)
+        }
+
+        /// One round trip; returns the states seen on its ACKs.
+        fn round(&mut self, bbr: &mut Bbr) -> Vec<BbrState> {
+            let rtt = self.rtt();
+            let us = rtt.total_micros();
+            let pacing = bbr.pacing_rate(rtt).unwrap();
+            let by_rate = pacing * us / 1_000_000;
+            let sent = (bbr.window() as u64).min(by_rate);
+            let send_rate = sent * 1_000_000 / us;
+            // The queue grows by what arrives above the link rate.
+            let drained = self.bw * us / 1_000_000;
+            self.queue = (self.queue + sent).saturating_sub(drained);
+            let through = sent.min(drained);
+            let lost = through * self.loss_per_mille / 1_000;
+            let delivered = through - lost;
+            let rate = send_rate.min(self.bw) * (1_000 - self.loss_per_mille) / 1_000;
+            let round_start = self.delivered;
+            let mut states = Vec::new();
+            for _ in 0..ACKS {
+                self.now += Duration::from_micros(us / ACKS);
+                let acked = (delivered / ACKS) as usize;
+                self.delivered += acked as u64;
+                // New data replaces what is acknowledged: the flight
+                // stays at what the round sent.
+                let in_flight = sent as usize;
+                bbr.on_rate_sample(&RateSample {
+                    now: self.now,
+                    delivery_rate: Some(rate),
+                    interval: rtt,
+                    delivered,
+                    prior_delivered: round_start,
+                    total_delivered: self.delivered,
+                    newly_acked: acked,
+                    newly_lost: (lost / ACKS) as usize,
+                    lost,
+                    tx_in_flight: sent as usize,
+                    prior_in_flight: sent as usize,
+                    in_flight,
+                    rtt: Some(rtt),
+                    min_rtt: Some(self.base_rtt),
+                    is_app_limited: false,
+                });
+                states.push(bbr.state());
+            }
+            states
+        }
+
+        /// Rounds until `bbr` has been in `state` (at most `limit`), or
+        /// `None`.
+        fn until(&mut self, bbr: &mut Bbr, state: BbrState, limit: usize) -> Option<usize> {
+            (1..=limit).find(|_| self.round(bbr).contains(&state))
+        }
+
+        /// Rounds until `bbr` is in a ProbeBW state after an ACK.
+        fn until_probe_bw(&mut self, bbr: &mut Bbr, limit: usize) -> Option<usize> {
+            (1..=limit).find(|_| self.round(bbr).last().is_some_and(|s| s.is_probe_bw()))
+        }
+    }
+
+    fn started() -> (Path, Bbr) {
+        let mut path = Path::new();
+        let mut bbr = Bbr::new(MSS);
+        path.until_probe_bw(&mut bbr, 40).expect("startup ends");
+        (path, bbr)
+    }
+
+    fn near(a: u64, b: u64, percent: u64) -> bool {
+        a.abs_diff(b) * 100 <= b * percent
+    }
+
+    #[test]
+    fn startup_finds_the_bandwidth_then_exits_on_a_plateau() {
+        let mut path = Path::new();
+        let mut bbr = Bbr::new(MSS);
+        assert_eq!(bbr.state(), BbrState::Startup);
+        assert!(bbr.in_slow_start());
+        // The window doubles each round until the link is full...
+        let mut rounds = 0;
+        while bbr.max_bw() < BW * 9 / 10 {
+            assert_eq!(path.round(&mut bbr).last(), Some(&BbrState::Startup));
+            rounds += 1;
+            assert!(rounds < 20, "no growth");
+        }
+        // ...and three more rounds without 25 % growth end Startup.
+        let plateau = path.until(&mut bbr, BbrState::Drain, 10).unwrap();
+        assert!((2..=4).contains(&plateau), "{plateau} rounds of plateau");
+        assert!(near(bbr.max_bw(), BW, 2), "bw {}", bbr.max_bw());
+        assert_eq!(bbr.min_rtt(), Some(RTT));
+        assert!(!bbr.in_slow_start());
+    }
+
+    #[test]
+    fn drain_paces_below_the_bandwidth_until_the_queue_is_gone() {
+        let mut path = Path::new();
+        let mut bbr = Bbr::new(MSS);
+        path.until(&mut bbr, BbrState::Drain, 30).unwrap();
+        // Startup's 2.77 × overshoot left a queue; Drain paces at 0.35 ×
+        // the estimate (less the 1 % margin) until it is gone.
+        assert!(path.queue > BDP as u64 / 2, "queue {}", path.queue);
+        assert_eq!(bbr.state(), BbrState::Drain);
+        assert_eq!(
+            bbr.pacing_rate(RTT),
+            Some(bbr.bandwidth() * 35 * 99 / 10_000)
+        );
+        let rounds = path.until_probe_bw(&mut bbr, 10).unwrap();
+        assert!(rounds <= 3, "{rounds} rounds of Drain");
+        path.round(&mut bbr);
+        assert_eq!(path.queue, 0);
+        assert_eq!(bbr.state(), BbrState::ProbeBwCruise);
+    }
+
+    #[test]
+    fn probe_bw_cycles_down_cruise_refill_up() {
+        let (mut path, mut bbr) = started();
+        let mut seen = Vec::new();
+        // Two cycles fit in 8 s (each waits 2–3 s or 63 rounds).
+        for _ in 0..200 {
+            for s in path.round(&mut bbr) {
+                if seen.last() != Some(&s) {
+                    seen.push(s);
+                }
+            }
+        }
+        let cycle = [
+            BbrState::ProbeBwCruise,
+            BbrState::ProbeBwRefill,
+            BbrState::ProbeBwUp,
+            BbrState::ProbeBwDown,
+        ];
+        let cycles = seen.windows(4).filter(|w| *w == cycle).count();
+        assert!(cycles >= 2, "{seen:?}");
+        // The estimate holds steady through the probes.
+        assert!(near(bbr.bandwidth(), BW, 2), "bw {}", bbr.bandwidth());
+        // Up paces at 1.25 × the estimate (less the 1 % margin).
+        let mut path2 = Path::new();
+        let mut bbr2 = Bbr::new(MSS);
+        path2.until(&mut bbr2, BbrState::ProbeBwUp, 200).unwrap();
+        let rate = bbr2.pacing_rate(RTT).unwrap();
+        assert!(
+            near(rate, bbr2.bandwidth() * 125 * 99 / 10_000, 1),
+            "{rate}"
+        );
+    }
+
+    #[test]
+    fn probe_rtt_after_five_seconds_without_a_lower_rtt() {
+        let (mut path, mut bbr) = started();
+        let start = path.now;
+        path.until(&mut bbr, BbrState::ProbeRtt, 400).unwrap();
+        let waited = path.now.saturating_duration_since(start);
+        assert!(
+            waited >= Duration::from_secs(4) && waited <= Duration::from_secs(6),
+            "ProbeRTT after {waited:?}"
+        );
+        // The window drops to half a BDP for at least 200 ms and a round.
+        let entered = path.now;
+        let mut rounds = 0;
+        assert!(bbr.window() <= BDP / 2 + 4 * MSS, "cwnd {}", bbr.window());
+        while path.round(&mut bbr).last() == Some(&BbrState::ProbeRtt) {
+            assert!(bbr.window() <= BDP / 2 + 4 * MSS, "cwnd {}", bbr.window());
+            rounds += 1;
+            assert!(rounds < 20);
+        }
+        assert!(path.now.saturating_duration_since(entered) >= Duration::from_millis(200));
+        assert!(bbr.state().is_probe_bw());
+        // A lower RTT seen in time puts the next ProbeRTT off.
+        path.base_rtt = Duration::from_millis(30);
+        let probes: usize = (0..100)
+            .map(|_| {
+                path.round(&mut bbr)
+                    .iter()
+                    .filter(|s| **s == BbrState::ProbeRtt)
+                    .count()
+            })
+            .sum();
+        assert_eq!(probes, 0, "ProbeRTT within 4 s of a new minimum");
+        assert_eq!(bbr.min_rtt(), Some(Duration::from_millis(30)));
+    }
+
+    #[test]
+    fn loss_above_the_threshold_bounds_inflight() {
+        let (mut path, mut bbr) = started();
+        assert_eq!(bbr.inflight_hi(), None);
+        // 1 % random loss: below BBRLossThresh, no bound and no cut.
+        path.loss_per_mille = 10;
+        for _ in 0..200 {
+            path.round(&mut bbr);
+        }
+        assert_eq!((bbr.inflight_hi(), bbr.inflight_lo()), (None, None));
+        assert!(near(bbr.bandwidth(), BW * 99 / 100, 3));
+        // 5 %: a probe that meets it sets inflight_hi and goes down.
+        path.loss_per_mille = 50;
+        path.until(&mut bbr, BbrState::ProbeBwUp, 200).unwrap();
+        let states = (0..10)
+            .flat_map(|_| path.round(&mut bbr))
+            .collect::<Vec<_>>();
+        let hi = bbr.inflight_hi().expect("inflight_hi set");
+        assert!(hi <= 2 * BDP, "inflight_hi {hi}");
+        assert!(states.contains(&BbrState::ProbeBwDown), "{states:?}");
+        // Outside probing, each congested round cuts the short-term
+        // bounds by β at most.
+        let before = bbr.window();
+        path.until(&mut bbr, BbrState::ProbeBwCruise, 50).unwrap();
+        for _ in 0..3 {
+            path.round(&mut bbr);
+        }
+        let lo = bbr.inflight_lo().expect("inflight_lo set");
+        assert!(lo < before, "inflight_lo {lo} not below {before}");
+        assert!(bbr.window() <= lo);
+    }
+
+    #[test]
+    fn recovery_conserves_then_restores_the_window() {
+        let (_, mut bbr) = started();
+        let before = bbr.window();
+        bbr.on_congestion_event(&CongestionEvent {
+            now: Instant::from_secs(9),
+            in_flight: before / 2,
+        });
+        assert_eq!(bbr.window(), before / 2 + MSS);
+        bbr.on_recovery_end(Instant::from_secs(10));
+        assert_eq!(bbr.window(), before);
+        bbr.on_rto(Instant::from_secs(11), before);
+        assert_eq!(bbr.window(), MSS);
+        bbr.on_spurious_congestion(Instant::from_secs(12));
+        assert_eq!(bbr.window(), before);
+        assert!(bbr.governs_recovery());
+        assert_eq!(bbr.ssthresh(), usize::MAX);
+    }
+
+    #[test]
+    fn arbitrary_events_keep_the_window_in_bounds() {
+        fn prop(ops: Vec<(u8, u32, u32)>, samples: Vec<(u32, u32, u16, bool)>) -> bool {
+            let mut bbr = Bbr::new(MSS);
+            if !run_ops(&mut bbr, |b| b.mss, &ops) {
+                return false;
+            }
+            let mut now = Instant::from_secs(1);
+            let mut delivered = 0u64;
+            for (a, b, c, app) in samples {
+                now += Duration::from_micros(u64::from(b % 100_000));
+                delivered += u64::from(a % 100_000);
+                bbr.on_rate_sample(&RateSample {
+                    now,
+                    delivery_rate: (c % 3 != 0).then_some(u64::from(a) * u64::from(c)),
+                    interval: Duration::from_micros(u64::from(b)),
+                    delivered: u64::from(a),
+                    prior_delivered: delivered.saturating_sub(u64::from(b)),
+                    total_delivered: delivered,
+                    newly_acked: (a % 100_000) as usize,
+                    newly_lost: (b % 5_000) as usize,
+                    lost: u64::from(c),
+                    tx_in_flight: b as usize,
+                    prior_in_flight: a as usize,
+                    in_flight: (a / 2) as usize,
+                    rtt: (c % 5 != 0).then_some(Duration::from_micros(u64::from(b % 1_000_000))),
+                    min_rtt: Some(Duration::from_micros(u64::from(c))),
+                    is_app_limited: app,
+                });
+                let w = bbr.window();
+                if w < bbr.mss || w > MAX_WINDOW || bbr.pacing_rate(RTT) == Some(0) {
+                    return false;
+                }
+            }
+            true
+        }
+        quickcheck::QuickCheck::new()
+            .tests(300)
+            .quickcheck(prop as fn(Vec<(u8, u32, u32)>, Vec<(u32, u32, u16, bool)>) -> bool);
     }
 }
