@@ -74,6 +74,16 @@ const EXTRA_ACKED_MAX: Duration = Duration::from_millis(100);
 /// The Reno-coexistence bound on rounds between bandwidth probes.
 const MAX_RENO_ROUNDS: u64 = 63;
 
+/// `p` percent (at most 100) of `v`, without overflow.
+fn percent_u64(v: u64, p: u64) -> u64 {
+    (u128::from(v) * u128::from(p.min(100)) / 100) as u64
+}
+
+/// `p` percent (at most 100) of `v` bytes, without overflow.
+fn percent(v: usize, p: u64) -> usize {
+    percent_u64(v as u64, p) as usize
+}
+
 /// BBR's states (ProbeBW in its four phases).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BbrState {
@@ -376,7 +386,7 @@ impl Bbr {
     /// `BBRInflightWithHeadroom`: `inflight_hi` less 15 % for others.
     fn inflight_with_headroom(&self) -> Option<usize> {
         let hi = self.inflight_hi?;
-        let headroom = (hi as u64 * HEADROOM_PERCENT / 100).max(self.mss as u64) as usize;
+        let headroom = percent(hi, HEADROOM_PERCENT).max(self.mss);
         Some(hi.saturating_sub(headroom).max(self.min_pipe_cwnd()))
     }
 
@@ -467,7 +477,8 @@ impl Bbr {
     // is the same signal as a round with too much loss; it joins here.
     fn congestion_in_round(&self) -> bool {
         let sent = self.delivered_in_round.saturating_add(self.lost_in_round) as u64;
-        self.lost_in_round > 0 && self.lost_in_round as u64 * 100 > sent * LOSS_THRESH_PERCENT
+        self.lost_in_round > 0
+            && self.lost_in_round as u128 * 100 > u128::from(sent) * u128::from(LOSS_THRESH_PERCENT)
     }
 
     /// `BBRAdaptLowerBoundsFromCongestion`: a congested round (see
@@ -480,11 +491,8 @@ impl Bbr {
         }
         let bw_lo = self.bw_lo.unwrap_or(self.max_bw());
         let inflight_lo = self.inflight_lo.unwrap_or(self.cwnd);
-        self.bw_lo = Some(self.bw_latest.max(bw_lo * BETA_PERCENT / 100));
-        self.inflight_lo = Some(
-            self.inflight_latest
-                .max((inflight_lo as u64 * BETA_PERCENT / 100) as usize),
-        );
+        self.bw_lo = Some(self.bw_latest.max(percent_u64(bw_lo, BETA_PERCENT)));
+        self.inflight_lo = Some(self.inflight_latest.max(percent(inflight_lo, BETA_PERCENT)));
     }
 
     fn reset_lower_bounds(&mut self) {
@@ -546,7 +554,7 @@ impl Bbr {
     fn handle_inflight_too_high(&mut self, rs: &RateSample, now: Instant) {
         self.bw_probe_samples = false;
         if !rs.is_app_limited {
-            let floor = (self.target_inflight() as u64 * BETA_PERCENT / 100) as usize;
+            let floor = percent(self.target_inflight(), BETA_PERCENT);
             self.inflight_hi = Some(rs.tx_in_flight.max(floor).max(self.min_pipe_cwnd()));
         }
         if self.state == BbrState::ProbeBwUp {
@@ -1340,6 +1348,21 @@ mod tests {
         let lo = bbr.inflight_lo().expect("inflight_lo set");
         assert!(lo < before, "inflight_lo {lo} not below {before}");
         assert!(bbr.window() <= lo);
+    }
+
+    /// Found by the `congestion` fuzz target: the β cut of a huge
+    /// short-term bound overflowed.
+    #[test]
+    fn the_loss_cut_of_huge_bounds_does_not_overflow() {
+        let mut bbr = Bbr::new(MSS);
+        bbr.state = BbrState::ProbeBwCruise;
+        bbr.last_round_congested = true;
+        bbr.bw_lo = Some(u64::MAX);
+        bbr.inflight_lo = Some(usize::MAX);
+        bbr.adapt_lower_bounds_from_congestion();
+        assert_eq!(bbr.bw_lo, Some(percent_u64(u64::MAX, 70)));
+        assert_eq!(bbr.inflight_lo, Some(percent(usize::MAX, 70)));
+        assert!(bbr.bw_lo.unwrap() > u64::MAX / 2);
     }
 
     #[test]
