@@ -23,10 +23,14 @@
 //! ProbeRTT starts when the minimum RTT of the last 5 s was not seen
 //! again (`PROBE_RTT_INTERVAL`); the minimum RTT itself is the lowest of
 //! the last 10 s (`MIN_RTT_FILTER`). Loss shapes two kinds of bounds:
-//! `inflight_hi` (set when a round's loss rate exceeds 2 %, raised while
-//! probing up without such loss) and the short-term `bw_lo` /
-//! `inflight_lo` (cut by β = 0.7 on each round with loss outside the
-//! probing states, reset when probing starts).
+//! `inflight_hi` (set when a round of probing up loses more than 2 %,
+//! raised while probing up without such loss) and the short-term `bw_lo` /
+//! `inflight_lo` (cut by β = 0.7 after each round outside the probing
+//! states that lost more than 2 %, reset when probing starts). The draft
+//! judges loss per ACK and cuts the short-term bounds after any loss;
+//! judging whole rounds against the threshold is where synack departs
+//! from it, so that random loss does not wear the estimate down (see
+//! [`Bbr::congestion_in_round`] and [`Bbr::is_inflight_too_high`]).
 //!
 //! The model runs on [`CongestionControl::on_rate_sample`], once per ACK;
 //! the window is BBR's own during fast recovery too
@@ -1016,8 +1020,6 @@ impl CongestionControl for Bbr {
         self.set_send_quantum();
         self.set_cwnd(rs);
     }
-
-    fn on_sent(&mut self, _now: Instant, _bytes: usize, _in_flight: usize) {}
 
     /// Fast recovery begins: packet conservation for a round, from the
     /// data still in flight. Not in Startup, whose own loss test (a round
