@@ -23,8 +23,9 @@ pub fn parse_cc(s: &str) -> Result<CcAlgorithm, String> {
     match s.to_ascii_lowercase().as_str() {
         "newreno" | "reno" => Ok(CcAlgorithm::NewReno),
         "cubic" => Ok(CcAlgorithm::Cubic),
+        "bbr" => Ok(CcAlgorithm::Bbr),
         _ => Err(format!(
-            "unknown congestion controller {s} (newreno or cubic)"
+            "unknown congestion controller {s} (newreno, cubic or bbr)"
         )),
     }
 }
@@ -168,7 +169,7 @@ pub struct StackArgs {
     /// and kernel paths of `synack perf`: tokio only).
     #[arg(long, value_enum, default_value_t = Runtime::Tokio)]
     pub runtime: Runtime,
-    /// Congestion controller: newreno or cubic.
+    /// Congestion controller: newreno, cubic or bbr.
     #[arg(long, default_value = "newreno", value_parser = parse_cc)]
     pub cc: CcAlgorithm,
     /// Loss on this side's link, both directions (e.g. 1% or 0.01).
@@ -442,6 +443,7 @@ mod tests {
     #[test]
     fn parsers_take_what_the_help_promises() {
         assert_eq!(parse_cc("cubic"), Ok(CcAlgorithm::Cubic));
+        assert_eq!(parse_cc("BBR"), Ok(CcAlgorithm::Bbr));
         assert_eq!(parse_mtu("auto"), Ok(Mtu::Auto));
         assert_eq!(parse_mtu("9000"), Ok(Mtu::Bytes(9000)));
         assert!(parse_mtu("67").is_err() && parse_mtu("65536").is_err());

@@ -236,3 +236,14 @@ fn bad_arguments_are_refused_with_a_reason() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("loss"));
 }
+
+#[test]
+fn demo_with_bbr_delivers_everything() {
+    let out = synack()
+        .args(["demo", "--bytes", "1MiB", "--cc", "bbr", "--json"])
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    assert_eq!(v["data_intact"], true);
+    assert_eq!(v["cc"], "bbr");
+}

@@ -68,7 +68,7 @@ fn bad_values_are_one_line_errors_naming_the_flag() {
         (&["sim", "--burst-loss", "1%"], "--burst-loss"),
         (&["sim", "--queue", "0"], "--queue"),
         (&["sim", "--flows", "0"], "--flows"),
-        (&["sim", "--cc", "bbr"], "--cc"),
+        (&["sim", "--cc", "vegas"], "--cc"),
         (&["sim", "--aqm", "red"], "--aqm"),
         (&["sim", "--scenario", "nope"], "--scenario"),
         (&["sim", "--mtu", "20"], "--mtu"),
@@ -245,4 +245,16 @@ fn plots_are_drawn_as_png_and_svg() {
     let out = synack(&["sim", "--bytes", "10KB", "--plot", "/nonexistent/x.gif"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--plot"));
+}
+
+#[test]
+fn bbr_is_selectable() {
+    let out = synack(&[
+        "sim", "--rate", "20mbit", "--rtt", "10ms", "--bytes", "1MB", "--cc", "bbr", "--json",
+    ]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["flows"][0];
+    assert_eq!(f["cc"], "bbr");
+    assert_eq!(f["bytes_delivered"], 1_000_000);
 }

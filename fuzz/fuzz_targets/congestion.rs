@@ -1,26 +1,32 @@
 //! The machines behind the connection's sending decisions, each fed an
 //! arbitrary sequence of events:
-//! - every built-in congestion controller, through the `CongestionControl`
-//!   trait only (so it keeps working as the controllers change);
+//! - every built-in congestion controller (NewReno, CUBIC, BBR), through
+//!   the `CongestionControl` trait only (so it keeps working as the
+//!   controllers change), rate samples included;
 //! - the RFC 6298 RTT estimator;
-//! - the loss recovery machine (scoreboard, RACK-TLP, PRR, F-RTO), driven
-//!   by a model sender that keeps its inputs as consistent as a connection
-//!   would (ACKs within `[SND.UNA, SND.MAX]`, SACK blocks anywhere).
+//! - the loss recovery machine (scoreboard, RACK-TLP, PRR, F-RTO, the
+//!   delivery-rate sampler), driven by a model sender that keeps its
+//!   inputs as consistent as a connection would (ACKs within
+//!   `[SND.UNA, SND.MAX]`, SACK blocks anywhere), with every rate sample
+//!   it produces checked on its way to the controller.
 //!
 //! Asserted: no panic and no arithmetic overflow (fuzz builds have
 //! overflow checks on); the congestion window within
 //! `[MSS, u32::MAX]`; the RTO within `[min_rto, max_rto]`, doubling on a
 //! timeout up to the cap; SRTT within the range of the samples; the minimum
 //! RTT no larger than the latest sample; the scoreboard's cached counts
-//! equal to its segments and never more in flight than was sent.
+//! equal to its segments and never more in flight than was sent; rate
+//! samples whose delivered total grows by what each ACK delivered and
+//! whose rate is what their bytes and interval give.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use synack_core::cc::{AckInfo, CcAlgorithm, CongestionControl, CongestionEvent};
+use synack_core::cc::{AckInfo, CongestionControl, CongestionEvent, RateSample};
 use synack_core::internals::{AckInput, Recovery, RttConfig, RttEstimator};
 use synack_core::wire::SackBlock;
 use synack_core::{Duration, Instant, SeqNumber};
+use synack_fuzz::controller;
 
 /// The contract's limits on what a connection passes in: windows and
 /// flights up to 2^30 bytes (the largest scaled window), MSS up to 65535.
@@ -29,7 +35,7 @@ const MAX_BYTES: u32 = 1 << 30;
 #[derive(Arbitrary, Debug)]
 enum Input {
     Cc {
-        cubic: bool,
+        cc: u8,
         mss: u16,
         events: Vec<CcEvent>,
     },
@@ -43,7 +49,7 @@ enum Input {
     },
     Recovery {
         sack: bool,
-        cubic: bool,
+        cc: u8,
         mss: u16,
         isn: u32,
         events: Vec<RecEvent>,
@@ -78,6 +84,19 @@ enum CcEvent {
     SetMss(u16),
     Pacing {
         srtt_us: u64,
+    },
+    Rate {
+        rate: Option<u64>,
+        interval_us: u32,
+        delivered: u32,
+        prior_delivered: u32,
+        newly_acked: u32,
+        newly_lost: u32,
+        lost: u32,
+        tx_in_flight: u32,
+        in_flight: u32,
+        rtt_us: Option<u32>,
+        app_limited: bool,
     },
 }
 
@@ -128,13 +147,10 @@ fn check_cc(cc: &dyn CongestionControl, min_mss: usize) {
     let _ = cc.in_slow_start();
 }
 
-fn run_cc(cubic: bool, mss: u16, events: &[CcEvent]) {
-    let alg = if cubic {
-        CcAlgorithm::Cubic
-    } else {
-        CcAlgorithm::NewReno
-    };
+fn run_cc(choice: u8, mss: u16, events: &[CcEvent]) {
+    let alg = controller(choice);
     let mss = mss_of(mss);
+    let mut total_delivered = 0u64;
     let mut min_mss = mss;
     let mut cc = alg.build(mss);
     let mut now = Instant::from_secs(1);
@@ -208,6 +224,40 @@ fn run_cc(cubic: bool, mss: u16, events: &[CcEvent]) {
             }
             CcEvent::Pacing { srtt_us } => {
                 let _ = cc.pacing_rate(Duration::from_micros(srtt_us));
+                let _ = cc.send_quantum();
+            }
+            CcEvent::Rate {
+                rate,
+                interval_us,
+                delivered,
+                prior_delivered,
+                newly_acked,
+                newly_lost,
+                lost,
+                tx_in_flight,
+                in_flight,
+                rtt_us,
+                app_limited,
+            } => {
+                let newly_acked = (newly_acked % MAX_BYTES) as usize;
+                total_delivered += newly_acked as u64;
+                cc.on_rate_sample(&RateSample {
+                    now,
+                    delivery_rate: rate,
+                    interval: us(interval_us),
+                    delivered: u64::from(delivered).min(total_delivered),
+                    prior_delivered: u64::from(prior_delivered).min(total_delivered),
+                    total_delivered,
+                    newly_acked,
+                    newly_lost: (newly_lost % MAX_BYTES) as usize,
+                    lost: u64::from(lost),
+                    tx_in_flight: (tx_in_flight % MAX_BYTES) as usize,
+                    prior_in_flight: (in_flight % MAX_BYTES) as usize,
+                    in_flight: (in_flight % MAX_BYTES) as usize,
+                    rtt: rtt_us.map(us),
+                    min_rtt: rtt_us.map(us),
+                    is_app_limited: app_limited,
+                });
             }
         }
         check_cc(cc.as_ref(), min_mss);
@@ -317,14 +367,90 @@ impl Sender {
     }
 }
 
-fn run_recovery(sack: bool, cubic: bool, mss: u16, isn: u32, events: &[RecEvent]) {
+/// A controller that checks each rate sample the recovery machine gives
+/// it, then passes everything on.
+#[derive(Debug)]
+struct CheckedSamples {
+    inner: Box<dyn CongestionControl>,
+    last_total: u64,
+}
+
+impl CongestionControl for CheckedSamples {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn window(&self) -> usize {
+        self.inner.window()
+    }
+    fn ssthresh(&self) -> usize {
+        self.inner.ssthresh()
+    }
+    fn in_slow_start(&self) -> bool {
+        self.inner.in_slow_start()
+    }
+    fn on_sent(&mut self, now: Instant, bytes: usize, in_flight: usize) {
+        self.inner.on_sent(now, bytes, in_flight)
+    }
+    fn on_ack(&mut self, ack: &AckInfo) {
+        self.inner.on_ack(ack)
+    }
+    fn on_congestion_event(&mut self, event: &CongestionEvent) {
+        self.inner.on_congestion_event(event)
+    }
+    fn on_recovery_end(&mut self, now: Instant) {
+        self.inner.on_recovery_end(now)
+    }
+    fn on_rto(&mut self, now: Instant, in_flight: usize) {
+        self.inner.on_rto(now, in_flight)
+    }
+    fn on_spurious_congestion(&mut self, now: Instant) {
+        self.inner.on_spurious_congestion(now)
+    }
+    fn on_idle_restart(&mut self, now: Instant) {
+        self.inner.on_idle_restart(now)
+    }
+    fn on_mss_change(&mut self, mss: usize) {
+        self.inner.on_mss_change(mss)
+    }
+    fn pacing_rate(&self, srtt: Duration) -> Option<u64> {
+        self.inner.pacing_rate(srtt)
+    }
+    fn send_quantum(&self) -> Option<usize> {
+        self.inner.send_quantum()
+    }
+    fn governs_recovery(&self) -> bool {
+        self.inner.governs_recovery()
+    }
+    fn on_rate_sample(&mut self, rs: &RateSample) {
+        assert!(rs.newly_acked > 0 || rs.newly_lost > 0, "an empty sample");
+        assert!(rs.total_delivered >= self.last_total, "delivered went back");
+        assert_eq!(
+            rs.total_delivered - self.last_total,
+            rs.newly_acked as u64,
+            "newly acked is not the growth of the total"
+        );
+        assert!(rs.prior_delivered <= rs.total_delivered);
+        assert!(rs.delivered <= rs.total_delivered);
+        if let Some(rate) = rs.delivery_rate {
+            let micros = rs.interval.total_micros();
+            assert!(micros > 0, "a rate over no time");
+            let expected = u128::from(rs.delivered) * 1_000_000 / u128::from(micros);
+            assert_eq!(u128::from(rate), expected.min(u128::from(u64::MAX)));
+            if let Some(min) = rs.min_rtt {
+                assert!(rs.interval >= min, "an interval below the minimum RTT");
+            }
+        }
+        self.last_total = rs.total_delivered;
+        self.inner.on_rate_sample(rs)
+    }
+}
+
+fn run_recovery(sack: bool, choice: u8, mss: u16, isn: u32, events: &[RecEvent]) {
     let mss = mss_of(mss);
-    let alg = if cubic {
-        CcAlgorithm::Cubic
-    } else {
-        CcAlgorithm::NewReno
-    };
-    let mut cc = alg.build(mss);
+    let mut cc = Box::new(CheckedSamples {
+        inner: controller(choice).build(mss),
+        last_total: 0,
+    });
     let mut rec = Recovery::new(sack);
     let mut s = Sender {
         una: SeqNumber(isn),
@@ -437,7 +563,7 @@ fn run_recovery(sack: bool, cubic: bool, mss: u16, isn: u32, events: &[RecEvent]
 
 fuzz_target!(|input: Input| {
     match input {
-        Input::Cc { cubic, mss, events } => run_cc(cubic, mss, &events),
+        Input::Cc { cc, mss, events } => run_cc(cc, mss, &events),
         Input::Rtt {
             initial_rto_ms,
             min_rto_ms,
@@ -457,10 +583,10 @@ fuzz_target!(|input: Input| {
         ),
         Input::Recovery {
             sack,
-            cubic,
+            cc,
             mss,
             isn,
             events,
-        } => run_recovery(sack, cubic, mss, isn, &events),
+        } => run_recovery(sack, cc, mss, isn, &events),
     }
 });

@@ -135,8 +135,8 @@ pub struct Knobs {
     pub pacing: bool,
     /// F-RTO (RFC 5682).
     pub frto: bool,
-    /// CUBIC rather than NewReno.
-    pub cubic: bool,
+    /// The congestion controller: NewReno, CUBIC or BBR ([`controller`]).
+    pub cc: u8,
     /// Index into the target's buffer table.
     pub buffers: u8,
     /// Index into the target's MTU table.
@@ -156,12 +156,17 @@ impl Knobs {
         c.nagle = self.nagle;
         c.pacing = self.pacing;
         c.frto = self.frto;
-        c.congestion = if self.cubic {
-            CcAlgorithm::Cubic
-        } else {
-            CcAlgorithm::NewReno
-        };
+        c.congestion = controller(self.cc);
         c
+    }
+}
+
+/// A built-in congestion controller chosen by a fuzzed byte.
+pub fn controller(choice: u8) -> CcAlgorithm {
+    match choice % 3 {
+        0 => CcAlgorithm::NewReno,
+        1 => CcAlgorithm::Cubic,
+        _ => CcAlgorithm::Bbr,
     }
 }
 

@@ -92,18 +92,25 @@ impl Pacer {
         self.rate
     }
 
-    /// Sets the rate (0 turns pacing off) and the burst that goes with it.
-    pub fn set_rate(&mut self, now: Instant, rate: u64, mss: usize) {
+    /// Sets the rate (0 turns pacing off) and the burst that goes with it:
+    /// `quantum` bytes (at least one segment) when the controller sets a
+    /// send quantum, else about 2 ms at the rate.
+    pub fn set_rate(&mut self, now: Instant, rate: u64, mss: usize, quantum: Option<usize>) {
         self.refill(now);
         let mss = mss.max(1) as u64;
-        // rate × BURST_TIME in whole bytes, as one 64-bit division (this
-        // runs per segment; 128-bit division is a library call): exact
-        // as BURST_TIME divides a second.
-        let burst_bytes = rate / (1_000_000 / BURST_TIME.total_micros());
-        let burst = burst_bytes.clamp(
-            MIN_BURST_SEGMENTS.saturating_mul(mss),
-            MAX_BURST_SEGMENTS.saturating_mul(mss),
-        );
+        let burst = match quantum {
+            Some(q) => (q as u64).max(mss),
+            None => {
+                // rate × BURST_TIME in whole bytes, as one 64-bit division
+                // (this runs per segment; 128-bit division is a library
+                // call): exact as BURST_TIME divides a second.
+                let burst_bytes = rate / (1_000_000 / BURST_TIME.total_micros());
+                burst_bytes.clamp(
+                    MIN_BURST_SEGMENTS.saturating_mul(mss),
+                    MAX_BURST_SEGMENTS.saturating_mul(mss),
+                )
+            }
+        };
         if self.rate == 0 && rate > 0 {
             // Start with a full bucket: the first burst is not delayed.
             self.tokens = burst;
@@ -193,7 +200,7 @@ mod tests {
         let mut p = Pacer::new(t0);
         assert_eq!(p.release_time(t0, 1000), None, "no rate yet: no pacing");
         // 1 MB/s: the burst is max(2 ms · 1 MB/s = 2000, 10 segments).
-        p.set_rate(t0, 1_000_000, 1000);
+        p.set_rate(t0, 1_000_000, 1000, None);
         for _ in 0..10 {
             assert_eq!(p.release_time(t0, 1000), None);
             p.on_sent(t0, 1000);
@@ -213,10 +220,29 @@ mod tests {
     }
 
     #[test]
+    fn a_send_quantum_sets_the_burst() {
+        let t0 = Instant::from_secs(1);
+        let mut p = Pacer::new(t0);
+        // BBR's quantum of 3 segments replaces the 10-segment minimum.
+        p.set_rate(t0, 1_000_000, 1000, Some(3000));
+        for _ in 0..3 {
+            assert_eq!(p.release_time(t0, 1000), None);
+            p.on_sent(t0, 1000);
+        }
+        assert_eq!(
+            p.release_time(t0, 1000),
+            Some(t0 + Duration::from_millis(1))
+        );
+        // Never below one segment.
+        p.set_rate(t0, 1_000_000, 1000, Some(10));
+        assert_eq!(p.burst, 1000);
+    }
+
+    #[test]
     fn idle_time_refills_only_up_to_the_burst() {
         let t0 = Instant::from_secs(1);
         let mut p = Pacer::new(t0);
-        p.set_rate(t0, 1_000_000, 1000);
+        p.set_rate(t0, 1_000_000, 1000, None);
         p.on_sent(t0, 10_000);
         let later = t0 + Duration::from_secs(10);
         for _ in 0..10 {
@@ -230,7 +256,7 @@ mod tests {
     fn extreme_values_do_not_overflow() {
         let t0 = Instant::from_secs(1);
         let mut p = Pacer::new(t0);
-        p.set_rate(t0, u64::MAX, usize::MAX);
+        p.set_rate(t0, u64::MAX, usize::MAX, None);
         assert_eq!(p.release_time(Instant::MAX, usize::MAX), None);
         assert!(Pacer::rate_for(usize::MAX, Duration::ZERO, true) > 0);
     }

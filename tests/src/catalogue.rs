@@ -168,6 +168,47 @@ pub fn deep_buffer_flows(aqm: Aqm) -> SimConfig {
     cfg
 }
 
+/// 100 Mbit/s × 40 ms with a ten-BDP (5 MB, 400 ms) drop-tail queue and
+/// one greedy flow of `cc` for 30 s, with the whole receive window from
+/// the start (as [`deep_buffer`]).
+pub fn bbr_deep_buffer(cc: CcKind) -> SimConfig {
+    let mut cfg = base(u64::MAX);
+    cfg.flows[0].cc = cc;
+    cfg.duration = Duration::from_secs(30);
+    cfg.link.queue = QueueLimit::Bdp(10.0);
+    fit_buffers(&mut cfg);
+    for c in [&mut cfg.client, &mut cfg.server] {
+        c.recv_buffer = c.recv_buffer_max;
+    }
+    cfg
+}
+
+/// BBR keeps the ten-BDP queue short: a mean queueing delay at most a
+/// quarter of CUBIC's on the same path (run here), and the link at least
+/// 90 % busy.
+fn check_bbr_deep_buffer(r: &Report) -> Result<(), String> {
+    intact_prefix(r)?;
+    let s = &r.summary;
+    ensure(s.link_utilization >= 0.9, || {
+        format!("utilisation {:.3} below 0.9", s.link_utilization)
+    })?;
+    let cubic = crate::sim::run(bbr_deep_buffer(CcKind::Cubic)).map_err(|e| format!("{e:?}"))?;
+    let (bbr_q, cubic_q) = (s.queue_delay_ms_mean, cubic.summary.queue_delay_ms_mean);
+    ensure(bbr_q <= cubic_q / 4.0, || {
+        format!("mean queueing delay {bbr_q:.1} ms, CUBIC's {cubic_q:.1} ms: more than a quarter")
+    })
+}
+
+/// Each flow got at least `share` of the goodput of all.
+fn min_share(r: &Report, share: f64) -> Result<(), String> {
+    intact_prefix(r)?;
+    let g: Vec<f64> = r.summary.flows.iter().map(|f| f.goodput_bps).collect();
+    let total: f64 = g.iter().sum();
+    ensure(g.iter().all(|x| *x >= share * total), || {
+        format!("goodputs {g:?}")
+    })
+}
+
 fn flows(n: usize, bytes: u64) -> SimConfig {
     let mut cfg = base(bytes);
     cfg.flows = vec![FlowSpec::bulk(bytes); n];
@@ -759,14 +800,45 @@ static CATALOGUE: &[Scenario] = &[
             cfg.duration = Duration::from_secs(60);
             cfg
         },
+        check: |r| min_share(r, 0.2),
+    },
+    Scenario {
+        name: "bbr-random-loss",
+        about: "BBR for 60 s at 1 % random loss each way: goodput ≥ 80 Mbit/s (NewReno gets ~3)",
+        slow: true,
+        build: || {
+            let mut cfg = random_loss(0.01, u64::MAX);
+            cfg.flows[0].cc = CcKind::Bbr;
+            cfg.duration = Duration::from_secs(60);
+            cfg
+        },
         check: |r| {
             intact_prefix(r)?;
-            let g: Vec<f64> = r.summary.flows.iter().map(|f| f.goodput_bps).collect();
-            let total: f64 = g.iter().sum();
-            ensure(g.iter().all(|x| *x >= 0.2 * total), || {
-                format!("goodputs {g:?}")
+            let g = r.summary.flows[0].goodput_bps;
+            ensure(g >= 80e6, || {
+                format!("goodput {:.2} Mbit/s below 80", g / 1e6)
             })
         },
+    },
+    Scenario {
+        name: "bbr-deep-buffer",
+        about: "BBR for 30 s into a ten-BDP queue: mean queueing delay ≤ ¼ of CUBIC's there, utilisation ≥ 90 %",
+        slow: true,
+        build: || bbr_deep_buffer(CcKind::Bbr),
+        check: check_bbr_deep_buffer,
+    },
+    Scenario {
+        name: "bbr-vs-cubic",
+        about: "a BBR and a CUBIC flow share a one-BDP queue for 60 s: each gets at least 30 %",
+        slow: true,
+        build: || {
+            let mut cfg = flows(2, u64::MAX);
+            cfg.flows[0].cc = CcKind::Bbr;
+            cfg.flows[1].cc = CcKind::Cubic;
+            cfg.duration = Duration::from_secs(60);
+            cfg
+        },
+        check: |r| min_share(r, 0.3),
     },
     Scenario {
         name: "rtt-unfairness",

@@ -68,6 +68,8 @@ pub enum CcKind {
     Reno,
     /// CUBIC (RFC 9438).
     Cubic,
+    /// BBR (draft-ietf-ccwg-bbr).
+    Bbr,
 }
 
 impl CcKind {
@@ -76,6 +78,7 @@ impl CcKind {
         match self {
             CcKind::Reno => CcAlgorithm::NewReno,
             CcKind::Cubic => CcAlgorithm::Cubic,
+            CcKind::Bbr => CcAlgorithm::Bbr,
         }
     }
 
@@ -84,6 +87,7 @@ impl CcKind {
         match self {
             CcKind::Reno => "reno",
             CcKind::Cubic => "cubic",
+            CcKind::Bbr => "bbr",
         }
     }
 }

@@ -19,7 +19,10 @@ macro_rules! scenarios {
 
         #[test]
         fn every_scenario_has_a_test() {
-            let tested = [$($name,)* "long-fat-path", "host-batching"];
+            let tested = [
+                $($name,)* "long-fat-path", "host-batching",
+                "bbr-random-loss", "bbr-deep-buffer", "bbr-vs-cubic",
+            ];
             for s in catalogue() {
                 assert!(tested.contains(&s.name), "{} has no test", s.name);
             }
@@ -71,4 +74,22 @@ fn long_fat_path() {
 #[ignore = "slow: 100 MB at 10 Gbit/s; runs in release from .ci/run"]
 fn host_batching() {
     check("host-batching");
+}
+
+#[test]
+#[ignore = "slow: 60 virtual seconds at 100 Mbit/s; runs in release from .ci/run"]
+fn bbr_random_loss() {
+    check("bbr-random-loss");
+}
+
+#[test]
+#[ignore = "slow: two 30 s runs at 100 Mbit/s; runs in release from .ci/run"]
+fn bbr_deep_buffer() {
+    check("bbr-deep-buffer");
+}
+
+#[test]
+#[ignore = "slow: 60 virtual seconds at 100 Mbit/s; runs in release from .ci/run"]
+fn bbr_vs_cubic() {
+    check("bbr-vs-cubic");
 }

@@ -125,6 +125,8 @@ enum CcArg {
     Reno,
     /// CUBIC.
     Cubic,
+    /// BBR (draft-ietf-ccwg-bbr).
+    Bbr,
 }
 
 /// Queue disciplines on the command line.
@@ -369,6 +371,7 @@ fn configure(args: &SimArgs, scenario: Option<&Scenario>) -> (SimConfig, bool) {
         let cc = match cc {
             CcArg::Reno => CcKind::Reno,
             CcArg::Cubic => CcKind::Cubic,
+            CcArg::Bbr => CcKind::Bbr,
         };
         cfg.flows.iter_mut().for_each(|f| f.cc = cc);
         set(true);

@@ -11,7 +11,9 @@
 //!
 //! Built-in controllers: [`NewReno`] (RFC 5681 with RFC 3465 byte counting
 //! and the RFC 6928 initial window; the default) and [`Cubic`] (RFC 9438
-//! with HyStart++, RFC 9406, in [`HyStart`]). Users may implement the trait
+//! with HyStart++, RFC 9406, in [`HyStart`]), loss-based both, and [`Bbr`]
+//! (draft-ietf-ccwg-bbr), which paces at its estimate of the bottleneck
+//! bandwidth from delivery-rate samples ([`RateSample`]). Users may implement the trait
 //! themselves and select their controller per connection through
 //! [`CcAlgorithm::Custom`].
 //!
@@ -19,12 +21,14 @@
 //! arguments and use integer arithmetic only (CUBIC's cube and cube root
 //! are done in fixed point; see [`Cubic`]).
 
+mod bbr;
 mod cubic;
 mod hystart;
 mod newreno;
 #[cfg(test)]
 mod testutil;
 
+pub use bbr::{Bbr, BbrState};
 pub use cubic::Cubic;
 pub use hystart::{HyStart, HyStartPhase, HyStartStep};
 pub use newreno::NewReno;
@@ -59,6 +63,52 @@ pub struct AckInfo {
     /// acknowledged data was in flight (RFC 7661): the window must not
     /// grow on such acknowledgments.
     pub app_limited: bool,
+}
+
+/// A delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation),
+/// given to [`CongestionControl::on_rate_sample`] on every ACK that
+/// delivered data or revealed a loss, during recovery too.
+///
+/// The rate is measured over the flight that ends with the newest segment
+/// this ACK delivered: `delivered` bytes over `interval`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateSample {
+    /// When the acknowledgment arrived.
+    pub now: Instant,
+    /// Bytes per second delivered over `interval`; `None` when the
+    /// interval is zero or shorter than the minimum RTT (too short to be a
+    /// real measurement), or the ACK delivered nothing.
+    pub delivery_rate: Option<u64>,
+    /// The longer of the flight's send and ACK intervals.
+    pub interval: Duration,
+    /// Bytes delivered over `interval`.
+    pub delivered: u64,
+    /// Bytes the connection had delivered when the newest segment this
+    /// ACK delivered was sent (BBR counts round trips with it).
+    pub prior_delivered: u64,
+    /// Bytes the connection has delivered, this ACK included.
+    pub total_delivered: u64,
+    /// Bytes this ACK delivered (cumulatively acknowledged or SACKed).
+    pub newly_acked: usize,
+    /// Bytes declared lost since the previous sample.
+    pub newly_lost: usize,
+    /// Bytes declared lost since the newest delivered segment was sent.
+    pub lost: u64,
+    /// Bytes in flight when the newest delivered segment was sent,
+    /// itself included.
+    pub tx_in_flight: usize,
+    /// Bytes in flight before the ACK.
+    pub prior_in_flight: usize,
+    /// Bytes in flight after it (what it delivered or showed lost taken
+    /// out).
+    pub in_flight: usize,
+    /// The RTT of the newest segment it delivered, if it gave one.
+    pub rtt: Option<Duration>,
+    /// The minimum RTT seen.
+    pub min_rtt: Option<Duration>,
+    /// The flight was sent while the application, not the window, limited
+    /// the sender: the rate may be below what the path carries.
+    pub is_app_limited: bool,
 }
 
 /// A congestion event: loss detected while not already recovering (fast
@@ -127,6 +177,26 @@ pub trait CongestionControl: fmt::Debug + Send {
     fn pacing_rate(&self, _srtt: Duration) -> Option<u64> {
         None
     }
+    /// A delivery-rate sample: called for every ACK that delivered data
+    /// or revealed a loss, after [`CongestionControl::on_ack`] and any
+    /// congestion event or recovery end the same ACK caused, and during
+    /// recovery as well. Rate-based controllers (BBR) run their model
+    /// here; loss-based ones ignore it.
+    fn on_rate_sample(&mut self, _sample: &RateSample) {}
+    /// How many bytes the pacer may release at once (BBR's send quantum),
+    /// if this controller sets it. When `None`, the pacer's burst follows
+    /// its rate.
+    fn send_quantum(&self) -> Option<usize> {
+        None
+    }
+    /// True when the controller sets the window during fast recovery
+    /// itself (from [`CongestionControl::on_rate_sample`]): the recovery
+    /// machine then sends what the window allows instead of Proportional
+    /// Rate Reduction's quota (RFC 6937), as Linux does for a controller
+    /// with its own `cong_control`.
+    fn governs_recovery(&self) -> bool {
+        false
+    }
 }
 
 /// Makes a controller for each new connection (for user-supplied
@@ -144,6 +214,9 @@ pub enum CcAlgorithm {
     NewReno,
     /// RFC 9438 CUBIC with HyStart++ slow start.
     Cubic,
+    /// BBR (draft-ietf-ccwg-bbr): paced at its bandwidth estimate; wants
+    /// [`Config::pacing`](crate::conn::Config) on (the default).
+    Bbr,
     /// A user-supplied controller.
     Custom(Arc<dyn CongestionControlFactory>),
 }
@@ -161,6 +234,7 @@ impl CcAlgorithm {
             CcAlgorithm::NewReno => Box::new(NewReno::new(mss)),
             CcAlgorithm::Cubic if paced => Box::new(Cubic::with_hystart(mss, HyStart::paced())),
             CcAlgorithm::Cubic => Box::new(Cubic::new(mss)),
+            CcAlgorithm::Bbr => Box::new(Bbr::new(mss)),
             CcAlgorithm::Custom(factory) => factory.build(mss),
         }
     }
@@ -170,6 +244,7 @@ impl CcAlgorithm {
         match self {
             CcAlgorithm::NewReno => "newreno",
             CcAlgorithm::Cubic => "cubic",
+            CcAlgorithm::Bbr => "bbr",
             CcAlgorithm::Custom(_) => "custom",
         }
     }
@@ -181,7 +256,8 @@ impl PartialEq for CcAlgorithm {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (CcAlgorithm::NewReno, CcAlgorithm::NewReno)
-            | (CcAlgorithm::Cubic, CcAlgorithm::Cubic) => true,
+            | (CcAlgorithm::Cubic, CcAlgorithm::Cubic)
+            | (CcAlgorithm::Bbr, CcAlgorithm::Bbr) => true,
             (CcAlgorithm::Custom(a), CcAlgorithm::Custom(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
@@ -336,6 +412,7 @@ mod tests {
         for (alg, name) in [
             (CcAlgorithm::NewReno, "newreno"),
             (CcAlgorithm::Cubic, "cubic"),
+            (CcAlgorithm::Bbr, "bbr"),
         ] {
             let cc = alg.build(1_000);
             assert_eq!(cc.name(), name);

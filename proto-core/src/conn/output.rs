@@ -319,6 +319,7 @@ impl Connection {
             if cc_room >= self.send_mss {
                 // The window is not the limit: the application is (RFC 7661).
                 self.app_limited_until = Some(self.snd.max);
+                self.recovery.on_app_limited();
             }
             return None;
         }
@@ -724,7 +725,8 @@ impl Connection {
                 self.pacer
                     .window_rate(self.cc.window(), srtt, self.cc.in_slow_start())
             });
-            self.pacer.set_rate(now, rate, self.send_mss);
+            self.pacer
+                .set_rate(now, rate, self.send_mss, self.cc.send_quantum());
         }
         self.timers.user_timeout = match (self.config.user_timeout, self.unacked_since) {
             (Some(limit), Some(since)) if self.state != State::TimeWait => Some(since + limit),

@@ -5,6 +5,9 @@
 //! - [`Rack`]: time-based loss marking and the tail loss probe timeout
 //!   (RFC 8985).
 //! - [`Prr`]: the send quota during fast recovery (RFC 6937).
+//! - [`DeliveryRate`]: a delivery-rate sample per ACK for the congestion
+//!   controller (draft-cheng-iccrg-delivery-rate-estimation), from the
+//!   counters each segment carries ([`SendState`]).
 //! - Without SACK: three duplicate ACKs start fast retransmit and partial
 //!   ACKs resend the next hole (NewReno, RFC 6582); the first two
 //!   duplicates allow new data (limited transmit, RFC 3042).
@@ -20,10 +23,12 @@
 
 mod prr;
 mod rack;
+mod rate;
 mod scoreboard;
 
 pub use prr::Prr;
 pub use rack::{DUP_THRESH, Rack, probe_timeout};
+pub use rate::{DeliveryRate, SampleContext};
 pub use scoreboard::{Scoreboard, SentSegment};
 
 use crate::cc::{AckInfo, CongestionControl, CongestionEvent};
@@ -62,6 +67,9 @@ struct Episode {
     /// again, so ssthresh holds (RFC 5681 §3.1).
     flight: usize,
     prr: Prr,
+    /// The controller sets the window itself during this episode
+    /// ([`CongestionControl::governs_recovery`]): no PRR quota.
+    governed: bool,
     /// Retransmissions made in the episode, and how many of them a D-SACK
     /// showed unnecessary (RFC 3708).
     retransmissions: u32,
@@ -77,12 +85,14 @@ impl Episode {
         in_flight: usize,
         ssthresh: usize,
         mss: usize,
+        governed: bool,
     ) -> Episode {
         Episode {
             recover,
             timeout,
             flight: in_flight,
             prr: Prr::start(in_flight, ssthresh, mss),
+            governed,
             retransmissions: 0,
             dsacked: 0,
         }
@@ -236,6 +246,7 @@ pub struct Recovery {
     /// RFC 6582's "recover" guard against a second fast retransmit for the
     /// same window.
     last_recover: Option<SeqNumber>,
+    rate: DeliveryRate,
     stats: RecoveryStats,
 }
 
@@ -252,6 +263,7 @@ impl Recovery {
             probe: None,
             dupacks: 0,
             last_recover: None,
+            rate: DeliveryRate::new(),
             stats: RecoveryStats::default(),
         }
     }
@@ -289,7 +301,7 @@ impl Recovery {
             return allowance;
         }
         match self.episode {
-            Some(e) if !e.timeout => e.prr.quota(),
+            Some(e) if !e.timeout && !e.governed => e.prr.quota(),
             _ => cwnd.saturating_sub(self.in_flight(mss)),
         }
     }
@@ -320,11 +332,14 @@ impl Recovery {
         retransmission: bool,
     ) {
         let len = end.distance_from(start) as usize;
+        let idle = self.board.is_empty();
+        let state = self.rate.on_sent(now, len, self.board.in_flight(), idle);
         if retransmission {
             self.board.on_retransmitted(start, now);
         } else {
             self.board.on_sent_new(start, end, fin, now);
         }
+        self.board.set_send_state(start, state);
         if let Some(e) = &mut self.episode {
             e.prr.on_sent(len);
             if retransmission {
@@ -335,6 +350,16 @@ impl Recovery {
             && !retransmission
         {
             *allowance = allowance.saturating_sub(len);
+        }
+    }
+
+    /// The sender has nothing more to send and room in its window: unless
+    /// a loss waits to be repaired, what is in flight now is
+    /// application-limited (the delivery-rate draft's
+    /// `CheckIfApplicationLimited`).
+    pub fn on_app_limited(&mut self) {
+        if self.board.lost_bytes() == 0 {
+            self.rate.on_app_limited(self.board.in_flight());
         }
     }
 
@@ -371,6 +396,7 @@ impl Recovery {
         self.rack.reset_fack(input.prior_una);
         let min_rtt = rtt.min_rtt();
         let rack = &mut self.rack;
+        let rate = &mut self.rate;
         let mut acked_times = SendTimes::default();
         // A head segment acknowledged in part was delivered in part: its
         // send time counts, as Linux counts a partly acknowledged one.
@@ -387,6 +413,7 @@ impl Recovery {
             if !seg.sacked {
                 delivered += seg.len();
                 rack.on_delivered(now, seg, min_rtt);
+                rate.on_delivered(now, seg.len(), seg.sent_at, seg.end, &seg.rate);
                 acked_times.add(seg);
             } else if seg.retransmitted() {
                 acked_times.retransmitted = true;
@@ -407,10 +434,12 @@ impl Recovery {
         let mut sacked_times = SendTimes::default();
         if self.sack && !input.sack.is_empty() {
             let rack = &mut self.rack;
+            let rate = &mut self.rate;
             let update = self
                 .board
                 .apply_sack(input.sack, input.ack, input.snd_max, |seg| {
                     rack.on_delivered(now, seg, min_rtt);
+                    rate.on_delivered(now, seg.len(), seg.sent_at, seg.end, &seg.rate);
                     sacked_times.add(seg);
                 });
             delivered += update.newly_sacked;
@@ -479,7 +508,9 @@ impl Recovery {
             self.start_episode(now, input.snd_max, prior_in_flight, mss, cc);
         }
         match &mut self.episode {
-            Some(e) if !e.timeout => e.prr.on_ack(delivered, self.board.in_flight(), mss),
+            Some(e) if !e.timeout && !e.governed => {
+                e.prr.on_ack(delivered, self.board.in_flight(), mss)
+            }
             _ if newly_acked > 0 && !ended => cc.on_ack(&AckInfo {
                 now,
                 acked_bytes: newly_acked,
@@ -490,6 +521,16 @@ impl Recovery {
                 app_limited: input.app_limited,
             }),
             _ => {}
+        }
+        let context = SampleContext {
+            now,
+            prior_in_flight,
+            in_flight: self.in_flight(mss),
+            rtt: sample.map(|s| s.latest),
+            min_rtt,
+        };
+        if let Some(rate_sample) = self.rate.take_sample(&context) {
+            cc.on_rate_sample(&rate_sample);
         }
         outcome
     }
@@ -507,6 +548,20 @@ impl Recovery {
         if self.frto.is_some() {
             return;
         }
+        let lost_before = self.board.lost_bytes();
+        self.mark_losses(input, advanced, srtt, min_rtt, outcome);
+        let newly_lost = self.board.lost_bytes().saturating_sub(lost_before);
+        self.rate.on_lost(newly_lost);
+    }
+
+    fn mark_losses(
+        &mut self,
+        input: &AckInput<'_>,
+        advanced: bool,
+        srtt: Option<Duration>,
+        min_rtt: Option<Duration>,
+        outcome: &mut AckOutcome,
+    ) {
         if self.sack {
             let sacked_segments = self.board.sacked_segments();
             let reo_wnd = self
@@ -548,8 +603,11 @@ impl Recovery {
             .rack
             .reo_wnd(self.episode.is_some(), sacked_segments, min_rtt, srtt);
         let prior_in_flight = self.in_flight(mss);
+        let lost_before = self.board.lost_bytes();
         let (marked, next) = self.rack.detect_loss(now, &mut self.board, reo_wnd);
         self.stats.rack_marked_lost += marked as u64;
+        self.rate
+            .on_lost(self.board.lost_bytes().saturating_sub(lost_before));
         if marked > 0 && self.episode.is_none() {
             self.start_episode(now, snd_max, prior_in_flight, mss, cc);
         }
@@ -573,6 +631,7 @@ impl Recovery {
             in_flight,
             cc.ssthresh(),
             mss,
+            cc.governs_recovery(),
         ));
     }
 
@@ -687,10 +746,19 @@ impl Recovery {
         // RFC 6298 §5.4: everything outstanding is resent from the head.
         // With F-RTO only the head goes until the next ACKs tell whether
         // the timeout was spurious (RFC 5682 §2.1 step 1).
+        // What was in flight is now deemed lost.
+        self.rate.on_lost(self.board.in_flight());
         self.board.reset_for_timeout();
         self.frto = (frto && !repeated && self.frto.is_none())
             .then_some(Frto::AwaitFirstAck { recover: snd_max });
-        self.episode = Some(Episode::begin(snd_max, true, in_flight, cc.ssthresh(), mss));
+        self.episode = Some(Episode::begin(
+            snd_max,
+            true,
+            in_flight,
+            cc.ssthresh(),
+            mss,
+            cc.governs_recovery(),
+        ));
         self.last_recover = Some(snd_max);
     }
 

@@ -22,6 +22,7 @@
 use alloc::collections::{BTreeSet, VecDeque};
 use alloc::vec::Vec;
 
+use super::rate::SendState;
 use crate::seq::SeqNumber;
 use crate::time::Instant;
 use crate::wire::SackBlock;
@@ -43,6 +44,8 @@ pub struct SentSegment {
     pub lost: bool,
     /// It carries our FIN.
     pub fin: bool,
+    /// The delivery counters when it was last sent (for rate samples).
+    pub rate: SendState,
 }
 
 impl SentSegment {
@@ -262,6 +265,7 @@ impl Scoreboard {
             sacked: false,
             lost: false,
             fin,
+            rate: SendState::default(),
         };
         self.in_flight += seg.len();
         let id = self.end_id();
@@ -298,6 +302,19 @@ impl Scoreboard {
             self.link(id);
         }
         true
+    }
+
+    /// Keeps `state` as the delivery counters of the latest transmission
+    /// of the segment starting at `start` (the newest, nearly always).
+    pub fn set_send_state(&mut self, start: SeqNumber, state: SendState) {
+        let i = match self.segments.back() {
+            Some(e) if e.seg.start == start => self.segments.len() - 1,
+            _ => match self.index_of(start) {
+                Some(i) => i,
+                None => return,
+            },
+        };
+        self.segments[i].seg.rate = state;
     }
 
     fn index_of(&self, start: SeqNumber) -> Option<usize> {
@@ -904,6 +921,7 @@ mod model {
                         sacked: false,
                         lost: false,
                         fin: false,
+                        rate: SendState::default(),
                     });
                 }
                 Op::Sack(a, len) if n > 0 => {

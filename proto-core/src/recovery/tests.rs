@@ -1,6 +1,7 @@
 //! Recovery scenarios against a controller that records what it is told.
 
 use super::*;
+use crate::cc::RateSample;
 use std::vec::Vec;
 
 const MSS: usize = 1000;
@@ -13,6 +14,10 @@ struct Recorder {
     ssthresh: usize,
     /// The flight size each `on_rto` was given.
     rto_flights: Vec<usize>,
+    /// Every rate sample.
+    samples: Vec<RateSample>,
+    /// Set the window during recovery itself (as BBR does).
+    governs: bool,
 }
 
 impl CongestionControl for Recorder {
@@ -47,6 +52,12 @@ impl CongestionControl for Recorder {
         self.calls.push("undo");
     }
     fn on_mss_change(&mut self, _: usize) {}
+    fn on_rate_sample(&mut self, rs: &RateSample) {
+        self.samples.push(*rs);
+    }
+    fn governs_recovery(&self) -> bool {
+        self.governs
+    }
 }
 
 fn ms(n: u64) -> Instant {
@@ -536,4 +547,79 @@ fn a_pure_receivers_acks_change_nothing() {
     assert_eq!(out_q.reorder_deadline, out_p.reorder_deadline);
     assert_eq!(cc_q.calls, cc_p.calls);
     assert_eq!(std::format!("{quiet:?}"), std::format!("{plain:?}"));
+}
+
+#[test]
+fn every_ack_gives_the_controller_a_rate_sample() {
+    // Ten segments sent 1 ms apart; the first five ACKed cumulatively at
+    // 100 ms, then 6..9 SACKed at 102 ms with 5 missing.
+    let mut r = sent(true, 10);
+    let mut cc = Recorder::default();
+    r.on_ack(&ack(100, s(5), s(0), s(10), &[]), &mut est(), &mut cc);
+    let first = cc.samples[0];
+    assert_eq!(first.newly_acked, 5 * MSS);
+    assert_eq!(
+        (first.prior_delivered, first.delivered),
+        (0, 5 * MSS as u64)
+    );
+    // The flight began at 0 ms: send interval 4 ms, ACK interval 100 ms.
+    assert_eq!(first.interval, Duration::from_millis(100));
+    assert_eq!(first.delivery_rate, Some(50_000));
+    assert_eq!(first.tx_in_flight, 5 * MSS);
+    assert_eq!(
+        (first.prior_in_flight, first.in_flight),
+        (10 * MSS, 5 * MSS)
+    );
+    assert_eq!(first.rtt, Some(Duration::from_millis(96)));
+    r.on_ack(
+        &ack(102, s(5), s(5), s(10), &[block(6, 10)]),
+        &mut est(),
+        &mut cc,
+    );
+    let second = cc.samples[1];
+    assert_eq!(second.newly_acked, 4 * MSS);
+    assert_eq!(second.total_delivered, 9 * MSS as u64);
+    // RACK marks segment 5 lost (sent 5 ms, 9 delivered after it).
+    assert_eq!(second.newly_lost, MSS);
+    assert_eq!(second.lost, MSS as u64);
+    assert_eq!(cc.calls, ["ack", "congestion"]);
+    // PRR holds the quota under a controller that does not govern
+    // recovery; one that does gets its window less the pipe.
+    assert_eq!(r.send_quota(10 * MSS, MSS), r.episode.unwrap().prr.quota());
+    let mut r = sent(true, 10);
+    let mut cc = Recorder {
+        governs: true,
+        ..Recorder::default()
+    };
+    r.on_ack(
+        &ack(102, s(0), s(0), s(10), &[block(1, 10)]),
+        &mut est(),
+        &mut cc,
+    );
+    assert!(r.episode.is_some());
+    assert_eq!(r.send_quota(10 * MSS, MSS), 10 * MSS - r.in_flight(MSS));
+    assert_eq!(cc.samples.len(), 1);
+}
+
+#[test]
+fn app_limited_marks_reach_the_samples() {
+    let mut r = sent(true, 2);
+    let mut cc = Recorder::default();
+    // Nothing more to send with two segments out.
+    r.on_app_limited();
+    r.on_sent(ms(3), s(2), s(3), false, false);
+    r.on_ack(&ack(100, s(2), s(0), s(3), &[]), &mut est(), &mut cc);
+    assert!(!cc.samples[0].is_app_limited, "sent before the mark");
+    r.on_ack(&ack(103, s(3), s(2), s(3), &[]), &mut est(), &mut cc);
+    assert!(cc.samples[1].is_app_limited, "sent after it");
+    // Lost data waiting to be resent is not application-limited.
+    let mut r = sent(true, 4);
+    r.on_ack(
+        &ack(105, s(0), s(0), s(4), &[block(1, 4)]),
+        &mut est(),
+        &mut cc,
+    );
+    assert!(r.next_retransmission().is_some());
+    r.on_app_limited();
+    assert!(!r.rate.is_app_limited());
 }
