@@ -397,10 +397,9 @@ impl Endpoint {
     }
 
     pub(super) fn remove_time_wait(&mut self, key: Key) {
-        if let Some(entry) = self.time_wait.remove(key)
-            && self.by_tuple.get(&entry.tuple) == Some(&Owner::TimeWait(key))
-        {
-            self.by_tuple.remove(&entry.tuple);
+        if let Some(entry) = self.time_wait.remove(key) {
+            self.by_tuple
+                .remove_if_owner(&entry.tuple, Owner::TimeWait(key));
         }
     }
 }

@@ -58,6 +58,7 @@ mod reply;
 mod slab;
 mod time_wait;
 mod timers;
+mod tuples;
 mod types;
 
 #[cfg(test)]
@@ -83,6 +84,7 @@ use reply::{RateLimiter, Reply};
 use slab::{Key, Slab};
 use time_wait::TimeWait;
 use timers::{Owner, TimerHeap, shrink_queue};
+use tuples::TupleTable;
 
 /// Who holds a connection and how far its life has got, in one value so
 /// that no impossible combination (a half-open connection handed to the
@@ -177,7 +179,7 @@ pub struct Endpoint {
     conns: Slab<ConnEntry>,
     time_wait: Slab<TimeWait>,
     /// Who owns each 4-tuple: a connection or a TIME-WAIT entry.
-    by_tuple: BTreeMap<FourTuple, Owner>,
+    by_tuple: TupleTable,
     listeners: Slab<Listener>,
     by_local: BTreeMap<SocketAddr, ListenerId>,
     timers: TimerHeap,
@@ -235,10 +237,10 @@ impl Endpoint {
             cookies: SynCookies::new(config.secret),
             ports: PortAllocator::new(config.secret, config.ephemeral_ports),
             rst_limit: RateLimiter::new(config.rst_rate_limit_per_sec),
+            by_tuple: TupleTable::new(config.ephemeral_ports),
             config,
             conns: Slab::new(),
             time_wait: Slab::new(),
-            by_tuple: BTreeMap::new(),
             listeners: Slab::new(),
             by_local: BTreeMap::new(),
             timers: TimerHeap::default(),
@@ -413,6 +415,13 @@ impl Endpoint {
         self.admit()?;
         let timestamps = config.as_ref().unwrap_or(&self.config.conn).timestamps;
         let may_reuse = self.config.reuse_time_wait && timestamps;
+        // Every port towards the destination taken: say so without trying
+        // each of them.
+        let held = self.by_tuple.held(local_ip, remote);
+        let taken = held.connections + if may_reuse { 0 } else { held.time_wait };
+        if taken as usize >= self.ports.len() {
+            return Err(EndpointError::NoEphemeralPorts);
+        }
         let (by_tuple, by_local, time_wait) = (&self.by_tuple, &self.by_local, &self.time_wait);
         let two_msl = self.config.conn.msl.saturating_mul(2);
         let port = self
@@ -689,9 +698,7 @@ impl Endpoint {
             // its tuple, and has no timers or segments left.
             e.timer = None;
             let tuple = e.conn.tuple();
-            if self.by_tuple.get(&tuple) == Some(&Owner::Conn(key)) {
-                self.by_tuple.remove(&tuple);
-            }
+            self.by_tuple.remove_if_owner(&tuple, Owner::Conn(key));
             return;
         }
         if !e.ready && !after_transmit {
@@ -722,9 +729,7 @@ impl Endpoint {
             }
         }
         let tuple = e.conn.tuple();
-        if self.by_tuple.get(&tuple) == Some(&Owner::Conn(key)) {
-            self.by_tuple.remove(&tuple);
-        }
+        self.by_tuple.remove_if_owner(&tuple, Owner::Conn(key));
     }
 
     fn push_timer(&mut self, at: Instant, owner: Owner) {

@@ -38,6 +38,9 @@ pub(crate) struct PortAllocator {
     /// Ports in the range: 1..=65535.
     count: u32,
     table: Vec<u32>,
+    /// Ports tried so far: how tests check the cost of a search.
+    #[cfg(test)]
+    pub probes: u64,
 }
 
 impl PortAllocator {
@@ -48,7 +51,14 @@ impl PortAllocator {
             min,
             count: u32::from(max.saturating_sub(min)) + 1,
             table: vec![0; TABLE_LEN],
+            #[cfg(test)]
+            probes: 0,
         }
+    }
+
+    /// Ports in the range.
+    pub fn len(&self) -> usize {
+        self.count as usize
     }
 
     /// A port for a connection from `local` to `remote` for which
@@ -74,6 +84,10 @@ impl PortAllocator {
         for i in 0..self.count {
             let n = start.wrapping_add(i);
             let port = self.min + (offset.wrapping_add(n) % self.count) as u16;
+            #[cfg(test)]
+            {
+                self.probes += 1;
+            }
             if !in_use(port) {
                 self.table[index] = n;
                 return Some(port);

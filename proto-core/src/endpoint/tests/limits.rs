@@ -211,3 +211,27 @@ fn time_wait_has_its_own_limit() {
         (0, 3, 2)
     );
 }
+
+/// With every ephemeral port towards a destination held by a connection
+/// (or, without TIME-WAIT reuse, by a TIME-WAIT entry), `connect` fails at
+/// once instead of trying each port; towards another destination the
+/// ports are free.
+#[test]
+fn a_full_port_range_fails_without_a_search() {
+    let mut client = config(1);
+    client.ephemeral_ports = (40000, 40099);
+    client.reuse_time_wait = false;
+    let mut ep = super::super::Endpoint::new(client).unwrap();
+    let now = crate::time::Instant::from_secs(1);
+    for _ in 0..100 {
+        ep.connect(CLIENT_V4, server_addr(), now).unwrap();
+    }
+    let probes = ep.ports.probes;
+    assert_eq!(
+        ep.connect(CLIENT_V4, server_addr(), now),
+        Err(EndpointError::NoEphemeralPorts)
+    );
+    assert_eq!(ep.ports.probes, probes, "a port was tried");
+    let other = SocketAddr::new(SERVER_V4, 81);
+    assert!(ep.connect(CLIENT_V4, other, now).is_ok());
+}
