@@ -17,7 +17,7 @@ use crate::wire::{IP_PROTOCOL_TCP, IpAddrPair, IpRepr, Ipv4Repr, Ipv6Repr};
 pub const IDLE_VISITS_PER_CALL: usize = 256;
 
 /// Most stale timer entries one call drops (each an O(log n) heap pop).
-const STALE_DROPS_PER_CALL: usize = 4096;
+pub(super) const STALE_DROPS_PER_CALL: usize = 4096;
 
 impl Endpoint {
     /// Writes the next TCP segment to send into `buf` and says where it

@@ -3,6 +3,7 @@
 
 use std::vec::Vec;
 
+use super::super::output::STALE_DROPS_PER_CALL;
 use super::super::{ConnEntry, Endpoint, IDLE_VISITS_PER_CALL, timers::Owner};
 use super::harness::*;
 use crate::conn::{Connection, Keepalive};
@@ -244,4 +245,52 @@ fn memory_is_given_back_when_connections_go() {
             s.table_memory
         );
     }
+}
+
+/// Stale timer entries (their connections gone) are dropped at most
+/// `STALE_DROPS_PER_CALL` per call: `poll_timeout` meanwhile reports the
+/// earliest one left, an early wake-up, and `handle_timeout` calls go on
+/// dropping until none is left.
+#[test]
+fn stale_timers_are_dropped_a_bounded_number_per_call() {
+    let n = if cfg!(miri) {
+        100
+    } else {
+        3 * STALE_DROPS_PER_CALL + 5
+    };
+    let per_call = STALE_DROPS_PER_CALL.min(n / 3);
+    let mut ep = Endpoint::new(config(1)).unwrap();
+    let t0 = Instant::from_secs(1);
+    let remote = SocketAddr::new(SERVER_V4, 80);
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let now = t0 + Duration::from_micros(i as u64);
+            let h = ep.connect(CLIENT_V4, remote, now).unwrap();
+            drain(&mut ep, now);
+            h
+        })
+        .collect();
+    // Every connection goes; its timer entry stays behind, stale.
+    for h in handles {
+        ep.connection_mut(h).unwrap().abort();
+        ep.release(h, t0).unwrap();
+    }
+    drain(&mut ep, t0);
+    assert_eq!(ep.stats().connections, 0);
+    let stale = ep.timers.len();
+    assert!(stale >= n, "{stale} entries");
+    let mut calls = 0;
+    while ep.timers.len() > 0 {
+        let ops = ep.timers.ops();
+        let at = ep.poll_timeout();
+        assert!(
+            ep.timers.ops() - ops <= per_call as u64,
+            "one call dropped more"
+        );
+        let Some(at) = at else { break };
+        ep.handle_timeout(at);
+        calls += 1;
+        assert!(calls <= n, "no progress");
+    }
+    assert_eq!(ep.poll_timeout(), None);
 }
