@@ -17,7 +17,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use synack_core::cc::{AckInfo, CcAlgorithm, CongestionControl, CongestionEvent};
+use synack_core::cc::{AckInfo, CcAlgorithm, CongestionCause, CongestionControl, CongestionEvent};
 use synack_core::internals::{AckInput, Recovery, RttConfig, RttEstimator};
 use synack_core::wire::SackBlock;
 use synack_core::{Duration, Instant, SeqNumber};
@@ -68,6 +68,8 @@ enum CcEvent {
     },
     Congestion {
         in_flight: u32,
+        /// An ECN echo rather than a loss.
+        ecn: bool,
     },
     RecoveryEnd,
     Rto {
@@ -111,6 +113,8 @@ enum RecEvent {
     },
     ReorderTimeout,
     Probe,
+    /// The peer echoed a congestion mark (ECE) that calls for a response.
+    EcnEcho,
 }
 
 fn mss_of(raw: u16) -> usize {
@@ -176,10 +180,15 @@ fn run_cc(cubic: bool, mss: u16, events: &[CcEvent]) {
                     });
                 }
             }
-            CcEvent::Congestion { in_flight } => {
+            CcEvent::Congestion { in_flight, ecn } => {
                 cc.on_congestion_event(&CongestionEvent {
                     now,
                     in_flight: (in_flight % MAX_BYTES) as usize,
+                    cause: if ecn {
+                        CongestionCause::Ecn
+                    } else {
+                        CongestionCause::Loss
+                    },
                 });
                 recovering = true;
                 undoable = true;
@@ -423,6 +432,9 @@ fn run_recovery(sack: bool, cubic: bool, mss: u16, isn: u32, events: &[RecEvent]
                 if let Some(deadline) = next {
                     assert!(deadline >= s.now, "a reorder deadline in the past");
                 }
+            }
+            RecEvent::EcnEcho => {
+                rec.on_ecn_echo(s.now, s.max, rec.in_flight(mss), mss, cc.as_mut());
             }
             RecEvent::Probe => {
                 if let Some(seg) = rec.probe_target() {
