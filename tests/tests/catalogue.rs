@@ -19,7 +19,7 @@ macro_rules! scenarios {
 
         #[test]
         fn every_scenario_has_a_test() {
-            let tested = [$($name,)* "long-fat-path", "host-batching"];
+            let tested = [$($name,)* "long-fat-path", "host-batching", "ecn-codel"];
             for s in catalogue() {
                 assert!(tested.contains(&s.name), "{} has no test", s.name);
             }
@@ -71,4 +71,10 @@ fn long_fat_path() {
 #[ignore = "slow: 100 MB at 10 Gbit/s; runs in release from .ci/run"]
 fn host_batching() {
     check("host-batching");
+}
+
+#[test]
+#[ignore = "slow: 2 flows for 120 s at 100 Mbit/s; runs in release from .ci/run"]
+fn ecn_codel() {
+    check("ecn-codel");
 }
