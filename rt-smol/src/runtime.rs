@@ -164,6 +164,7 @@ mod tests {
             len: 0,
             stride: 1,
             dst_ip: None,
+            ecn: synack_core::wire::EcnCodepoint::NotEct,
         }; 4];
         link.try_recv(&mut slices, &mut out)
     }
