@@ -406,3 +406,35 @@ fn marks_and_losses_without_sack_still_deliver_everything() {
     assert!(a.ecn.responses >= 1);
     assert!(a.retransmitted_segments >= 1);
 }
+
+#[test]
+fn a_syn_asking_for_accurate_ecn_gets_classic_ecn() {
+    let now = Instant::from_secs(1);
+    let tuple = crate::FourTuple::new(B_ADDR, A_ADDR);
+    let mut buf = vec![0u8; 1500];
+    for (flags, agreed) in [
+        // RFC 9768's AccECN request carries RFC 3168's as well.
+        (TcpFlags::AE | TcpFlags::CWR | TcpFlags::ECE, true),
+        (TcpFlags::CWR | TcpFlags::ECE, true),
+        (TcpFlags::ECE, false),
+        (TcpFlags::CWR, false),
+    ] {
+        let mut syn = syn_with(TcpOptions::default());
+        syn.flags |= flags;
+        let mut b = Connection::accept(&Config::default(), tuple, &syn, SeqNumber(9), now).unwrap();
+        assert_eq!(b.negotiated().ecn, agreed, "{flags:?}");
+        let t = b.poll_transmit(now, &mut buf).unwrap();
+        let syn_ack =
+            TcpRepr::parse_bytes(&buf[..t.len], &addrs(B_ADDR, A_ADDR), ChecksumMode::Full)
+                .unwrap();
+        let f = syn_ack.flags;
+        assert_eq!(
+            (
+                f.contains(TcpFlags::ECE),
+                f.intersects(TcpFlags::AE | TcpFlags::CWR)
+            ),
+            (agreed, false),
+            "{flags:?}"
+        );
+    }
+}
