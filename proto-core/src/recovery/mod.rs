@@ -515,7 +515,7 @@ impl Recovery {
             let sacked_segments = self.board.sacked_segments();
             let reo_wnd = self
                 .rack
-                .reo_wnd(self.episode.is_some(), sacked_segments, min_rtt, srtt);
+                .reo_wnd(self.recovering_loss(), sacked_segments, min_rtt, srtt);
             let (marked, next) = self.rack.detect_loss(input.now, &mut self.board, reo_wnd);
             self.stats.rack_marked_lost += marked as u64;
             outcome.reorder_deadline = next;
@@ -557,7 +557,7 @@ impl Recovery {
         let sacked_segments = self.board.sacked_segments();
         let reo_wnd = self
             .rack
-            .reo_wnd(self.episode.is_some(), sacked_segments, min_rtt, srtt);
+            .reo_wnd(self.recovering_loss(), sacked_segments, min_rtt, srtt);
         let prior_in_flight = self.in_flight(mss);
         let (marked, next) = self.rack.detect_loss(now, &mut self.board, reo_wnd);
         self.stats.rack_marked_lost += marked as u64;
@@ -603,6 +603,15 @@ impl Recovery {
             cc.on_spurious_congestion(now);
             self.stats.undos += 1;
         }
+    }
+
+    /// Losses are being repaired: a fast recovery, a timeout's recovery,
+    /// or an ECN reduction that has resent something. An ECN reduction
+    /// alone, like Linux's CWR state, leaves RACK's reordering window as
+    /// it is (RFC 8985 §6.2 zeroes it in loss recovery only).
+    fn recovering_loss(&self) -> bool {
+        self.episode
+            .is_some_and(|e| !e.ecn || e.retransmissions > 0)
     }
 
     /// The peer echoed a congestion mark (ECE, RFC 3168 §6.1.2) and the

@@ -592,3 +592,17 @@ fn no_ecn_response_while_a_loss_is_being_recovered() {
     assert!(!r.on_ecn_echo(ms(106), s(10), 9 * MSS, MSS, &mut cc));
     assert_eq!(cc.calls, ["congestion"]);
 }
+
+#[test]
+fn an_ecn_reduction_keeps_racks_reordering_window() {
+    // As `reordering_within_the_window_is_not_loss`, during an ECN
+    // reduction: one SACKed segment is reordering to be waited out
+    // (reo_wnd = min_RTT/4), not a loss at once as in loss recovery.
+    let mut r = sent(true, 10);
+    let mut cc = Recorder::default();
+    assert!(r.on_ecn_echo(ms(100), s(10), 10 * MSS, MSS, &mut cc));
+    let blocks = [block(1, 2)];
+    let out = r.on_ack(&ack(101, s(0), s(0), s(10), &blocks), &mut est(), &mut cc);
+    assert_eq!(r.next_retransmission(), None);
+    assert_eq!(out.reorder_deadline, Some(ms(125)), "0 + RTT 100 + 25");
+}
