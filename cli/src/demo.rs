@@ -1,6 +1,7 @@
 //! `synack demo`: a server and a client, two synack stacks in one process
 //! over UDP on loopback, move random data; the receiver checks its hash.
 
+use crate::out::outln;
 use std::io::{self, IsTerminal};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -239,18 +240,18 @@ fn report(args: &DemoArgs, s: &Summary) {
             "cc": s.cc,
             "runtime": s.runtime.name(),
         });
-        println!("{v}");
+        outln!("{v}");
         return;
     }
-    println!(
+    outln!(
         "synack demo: {} bytes over UDP loopback, {} runtime, cc {}, loss {}%",
         s.bytes,
         s.runtime.name(),
         s.cc,
         args.stack.loss * 100.0
     );
-    println!("  {:.2} s, goodput {}", s.seconds, net::rate(goodput));
-    println!(
+    outln!("  {:.2} s, goodput {}", s.seconds, net::rate(goodput));
+    outln!(
         "  data intact: {}",
         if s.intact {
             "yes (xxh3-128 matches)"
@@ -259,11 +260,15 @@ fn report(args: &DemoArgs, s: &Summary) {
         }
     );
     match s.srtt_ms {
-        Some(ms) => println!("  srtt {ms:.3} ms"),
-        None => println!("  srtt unmeasured"),
+        Some(ms) => outln!("  srtt {ms:.3} ms"),
+        None => outln!("  srtt unmeasured"),
     }
-    println!(
+    outln!(
         "  retransmitted segments: {} (timeouts {}, fast recoveries {}, tail-loss probes {}, cwnd {} B at the end)",
-        s.retransmitted, s.timeouts, s.fast_recoveries, s.tail_loss_probes, s.cwnd
+        s.retransmitted,
+        s.timeouts,
+        s.fast_recoveries,
+        s.tail_loss_probes,
+        s.cwnd
     );
 }

@@ -8,6 +8,7 @@ mod demo;
 mod log;
 mod mio_loop;
 mod net;
+mod out;
 mod pcap;
 mod perf;
 mod sim;

@@ -4,6 +4,7 @@
 //! reason), printed to standard output every `--stats-interval` and once on
 //! exit, one object per line.
 
+use crate::out::outln;
 use std::time::Duration;
 
 use clap::Args;
@@ -61,7 +62,7 @@ fn print_line(kind: &str, mut value: Value) {
     if let Value::Object(map) = &mut value {
         map.insert("report".into(), json!(kind));
     }
-    println!("{value}");
+    outln!("{value}");
 }
 
 /// The endpoint's counters and every connection's.
@@ -95,6 +96,7 @@ pub fn endpoint_json(s: &EndpointStats) -> Value {
         time_wait,
         time_wait_overflow,
         buffer_memory,
+        table_memory,
     } = *s;
     json!({
         "drops": drops_json(&drops, DropSite::Endpoint),
@@ -110,6 +112,7 @@ pub fn endpoint_json(s: &EndpointStats) -> Value {
         "time_wait": time_wait,
         "time_wait_overflow": time_wait_overflow,
         "buffer_memory": buffer_memory,
+        "table_memory": table_memory,
     })
 }
 

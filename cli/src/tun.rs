@@ -1,6 +1,7 @@
 //! `synack tun serve|connect`: synack on a TUN device, talking to the
 //! kernel's TCP (and any ordinary program) on the other side.
 
+use crate::out::outln;
 use std::io;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -268,7 +269,7 @@ async fn connect(args: ConnectArgs) -> io::Result<()> {
         .map(|d| d.total_micros() as f64 / 1000.0);
     let retrans = stats.as_ref().map(|s| s.retransmitted_segments);
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "sent": bytes,
@@ -280,13 +281,13 @@ async fn connect(args: ConnectArgs) -> io::Result<()> {
             })
         );
     } else {
-        println!(
+        outln!(
             "synack tun: sent {bytes} bytes to {}, received {received}{} in {seconds:.2} s",
             args.to,
             if echoed { " (an exact echo)" } else { "" }
         );
         if let Some(ms) = srtt {
-            println!(
+            outln!(
                 "  srtt {ms:.3} ms, retransmitted segments {}",
                 retrans.unwrap_or(0)
             );

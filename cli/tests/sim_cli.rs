@@ -1,9 +1,10 @@
 //! `synack sim` as a person runs it: the catalogue list, one-line flag
 //! errors with status 2, the JSON summary's keys, captures that tshark
-//! reads, and a plot.
+//! reads, a plot, and output into a pipe whose reader went away.
 
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use synack_testkit::Need;
 
@@ -33,6 +34,30 @@ fn list_names_the_catalogue() {
     ] {
         assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing");
     }
+}
+
+/// `synack sim --list | head -1`: the reader leaves before the report is
+/// written, and the command stops quietly with status 0 instead of
+/// panicking in a print.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_synack"))
+        .args(["sim", "--list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
 }
 
 #[test]

@@ -14,7 +14,9 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState};
-use synack_core::wire::EcnCodepoint;
+/// The type of [`Received::ecn`] and of [`UdpLink::try_send_from`]'s
+/// codepoint.
+pub use synack_core::wire::EcnCodepoint;
 
 /// A non-blocking UDP socket with GSO/GRO batching.
 #[derive(Debug)]

@@ -158,24 +158,9 @@ impl Timer for MioTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::IoSliceMut;
     use std::task::Waker;
-    use synack_link::udp::{Received, UdpLink};
-
-    /// One batched receive into four buffers: how many it filled.
-    fn recv4(link: &UdpLink) -> io::Result<usize> {
-        let mut bufs = [[0u8; 256]; 4];
-        let mut slices: Vec<IoSliceMut<'_>> = bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
-        let from = link.local_addr()?;
-        let mut out = [Received {
-            from,
-            len: 0,
-            stride: 1,
-            dst_ip: None,
-            ecn: synack_core::wire::EcnCodepoint::NotEct,
-        }; 4];
-        link.try_recv(&mut slices, &mut out)
-    }
+    use synack_link::udp::UdpLink;
+    use synack_testkit::readiness::recv_batch_of_four;
 
     /// A receive that came back short is not tried again in its pass, and
     /// the next pass receives what arrived in between.
@@ -188,7 +173,9 @@ mod tests {
         let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let mut cx = Context::from_waker(Waker::noop());
         let mut poll = |io: &mut MioIo<UdpLink>| {
-            io.poll_io_drain(&mut cx, Interest::Read, recv4, |&n| drains && n < 4)
+            io.poll_io_drain(&mut cx, Interest::Read, recv_batch_of_four, |&n| {
+                drains && n < 4
+            })
         };
         for _ in 0..3 {
             peer.send_to(b"x", to).unwrap();

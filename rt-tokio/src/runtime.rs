@@ -129,61 +129,15 @@ impl Timer for TokioTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::future::poll_fn;
-    use std::io::IoSliceMut;
-    use synack_link::udp::{Received, UdpLink};
+    use synack_link::udp::UdpLink;
+    use synack_testkit::readiness;
 
-    /// One batched receive into four buffers: how many it filled.
-    fn recv4(link: &UdpLink) -> io::Result<usize> {
-        let mut bufs = [[0u8; 256]; 4];
-        let mut slices: Vec<IoSliceMut<'_>> = bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
-        let from = link.local_addr()?;
-        let mut out = [Received {
-            from,
-            len: 0,
-            stride: 1,
-            dst_ip: None,
-            ecn: synack_core::wire::EcnCodepoint::NotEct,
-        }; 4];
-        link.try_recv(&mut slices, &mut out)
-    }
-
-    /// A receive that comes back short clears the readiness, and what
-    /// arrives afterwards, also while the receive is still running (the
-    /// datagram sent from inside the operation), wakes the next wait.
     #[tokio::test]
     async fn a_drained_descriptor_wakes_for_what_arrives_after() {
-        let mut io =
-            TokioIo::register(UdpLink::bind("127.0.0.1:0".parse().unwrap()).unwrap()).unwrap();
-        let to = io.get_ref().local_addr().unwrap();
-        let drains = io.get_ref().short_recv_drains();
-        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let mut queued = false;
-        for round in 0..6 {
-            if !queued {
-                peer.send_to(b"x", to).unwrap();
-            }
-            let inject = round % 2 == 0;
-            let wait = poll_fn(|cx| {
-                io.poll_io_drain(
-                    cx,
-                    Interest::Read,
-                    |link| {
-                        let n = recv4(link)?;
-                        if inject {
-                            peer.send_to(b"y", to)?;
-                        }
-                        Ok(n)
-                    },
-                    |&n| drains && n < 4,
-                )
-            });
-            let got = tokio::time::timeout(std::time::Duration::from_secs(10), wait)
-                .await
-                .expect("a datagram that arrived after the drain was never reported")
-                .unwrap();
-            assert_eq!(got, 1, "round {round}");
-            queued = inject;
-        }
+        let check =
+            readiness::a_drained_descriptor_wakes_for_what_arrives_after::<TokioIo<UdpLink>>();
+        tokio::time::timeout(std::time::Duration::from_secs(10), check)
+            .await
+            .expect("a datagram that arrived after the drain was never reported");
     }
 }

@@ -1,5 +1,6 @@
-//! What synack's test suites share: the machine they run on, and the
-//! bytes they send ([`pattern`]).
+//! What synack's test suites share: the machine they run on, the bytes
+//! they send ([`pattern`]), and the checks every runtime adapter must
+//! pass ([`readiness`]).
 //!
 //! Some tests need root, `/dev/net/tun`, network namespaces or an outside
 //! tool (`tshark`, `tcpdump`, `ip`, `tc`). The policy is written once,
@@ -18,6 +19,8 @@
 //! ```
 
 use std::process::{Command, Stdio};
+
+pub mod readiness;
 
 /// Something a test needs from the machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 //! size follows; the server echoes every message of that size until the
 //! end.
 
+use crate::out::outln;
 use std::io;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -559,13 +560,13 @@ pub(crate) fn report(args: &ClientArgs, o: &Outcome) {
                 "p99_us": percentile(&o.latencies, 0.99),
             });
         }
-        println!("{v}");
+        outln!("{v}");
         return;
     }
-    println!("synack perf: {}", o.path);
+    outln!("synack perf: {}", o.path);
     if args.rr.is_some() {
         let mean = o.latencies.iter().sum::<f64>() / o.latencies.len().max(1) as f64;
-        println!(
+        outln!(
             "  {} exchanges of {} bytes: mean {:.1} µs, p50 {:.1} µs, p99 {:.1} µs",
             o.latencies.len(),
             args.size,
@@ -574,7 +575,7 @@ pub(crate) fn report(args: &ClientArgs, o: &Outcome) {
             percentile(&o.latencies, 0.99)
         );
     } else {
-        println!(
+        outln!(
             "  {} bytes in {:.2} s: goodput {}",
             o.bytes,
             o.seconds,
@@ -582,12 +583,12 @@ pub(crate) fn report(args: &ClientArgs, o: &Outcome) {
         );
     }
     if let Some(ms) = o.srtt_ms {
-        println!("  srtt {ms:.3} ms");
+        outln!("  srtt {ms:.3} ms");
     }
     if let Some(r) = o.retransmitted {
-        println!("  retransmitted segments: {r}");
+        outln!("  retransmitted segments: {r}");
     }
     if let Some(cc) = o.cc {
-        println!("  cc {cc}");
+        outln!("  cc {cc}");
     }
 }

@@ -4,6 +4,7 @@
 
 mod plot;
 
+use crate::out::outln;
 use crate::units;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -207,7 +208,7 @@ pub fn main(args: SimArgs) -> ExitCode {
     // overrides it is shown but does not decide the exit status.
     let verdict = scenario.map(|s| (s.check)(&report));
     if args.json {
-        println!("{}", report.summary.to_json());
+        outln!("{}", report.summary.to_json());
     } else {
         print_table(&report, verdict.as_ref(), overridden);
     }
@@ -222,7 +223,7 @@ fn run_all(json: bool) -> ExitCode {
     let mut failed = 0;
     let mut summaries = Vec::new();
     if !json {
-        println!(
+        outln!(
             "{:22} {:>7} {:>9} {:>8} {:>5} {:>6} {:>13} {:>9} {:>6} {:>5} {:>5}",
             "scenario",
             "verdict",
@@ -257,7 +258,7 @@ fn run_all(json: bool) -> ExitCode {
         }
         let total = |f: fn(&synack_sim::FlowSummary) -> u64| sum.flows.iter().map(f).sum::<u64>();
         let goodput: f64 = sum.flows.iter().map(|f| f.goodput_bps).sum();
-        println!(
+        outln!(
             "{:22} {:>7} {:>8.2}s {:>7.2}s {:>4.0}% {:>6.3} {:>8.2} Mb/s {:>6.1}ms {:>6} {:>5} {:>5}{}",
             s.name,
             if verdict.is_ok() { "pass" } else { "FAIL" },
@@ -277,7 +278,7 @@ fn run_all(json: bool) -> ExitCode {
         );
     }
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&summaries).unwrap_or_else(|e| e.to_string())
         );
@@ -297,7 +298,7 @@ fn list() {
         .unwrap_or(0);
     for s in catalogue::catalogue() {
         let slow = if s.slow { " [slow]" } else { "" };
-        println!("{:width$}  {}{slow}", s.name, s.about);
+        outln!("{:width$}  {}{slow}", s.name, s.about);
     }
 }
 
@@ -506,7 +507,7 @@ fn write_metrics(report: &Report, path: &std::path::Path) -> std::io::Result<()>
 
 fn print_table(report: &Report, verdict: Option<&Result<(), String>>, overridden: bool) {
     let s = &report.summary;
-    println!(
+    outln!(
         "{} (seed {}): {:.3} s virtual in {:.3} s wall, {} packets ({:.0}/s)",
         s.scenario,
         s.seed,
@@ -515,7 +516,7 @@ fn print_table(report: &Report, verdict: Option<&Result<(), String>>, overridden
         report.segments,
         report.segments as f64 / s.wall_seconds.max(1e-9)
     );
-    println!(
+    outln!(
         "bottleneck queue ({}): queueing delay mean {:.2} ms, p99 {:.2} ms, {} dropped by CoDel, {} marked CE",
         s.aqm,
         s.queue_delay_ms_mean,
@@ -523,7 +524,7 @@ fn print_table(report: &Report, verdict: Option<&Result<(), String>>, overridden
         report.links[0].dropped_aqm + report.links[1].dropped_aqm,
         report.links[0].ecn_marked + report.links[1].ecn_marked,
     );
-    println!(
+    outln!(
         "bottleneck utilisation {:.1} %, Jain's index {:.3}, {} dropped by the queue, {} lost at random, {} corrupted ({} caught)",
         s.link_utilization * 100.0,
         s.jain_index,
@@ -532,7 +533,7 @@ fn print_table(report: &Report, verdict: Option<&Result<(), String>>, overridden
         report.links[0].corrupted + report.links[1].corrupted,
         report.malformed
     );
-    println!(
+    outln!(
         "{:>4} {:>5} {:>12} {:>6} {:>11} {:>6} {:>4} {:>4} {:>8} {:>9} {:>12}  error",
         "flow",
         "cc",
@@ -547,7 +548,7 @@ fn print_table(report: &Report, verdict: Option<&Result<(), String>>, overridden
         "state"
     );
     for (i, f) in s.flows.iter().enumerate() {
-        println!(
+        outln!(
             "{:>4} {:>5} {:>12} {:>6} {:>11} {:>6} {:>4} {:>4} {:>8} {:>9} {:>12}  {}",
             i + 1,
             f.cc,
@@ -564,18 +565,22 @@ fn print_table(report: &Report, verdict: Option<&Result<(), String>>, overridden
             f.error.as_deref().unwrap_or("-")
         );
         if let Some(l) = f.latency {
-            println!(
+            outln!(
                 "     {} requests: mean {:.1} ms, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                l.count, l.mean_ms, l.p50_ms, l.p99_ms, l.max_ms
+                l.count,
+                l.mean_ms,
+                l.p50_ms,
+                l.p99_ms,
+                l.max_ms
             );
         }
     }
     match verdict {
-        Some(Ok(())) => println!("pass criterion: met"),
+        Some(Ok(())) => outln!("pass criterion: met"),
         Some(Err(why)) if overridden => {
-            println!("pass criterion (for the scenario as catalogued, not these flags): {why}")
+            outln!("pass criterion (for the scenario as catalogued, not these flags): {why}")
         }
-        Some(Err(why)) => println!("pass criterion: FAILED: {why}"),
+        Some(Err(why)) => outln!("pass criterion: FAILED: {why}"),
         None => {}
     }
 }

@@ -42,9 +42,14 @@ pub struct EndpointConfig {
     /// host.
     pub secret: [u8; 16],
     /// Most connections at once (half-open ones, and ended ones the
-    /// application has not released, included). TIME-WAIT entries, which
-    /// are much smaller, are bounded by this number too.
+    /// application has not released, included). TIME-WAIT entries have
+    /// their own limit, [`EndpointConfig::max_time_wait`].
     pub max_connections: usize,
+    /// Most entries in the TIME-WAIT table (each about a hundred bytes
+    /// with its map and timer entries; Linux's `tcp_max_tw_buckets` plays
+    /// this part). A connection that reaches TIME-WAIT with the table full
+    /// is counted in `EndpointStats::time_wait_overflow`.
+    pub max_time_wait: usize,
     /// New connections are refused while the buffers of all connections
     /// hold this many bytes or more. Existing connections are not cut off:
     /// each may still grow to its configured buffer sizes.
@@ -72,17 +77,30 @@ pub struct EndpointConfig {
     /// IPv4 TTL and IPv6 hop limit of packets from
     /// [`Endpoint::poll_transmit_ip`](super::Endpoint::poll_transmit_ip).
     pub ip_ttl: u8,
+    /// Most due timers one [`Endpoint::handle_timeout`] call runs. The
+    /// rest stay queued in deadline order and
+    /// [`Endpoint::poll_timeout`] reports them due, so the host's next
+    /// turn goes on with them: no timer is lost or reordered, and no
+    /// single call's time grows with the number of connections (a
+    /// million TIME-WAIT entries expiring at once would otherwise be one
+    /// call of most of a second).
+    ///
+    /// [`Endpoint::handle_timeout`]: super::Endpoint::handle_timeout
+    /// [`Endpoint::poll_timeout`]: super::Endpoint::poll_timeout
+    pub timers_per_call: usize,
 }
 
 impl EndpointConfig {
-    /// Defaults around `secret`: 65 536 connections, no memory limit,
+    /// Defaults around `secret`: 65 536 connections, 262 144 TIME-WAIT
+    /// entries, no memory limit,
     /// SYN backlog 256, accept backlog 1024, ports 32768–60999, cookies
-    /// when full, 1000 resets per second, TTL 64.
+    /// when full, 1000 resets per second, TTL 64, 1024 timers per call.
     pub fn new(secret: [u8; 16]) -> EndpointConfig {
         EndpointConfig {
             conn: Config::default(),
             secret,
             max_connections: 65_536,
+            max_time_wait: 262_144,
             max_buffer_memory: usize::MAX,
             syn_backlog: 256,
             accept_backlog: 1024,
@@ -90,6 +108,7 @@ impl EndpointConfig {
             syn_cookies: SynCookieMode::WhenFull,
             rst_rate_limit_per_sec: 1000,
             ip_ttl: 64,
+            timers_per_call: 1024,
         }
     }
 
@@ -104,8 +123,14 @@ impl EndpointConfig {
         if self.max_connections == 0 || self.max_connections > u32::MAX as usize / 2 {
             return Err(EndpointConfigError::BadLimit("max_connections"));
         }
+        if self.max_time_wait == 0 || self.max_time_wait > u32::MAX as usize / 2 {
+            return Err(EndpointConfigError::BadLimit("max_time_wait"));
+        }
         if self.accept_backlog == 0 {
             return Err(EndpointConfigError::BadLimit("accept_backlog"));
+        }
+        if self.timers_per_call == 0 {
+            return Err(EndpointConfigError::BadLimit("timers_per_call"));
         }
         Ok(())
     }

@@ -52,6 +52,7 @@
 mod config;
 mod input;
 mod output;
+pub use output::IDLE_VISITS_PER_CALL;
 mod ports;
 mod reply;
 mod slab;
@@ -80,7 +81,7 @@ use ports::PortAllocator;
 use reply::{RateLimiter, Reply};
 use slab::{Key, Slab};
 use time_wait::TimeWait;
-use timers::{Owner, TimerHeap};
+use timers::{Owner, TimerHeap, shrink_queue};
 
 /// Who holds a connection and how far its life has got, in one value so
 /// that no impossible combination (a half-open connection handed to the
@@ -181,6 +182,11 @@ pub struct Endpoint {
     timers: TimerHeap,
     /// Connections that may have something to send, in turn order.
     ready: VecDeque<Key>,
+    /// Set when a `poll_transmit` call stopped looking through `ready`
+    /// after [`output::IDLE_VISITS_PER_CALL`] connections with nothing to
+    /// send: the time of that call, which `poll_timeout` reports so the
+    /// host comes back for the rest.
+    ready_unvisited_since: Option<Instant>,
     /// Held connections that may have events.
     events: VecDeque<Key>,
     /// Connections the application had `&mut` access to, to look at again
@@ -236,6 +242,7 @@ impl Endpoint {
             by_local: BTreeMap::new(),
             timers: TimerHeap::default(),
             ready: VecDeque::new(),
+            ready_unvisited_since: None,
             events: VecDeque::new(),
             touched: Vec::new(),
             replies: VecDeque::new(),
@@ -547,6 +554,7 @@ impl Endpoint {
                 return Some((ConnectionHandle(key), event));
             }
             self.events.pop_front();
+            shrink_queue(&mut self.events);
             e.evented = false;
             if e.stage == Stage::TimeWait(None) {
                 if e.conn.recv_queue_len() > 0 {
@@ -571,6 +579,9 @@ impl Endpoint {
             connections: self.conns.len(),
             time_wait: self.time_wait.len(),
             buffer_memory: self.memory,
+            table_memory: self.conns.allocated_bytes()
+                + self.time_wait.allocated_bytes()
+                + self.timers.allocated_bytes(),
             ..self.stats
         }
     }

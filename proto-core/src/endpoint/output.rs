@@ -5,11 +5,19 @@
 use alloc::vec::Vec;
 
 use super::time_wait::TimeWait;
-use super::timers::Owner;
+use super::timers::{Owner, shrink_queue};
 use super::{Endpoint, Stage, slab::Key, timer_is_live};
 use crate::conn::{State, Transmit};
 use crate::time::Instant;
 use crate::wire::{EcnCodepoint, IP_PROTOCOL_TCP, IpAddrPair, IpRepr, Ipv4Repr, Ipv6Repr};
+
+/// Most connections one [`Endpoint::poll_transmit`] call looks at and finds
+/// with nothing to send: at roughly a microsecond each (a connection's state
+/// is rarely in cache), a quarter of a millisecond at most.
+pub const IDLE_VISITS_PER_CALL: usize = 256;
+
+/// Most stale timer entries one call drops (each an O(log n) heap pop).
+const STALE_DROPS_PER_CALL: usize = 4096;
 
 impl Endpoint {
     /// Writes the next TCP segment to send into `buf` and says where it
@@ -17,6 +25,13 @@ impl Endpoint {
     /// until it returns `None` after every other call. `buf` should hold a
     /// whole segment (the MTU less the IP header); a smaller one gets
     /// smaller segments.
+    ///
+    /// One call looks at no more than [`IDLE_VISITS_PER_CALL`] connections
+    /// that turn out to have nothing to send (after a burst of ACKs that
+    /// needed no answer there can be a million), so its time does not grow
+    /// with the number of connections. When it stops for that reason it
+    /// returns `None` and [`Endpoint::poll_timeout`] returns `now`: the
+    /// host's next turn goes on where this one stopped.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         self.transmit(now, buf, false)
     }
@@ -33,19 +48,32 @@ impl Endpoint {
     /// every connection and TIME-WAIT entry.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         self.settle();
-        self.next_timer().map(|(at, _)| at)
+        let mut drops = STALE_DROPS_PER_CALL;
+        let timer = self.next_timer(&mut drops).map(|(at, _)| at);
+        match (timer, self.ready_unvisited_since) {
+            (Some(t), Some(r)) => Some(t.min(r)),
+            (t, r) => t.or(r),
+        }
     }
 
-    /// Runs every timer due at `now`: O(log n) per due timer.
+    /// Runs the timers due at `now`, earliest first, at most
+    /// [`EndpointConfig::timers_per_call`](super::EndpointConfig::timers_per_call)
+    /// of them: O(log n) per due timer. Timers left over are still due, so
+    /// [`Endpoint::poll_timeout`] returns a time not after `now` until
+    /// they have run.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.settle();
         // Take the due entries first, so a connection whose next deadline
         // is already due runs once per call, never in a loop.
         let mut due = Vec::new();
-        while let Some((at, owner)) = self.next_timer() {
-            if at > now {
+        let mut drops = STALE_DROPS_PER_CALL;
+        while due.len() < self.config.timers_per_call
+            && let Some((at, owner)) = self.next_timer(&mut drops)
+        {
+            // Past the drops allowed, what is left waits for the next call.
+            let Some(owner) = owner.filter(|_| at <= now) else {
                 break;
-            }
+            };
             self.timers.pop();
             due.push(owner);
         }
@@ -63,13 +91,22 @@ impl Endpoint {
         }
     }
 
-    /// The earliest live heap entry, dropping stale ones on the way.
-    fn next_timer(&mut self) -> Option<(Instant, Owner)> {
+    /// The earliest live heap entry, dropping stale ones on the way, at
+    /// most `drops` of them (counted down). Past that it gives the next
+    /// entry's time with no owner: an early wake-up, whose
+    /// `handle_timeout` goes on dropping. Entries go stale as deadlines
+    /// move and owners leave; after a million connections closed, one
+    /// call dropping them all would take most of a second.
+    fn next_timer(&mut self, drops: &mut usize) -> Option<(Instant, Option<Owner>)> {
         loop {
             let (at, owner) = self.timers.peek()?;
             if timer_is_live(&self.conns, &self.time_wait, at, owner) {
-                return Some((at, owner));
+                return Some((at, Some(owner)));
             }
+            if *drops == 0 {
+                return Some((at, None));
+            }
+            *drops -= 1;
             self.timers.pop();
         }
     }
@@ -116,7 +153,14 @@ impl Endpoint {
     /// to the back of the queue; one with nothing to send leaves it until
     /// something happens to it again.
     fn transmit_connection(&mut self, now: Instant, buf: &mut [u8], ip: bool) -> Option<Transmit> {
+        self.ready_unvisited_since = None;
+        let mut idle_visits = 0;
         while let Some(key) = self.ready.pop_front() {
+            if idle_visits == IDLE_VISITS_PER_CALL {
+                self.ready.push_front(key);
+                self.ready_unvisited_since = Some(now);
+                return None;
+            }
             let Some(e) = self.conns.get_mut(key) else {
                 continue;
             };
@@ -136,6 +180,7 @@ impl Endpoint {
                     return if ip { self.wrap_in_ip(buf, t) } else { Some(t) };
                 }
                 None => {
+                    idle_visits += 1;
                     e.ready = false;
                     if e.conn.state() == State::TimeWait && !e.stage.detached() {
                         self.enter_time_wait(key);
@@ -145,6 +190,7 @@ impl Endpoint {
                 }
             }
         }
+        shrink_queue(&mut self.ready);
         None
     }
 
@@ -203,7 +249,7 @@ impl Endpoint {
             e.stage = stage;
         }
         self.by_tuple.remove(&tuple);
-        if self.time_wait.len() < self.config.max_connections {
+        if self.time_wait.len() < self.config.max_time_wait {
             let entry = TimeWait::new(tuple, snapshot);
             let tw = self.time_wait.insert(entry);
             self.by_tuple.insert(tuple, Owner::TimeWait(tw));

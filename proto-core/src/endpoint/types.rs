@@ -115,4 +115,9 @@ pub struct EndpointStats {
     pub time_wait_overflow: u64,
     /// Bytes allocated by all connections' buffers.
     pub buffer_memory: usize,
+    /// Bytes the endpoint's own tables hold: the connection and TIME-WAIT
+    /// slots (vacant ones included) and the timer heap. It falls again as
+    /// connections go: emptied slot chunks and heap capacity are given
+    /// back.
+    pub table_memory: usize,
 }

@@ -186,3 +186,28 @@ fn a_burst_beyond_the_backlogs_gets_in_without_resets() {
         "{stats:?}"
     );
 }
+
+/// The TIME-WAIT table has its own limit, independent of
+/// `max_connections`: more closed connections wait in it than may be open
+/// at once, and those beyond the limit are counted.
+#[test]
+fn time_wait_has_its_own_limit() {
+    let mut client = config(1);
+    client.max_connections = 1;
+    client.max_time_wait = 3;
+    let mut net = EndpointPair::new(client, config(2));
+    let l = net.server.listen(server_addr()).unwrap();
+    for _ in 0..5 {
+        let (c, s) = net.connect(CLIENT_V4, server_addr(), l);
+        // The client closes first, so it is the one in TIME-WAIT.
+        net.client.release(c, net.now).unwrap();
+        net.run_for(Duration::from_millis(100));
+        net.server.release(s, net.now).unwrap();
+        net.run_for(Duration::from_millis(100));
+    }
+    let s = net.client.stats();
+    assert_eq!(
+        (s.connections, s.time_wait, s.time_wait_overflow),
+        (0, 3, 2)
+    );
+}

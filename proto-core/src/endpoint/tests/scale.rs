@@ -3,7 +3,7 @@
 
 use std::vec::Vec;
 
-use super::super::{ConnEntry, Endpoint, timers::Owner};
+use super::super::{ConnEntry, Endpoint, IDLE_VISITS_PER_CALL, timers::Owner};
 use super::harness::*;
 use crate::conn::{Connection, Keepalive};
 use crate::time::{Duration, Instant};
@@ -95,4 +95,153 @@ fn a_due_timer_costs_one_pop_and_one_push() {
     ep.handle_timeout(first + Duration::from_micros(99));
     assert_eq!(ep.timers.ops() - ops, 2 * 99);
     assert_eq!(drain(&mut ep, first), 100, "the SYNs are sent again");
+}
+
+/// With `timers_per_call` set, one call runs at most that many due timers,
+/// earliest first; the rest stay due (`poll_timeout` says so), and calls
+/// until it no longer does run every one of them once.
+#[test]
+fn handle_timeout_runs_at_most_its_budget_and_loses_nothing() {
+    const BUDGET: usize = 7;
+    let mut cfg = config(1);
+    cfg.timers_per_call = BUDGET;
+    let mut ep = Endpoint::new(cfg).unwrap();
+    let t0 = Instant::from_secs(1);
+    let remote = SocketAddr::new(SERVER_V4, 80);
+    let mut ports = Vec::new();
+    for i in 0..N as u64 {
+        let now = t0 + Duration::from_micros(i);
+        let h = ep.connect(CLIENT_V4, remote, now).unwrap();
+        ports.push(ep.connection(h).unwrap().tuple().local.port());
+        assert_eq!(drain(&mut ep, now), 1);
+    }
+    // Every SYN's first retransmission timeout has passed; the second
+    // (backed off) has not.
+    let now = t0 + Duration::from_millis(1500);
+    let mut buf = [0u8; 1500];
+    let mut resent = Vec::new();
+    let mut calls = 0;
+    while ep.poll_timeout().is_some_and(|at| at <= now) {
+        ep.handle_timeout(now);
+        calls += 1;
+        let before = resent.len();
+        while let Some(t) = ep.poll_transmit(now, &mut buf) {
+            resent.push(t.tuple.local.port());
+        }
+        assert!(
+            resent.len() - before <= BUDGET,
+            "call {calls} ran more than its budget"
+        );
+        assert!(calls <= N, "handle_timeout made no progress");
+    }
+    assert_eq!(calls, N.div_ceil(BUDGET));
+    // Each connection's SYN once, in deadline (= connect) order.
+    assert_eq!(resent, ports);
+}
+
+/// Connections queued as maybe having something to send, with nothing to
+/// send: one `poll_transmit` looks at no more than
+/// `IDLE_VISITS_PER_CALL` of them, says so through `poll_timeout`, and the
+/// calls that follow reach the one connection that has data.
+#[test]
+fn poll_transmit_looks_at_a_bounded_number_of_idle_connections() {
+    let n = if cfg!(miri) {
+        2 * IDLE_VISITS_PER_CALL + 3
+    } else {
+        3 * IDLE_VISITS_PER_CALL + 10
+    };
+    let mut server = config(2);
+    server.syn_backlog = n;
+    server.accept_backlog = n;
+    let mut net = EndpointPair::new(config(1), server);
+    let addr = SocketAddr::new(SERVER_V4, 80);
+    let l = net.server.listen(addr).unwrap();
+    let clients: Vec<_> = (0..n)
+        .map(|_| net.client.connect(CLIENT_V4, addr, net.now).unwrap())
+        .collect();
+    let mut accepted = 0;
+    assert!(net.run_until(Duration::from_secs(10), |net| {
+        while net.server.accept(l).is_some() {
+            accepted += 1;
+        }
+        accepted == n
+    }));
+    net.run_for(Duration::from_secs(1));
+    // Every client connection is looked at again; only the first has data.
+    // The endpoint settles them last touched first, so it is queued last.
+    for &h in &clients {
+        net.client.connection_mut(h).unwrap();
+    }
+    let last = clients[0];
+    net.client
+        .connection_mut(last)
+        .unwrap()
+        .write(b"x")
+        .unwrap();
+    let want = net.client.connection(last).unwrap().tuple();
+    let now = net.now;
+    let mut buf = [0u8; 1500];
+    let mut calls = 0;
+    let sent = loop {
+        calls += 1;
+        if let Some(t) = net.client.poll_transmit(now, &mut buf) {
+            break t;
+        }
+        assert!(
+            net.client.poll_timeout().is_some_and(|at| at <= now),
+            "a call that stopped early must say there is more to do now"
+        );
+        assert!(calls <= n, "no progress");
+    };
+    assert_eq!(sent.tuple, want);
+    assert_eq!(calls, (n - 1) / IDLE_VISITS_PER_CALL + 1);
+    assert!(net.client.poll_transmit(now, &mut buf).is_none());
+    assert!(net.client.poll_timeout().is_none_or(|at| at > now));
+}
+
+/// Once every connection has closed and left TIME-WAIT, the tables give
+/// their memory back (one spare chunk of slots kept), as
+/// `EndpointStats::table_memory` shows.
+#[test]
+fn memory_is_given_back_when_connections_go() {
+    let n = if cfg!(miri) { 100 } else { 5000 };
+    let mut server = config(2);
+    server.syn_backlog = n;
+    server.accept_backlog = n;
+    let mut net = EndpointPair::new(config(1), server);
+    let addr = SocketAddr::new(SERVER_V4, 80);
+    let l = net.server.listen(addr).unwrap();
+    let clients: Vec<_> = (0..n)
+        .map(|_| net.client.connect(CLIENT_V4, addr, net.now).unwrap())
+        .collect();
+    let mut servers = Vec::new();
+    assert!(net.run_until(Duration::from_secs(10), |net| {
+        while let Some(h) = net.server.accept(l) {
+            servers.push(h);
+        }
+        servers.len() == n
+    }));
+    let peak = net.client.stats().table_memory;
+    assert!(peak >= n * size_of::<Connection>(), "{peak}");
+    let now = net.now;
+    for &h in &clients {
+        net.client.release(h, now).unwrap();
+    }
+    net.run_for(Duration::from_secs(1));
+    for &h in &servers {
+        net.server.release(h, net.now).unwrap();
+    }
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(net.client.stats().time_wait, n);
+    // Past 2·MSL.
+    net.run_for(Duration::from_secs(121));
+    for ep in [&net.client, &net.server] {
+        let s = ep.stats();
+        assert_eq!((s.connections, s.time_wait), (0, 0));
+        assert!(
+            s.table_memory * 4 <= peak.max(1),
+            "{} bytes kept of {peak}",
+            s.table_memory
+        );
+    }
 }
