@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 use serde_json::{Map, Value, json};
-use synack_core::conn::{RecoveryStats, Stats};
+use synack_core::conn::{EcnStats, RecoveryStats, Stats};
 use synack_core::endpoint::EndpointStats;
 use synack_core::{DropReason, DropSite, Drops, FourTuple};
 use synack_tokio::Stack;
@@ -150,6 +150,7 @@ pub fn connection_json(tuple: FourTuple, s: &Stats) -> Value {
         bytes_in_flight,
         pacing_rate,
         recovery,
+        ecn,
         min_rtt,
         srtt,
         rttvar,
@@ -168,6 +169,12 @@ pub fn connection_json(tuple: FourTuple, s: &Stats) -> Value {
         bogus_sack_blocks,
         rack_marked_lost,
     } = recovery;
+    let EcnStats {
+        ce_received,
+        ece_received,
+        responses,
+        cwr_sent,
+    } = ecn;
     let micros = |d: Option<synack_core::Duration>| d.map(|d| d.total_micros());
     json!({
         "local": tuple.local.to_string(),
@@ -191,6 +198,12 @@ pub fn connection_json(tuple: FourTuple, s: &Stats) -> Value {
             "undos": undos,
             "bogus_sack_blocks": bogus_sack_blocks,
             "rack_marked_lost": rack_marked_lost,
+        },
+        "ecn": {
+            "ce_received": ce_received,
+            "ece_received": ece_received,
+            "responses": responses,
+            "cwr_sent": cwr_sent,
         },
         "congestion_control": congestion_control,
         "cwnd": cwnd,

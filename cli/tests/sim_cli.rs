@@ -105,6 +105,7 @@ fn json_summary_has_the_documented_keys() {
         "aqm",
         "queue_delay_ms_mean",
         "queue_delay_ms_p99",
+        "ecn_marks",
         "flows",
     ] {
         assert!(v.get(key).is_some(), "{key}");
@@ -126,6 +127,9 @@ fn json_summary_has_the_documented_keys() {
         "completion_seconds",
         "final_state",
         "error",
+        "ecn",
+        "ce_marks",
+        "ecn_responses",
     ] {
         assert!(flow.get(key).is_some(), "{key}");
     }
@@ -176,6 +180,34 @@ fn aqm_flag_picks_the_queue_and_its_delay_is_reported() {
     assert!(tail.0 > 4.0 * codel.0, "drop-tail {tail:?} codel {codel:?}");
     assert!(tail.1 > codel.1, "drop-tail {tail:?} codel {codel:?}");
     assert!(tail.0 > 4.0 * fq.0, "drop-tail {tail:?} fq-codel {fq:?}");
+}
+
+#[test]
+fn ecn_flag_turns_codels_drops_into_marks() {
+    let run = |ecn: bool| {
+        let mut args = vec![
+            "sim", "--rate", "20mbit", "--rtt", "20ms", "--queue", "10bdp", "--bytes", "5MB",
+            "--flows", "2", "--cc", "cubic", "--aqm", "codel", "--json",
+        ];
+        if ecn {
+            args.push("--ecn");
+        }
+        let out = synack(&args);
+        assert!(out.status.success(), "{ecn}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let (with, without) = (run(true), run(false));
+    assert!(with["ecn_marks"].as_u64().unwrap() > 0);
+    assert_eq!(without["ecn_marks"], 0);
+    for f in with["flows"].as_array().unwrap() {
+        assert_eq!(f["ecn"], true);
+        assert_eq!(f["retransmitted_segments"], 0);
+        assert!(f["ce_marks"].as_u64().unwrap() > 0);
+    }
+    for f in without["flows"].as_array().unwrap() {
+        assert_eq!(f["ecn"], false);
+        assert!(f["retransmitted_segments"].as_u64().unwrap() > 0);
+    }
 }
 
 #[test]

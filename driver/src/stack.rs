@@ -548,7 +548,11 @@ impl<L: PacketLink, R: Runtime> Driver<L, R> {
         let ep = &mut st.ep;
         match self.link.poll_recv(cx, &mut |packet| match packet {
             Incoming::Ip(bytes) => ep.handle_ip_packet(now, bytes),
-            Incoming::Segment { addrs, segment } => ep.handle_segment(now, &addrs, segment),
+            Incoming::Segment {
+                addrs,
+                segment,
+                ecn,
+            } => ep.handle_segment_with_ecn(now, &addrs, segment, ecn),
         }) {
             Poll::Ready(Ok(_)) => busy = true,
             Poll::Ready(Err(e)) => return Err(e),
@@ -572,7 +576,7 @@ impl<L: PacketLink, R: Runtime> Driver<L, R> {
                 st.ep.poll_transmit(now, space)
             };
             match t {
-                Some(t) => self.batch.commit(t.tuple, t.len),
+                Some(t) => self.batch.commit_with_ecn(t.tuple, t.len, t.ecn),
                 None => break,
             }
         }

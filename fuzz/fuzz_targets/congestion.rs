@@ -22,7 +22,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use synack_core::cc::{AckInfo, CongestionControl, CongestionEvent, RateSample};
+use synack_core::cc::{AckInfo, CongestionCause, CongestionControl, CongestionEvent, RateSample};
 use synack_core::internals::{AckInput, Recovery, RttConfig, RttEstimator};
 use synack_core::wire::SackBlock;
 use synack_core::{Duration, Instant, SeqNumber};
@@ -74,6 +74,8 @@ enum CcEvent {
     },
     Congestion {
         in_flight: u32,
+        /// An ECN echo rather than a loss.
+        ecn: bool,
     },
     RecoveryEnd,
     Rto {
@@ -130,6 +132,8 @@ enum RecEvent {
     },
     ReorderTimeout,
     Probe,
+    /// The peer echoed a congestion mark (ECE) that calls for a response.
+    EcnEcho,
 }
 
 fn mss_of(raw: u16) -> usize {
@@ -192,10 +196,15 @@ fn run_cc(choice: u8, mss: u16, events: &[CcEvent]) {
                     });
                 }
             }
-            CcEvent::Congestion { in_flight } => {
+            CcEvent::Congestion { in_flight, ecn } => {
                 cc.on_congestion_event(&CongestionEvent {
                     now,
                     in_flight: (in_flight % MAX_BYTES) as usize,
+                    cause: if ecn {
+                        CongestionCause::Ecn
+                    } else {
+                        CongestionCause::Loss
+                    },
                 });
                 recovering = true;
                 undoable = true;
@@ -549,6 +558,9 @@ fn run_recovery(sack: bool, choice: u8, mss: u16, isn: u32, events: &[RecEvent])
                 if let Some(deadline) = next {
                     assert!(deadline >= s.now, "a reorder deadline in the past");
                 }
+            }
+            RecEvent::EcnEcho => {
+                rec.on_ecn_echo(s.now, s.max, rec.in_flight(mss), mss, cc.as_mut());
             }
             RecEvent::Probe => {
                 if let Some(seg) = rec.probe_target() {

@@ -75,6 +75,8 @@ enum Fate {
         at: u16,
         xor: u8,
     },
+    /// Congestion Experienced, if the segment was sent ECN-capable.
+    Mark,
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -122,6 +124,7 @@ impl Fate {
             Fate::Delay(ms) => {
                 WireFate::Delay(Duration::from_millis(u64::from(ms) % MAX_EXTRA_DELAY_MS))
             }
+            Fate::Mark => WireFate::Mark,
             Fate::Corrupt { at, xor } => WireFate::Corrupt {
                 at: usize::from(at),
                 xor,

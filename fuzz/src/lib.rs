@@ -9,7 +9,7 @@ use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use arbitrary::Arbitrary;
 use synack_core::SeqNumber;
 use synack_core::cc::CcAlgorithm;
-use synack_core::conn::{Config, Connection, Error as ConnError};
+use synack_core::conn::{Config, Connection, EcnMode, Error as ConnError};
 use synack_core::internals::harness::client_server;
 use synack_core::wire::{
     Error, IpAddrPair, MAX_OPTIONS_LEN, SackBlock, SackBlocks, TcpFlags, TcpOptions, Timestamps,
@@ -137,6 +137,8 @@ pub struct Knobs {
     pub frto: bool,
     /// The congestion controller: NewReno, CUBIC or BBR ([`controller`]).
     pub cc: u8,
+    /// Ask for ECN (RFC 3168) rather than only accept it.
+    pub ecn: bool,
     /// Index into the target's buffer table.
     pub buffers: u8,
     /// Index into the target's MTU table.
@@ -156,6 +158,11 @@ impl Knobs {
         c.nagle = self.nagle;
         c.pacing = self.pacing;
         c.frto = self.frto;
+        c.ecn = if self.ecn {
+            EcnMode::On
+        } else {
+            EcnMode::Accept
+        };
         c.congestion = controller(self.cc);
         c
     }

@@ -26,6 +26,7 @@ use synack_tokio::link::{Impaired, Tun};
 use synack_tokio::{Stack, StackConfig};
 
 use crate::capture::{Capture, CaptureStats};
+use crate::mark::MarkCe;
 use crate::netns::Netns;
 use crate::verdict::Verdict;
 use crate::{env, ss};
@@ -195,6 +196,9 @@ pub struct Setup {
     /// synack's impairment stage between its stack and the device, both
     /// directions, and its seed.
     pub impairment: Option<(ImpairmentConfig, u64)>,
+    /// Mark every this-many-th ECN-capable packet Congestion Experienced,
+    /// each way, between the stack and the device ([`crate::mark`]).
+    pub mark_ce_every: Option<u64>,
     /// Sysctls set in the namespace before the device exists.
     pub sysctls: Vec<(String, String)>,
     /// Bytes kept per captured packet (0: whole packets). Bulk cases keep
@@ -215,6 +219,7 @@ impl Setup {
             family,
             stack: StackConfig::default(),
             impairment: None,
+            mark_ce_every: None,
             sysctls: Vec::new(),
             snaplen: 0,
             limit: Duration::from_secs(90),
@@ -289,14 +294,15 @@ pub fn tun_device(setup: &Setup) -> io::Result<Tun> {
     })
 }
 
-/// The synack stack on `tun`, behind the impairment stage if the set-up
-/// has one.
+/// The synack stack on `tun`, behind the impairment stage or the marking
+/// stage if the set-up has one.
 pub fn tun_stack(setup: &Setup, tun: Tun) -> io::Result<Stack> {
     let mut config = setup.stack.clone();
     config.local_ip = Some(setup.family.synack_ip());
-    match setup.impairment {
-        Some((impair, seed)) => Stack::new(Impaired::new(tun, impair, seed), config),
-        None => Stack::new(tun, config),
+    match (setup.impairment, setup.mark_ce_every) {
+        (Some((impair, seed)), _) => Stack::new(Impaired::new(tun, impair, seed), config),
+        (None, Some(every)) => Stack::new(MarkCe::new(tun, every), config),
+        (None, None) => Stack::new(tun, config),
     }
 }
 

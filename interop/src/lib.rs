@@ -18,6 +18,8 @@
 //! - [`pattern`]: seeded byte streams, checked byte for byte.
 //! - [`ss`]: the kernel's view of a connection (`ss -tni`).
 //! - [`lab`]: one case end to end: namespace, TUN stack, capture, verdict.
+//! - [`mark`]: a link that marks ECN-capable packets Congestion
+//!   Experienced, standing in for the AQM qdisc the kernel lacks.
 //! - [`topo`]: the multi-namespace set-ups: a bottleneck shared by a
 //!   kernel flow and a synack flow, and a userspace relay between two TUN
 //!   devices for kernel↔kernel baselines.
@@ -25,6 +27,7 @@
 pub mod capture;
 pub mod env;
 pub mod lab;
+pub mod mark;
 pub mod netns;
 pub mod pattern;
 pub mod ss;

@@ -974,3 +974,146 @@ fn lossy(family: Family) {
     );
 }
 both_families!(loss_and_reordering, lossy);
+
+// ---------------------------------------------------------------------
+// ECN (RFC 3168) with the kernel: `net.ipv4.tcp_ecn = 1` in the namespace
+// (it asks and agrees; IPv6 too), synack asking as well, and every 200th
+// ECN-capable packet each way marked CE between synack and the device
+// (`synack_interop::mark`: this kernel has no AQM qdisc to mark).
+
+/// Bytes each way per connection in the ECN case.
+const ECN_BYTES: u64 = 4_000_000;
+
+/// The capture's ECN field for `family`.
+fn ecn_field(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "ip.dsfield.ecn",
+        Family::V6 => "ipv6.tclass.ecn",
+    }
+}
+
+/// The ECN exchange in the capture, for both connections: the SYNs ask
+/// and the SYN-ACKs agree; synack's data goes ECT(0) and its pure ACKs
+/// Not-ECT; synack's marked data makes the kernel echo ECE and synack
+/// answer with CWR; the marks on the kernel's data (made after the
+/// capture saw them) make synack echo ECE and the kernel answer with CWR.
+fn check_ecn_capture(family: Family, v: &Verdict) -> Result<(), String> {
+    let (kernel, synack) = (family.kernel_ip(), family.synack_ip());
+    let ecn = ecn_field(family);
+    let syn = "tcp.flags.syn == 1 && tcp.flags.ack == 0";
+    let syn_ack = "tcp.flags.syn == 1 && tcp.flags.ack == 1";
+    let asks = format!("{syn} && tcp.flags.ece == 1 && tcp.flags.cwr == 1");
+    let agrees = format!("{syn_ack} && tcp.flags.ece == 1 && tcp.flags.cwr == 0");
+    for ip in [kernel, synack] {
+        expect_some(v, ip, &asks, "ECN-setup SYN")?;
+        expect_some(v, ip, &agrees, "ECN-setup SYN-ACK")?;
+    }
+    let data = "tcp.flags.syn == 0 && tcp.len > 0";
+    let pure_ack = "tcp.flags.syn == 0 && tcp.len == 0";
+    let ect0 = expect_some(v, synack, &format!("{data} && {ecn} == 2"), "ECT(0) data")?;
+    let marked = expect_some(
+        v,
+        synack,
+        &format!("{data} && {ecn} == 3"),
+        "CE-marked data",
+    )?;
+    let ect_acks = count_from(&v.file, synack, &format!("{pure_ack} && {ecn} != 0"));
+    if ect_acks > 0 {
+        return Err(format!("{ect_acks} pure ACKs from synack ECN-capable"));
+    }
+    let not_syn = "tcp.flags.syn == 0";
+    let echoes = (
+        expect_some(
+            v,
+            kernel,
+            &format!("{not_syn} && tcp.flags.ece == 1"),
+            "ECE",
+        )?,
+        expect_some(
+            v,
+            synack,
+            &format!("{not_syn} && tcp.flags.ece == 1"),
+            "ECE",
+        )?,
+    );
+    let cwrs = (
+        expect_some(
+            v,
+            kernel,
+            &format!("{not_syn} && tcp.flags.cwr == 1"),
+            "CWR",
+        )?,
+        expect_some(
+            v,
+            synack,
+            &format!("{not_syn} && tcp.flags.cwr == 1"),
+            "CWR",
+        )?,
+    );
+    eprintln!(
+        "[interop] ECN capture: synack data ECT(0) {ect0}, CE {marked}; ECE kernel {} / \
+         synack {}; CWR kernel {} / synack {}",
+        echoes.0, echoes.1, cwrs.0, cwrs.1
+    );
+    Ok(())
+}
+
+fn ecn_with_kernel(family: Family) {
+    let mut setup = Setup::new(family).sysctl("net.ipv4.tcp_ecn", "1");
+    setup.stack.endpoint.conn.ecn = synack_core::conn::EcnMode::On;
+    setup.mark_ce_every = Some(200);
+    setup.snaplen = 128;
+    let label = case("ecn", family);
+    let l = label.clone();
+    run_case_checked(
+        &label,
+        setup,
+        move |ctx| async move {
+            let listeners = Listeners::bind(&ctx).await;
+            for client in Client::BOTH {
+                let role = client.label();
+                let (s, k) = listeners.pair(&ctx, client).await;
+                assert!(
+                    s.negotiated().unwrap().ecn,
+                    "{role}: synack did not agree ECN"
+                );
+                let info = ctx.ss(s.local_addr().unwrap()).await.unwrap();
+                assert!(
+                    info.raw.split_whitespace().any(|w| w == "ecn"),
+                    "{role}: the kernel did not agree ECN: {}",
+                    info.raw
+                );
+                // Both ways at once, so each side sends and echoes.
+                let (mut sr, mut sw) = s.into_split();
+                let (mut kr, mut kw) = k.into_split();
+                let up = tokio::spawn(async move {
+                    pattern::send(&mut sw, 40, ECN_BYTES).await.unwrap();
+                    sw.shutdown().await.unwrap();
+                    sw
+                });
+                let down = tokio::spawn(async move {
+                    pattern::send(&mut kw, 41, ECN_BYTES).await.unwrap();
+                    kw.shutdown().await.unwrap();
+                });
+                // Both read at once too: neither receiver holds the other
+                // side back with a full buffer.
+                let (to_kernel, to_synack) = tokio::join!(
+                    pattern::recv(&mut kr, 40, |_| {}),
+                    pattern::recv(&mut sr, 41, |_| {})
+                );
+                assert_eq!(to_kernel.unwrap(), ECN_BYTES);
+                assert_eq!(to_synack.unwrap(), ECN_BYTES);
+                let sw = up.await.unwrap();
+                down.await.unwrap();
+                let e = sw.stats().unwrap().ecn;
+                eprintln!("[interop] {l}, {role}: synack {e:?}");
+                assert!(
+                    e.ce_received > 0 && e.ece_received > 0 && e.responses > 0 && e.cwr_sent > 0,
+                    "{role}: {e:?}"
+                );
+            }
+        },
+        move |_, v| check_ecn_capture(family, v),
+    );
+}
+both_families!(ecn_negotiated_marked_echoed_and_answered, ecn_with_kernel);

@@ -3,13 +3,20 @@
 //!
 //! The TCP checksum still covers a pseudo-header built from the UDP
 //! endpoints' IP addresses, so the segment is checked end to end as it
-//! would be on the wire.
+//! would be on the wire. The ECN field of the outer IP header stands for
+//! the segment's own (RFC 3168 §5): set per send (`IP_TOS` /
+//! `IPV6_TCLASS` control messages) and read per receive (`IP_RECVTOS` /
+//! `IPV6_RECVTCLASS`, which `quinn-udp` turns on), so routers on the path
+//! can mark the inner TCP's packets.
 
 use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState};
+/// The type of [`Received::ecn`] and of [`UdpLink::try_send_from`]'s
+/// codepoint.
+pub use synack_core::wire::EcnCodepoint;
 
 /// A non-blocking UDP socket with GSO/GRO batching.
 #[derive(Debug)]
@@ -30,6 +37,19 @@ pub struct Received {
     /// The address it was sent to, where the kernel reports it (needed
     /// when the socket is bound to a wildcard address).
     pub dst_ip: Option<IpAddr>,
+    /// The ECN field of its IP header (Not-ECT where the kernel does not
+    /// report it); a GRO run shares one.
+    pub ecn: EcnCodepoint,
+}
+
+/// The codepoint as `quinn-udp` sends it (`None`: Not-ECT).
+fn to_quinn(ecn: EcnCodepoint) -> Option<quinn_udp::EcnCodepoint> {
+    quinn_udp::EcnCodepoint::from_bits(ecn.bits())
+}
+
+/// The codepoint `quinn-udp` received (`None`: Not-ECT, or not reported).
+fn from_quinn(ecn: Option<quinn_udp::EcnCodepoint>) -> EcnCodepoint {
+    ecn.map_or(EcnCodepoint::NotEct, |e| EcnCodepoint::from_bits(e as u8))
 }
 
 /// Most receive buffers one [`UdpLink::try_recv`] fills (recvmmsg batch).
@@ -159,30 +179,32 @@ impl UdpLink {
 
     /// Sends `contents` to `to`: one datagram, or with `stride` set, a run
     /// of datagrams of `stride` bytes each (the last may be shorter),
-    /// handed to the kernel at once (GSO). `WouldBlock` when the socket
-    /// buffer is full; other errors as the kernel reports them.
+    /// handed to the kernel at once (GSO), Not-ECT. `WouldBlock` when the
+    /// socket buffer is full; other errors as the kernel reports them.
     pub fn try_send(
         &self,
         to: SocketAddr,
         contents: &[u8],
         stride: Option<usize>,
     ) -> io::Result<()> {
-        self.try_send_from(None, to, contents, stride)
+        self.try_send_from(None, to, contents, stride, EcnCodepoint::NotEct)
     }
 
     /// Like [`UdpLink::try_send`], from source address `src_ip` (for
     /// sockets bound to a wildcard address, so replies leave from the
-    /// address the peer used).
+    /// address the peer used) and with `ecn` in the IP header of every
+    /// datagram.
     pub fn try_send_from(
         &self,
         src_ip: Option<IpAddr>,
         to: SocketAddr,
         contents: &[u8],
         stride: Option<usize>,
+        ecn: EcnCodepoint,
     ) -> io::Result<()> {
         let transmit = Transmit {
             destination: to,
-            ecn: None,
+            ecn: to_quinn(ecn),
             contents,
             segment_size: stride.filter(|s| *s < contents.len()),
             src_ip,
@@ -206,6 +228,7 @@ impl UdpLink {
                 len: m.len,
                 stride: m.stride.max(1),
                 dst_ip: m.dst_ip,
+                ecn: from_quinn(m.ecn),
             };
         }
         Ok(got)
@@ -249,6 +272,7 @@ mod tests {
                 len: 0,
                 stride: 0,
                 dst_ip: None,
+                ecn: EcnCodepoint::NotEct,
             }];
             let mut bufs = [IoSliceMut::new(buf)];
             match link.try_recv(&mut bufs, &mut out) {
@@ -275,6 +299,29 @@ mod tests {
         for ip in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
             let mtu = auto_mtu(ip.parse().unwrap());
             assert!((1_280..=65_535).contains(&mtu), "{ip}: {mtu}");
+        }
+    }
+
+    #[test]
+    fn the_ecn_field_crosses_loopback_both_ways() {
+        for ip in ["127.0.0.1:0", "[::1]:0"] {
+            let Ok(a) = UdpLink::bind(ip.parse().unwrap()) else {
+                continue; // no IPv6 here
+            };
+            let b = UdpLink::bind(ip.parse().unwrap()).unwrap();
+            let mut buf = vec![0u8; 65_536 * b.gro_segments().max(1)];
+            for ecn in [
+                EcnCodepoint::Ect0,
+                EcnCodepoint::Ce,
+                EcnCodepoint::NotEct,
+                EcnCodepoint::Ect1,
+            ] {
+                a.try_send_from(None, b.local_addr().unwrap(), b"marked", None, ecn)
+                    .unwrap();
+                let got = wait_recv(&b, &mut buf);
+                assert_eq!(&buf[..got.len], b"marked");
+                assert_eq!(got.ecn, ecn, "{ip}");
+            }
         }
     }
 

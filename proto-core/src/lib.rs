@@ -35,6 +35,7 @@ mod buffer;
 pub mod cc;
 pub mod conn;
 mod drops;
+mod ecn;
 pub mod endpoint;
 mod flow;
 #[cfg(any(test, feature = "internals"))]

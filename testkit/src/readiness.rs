@@ -5,7 +5,7 @@ use std::future::poll_fn;
 use std::io::{self, IoSliceMut};
 
 use synack_driver::runtime::{Interest, Io};
-use synack_link::udp::{Received, UdpLink};
+use synack_link::udp::{EcnCodepoint, Received, UdpLink};
 
 /// One batched receive into four buffers: how many datagrams it took
 /// (fewer than four means the socket was left empty).
@@ -18,6 +18,7 @@ pub fn recv_batch_of_four(link: &UdpLink) -> io::Result<usize> {
         len: 0,
         stride: 1,
         dst_ip: None,
+        ecn: EcnCodepoint::NotEct,
     }; 4];
     link.try_recv(&mut slices, &mut out)
 }

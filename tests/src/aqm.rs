@@ -12,8 +12,10 @@
 //! Each discipline has an `ecn` switch. When it is on, a packet the
 //! control law picks is marked Congestion Experienced instead of dropped
 //! if it is ECN-capable (ECT(0) or ECT(1) in its IP header, RFC 3168);
-//! packets that are not ECN-capable are still dropped. synack's core does
-//! not send ECN-capable packets, so today every pick is a drop.
+//! packets that are not ECN-capable are still dropped. synack's core
+//! sends new data ECT(0) once ECN was agreed (`Config::ecn`), so with ECN
+//! on at the hosts as well the data packets are marked and the pure ACKs
+//! and retransmissions are still dropped.
 
 use std::collections::VecDeque;
 
@@ -98,6 +100,19 @@ impl Aqm {
             Aqm::DropTail => "droptail",
             Aqm::CoDel(_) => "codel",
             Aqm::FqCoDel(_) => "fq-codel",
+        }
+    }
+
+    /// The same discipline, marking ECN-capable packets instead of
+    /// dropping them when `on` (drop-tail has nothing to mark with).
+    pub fn with_ecn(self, on: bool) -> Aqm {
+        match self {
+            Aqm::DropTail => Aqm::DropTail,
+            Aqm::CoDel(p) => Aqm::CoDel(CoDelParams { ecn: on, ..p }),
+            Aqm::FqCoDel(p) => Aqm::FqCoDel(FqCoDelParams {
+                codel: CoDelParams { ecn: on, ..p.codel },
+                ..p
+            }),
         }
     }
 

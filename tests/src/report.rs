@@ -106,6 +106,13 @@ pub struct FlowSummary {
     pub error: Option<String>,
     /// Fast-recovery episodes.
     pub fast_recoveries: u64,
+    /// ECN was agreed in the handshake (RFC 3168).
+    pub ecn: bool,
+    /// Data segments that reached the receiver marked Congestion
+    /// Experienced.
+    pub ce_marks: u64,
+    /// Window reductions the data sender made for ECN echoes.
+    pub ecn_responses: u64,
     /// Zero-window and keepalive probes sent by either end.
     pub window_probes: u64,
     /// Response times, for request/response flows.
@@ -138,6 +145,9 @@ pub struct Summary {
     pub queue_delay_ms_mean: f64,
     /// 99th percentile of that delay, in milliseconds (to within 0.2 %).
     pub queue_delay_ms_p99: f64,
+    /// Packets the bottleneck's discipline marked Congestion Experienced
+    /// instead of dropping (data direction).
+    pub ecn_marks: u64,
     /// Per flow.
     pub flows: Vec<FlowSummary>,
 }

@@ -1414,6 +1414,11 @@ impl Simulation {
                 }
                 None => f.up.intact_so_far() && f.down.intact_so_far(),
             };
+            let negotiated = f
+                .client
+                .conn
+                .and_then(|c| self.hosts[i + 1].endpoint().connection(c))
+                .map_or(f.client.negotiated, Connection::negotiated);
             let ms = |d: Duration| d.total_micros() as f64 / 1e3;
             summaries.push(FlowSummary {
                 cc: f.spec.cc.name().to_string(),
@@ -1433,15 +1438,13 @@ impl Simulation {
                 final_state: sender.state.name().to_string(),
                 error,
                 fast_recoveries: sender.recovery.fast_recoveries,
+                ecn: negotiated.ecn,
+                ce_marks: receiver.as_ref().map_or(0, |s| s.ecn.ce_received),
+                ecn_responses: sender.ecn.responses,
                 window_probes: client.as_ref().map_or(0, |s| s.window_probes)
                     + server.as_ref().map_or(0, |s| s.window_probes),
                 latency: Latency::of(&f.latencies),
             });
-            let negotiated = f
-                .client
-                .conn
-                .and_then(|c| self.hosts[i + 1].endpoint().connection(c))
-                .map_or(f.client.negotiated, Connection::negotiated);
             reports.push(FlowReport {
                 series: f.series.clone(),
                 sender,
@@ -1493,6 +1496,7 @@ impl Simulation {
             aqm: self.cfg.link.aqm.name().to_string(),
             queue_delay_ms_mean: self.links[FWD].queue_delay().mean_ms,
             queue_delay_ms_p99: self.links[FWD].queue_delay().p99_ms,
+            ecn_marks: self.links[FWD].stats().ecn_marked,
             flows: summaries,
         };
         Report {

@@ -1,7 +1,8 @@
 //! The bottleneck's active queue management in whole runs: CoDel keeps a
 //! deep buffer's standing queue near its target where drop-tail fills it,
 //! FQ-CoDel keeps a small flow's responses quick beside a bulk flow, runs
-//! repeat bit for bit, and impairments still leave every byte intact.
+//! repeat bit for bit, impairments still leave every byte intact, and
+//! with ECN at the hosts both mark where they would drop.
 
 use synack_core::Duration;
 use synack_sim::catalogue::{deep_buffer, deep_buffer_flows};
@@ -169,4 +170,59 @@ fn impairments_under_aqm_leave_every_byte_intact() {
         );
         assert!(r.malformed > 0);
     }
+}
+
+/// Two ECN flows of `bytes` each under CoDel marking, or the same run with
+/// the hosts' ECN off (the discipline still marking what is ECN-capable:
+/// nothing then).
+fn ecn_run(hosts_ecn: bool, aqm: Aqm, bytes: u64) -> Report {
+    let mut cfg = synack_sim::catalogue::ecn_codel(Duration::from_secs(60));
+    cfg.link.aqm = aqm.with_ecn(true);
+    for f in &mut cfg.flows {
+        f.app = synack_sim::AppSpec::Bulk { bytes, pause: None };
+    }
+    if !hosts_ecn {
+        cfg.client.ecn = synack_core::conn::EcnMode::Off;
+    }
+    run(cfg).unwrap()
+}
+
+#[test]
+fn with_ecn_codel_marks_instead_of_dropping_and_nothing_is_resent() {
+    let marked = ecn_run(true, Aqm::codel(), 20_000_000);
+    let dropped = ecn_run(false, Aqm::codel(), 20_000_000);
+    complete(&marked);
+    complete(&dropped);
+    let (m, d) = (&marked.summary, &dropped.summary);
+    assert!(
+        m.ecn_marks > 0 && marked.links[0].dropped_aqm == 0,
+        "{}",
+        m.to_json()
+    );
+    for f in &m.flows {
+        assert!(f.ecn && f.ce_marks > 0 && f.ecn_responses > 0);
+        assert_eq!(f.retransmitted_segments, 0);
+    }
+    // The marks stood in for the drops CoDel makes without ECN, whose
+    // losses are resent.
+    assert_eq!(d.ecn_marks, 0);
+    assert!(dropped.links[0].dropped_aqm > 0);
+    assert!(
+        d.flows
+            .iter()
+            .all(|f| !f.ecn && f.retransmitted_segments > 0)
+    );
+}
+
+#[test]
+fn fq_codel_marks_ecn_flows_too() {
+    let r = ecn_run(true, Aqm::fq_codel(), 10_000_000);
+    complete(&r);
+    assert!(r.summary.ecn_marks > 0 && r.links[0].dropped_aqm == 0);
+    assert!(
+        r.summary
+            .flows
+            .iter()
+            .all(|f| f.retransmitted_segments == 0)
+    );
 }

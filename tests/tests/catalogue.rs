@@ -20,7 +20,7 @@ macro_rules! scenarios {
         #[test]
         fn every_scenario_has_a_test() {
             let tested = [
-                $($name,)* "long-fat-path", "host-batching",
+                $($name,)* "long-fat-path", "host-batching", "ecn-codel",
                 "bbr-random-loss", "bbr-deep-buffer", "bbr-vs-cubic",
             ];
             for s in catalogue() {
@@ -92,4 +92,10 @@ fn bbr_deep_buffer() {
 #[ignore = "slow: 60 virtual seconds at 100 Mbit/s; short of its target (CUBIC ~28 % of 30 %), so .ci/run leaves it out"]
 fn bbr_vs_cubic() {
     check("bbr-vs-cubic");
+}
+
+#[test]
+#[ignore = "slow: 2 flows for 120 s at 100 Mbit/s; runs in release from .ci/run"]
+fn ecn_codel() {
+    check("ecn-codel");
 }

@@ -35,7 +35,8 @@ pub fn server(addr: SocketAddr, once: bool) -> io::Result<()> {
             from: addr,
             len: 0,
             stride: 1,
-            dst_ip: None
+            dst_ip: None,
+            ecn: synack_core::wire::EcnCodepoint::NotEct,
         };
         RECV_BATCH
     ];

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use synack_core::conn::EcnMode;
 use synack_core::{Duration, Instant};
 use synack_sim::catalogue::{self, Scenario};
 use synack_sim::{
@@ -66,6 +67,11 @@ pub struct SimArgs {
     /// to each.
     #[arg(long, value_enum)]
     aqm: Option<AqmArg>,
+    /// ECN (RFC 3168): both ends of every flow ask for it, and CoDel or
+    /// FQ-CoDel marks ECN-capable packets Congestion Experienced instead
+    /// of dropping them.
+    #[arg(long)]
+    ecn: bool,
     /// Number of flows sharing the bottleneck.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=10000))]
     flows: Option<u16>,
@@ -357,6 +363,13 @@ fn configure(args: &SimArgs, scenario: Option<&Scenario>) -> (SimConfig, bool) {
         set(aqm != cfg.link.aqm);
         cfg.link.aqm = aqm;
     }
+    if args.ecn {
+        let aqm = cfg.link.aqm.with_ecn(true);
+        set(aqm != cfg.link.aqm || cfg.client.ecn != EcnMode::On || cfg.server.ecn != EcnMode::On);
+        cfg.link.aqm = aqm;
+        cfg.client.ecn = EcnMode::On;
+        cfg.server.ecn = EcnMode::On;
+    }
     if let Some(n) = args.flows {
         // More flows repeat the scenario's flows in turn; fewer keep the
         // first ones.
@@ -507,11 +520,12 @@ fn print_table(report: &Report, verdict: Option<&Result<(), String>>, overridden
         report.segments as f64 / s.wall_seconds.max(1e-9)
     );
     outln!(
-        "bottleneck queue ({}): queueing delay mean {:.2} ms, p99 {:.2} ms, {} dropped by CoDel",
+        "bottleneck queue ({}): queueing delay mean {:.2} ms, p99 {:.2} ms, {} dropped by CoDel, {} marked CE",
         s.aqm,
         s.queue_delay_ms_mean,
         s.queue_delay_ms_p99,
         report.links[0].dropped_aqm + report.links[1].dropped_aqm,
+        report.links[0].ecn_marked + report.links[1].ecn_marked,
     );
     outln!(
         "bottleneck utilisation {:.1} %, Jain's index {:.3}, {} dropped by the queue, {} lost at random, {} corrupted ({} caught)",

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 
 use super::{Framing, Incoming, PacketLink, SendBatch};
 use crate::runtime::{Runtime, Timer};
-use synack_core::wire::IpAddrPair;
+use synack_core::wire::{EcnCodepoint, IpAddrPair};
 use synack_core::{FourTuple, Instant};
 use synack_link::impair::{Impairment, ImpairmentConfig, ImpairmentStats};
 
@@ -194,7 +194,7 @@ impl<L: PacketLink, R: Runtime> PacketLink for Impaired<L, R> {
                 // as a GSO run): impaired on its own, its tuple kept
                 // beside it, never corrupted.
                 scratch.clear();
-                encode_tuple(&mut scratch, &tuple);
+                encode_tuple(&mut scratch, &tuple, batch.ecn(0));
                 self.outbound.push_with_header(now, &scratch, packet);
             }
             batch.consume(1);
@@ -205,8 +205,8 @@ impl<L: PacketLink, R: Runtime> PacketLink for Impaired<L, R> {
                 let Some(packet) = self.outbound.pop_due(now) else {
                     break;
                 };
-                if let Some((tuple, rest)) = decode_tuple(&packet) {
-                    self.out_batch.push(tuple, rest);
+                if let Some((tuple, ecn, rest)) = decode_tuple(&packet) {
+                    self.out_batch.push_with_ecn(tuple, ecn, rest);
                 }
             }
             let sent = self.inner.poll_send(cx, &mut self.out_batch);
@@ -304,18 +304,23 @@ fn take_ip(bytes: &[u8], v6: bool) -> Option<(IpAddr, &[u8])> {
 }
 
 /// Incoming packets as bytes: a header of a tag (0 IP, 4 or 6 segment)
-/// and, for a segment, the addresses, put in `out`; the packet after it
-/// is returned.
+/// and, for a segment, the addresses and the ECN codepoint, put in `out`;
+/// the packet after it is returned.
 fn encode_incoming<'a>(out: &mut Vec<u8>, packet: Incoming<'a>) -> &'a [u8] {
     match packet {
         Incoming::Ip(bytes) => {
             out.push(0);
             bytes
         }
-        Incoming::Segment { addrs, segment } => {
+        Incoming::Segment {
+            addrs,
+            segment,
+            ecn,
+        } => {
             out.push(if addrs.src().is_ipv4() { 4 } else { 6 });
             push_ip(out, addrs.src());
             push_ip(out, addrs.dst());
+            out.push(ecn.bits());
             segment
         }
     }
@@ -327,22 +332,26 @@ fn decode_incoming(bytes: &[u8]) -> Option<Incoming<'_>> {
         return Some(Incoming::Ip(rest));
     }
     let (src, rest) = take_ip(rest, tag == 6)?;
-    let (dst, segment) = take_ip(rest, tag == 6)?;
+    let (dst, rest) = take_ip(rest, tag == 6)?;
+    let (&ecn, segment) = rest.split_first()?;
     Some(Incoming::Segment {
         addrs: IpAddrPair::new(src, dst)?,
         segment,
+        ecn: EcnCodepoint::from_bits(ecn),
     })
 }
 
-fn encode_tuple(out: &mut Vec<u8>, tuple: &FourTuple) {
+/// An outgoing packet's tuple and ECN codepoint as bytes.
+fn encode_tuple(out: &mut Vec<u8>, tuple: &FourTuple, ecn: EcnCodepoint) {
     out.push(if tuple.is_ipv4() { 4 } else { 6 });
     for addr in [tuple.local, tuple.remote] {
         push_ip(out, addr.ip());
         out.extend_from_slice(&addr.port().to_be_bytes());
     }
+    out.push(ecn.bits());
 }
 
-fn decode_tuple(bytes: &[u8]) -> Option<(FourTuple, &[u8])> {
+fn decode_tuple(bytes: &[u8]) -> Option<(FourTuple, EcnCodepoint, &[u8])> {
     let (&tag, mut rest) = bytes.split_first()?;
     let mut addrs = [SocketAddr::from(([0, 0, 0, 0], 0)); 2];
     for addr in &mut addrs {
@@ -351,5 +360,48 @@ fn decode_tuple(bytes: &[u8]) -> Option<(FourTuple, &[u8])> {
         *addr = SocketAddr::new(ip, port);
         rest = &r[2..];
     }
-    Some((FourTuple::new(addrs[0], addrs[1]), rest))
+    let (&ecn, rest) = rest.split_first()?;
+    Some((
+        FourTuple::new(addrs[0], addrs[1]),
+        EcnCodepoint::from_bits(ecn),
+        rest,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_packets_keep_their_addresses_and_ecn_codepoint() {
+        let addrs =
+            IpAddrPair::new("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()).unwrap();
+        let mut header = Vec::new();
+        let body = encode_incoming(
+            &mut header,
+            Incoming::Segment {
+                addrs,
+                segment: b"seg",
+                ecn: EcnCodepoint::Ce,
+            },
+        );
+        let held = [header.as_slice(), body].concat();
+        let Some(Incoming::Segment {
+            addrs: a,
+            segment,
+            ecn,
+        }) = decode_incoming(&held)
+        else {
+            panic!("not a segment");
+        };
+        assert_eq!((a, segment, ecn), (addrs, &b"seg"[..], EcnCodepoint::Ce));
+        let tuple = FourTuple::new("[::1]:1".parse().unwrap(), "[::2]:2".parse().unwrap());
+        let mut header = Vec::new();
+        encode_tuple(&mut header, &tuple, EcnCodepoint::Ect0);
+        let held = [header.as_slice(), b"data"].concat();
+        assert_eq!(
+            decode_tuple(&held),
+            Some((tuple, EcnCodepoint::Ect0, &b"data"[..]))
+        );
+    }
 }

@@ -19,6 +19,13 @@
 //! packets or bare TCP segments ([`Framing`]), deliver what arrives to the
 //! callback of [`PacketLink::poll_recv`], and send what
 //! [`PacketLink::poll_send`] is given.
+//!
+//! ECN (RFC 3168): an IP packet carries its codepoint in its header. A
+//! segment link carries it beside the segment: [`SendBatch::ecn`] says
+//! what the packet that carries a segment should be marked, and
+//! [`Incoming::Segment`] has the codepoint the carrying packet arrived
+//! with (UDP: the outer IP header's), so the marks of routers on the path
+//! reach the connection.
 
 pub mod impaired;
 #[cfg(target_os = "linux")]
@@ -34,7 +41,7 @@ use std::io;
 use std::task::{Context, Poll};
 
 use synack_core::FourTuple;
-use synack_core::wire::IpAddrPair;
+use synack_core::wire::{EcnCodepoint, IpAddrPair};
 
 /// What one packet on a link is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +65,9 @@ pub enum Incoming<'a> {
         addrs: IpAddrPair,
         /// Header and payload.
         segment: &'a [u8],
+        /// The ECN field of the packet that carried it (Not-ECT when the
+        /// link cannot tell).
+        ecn: EcnCodepoint,
     },
 }
 
@@ -131,8 +141,8 @@ impl<L: PacketLink + ?Sized> PacketLink for Box<L> {
 #[derive(Debug)]
 pub struct SendBatch {
     buf: Vec<u8>,
-    /// (tuple, start, len) of each packet, in order.
-    packets: Vec<(FourTuple, usize, usize)>,
+    /// (tuple, start, len, ECN codepoint) of each packet, in order.
+    packets: Vec<(FourTuple, usize, usize, EcnCodepoint)>,
     /// Packets before this index have been sent.
     head: usize,
     max_packet: usize,
@@ -177,8 +187,17 @@ impl SendBatch {
     /// The `i`-th waiting packet: the connection it belongs to (it goes
     /// from `tuple.local` to `tuple.remote`) and its bytes.
     pub fn get(&self, i: usize) -> Option<(FourTuple, &[u8])> {
-        let &(tuple, start, len) = self.packets.get(self.head + i)?;
+        let &(tuple, start, len, _) = self.packets.get(self.head + i)?;
         Some((tuple, &self.buf[start..start + len]))
+    }
+
+    /// The ECN codepoint for the IP header that carries the `i`-th
+    /// waiting packet (a segment link sets it on its outer header; an IP
+    /// packet has it in its own). Not-ECT past the end.
+    pub fn ecn(&self, i: usize) -> EcnCodepoint {
+        self.packets
+            .get(self.head + i)
+            .map_or(EcnCodepoint::NotEct, |p| p.3)
     }
 
     /// Bytes of waiting packets `i..j`, back to back (for GSO runs).
@@ -208,20 +227,31 @@ impl SendBatch {
         Some(&mut self.buf[start..end])
     }
 
-    /// Adds the `len` bytes written into [`SendBatch::spare`] as a packet
-    /// of `tuple`.
+    /// Adds the `len` bytes written into [`SendBatch::spare`] as a
+    /// Not-ECT packet of `tuple`.
     pub fn commit(&mut self, tuple: FourTuple, len: usize) {
-        let start = self.next_start();
-        debug_assert!(start + len <= self.buf.len());
-        self.packets.push((tuple, start, len));
+        self.commit_with_ecn(tuple, len, EcnCodepoint::NotEct);
     }
 
-    /// Copies `bytes` in as a packet; false when full or too large.
+    /// Like [`SendBatch::commit`], for a packet to carry `ecn`.
+    pub fn commit_with_ecn(&mut self, tuple: FourTuple, len: usize, ecn: EcnCodepoint) {
+        let start = self.next_start();
+        debug_assert!(start + len <= self.buf.len());
+        self.packets.push((tuple, start, len, ecn));
+    }
+
+    /// Copies `bytes` in as a Not-ECT packet; false when full or too
+    /// large.
     pub fn push(&mut self, tuple: FourTuple, bytes: &[u8]) -> bool {
+        self.push_with_ecn(tuple, EcnCodepoint::NotEct, bytes)
+    }
+
+    /// Like [`SendBatch::push`], for a packet to carry `ecn`.
+    pub fn push_with_ecn(&mut self, tuple: FourTuple, ecn: EcnCodepoint, bytes: &[u8]) -> bool {
         match self.spare() {
             Some(space) if bytes.len() <= space.len() => {
                 space[..bytes.len()].copy_from_slice(bytes);
-                self.commit(tuple, bytes.len());
+                self.commit_with_ecn(tuple, bytes.len(), ecn);
                 true
             }
             _ => false,
@@ -231,7 +261,7 @@ impl SendBatch {
     fn next_start(&self) -> usize {
         // Packets are back to back; the buffer holds `capacity` full-sized
         // ones, so the next always fits.
-        self.packets.last().map_or(0, |&(_, s, l)| s + l)
+        self.packets.last().map_or(0, |&(_, s, l, _)| s + l)
     }
 }
 
@@ -244,13 +274,22 @@ mod tests {
         let t = FourTuple::new("10.0.0.1:1".parse().unwrap(), "10.0.0.2:2".parse().unwrap());
         let mut b = SendBatch::new(3, 10);
         assert!(b.push(t, b"abc"));
-        assert!(b.push(t, b"defg"));
+        assert!(b.push_with_ecn(t, EcnCodepoint::Ect0, b"defg"));
         assert!(!b.push(t, &[0; 11]));
         assert!(b.push(t, b"h"));
         assert!(!b.has_room());
         assert_eq!(b.contiguous(0, 3), b"abcdefgh");
+        assert_eq!(
+            (b.ecn(0), b.ecn(1), b.ecn(3)),
+            (
+                EcnCodepoint::NotEct,
+                EcnCodepoint::Ect0,
+                EcnCodepoint::NotEct
+            )
+        );
         b.consume(1);
         assert_eq!(b.get(0).unwrap().1, b"defg");
+        assert_eq!(b.ecn(0), EcnCodepoint::Ect0);
         assert_eq!(b.len(), 2);
         b.consume(2);
         assert!(b.is_empty() && b.has_room());

@@ -29,7 +29,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use synack_core::wire::IpAddrPair;
+use synack_core::wire::{EcnCodepoint, IpAddrPair};
 use synack_link::udp::{RECV_BATCH, Received, UdpLink, auto_mtu};
 
 use super::{Framing, Incoming, PacketLink, SendBatch};
@@ -131,6 +131,7 @@ impl<R: Runtime> Udp<R> {
                     len: 0,
                     stride: 1,
                     dst_ip: None,
+                    ecn: EcnCodepoint::NotEct,
                 };
                 slots
             ],
@@ -257,8 +258,9 @@ impl<R: Runtime> PacketLink for Udp<R> {
             let src = wildcard.then(|| tuple.local.ip());
             let contents = batch.contiguous(0, n);
             let stride = (n > 1).then_some(first.len());
+            let ecn = batch.ecn(0);
             match self.io.poll_io(cx, Interest::Write, |link| {
-                link.try_send_from(src, to, contents, stride)
+                link.try_send_from(src, to, contents, stride, ecn)
             }) {
                 Poll::Ready(Ok(())) => batch.consume(n),
                 // The network lost it, as far as TCP can tell.
@@ -304,7 +306,11 @@ fn split_datagrams(
                 last_port = Some(port);
                 learn.push((SocketAddr::new(unmap(r.from.ip()), port), r.from));
             }
-            deliver(Incoming::Segment { addrs, segment });
+            deliver(Incoming::Segment {
+                addrs,
+                segment,
+                ecn: r.ecn,
+            });
             delivered += 1;
         }
     }
@@ -324,7 +330,8 @@ fn split_datagrams(
 
 /// How many packets from the front of `batch` go in one GSO send: a run of
 /// packets of `tuple` with the first one's size `stride` (the last may be
-/// shorter), at most `max_run` of them and [`MAX_GSO_BYTES`] in all.
+/// shorter) and its ECN codepoint (one IP header field for all), at most
+/// `max_run` of them and [`MAX_GSO_BYTES`] in all.
 fn gso_run(
     batch: &SendBatch,
     tuple: synack_core::FourTuple,
@@ -333,9 +340,10 @@ fn gso_run(
 ) -> usize {
     let mut n = 1;
     let mut bytes = stride;
+    let ecn = batch.ecn(0);
     while n < max_run && bytes + stride <= MAX_GSO_BYTES {
         match batch.get(n) {
-            Some((t, p)) if t == tuple && p.len() <= stride => {
+            Some((t, p)) if t == tuple && p.len() <= stride && batch.ecn(n) == ecn => {
                 n += 1;
                 bytes += p.len();
                 if p.len() < stride {
@@ -395,12 +403,14 @@ mod tests {
                 len: run.len(),
                 stride: 100,
                 dst_ip: None,
+                ecn: EcnCodepoint::Ect0,
             },
             Received {
                 from: mapped,
                 len: 3,
                 stride: 3,
                 dst_ip: None,
+                ecn: EcnCodepoint::Ce,
             },
         ];
         let routes = UdpRoutes::default();
@@ -412,10 +422,15 @@ mod tests {
             &routes,
             &mut Vec::new(),
             &mut |p| {
-                let Incoming::Segment { addrs, segment } = p else {
+                let Incoming::Segment {
+                    addrs,
+                    segment,
+                    ecn,
+                } = p
+                else {
                     panic!("not a segment")
                 };
-                got.push((addrs.src(), addrs.dst(), segment.len()));
+                got.push((addrs.src(), addrs.dst(), segment.len(), ecn));
             },
         );
         assert_eq!(n, 4);
@@ -424,7 +439,17 @@ mod tests {
             "127.0.0.9".parse().unwrap(),
             "127.0.0.2".parse().unwrap(),
         );
-        assert_eq!(got, [(a, b, 100), (a, b, 100), (a, b, 40), (c, b, 3)]);
+        // Each segment keeps the codepoint of the datagrams that carried it.
+        let (e0, ce) = (EcnCodepoint::Ect0, EcnCodepoint::Ce);
+        assert_eq!(
+            got,
+            [
+                (a, b, 100, e0),
+                (a, b, 100, e0),
+                (a, b, 40, e0),
+                (c, b, 3, ce)
+            ]
+        );
         assert_eq!(routes.lookup("127.0.0.1:7".parse().unwrap()), from);
         assert_eq!(routes.lookup("127.0.0.2:9".parse().unwrap()), mapped);
         // Unknown: the TCP address itself.
@@ -461,5 +486,14 @@ mod tests {
         }
         assert_eq!(gso_run(&b, t1, 1400, 10), 10);
         assert_eq!(gso_run(&b, t1, 1400, 64), MAX_GSO_BYTES / 1400);
+        // One run shares one IP header's ECN field: a change of codepoint
+        // (a retransmission among new data) ends it.
+        let mut b = SendBatch::new(8, 1500);
+        for ecn in [EcnCodepoint::Ect0, EcnCodepoint::Ect0, EcnCodepoint::NotEct] {
+            assert!(b.push_with_ecn(t1, ecn, &[0; 1000]));
+        }
+        assert_eq!(gso_run(&b, t1, 1000, 64), 2);
+        b.consume(2);
+        assert_eq!(gso_run(&b, t1, 1000, 64), 1);
     }
 }

@@ -1374,6 +1374,7 @@ mod tests {
         bbr.on_congestion_event(&CongestionEvent {
             now: Instant::from_secs(9),
             in_flight: before / 2,
+            cause: crate::cc::CongestionCause::Loss,
         });
         assert_eq!(bbr.window(), before / 2 + MSS);
         bbr.on_recovery_end(Instant::from_secs(10));

@@ -119,6 +119,22 @@ pub struct CongestionEvent {
     pub now: Instant,
     /// Bytes in flight when it was detected (FlightSize, RFC 5681 §3.1).
     pub in_flight: usize,
+    /// What signalled it.
+    pub cause: CongestionCause,
+}
+
+/// What signalled a [`CongestionEvent`]. RFC 3168 §6.1.2 asks for the same
+/// response to both, which the built-in controllers give; RFC 8311 §4.1
+/// lets a controller answer a mark more gently than a loss (RFC 8511's
+/// ABE, say), and a model-based controller may treat them apart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CongestionCause {
+    /// Segments were lost (fast retransmit, RACK, a repaired tail loss).
+    #[default]
+    Loss,
+    /// The peer echoed a Congestion Experienced mark (ECE, RFC 3168 §6.1.2):
+    /// nothing was lost.
+    Ecn,
 }
 
 /// A congestion controller for one connection.

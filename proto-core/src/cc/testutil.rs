@@ -1,6 +1,8 @@
 //! Helpers shared by the controllers' tests.
 
-use super::{AckInfo, CongestionControl, CongestionEvent, MAX_WINDOW, minimum_window};
+use super::{
+    AckInfo, CongestionCause, CongestionControl, CongestionEvent, MAX_WINDOW, minimum_window,
+};
 use crate::time::{Duration, Instant};
 
 /// An acknowledgment of `acked` bytes with no RTT information.
@@ -18,7 +20,11 @@ pub fn ack(now: Instant, acked: usize, prior_in_flight: usize) -> AckInfo {
 
 /// A congestion event with `in_flight` bytes outstanding.
 pub fn event(now: Instant, in_flight: usize) -> CongestionEvent {
-    CongestionEvent { now, in_flight }
+    CongestionEvent {
+        now,
+        in_flight,
+        cause: CongestionCause::Loss,
+    }
 }
 
 /// Drives `cc` through arbitrary events and checks after each one that the

@@ -97,6 +97,10 @@ pub struct Config {
     pub pacing: bool,
     /// Detect spurious retransmission timeouts with F-RTO (RFC 5682).
     pub frto: bool,
+    /// Explicit Congestion Notification (RFC 3168): whether our SYNs ask
+    /// for it and whether we agree when a peer asks. By default we agree
+    /// but do not ask, as Linux (`net.ipv4.tcp_ecn = 2`).
+    pub ecn: crate::ecn::EcnMode,
     /// Verify checksums of arriving segments and fill them in on emitted
     /// ones. Hosts whose link already protects the bytes may skip it.
     pub checksums: crate::wire::ChecksumMode,
@@ -167,6 +171,7 @@ impl Default for Config {
             congestion: crate::cc::CcAlgorithm::NewReno,
             pacing: true,
             frto: true,
+            ecn: crate::ecn::EcnMode::Accept,
             checksums: crate::wire::ChecksumMode::Full,
         }
     }

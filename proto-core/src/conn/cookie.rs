@@ -6,7 +6,7 @@ use super::{Connection, Error, State};
 use crate::syncookie::{CookieParams, decode_ts_options};
 use crate::time::Instant;
 use crate::tuple::FourTuple;
-use crate::wire::{TcpFlags, TcpOptions, TcpRepr, Timestamps};
+use crate::wire::{EcnCodepoint, TcpFlags, TcpOptions, TcpRepr, Timestamps};
 
 impl Connection {
     /// The connection a valid SYN cookie stands for. `ack` is the final ACK
@@ -17,9 +17,11 @@ impl Connection {
     ///
     /// Our ISN is SEG.ACK − 1 and the peer's SEG.SEQ − 1. The peer's MSS is
     /// the cookie's. When the ACK carries timestamps, the window scale and
-    /// SACK-permitted the peer's SYN offered come back in its TSecr
-    /// ([`crate::syncookie::decode_ts_options`]); without timestamps they
-    /// are lost, so the cookie's SYN-ACK must not have offered them.
+    /// SACK-permitted the peer's SYN offered, and whether it asked for ECN,
+    /// come back in its TSecr ([`crate::syncookie::decode_ts_options`]);
+    /// without timestamps they are lost, so the cookie's SYN-ACK must not
+    /// have offered them. `ecn` is the codepoint of the IP header that
+    /// carried the ACK.
     /// `timestamp_offset` is the offset the SYN-ACK's TSval was made with
     /// (see [`Connection::set_timestamp_offset`]).
     ///
@@ -31,6 +33,7 @@ impl Connection {
         tuple: FourTuple,
         cookie: CookieParams,
         ack: &TcpRepr<'_>,
+        ecn: EcnCodepoint,
         timestamp_offset: u32,
         now: Instant,
     ) -> Result<Connection, Error> {
@@ -54,7 +57,13 @@ impl Connection {
             src_port: ack.src_port,
             dst_port: ack.dst_port,
             seq: ack.seq - 1u32,
-            flags: TcpFlags::SYN,
+            // An ECN-setup SYN (RFC 3168 §6.1.1) if the cookie's SYN-ACK
+            // agreed to one.
+            flags: if restored.is_some_and(|o| o.ecn) {
+                TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR
+            } else {
+                TcpFlags::SYN
+            },
             // Replaced by the ACK's own window below.
             window: ack.window,
             options: TcpOptions {
@@ -85,7 +94,7 @@ impl Connection {
         conn.window
             .next_field(conn.rcv.nxt, free, capacity, mss, true);
         conn.ts.last_ack_sent = conn.rcv.nxt;
-        conn.handle_segment(now, &addrs, ack);
+        conn.handle_segment_with_ecn(now, &addrs, ack, ecn);
         if !conn.state.is_synchronized() {
             return Err(Error::InvalidState(conn.state));
         }
@@ -142,6 +151,7 @@ mod tests {
             tuple,
             CookieParams { mss },
             &ack,
+            EcnCodepoint::NotEct,
             0,
             now,
         )
@@ -169,6 +179,7 @@ mod tests {
             tuple,
             CookieParams { mss },
             &ack,
+            EcnCodepoint::NotEct,
             0,
             now,
         )
@@ -188,13 +199,15 @@ mod tests {
         syn.flags = TcpFlags::SYN;
         let c = Config::default();
         assert_eq!(
-            Connection::from_syn_cookie(&c, tuple, cookie, &syn, 0, now).err(),
+            Connection::from_syn_cookie(&c, tuple, cookie, &syn, EcnCodepoint::NotEct, 0, now)
+                .err(),
             Some(Error::InvalidState(State::Listen))
         );
         let ack = final_ack(SeqNumber(1), None, b"");
         let other = FourTuple::new(SERVER, SocketAddr::new(CLIENT.ip(), 1));
         assert_eq!(
-            Connection::from_syn_cookie(&c, other, cookie, &ack, 0, now).err(),
+            Connection::from_syn_cookie(&c, other, cookie, &ack, EcnCodepoint::NotEct, 0, now)
+                .err(),
             Some(Error::InvalidState(State::Listen))
         );
     }

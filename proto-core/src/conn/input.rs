@@ -7,7 +7,7 @@ use crate::recovery::AckInput;
 use crate::seq::SeqNumber;
 use crate::time::{Duration, Instant};
 use crate::tuple::FourTuple;
-use crate::wire::{IpAddrPair, TcpFlags, TcpRepr};
+use crate::wire::{EcnCodepoint, IpAddrPair, TcpFlags, TcpRepr};
 
 /// RFC 7323 §5.5: TS.Recent is invalid after 24 days without a segment.
 const PAWS_IDLE_LIMIT: Duration = Duration::from_secs(24 * 24 * 3600);
@@ -35,7 +35,23 @@ impl Connection {
     /// Processes one arriving segment. `addrs` are the segment's IP source
     /// and destination; a segment for another 4-tuple is dropped (and
     /// counted), so hosts that do not demultiplex may pass everything.
+    /// The segment counts as Not-ECT: hosts that know the ECN field of
+    /// the packet that carried it use
+    /// [`Connection::handle_segment_with_ecn`].
     pub fn handle_segment(&mut self, now: Instant, addrs: &IpAddrPair, seg: &TcpRepr<'_>) {
+        self.handle_segment_with_ecn(now, addrs, seg, EcnCodepoint::NotEct);
+    }
+
+    /// [`Connection::handle_segment`] for a segment whose IP header carried
+    /// the ECN codepoint `ecn` (RFC 3168 §5): a Congestion Experienced
+    /// mark on data makes the ACKs echo it, once ECN was agreed.
+    pub fn handle_segment_with_ecn(
+        &mut self,
+        now: Instant,
+        addrs: &IpAddrPair,
+        seg: &TcpRepr<'_>,
+        ecn: EcnCodepoint,
+    ) {
         self.stats.segments_received += 1;
         let tuple = FourTuple::of_incoming(addrs, seg.src_port, seg.dst_port);
         match self.state {
@@ -48,7 +64,7 @@ impl Connection {
             }
             _ if tuple != self.tuple => self.drop_segment(DropReason::WrongPeer),
             State::SynSent => self.segment_in_syn_sent(now, seg),
-            _ => self.segment_in_synchronized(now, seg),
+            _ => self.segment_in_synchronized(now, seg, ecn),
         }
         self.rearm_timers(now);
     }
@@ -120,6 +136,8 @@ impl Connection {
         let opts = &syn.options;
         let ipv4 = self.tuple.is_ipv4();
         let scaling = c.window_scaling && opts.window_scale.is_some();
+        self.ecn
+            .negotiate(c.ecn, syn.flags, self.state == State::SynSent);
         let n = Negotiated {
             peer_mss: opts.mss.unwrap_or(default_mss(ipv4)),
             window_scaling: scaling,
@@ -132,6 +150,7 @@ impl Connection {
             rcv_shift: if scaling { c.window_shift() } else { 0 },
             sack: c.sack && opts.sack_permitted,
             timestamps: c.timestamps && opts.timestamps.is_some(),
+            ecn: self.ecn.enabled(),
         };
         if let (true, Some(ts)) = (n.timestamps, opts.timestamps) {
             self.ts.recent = ts.value;
@@ -232,7 +251,8 @@ impl Connection {
     }
 
     /// RFC 9293 §3.10.7.4, for SYN-RECEIVED and the synchronized states.
-    fn segment_in_synchronized(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+    /// `ecn` is the codepoint of the IP header that carried the segment.
+    fn segment_in_synchronized(&mut self, now: Instant, seg: &TcpRepr<'_>, ecn: EcnCodepoint) {
         let flags = seg.flags;
         // A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost.
         if self.state == State::SynReceived
@@ -309,6 +329,12 @@ impl Connection {
                 self.ack_now = true;
             }
             return;
+        }
+        // RFC 3168 §6.1.3: CWR ends our echo, a CE mark on data starts it;
+        // an acceptable segment only, so a forged mark changes nothing.
+        if self.ecn.on_arrival(ecn, flags, !seg.payload.is_empty()) {
+            // The sender learns of the mark one ACK sooner.
+            self.ack_now = true;
         }
         self.receive_text(now, seg);
     }
@@ -563,9 +589,27 @@ impl Connection {
             has_unsent: self.can_send_new_data(),
             mss: self.send_mss,
         };
+        let prior_in_flight = self.recovery.in_flight(self.send_mss);
+        let recoveries = self.recovery.stats().fast_recoveries;
         let outcome = self
             .recovery
             .on_ack(&input, &mut self.rtt, self.cc.as_mut());
+        if self.recovery.stats().fast_recoveries != recoveries {
+            self.ecn.on_window_reduced(self.snd.max, false);
+        }
+        // RFC 3168 §6.1.2: the peer echoes a mark; one reduction per window.
+        if seg.flags.contains(TcpFlags::ECE)
+            && self.ecn.on_echo(seg.ack)
+            && self.recovery.on_ecn_echo(
+                now,
+                self.snd.max,
+                prior_in_flight,
+                self.send_mss,
+                self.cc.as_mut(),
+            )
+        {
+            self.ecn.on_window_reduced(self.snd.max, true);
+        }
         // RFC 6298 §5.3: the timer `acknowledge` restarted runs for the RTO
         // this ACK's sample gave.
         if outcome.rtt.is_some() && seg.ack > prior_una && self.timers.retransmit.is_some() {

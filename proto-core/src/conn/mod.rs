@@ -35,6 +35,7 @@ use crate::drops::DropReason;
 pub use config::{Config, ConfigError, Keepalive};
 pub use types::{CloseReason, Error, Event, State, Stats};
 
+pub use crate::ecn::{EcnMode, EcnStats};
 pub use crate::recovery::RecoveryStats;
 
 pub(crate) use input::reset_reply;
@@ -45,6 +46,7 @@ use alloc::boxed::Box;
 
 use crate::buffer::{ReceiveBuffer, SendBuffer};
 use crate::cc::CongestionControl;
+use crate::ecn::Ecn;
 use crate::flow::{AutoTuner, ReceiveWindow, ReceiverRtt};
 use crate::isn::IsnGenerator;
 use crate::pacing::Pacer;
@@ -53,6 +55,7 @@ use crate::rtt::RttEstimator;
 use crate::seq::SeqNumber;
 use crate::time::Instant;
 use crate::tuple::FourTuple;
+use crate::wire::EcnCodepoint;
 use acks::OwedAcks;
 use timers::Timers;
 
@@ -64,6 +67,12 @@ pub struct Transmit {
     pub len: usize,
     /// The connection's 4-tuple: the segment goes from `local` to `remote`.
     pub tuple: FourTuple,
+    /// The ECN codepoint for the IP header that carries the segment (RFC
+    /// 3168 §5): ECT(0) on new data once ECN was agreed, Not-ECT on
+    /// everything else. A host that frames its own packets (UDP
+    /// encapsulation: the outer header) writes it there;
+    /// `Endpoint::poll_transmit_ip` does.
+    pub ecn: EcnCodepoint,
 }
 
 /// A connection's sequence variables (RFC 9293 §3.3.1), as
@@ -104,6 +113,8 @@ pub struct Negotiated {
     pub sack: bool,
     /// Timestamps in use.
     pub timestamps: bool,
+    /// ECN in use (RFC 3168 §6.1.1: the SYN asked, the SYN-ACK agreed).
+    pub ecn: bool,
 }
 
 /// Application events waiting to be polled, one bit each; a set bit
@@ -212,6 +223,7 @@ pub struct Connection {
     rtt: RttEstimator,
     cc: Box<dyn CongestionControl>,
     recovery: Recovery,
+    ecn: Ecn,
     pacer: Pacer,
     /// When data was last sent (tail loss probes, restart after idle).
     last_sent: Instant,
@@ -344,6 +356,7 @@ impl Connection {
                 .congestion
                 .build(usize::from(config.mss_for(tuple.is_ipv4()))),
             recovery: Recovery::new(false),
+            ecn: Ecn::default(),
             pacer: Pacer::new(now),
             last_sent: now,
             probe_due: false,
@@ -454,6 +467,7 @@ impl Connection {
         s.bytes_in_flight = self.recovery.in_flight(self.send_mss);
         s.pacing_rate = self.pacer.rate();
         s.recovery = self.recovery.stats();
+        s.ecn = self.ecn.stats();
         s.min_rtt = self.rtt.min_rtt();
         s.receive_window = self.window.advertised(self.rcv.nxt);
         s.mss = self.send_mss;

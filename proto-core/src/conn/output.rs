@@ -11,7 +11,8 @@ use crate::seq::SeqNumber;
 use crate::time::Instant;
 use crate::tuple::FourTuple;
 use crate::wire::{
-    ChecksumMode, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpPacket, TcpRepr, Timestamps,
+    ChecksumMode, EcnCodepoint, SackBlock, SackBlocks, TcpFlags, TcpOptions, TcpPacket, TcpRepr,
+    Timestamps,
 };
 
 /// One segment to build.
@@ -55,7 +56,7 @@ impl Connection {
             self.rearm_timers(now);
             return None;
         };
-        let len = self.emit(now, &plan, buf)?;
+        let (len, ecn) = self.emit(now, &plan, buf)?;
         self.after_send(now, &plan);
         self.rearm_timers(now);
         // The tuple straight from where it lives: through an `unwrap_or`
@@ -64,6 +65,7 @@ impl Connection {
         let mut sent = Transmit {
             len,
             tuple: self.tuple,
+            ecn,
         };
         if let Some(to) = &plan.reply_to {
             sent.tuple = *to;
@@ -374,8 +376,9 @@ impl Connection {
         if self.negotiated.timestamps { 32 } else { 20 }
     }
 
-    /// Builds the segment into `buf`.
-    fn emit(&mut self, now: Instant, plan: &Plan, buf: &mut [u8]) -> Option<usize> {
+    /// Builds the segment into `buf`; returns its length and the ECN
+    /// codepoint of the IP header that should carry it.
+    fn emit(&mut self, now: Instant, plan: &Plan, buf: &mut [u8]) -> Option<(usize, EcnCodepoint)> {
         let tuple = plan.reply_to.unwrap_or(self.tuple);
         let ack_flag = plan.flags.contains(TcpFlags::ACK);
         let rst = plan.flags.contains(TcpFlags::RST);
@@ -447,12 +450,30 @@ impl Connection {
                 u16::try_from(bytes >> self.window.shift()).unwrap_or(u16::MAX)
             }
         };
+        // ECN (RFC 3168 §6.1): ECE+CWR on our first SYN, ECE on an agreeing
+        // SYN-ACK; afterwards ECE on ACKs while echoing, ECT(0) and any
+        // owed CWR on new data only.
+        let mut flags = plan.flags;
+        let mut codepoint = EcnCodepoint::NotEct;
+        if syn {
+            flags |= if self.state == State::SynReceived {
+                self.ecn.syn_ack_flags()
+            } else {
+                self.ecn
+                    .active_syn_flags(self.config.ecn, plan.retransmission)
+            };
+        } else if !rst {
+            let new_data = plan.data.is_some() && !plan.retransmission;
+            let (extra, cp) = self.ecn.outgoing(ack_flag, new_data);
+            flags |= extra;
+            codepoint = cp;
+        }
         let repr = TcpRepr {
             src_port: tuple.local.port(),
             dst_port: tuple.remote.port(),
             seq: plan.seq,
             ack,
-            flags: plan.flags,
+            flags,
             window,
             urgent: 0,
             options,
@@ -465,6 +486,7 @@ impl Connection {
             return None;
         }
         repr.emit(buf, &addrs, ChecksumMode::Skip).ok()?;
+        self.ecn.on_sent(flags);
         if let Some((offset, len)) = plan.data {
             let copied = self
                 .send_buf
@@ -488,7 +510,7 @@ impl Connection {
             let current =
                 self.owed_acks.len() == 0 && record.ack == self.rcv.nxt && self.dsack.is_none();
             if !current {
-                return Some(total);
+                return Some((total, codepoint));
             }
         }
         if ack_flag && !rst && !plan.old_seq_probe {
@@ -499,7 +521,7 @@ impl Connection {
             self.timers.delayed_ack = None;
             self.dsack = None;
         }
-        Some(total)
+        Some((total, codepoint))
     }
 
     /// SACK blocks for an ACK (RFC 2018 §4, RFC 2883): a D-SACK block first
@@ -612,6 +634,7 @@ impl Connection {
                 }
                 TimerKind::DelayedAck => self.ack_now = true,
                 TimerKind::Reorder => {
+                    let recoveries = self.recovery.stats().fast_recoveries;
                     self.timers.reorder = self.recovery.on_reorder_timeout(
                         now,
                         self.rtt.srtt(),
@@ -620,6 +643,9 @@ impl Connection {
                         self.send_mss,
                         self.cc.as_mut(),
                     );
+                    if self.recovery.stats().fast_recoveries != recoveries {
+                        self.ecn.on_window_reduced(self.snd.max, false);
+                    }
                 }
                 TimerKind::Probe => {
                     self.probe_due = true;
@@ -674,6 +700,7 @@ impl Connection {
                 self.config.frto,
                 self.cc.as_mut(),
             );
+            self.ecn.on_window_reduced(self.snd.max, false);
             self.timers.probe = None;
             self.timers.reorder = None;
             self.probe_due = false;

@@ -188,6 +188,8 @@ pub struct Stats {
     pub pacing_rate: u64,
     /// Loss recovery counters: fast recoveries, probes, spurious events.
     pub recovery: crate::recovery::RecoveryStats,
+    /// ECN counters: marks received and echoed, responses.
+    pub ecn: crate::ecn::EcnStats,
     /// Minimum RTT over the estimator's window.
     pub min_rtt: Option<Duration>,
     /// Smoothed round-trip time, once measured.

@@ -14,7 +14,8 @@ use crate::syncookie::{COOKIE_PERIOD, MAX_COOKIE_AGE, TsCookieOptions, encode_ts
 use crate::time::Instant;
 use crate::tuple::FourTuple;
 use crate::wire::{
-    Error as WireError, IpAddrPair, TcpFlags, TcpOptions, TcpRepr, Timestamps, parse_tcp_in_ip,
+    EcnCodepoint, Error as WireError, IpAddrPair, TcpFlags, TcpOptions, TcpRepr, Timestamps,
+    parse_tcp_in_ip,
 };
 
 /// A TIME-WAIT entry a SYN may replace (RFC 9293 §3.10.7.4, RFC 6191).
@@ -30,28 +31,43 @@ impl Endpoint {
     /// Takes in one TCP segment (header and payload) that arrived from
     /// `addrs.src()` for `addrs.dst()`. Whatever cannot be used is dropped
     /// and counted in [`EndpointStats::drops`](super::EndpointStats::drops).
+    /// The segment counts as Not-ECT; a host that knows the ECN field of
+    /// the packet that carried it (UDP encapsulation: the outer header)
+    /// uses [`Endpoint::handle_segment_with_ecn`].
     pub fn handle_segment(&mut self, now: Instant, addrs: &IpAddrPair, segment: &[u8]) {
+        self.handle_segment_with_ecn(now, addrs, segment, EcnCodepoint::NotEct);
+    }
+
+    /// [`Endpoint::handle_segment`] for a segment whose packet carried the
+    /// ECN codepoint `ecn` (RFC 3168 §5).
+    pub fn handle_segment_with_ecn(
+        &mut self,
+        now: Instant,
+        addrs: &IpAddrPair,
+        segment: &[u8],
+        ecn: EcnCodepoint,
+    ) {
         self.settle();
         match TcpRepr::parse_bytes(segment, addrs, self.config.conn.checksums) {
-            Ok(seg) => self.dispatch(now, addrs, &seg),
+            Ok(seg) => self.dispatch(now, addrs, &seg, ecn),
             Err(_) => self.stats.drops.add(DropReason::Malformed),
         }
     }
 
-    /// Takes in one IPv4 or IPv6 packet, as read from a TUN device. Packets
-    /// that are not TCP, fragments, and anything malformed are dropped and
-    /// counted.
+    /// Takes in one IPv4 or IPv6 packet, as read from a TUN device, with
+    /// the ECN codepoint of its header. Packets that are not TCP,
+    /// fragments, and anything malformed are dropped and counted.
     pub fn handle_ip_packet(&mut self, now: Instant, packet: &[u8]) {
         self.settle();
         match parse_tcp_in_ip(packet, self.config.conn.checksums) {
-            Ok((ip, seg)) => self.dispatch(now, &ip.addrs(), &seg),
+            Ok((ip, seg)) => self.dispatch(now, &ip.addrs(), &seg, ip.ecn()),
             Err(WireError::NotTcp(_)) => self.stats.drops.add(DropReason::NotTcp),
             Err(WireError::Fragmented) => self.stats.drops.add(DropReason::Fragment),
             Err(_) => self.stats.drops.add(DropReason::Malformed),
         }
     }
 
-    fn dispatch(&mut self, now: Instant, addrs: &IpAddrPair, seg: &TcpRepr<'_>) {
+    fn dispatch(&mut self, now: Instant, addrs: &IpAddrPair, seg: &TcpRepr<'_>, ecn: EcnCodepoint) {
         // RFC 1122 §4.2.3.10: segments from or to non-unicast addresses
         // belong to no connection, and must not be answered.
         // RFC 9293 §3.9.2.3 (MUST-57, MUST-63): such SYNs are discarded.
@@ -65,14 +81,16 @@ impl Endpoint {
         }
         let tuple = FourTuple::of_incoming(addrs, seg.src_port, seg.dst_port);
         let reopen = match self.by_tuple.get(&tuple).copied() {
-            Some(Owner::Conn(key)) => return self.deliver_to_connection(now, key, addrs, seg),
+            Some(Owner::Conn(key)) => {
+                return self.deliver_to_connection(now, key, addrs, seg, ecn);
+            }
             Some(Owner::TimeWait(key)) => match self.deliver_to_time_wait(now, key, seg) {
                 Some(reopen) => Some(reopen),
                 None => return,
             },
             None => None,
         };
-        self.no_connection(now, tuple, seg, reopen);
+        self.no_connection(now, tuple, seg, ecn, reopen);
     }
 
     fn deliver_to_connection(
@@ -81,6 +99,7 @@ impl Endpoint {
         key: Key,
         addrs: &IpAddrPair,
         seg: &TcpRepr<'_>,
+        ecn: EcnCodepoint,
     ) {
         let Some(e) = self.conns.get_mut(key) else {
             return;
@@ -98,7 +117,7 @@ impl Endpoint {
             self.stats.drops.add(DropReason::BacklogFull);
             return;
         }
-        e.conn.handle_segment(now, addrs, seg);
+        e.conn.handle_segment_with_ecn(now, addrs, seg, ecn);
         self.sync(key, false);
     }
 
@@ -158,6 +177,7 @@ impl Endpoint {
         now: Instant,
         tuple: FourTuple,
         seg: &TcpRepr<'_>,
+        ecn: EcnCodepoint,
         reopen: Option<Reopen>,
     ) {
         let flags = seg.flags;
@@ -184,7 +204,7 @@ impl Endpoint {
         };
         if flags.contains(TcpFlags::ACK) {
             if !flags.contains(TcpFlags::SYN) && self.cookie_expected(listener, now) {
-                return self.cookie_ack(now, listener, tuple, seg);
+                return self.cookie_ack(now, listener, tuple, seg, ecn);
             }
             // LISTEN: "any acknowledgment is bad": <SEQ=SEG.ACK><CTL=RST>.
             self.stats.drops.add(DropReason::NoConnection);
@@ -278,18 +298,23 @@ impl Endpoint {
             mss: Some(c.mss_for(tuple.is_ipv4())),
             ..TcpOptions::default()
         };
-        // Window scale and SACK-permitted survive only in the TSval, so
-        // they are offered only when the client uses timestamps; without,
-        // the SYN-ACK offers neither, since the final ACK could not tell
-        // us they were agreed.
+        let mut ecn_setup = TcpFlags::empty();
+        // Window scale, SACK-permitted and ECN survive only in the TSval,
+        // so they are offered only when the client uses timestamps;
+        // without, the SYN-ACK offers none, since the final ACK could not
+        // tell us they were agreed.
         if let (true, Some(ts)) = (c.timestamps, seg.options.timestamps) {
             let kept = TsCookieOptions {
                 wscale: seg.options.window_scale.filter(|_| c.window_scaling),
                 sack_permitted: c.sack && seg.options.sack_permitted,
-                ecn: false,
+                // RFC 3168 §6.1.1: an ECN-setup SYN asks with ECE and CWR.
+                ecn: c.ecn.accepts() && seg.flags.contains(TcpFlags::ECE | TcpFlags::CWR),
             };
             options.window_scale = kept.wscale.map(|_| c.window_shift());
             options.sack_permitted = kept.sack_permitted;
+            if kept.ecn {
+                ecn_setup = TcpFlags::ECE;
+            }
             // The clock the connection will use, with the offset of this
             // address pair.
             let clock = timestamp_clock(now, self.timestamp_offset(&tuple));
@@ -302,7 +327,7 @@ impl Endpoint {
             tuple,
             seq: iss,
             ack: seg.seq + 1u32,
-            flags: TcpFlags::SYN | TcpFlags::ACK,
+            flags: TcpFlags::SYN | TcpFlags::ACK | ecn_setup,
             // The window of a SYN-ACK is never scaled (RFC 7323 §2.2).
             window: u16::try_from(c.recv_buffer).unwrap_or(u16::MAX),
             options,
@@ -333,7 +358,14 @@ impl Endpoint {
 
     /// The final ACK of a cookie handshake: validated, it becomes an
     /// ESTABLISHED connection in the accept queue.
-    fn cookie_ack(&mut self, now: Instant, id: ListenerId, tuple: FourTuple, seg: &TcpRepr<'_>) {
+    fn cookie_ack(
+        &mut self,
+        now: Instant,
+        id: ListenerId,
+        tuple: FourTuple,
+        seg: &TcpRepr<'_>,
+        ecn: EcnCodepoint,
+    ) {
         if self
             .listeners
             .get(id.0)
@@ -355,6 +387,7 @@ impl Endpoint {
             tuple,
             params,
             seg,
+            ecn,
             self.timestamp_offset(&tuple),
             now,
         ) else {

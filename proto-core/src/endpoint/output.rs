@@ -9,7 +9,7 @@ use super::timers::{Owner, shrink_queue};
 use super::{Endpoint, Stage, slab::Key, timer_is_live};
 use crate::conn::{State, Transmit};
 use crate::time::Instant;
-use crate::wire::{IP_PROTOCOL_TCP, IpAddrPair, IpRepr, Ipv4Repr, Ipv6Repr};
+use crate::wire::{EcnCodepoint, IP_PROTOCOL_TCP, IpAddrPair, IpRepr, Ipv4Repr, Ipv6Repr};
 
 /// Most connections one [`Endpoint::poll_transmit`] call looks at and finds
 /// with nothing to send: at roughly a microsecond each (a connection's state
@@ -142,6 +142,7 @@ impl Endpoint {
             let t = Transmit {
                 len,
                 tuple: reply.tuple,
+                ecn: EcnCodepoint::NotEct,
             };
             return if ip { self.wrap_in_ip(buf, t) } else { Some(t) };
         }
@@ -202,7 +203,8 @@ impl Endpoint {
                 protocol: IP_PROTOCOL_TCP,
                 payload_len: t.len,
                 ttl: self.config.ip_ttl,
-                dscp_ecn: 0,
+                // DSCP 0 (best effort) and the segment's ECN codepoint.
+                dscp_ecn: t.ecn.bits(),
                 // RFC 6864 §4.1: atomic datagrams may carry any ID.
                 ident: 0,
                 dont_fragment: true,
@@ -215,14 +217,14 @@ impl Endpoint {
                 next_header: IP_PROTOCOL_TCP,
                 payload_len: t.len,
                 hop_limit: self.config.ip_ttl,
-                traffic_class: 0,
+                traffic_class: t.ecn.bits(),
                 flow_label: 0,
             }),
         };
         let header = ip.emit(buf, self.config.conn.checksums).ok()?;
         Some(Transmit {
             len: header + t.len,
-            tuple: t.tuple,
+            ..t
         })
     }
 

@@ -9,7 +9,7 @@ use super::{InFlight, Wire};
 use crate::conn::Event;
 use crate::endpoint::{ConnectionHandle, Endpoint, EndpointConfig, ListenerId};
 use crate::time::{Duration, Instant};
-use crate::wire::{ChecksumMode, IpAddrPair, TcpRepr, parse_tcp_in_ip};
+use crate::wire::{ChecksumMode, EcnCodepoint, IpAddrPair, TcpRepr, parse_tcp_in_ip};
 
 /// What travels on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +115,7 @@ impl EndpointPair {
                     at: now + self.delay,
                     to_b: !from_server,
                     addrs,
+                    ecn: t.ecn,
                     bytes,
                 });
             }
@@ -129,10 +130,22 @@ impl EndpointPair {
 
     /// Delivers `bytes` (a segment or packet, as the link carries) now.
     pub fn deliver(&mut self, to_server: bool, addrs: &IpAddrPair, bytes: &[u8]) {
+        self.deliver_with_ecn(to_server, addrs, bytes, EcnCodepoint::NotEct);
+    }
+
+    /// [`EndpointPair::deliver`] with the ECN codepoint a segment link
+    /// carries beside the segment (a packet carries its own).
+    pub fn deliver_with_ecn(
+        &mut self,
+        to_server: bool,
+        addrs: &IpAddrPair,
+        bytes: &[u8],
+        ecn: EcnCodepoint,
+    ) {
         let (link, now) = (self.link, self.now);
         let ep = self.side(to_server);
         match link {
-            Link::Segments => ep.handle_segment(now, addrs, bytes),
+            Link::Segments => ep.handle_segment_with_ecn(now, addrs, bytes, ecn),
             Link::Ip => ep.handle_ip_packet(now, bytes),
         }
     }
@@ -155,7 +168,7 @@ impl EndpointPair {
         }
         self.now = self.now.max(next);
         while let Some(p) = self.wire.take_arrived(self.now) {
-            self.deliver(p.to_b, &p.addrs, &p.bytes);
+            self.deliver_with_ecn(p.to_b, &p.addrs, &p.bytes, p.ecn);
         }
         self.client.handle_timeout(self.now);
         self.server.handle_timeout(self.now);

@@ -25,7 +25,7 @@ use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::time::Instant;
-use crate::wire::IpAddrPair;
+use crate::wire::{EcnCodepoint, IpAddrPair};
 
 /// The client's IPv4 address.
 pub const CLIENT_V4: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
@@ -62,6 +62,9 @@ pub struct InFlight {
     pub to_b: bool,
     /// Its addresses, source first.
     pub addrs: IpAddrPair,
+    /// The ECN codepoint of the IP header that carries it (for a packet,
+    /// also written in its header).
+    pub ecn: EcnCodepoint,
     /// The segment or packet, as emitted.
     pub bytes: Vec<u8>,
 }
@@ -134,6 +137,7 @@ mod tests {
             at: Instant::from_millis(at_ms),
             to_b: true,
             addrs: IpAddrPair::new(CLIENT_V4, SERVER_V4).unwrap(),
+            ecn: EcnCodepoint::NotEct,
             bytes: alloc::vec![tag],
         }
     }

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use super::{CLIENT, InFlight, SERVER, Wire};
 use crate::conn::{Config, Connection, Event, State};
 use crate::time::{Duration, Instant};
-use crate::wire::{ChecksumMode, IpAddrPair, TcpFlags, TcpRepr};
+use crate::wire::{ChecksumMode, EcnCodepoint, IpAddrPair, TcpFlags, TcpRepr};
 use crate::{FourTuple, IsnGenerator, SeqNumber};
 
 /// What the wire does with one segment.
@@ -21,6 +21,10 @@ pub enum Fate {
     Delay(Duration),
     /// Delivered, and a copy after this much extra delay.
     Duplicate(Duration),
+    /// Delivered after the wire's delay, marked Congestion Experienced if
+    /// it was sent ECN-capable (as a router under congestion marks
+    /// instead of dropping, RFC 3168 §5); otherwise as [`Fate::Deliver`].
+    Mark,
     /// Delivered with the byte at `at` (modulo the length) XORed with
     /// `xor` (at least 1): it fails its checksum and the receiving host
     /// drops it.
@@ -60,6 +64,8 @@ pub struct Pair {
     pub filter_state: u64,
     /// Every segment sent, as (to_b, flags, seq, ack, payload length).
     pub log: Vec<(bool, TcpFlags, SeqNumber, SeqNumber, usize)>,
+    /// The ECN codepoint each segment of `log` was sent with.
+    pub sent_ecn: Vec<EcnCodepoint>,
     /// What a's application read.
     pub got_a: Vec<u8>,
     /// What b's application read.
@@ -113,6 +119,7 @@ impl Pair {
             filter: Box::new(deliver_all),
             filter_state: 0,
             log: Vec::new(),
+            sent_ecn: Vec::new(),
             got_a: Vec::new(),
             got_b: Vec::new(),
             hold_reads_a: false,
@@ -147,7 +154,7 @@ impl Pair {
     /// The next segment a (or b) sends now, checked to parse (with the
     /// addresses of its `Transmit::tuple`), logged, and the filter's fate
     /// for it.
-    fn next_segment(&mut self, from_a: bool) -> Option<(Vec<u8>, IpAddrPair, Fate)> {
+    fn next_segment(&mut self, from_a: bool) -> Option<(Vec<u8>, IpAddrPair, EcnCodepoint, Fate)> {
         let conn = if from_a { &mut self.a } else { &mut self.b };
         let t = conn.poll_transmit(self.now, &mut self.buf)?;
         let bytes = self.buf[..t.len].to_vec();
@@ -157,21 +164,30 @@ impl Pair {
         self.log
             .push((from_a, seg.flags, seg.seq, seg.ack, seg.payload.len()));
         let fate = (self.filter)(from_a, &seg, &mut self.filter_state);
-        Some((bytes, addrs, fate))
+        self.sent_ecn.push(t.ecn);
+        Some((bytes, addrs, t.ecn, fate))
     }
 
     /// Puts `bytes` on the wire towards b (or a), arriving after the
     /// wire's delay plus `extra`.
     pub fn send(&mut self, to_b: bool, bytes: Vec<u8>, extra: Duration) {
         let addrs = self.addrs(to_b);
-        self.send_with(to_b, addrs, bytes, extra);
+        self.send_with(to_b, addrs, EcnCodepoint::NotEct, bytes, extra);
     }
 
-    fn send_with(&mut self, to_b: bool, addrs: IpAddrPair, bytes: Vec<u8>, extra: Duration) {
+    fn send_with(
+        &mut self,
+        to_b: bool,
+        addrs: IpAddrPair,
+        ecn: EcnCodepoint,
+        bytes: Vec<u8>,
+        extra: Duration,
+    ) {
         let packet = InFlight {
             at: self.now + self.delay + extra,
             to_b,
             addrs,
+            ecn,
             bytes,
         };
         self.wire.push(packet);
@@ -181,14 +197,18 @@ impl Pair {
     /// meeting its fate, and reads whatever the applications can read.
     pub fn flush(&mut self) {
         for to_b in [true, false] {
-            while let Some((bytes, addrs, fate)) = self.next_segment(to_b) {
+            while let Some((bytes, addrs, ecn, fate)) = self.next_segment(to_b) {
                 match fate {
                     Fate::Drop => {}
-                    Fate::Deliver => self.send_with(to_b, addrs, bytes, Duration::ZERO),
-                    Fate::Delay(d) => self.send_with(to_b, addrs, bytes, d),
+                    Fate::Deliver => self.send_with(to_b, addrs, ecn, bytes, Duration::ZERO),
+                    Fate::Mark => {
+                        let marked = if ecn.is_ect() { EcnCodepoint::Ce } else { ecn };
+                        self.send_with(to_b, addrs, marked, bytes, Duration::ZERO);
+                    }
+                    Fate::Delay(d) => self.send_with(to_b, addrs, ecn, bytes, d),
                     Fate::Duplicate(d) => {
-                        self.send_with(to_b, addrs, bytes.clone(), Duration::ZERO);
-                        self.send_with(to_b, addrs, bytes, d);
+                        self.send_with(to_b, addrs, ecn, bytes.clone(), Duration::ZERO);
+                        self.send_with(to_b, addrs, ecn, bytes, d);
                     }
                     Fate::Corrupt { at, xor } => {
                         let mut bytes = bytes;
@@ -200,7 +220,7 @@ impl Pair {
                             TcpRepr::parse_bytes(&bytes, &addrs, ChecksumMode::Full).is_err(),
                             "a corrupted segment passed its checksum"
                         );
-                        self.send_with(to_b, addrs, bytes, Duration::ZERO);
+                        self.send_with(to_b, addrs, ecn, bytes, Duration::ZERO);
                     }
                 }
             }
@@ -212,7 +232,7 @@ impl Pair {
     /// filter (each is logged).
     pub fn transmit(&mut self, from_a: bool) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        while let Some((bytes, _, _)) = self.next_segment(from_a) {
+        while let Some((bytes, _, _, _)) = self.next_segment(from_a) {
             out.push(bytes);
         }
         out
@@ -292,14 +312,14 @@ impl Pair {
         if self.batch_delivery {
             // Everything that arrived, then the answers.
             while let Some(p) = self.wire.take_arrived(self.now) {
-                self.deliver_with(p.to_b, &p.addrs, &p.bytes);
+                self.deliver_with(p.to_b, &p.addrs, &p.bytes, p.ecn);
             }
             self.flush();
         }
         // One segment at a time, each answered before the next arrives, as
         // a host processes packets.
         while let Some(p) = self.wire.take_arrived(self.now) {
-            self.deliver_with(p.to_b, &p.addrs, &p.bytes);
+            self.deliver_with(p.to_b, &p.addrs, &p.bytes, p.ecn);
             self.flush();
         }
         self.a.handle_timeout(self.now);
@@ -312,13 +332,13 @@ impl Pair {
     /// that fails its checksum (or does not parse) is dropped.
     pub fn deliver(&mut self, to_b: bool, bytes: &[u8]) {
         let addrs = self.addrs(to_b);
-        self.deliver_with(to_b, &addrs, bytes);
+        self.deliver_with(to_b, &addrs, bytes, EcnCodepoint::NotEct);
     }
 
-    fn deliver_with(&mut self, to_b: bool, addrs: &IpAddrPair, bytes: &[u8]) {
+    fn deliver_with(&mut self, to_b: bool, addrs: &IpAddrPair, bytes: &[u8], ecn: EcnCodepoint) {
         let conn = if to_b { &mut self.b } else { &mut self.a };
         if let Ok(seg) = TcpRepr::parse_bytes(bytes, addrs, ChecksumMode::Full) {
-            conn.handle_segment(self.now, addrs, &seg);
+            conn.handle_segment_with_ecn(self.now, addrs, &seg, ecn);
         }
     }
 

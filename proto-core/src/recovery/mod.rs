@@ -31,7 +31,7 @@ pub use rack::{DUP_THRESH, Rack, probe_timeout};
 pub use rate::{DeliveryRate, SampleContext};
 pub use scoreboard::{Scoreboard, SentSegment};
 
-use crate::cc::{AckInfo, CongestionControl, CongestionEvent};
+use crate::cc::{AckInfo, CongestionCause, CongestionControl, CongestionEvent};
 use crate::rtt::RttEstimator;
 use crate::seq::SeqNumber;
 use crate::time::{Duration, Instant};
@@ -74,6 +74,9 @@ struct Episode {
     /// showed unnecessary (RFC 3708).
     retransmissions: u32,
     dsacked: u32,
+    /// Started by an ECN echo (RFC 3168 §6.1.2): a window reduction with
+    /// nothing lost, which no D-SACK can show to be spurious.
+    ecn: bool,
 }
 
 impl Episode {
@@ -95,6 +98,7 @@ impl Episode {
             governed,
             retransmissions: 0,
             dsacked: 0,
+            ecn: false,
         }
     }
 }
@@ -566,15 +570,22 @@ impl Recovery {
             let sacked_segments = self.board.sacked_segments();
             let reo_wnd = self
                 .rack
-                .reo_wnd(self.episode.is_some(), sacked_segments, min_rtt, srtt);
+                .reo_wnd(self.recovering_loss(), sacked_segments, min_rtt, srtt);
             let (marked, next) = self.rack.detect_loss(input.now, &mut self.board, reo_wnd);
             self.stats.rack_marked_lost += marked as u64;
             outcome.reorder_deadline = next;
             return;
         }
-        match self.episode {
+        match &mut self.episode {
             // RFC 6582 §3.2 step 5: a partial ACK resends the next hole.
-            Some(e) if advanced && input.ack < e.recover => self.board.mark_lost(0),
+            Some(e) if !e.ecn && advanced && input.ack < e.recover => self.board.mark_lost(0),
+            // A loss while an ECN echo's reduction runs: fast retransmit,
+            // and the episode goes on as a fast recovery, without a second
+            // reduction for the same window (RFC 3168 §6.1.2).
+            Some(e) if e.ecn && self.dupacks as usize == DUP_THRESH => {
+                e.ecn = false;
+                self.board.mark_lost(0);
+            }
             None if self.dupacks as usize == DUP_THRESH => {
                 // RFC 6582 §3.2 step 2: not again for the same window.
                 // "Covers more than recover": recover is the highest
@@ -601,7 +612,7 @@ impl Recovery {
         let sacked_segments = self.board.sacked_segments();
         let reo_wnd = self
             .rack
-            .reo_wnd(self.episode.is_some(), sacked_segments, min_rtt, srtt);
+            .reo_wnd(self.recovering_loss(), sacked_segments, min_rtt, srtt);
         let prior_in_flight = self.in_flight(mss);
         let lost_before = self.board.lost_bytes();
         let (marked, next) = self.rack.detect_loss(now, &mut self.board, reo_wnd);
@@ -622,7 +633,11 @@ impl Recovery {
         mss: usize,
         cc: &mut dyn CongestionControl,
     ) {
-        cc.on_congestion_event(&CongestionEvent { now, in_flight });
+        cc.on_congestion_event(&CongestionEvent {
+            now,
+            in_flight,
+            cause: CongestionCause::Loss,
+        });
         self.stats.fast_recoveries += 1;
         self.last_recover = Some(snd_max);
         self.episode = Some(Episode::begin(
@@ -643,10 +658,56 @@ impl Recovery {
         }
         // RFC 3708: every retransmission was a duplicate — the loss was
         // reordering or delay, so undo the reduction (RFC 4015).
-        if e.retransmissions > 0 && e.dsacked >= e.retransmissions {
+        if !e.ecn && e.retransmissions > 0 && e.dsacked >= e.retransmissions {
             cc.on_spurious_congestion(now);
             self.stats.undos += 1;
         }
+    }
+
+    /// Losses are being repaired: a fast recovery, a timeout's recovery,
+    /// or an ECN reduction that has resent something. An ECN reduction
+    /// alone, like Linux's CWR state, leaves RACK's reordering window as
+    /// it is (RFC 8985 §6.2 zeroes it in loss recovery only).
+    fn recovering_loss(&self) -> bool {
+        self.episode
+            .is_some_and(|e| !e.ecn || e.retransmissions > 0)
+    }
+
+    /// The peer echoed a congestion mark (ECE, RFC 3168 §6.1.2) and the
+    /// connection's ECN machine found it due a response. Unless a recovery
+    /// is already reducing the window (a loss in the same window has been
+    /// answered: no second reduction), the controller hears an ECN
+    /// congestion event and the window comes down as after a loss, through
+    /// PRR, but nothing is resent; the episode ends, as a fast recovery
+    /// does, once SND.UNA passes `snd_max`, and no ACK grows the window
+    /// until then. Returns whether it responded.
+    pub fn on_ecn_echo(
+        &mut self,
+        now: Instant,
+        snd_max: SeqNumber,
+        in_flight: usize,
+        mss: usize,
+        cc: &mut dyn CongestionControl,
+    ) -> bool {
+        if self.episode.is_some() || self.frto.is_some() {
+            return false;
+        }
+        cc.on_congestion_event(&CongestionEvent {
+            now,
+            in_flight,
+            cause: CongestionCause::Ecn,
+        });
+        let mut episode = Episode::begin(
+            snd_max,
+            false,
+            in_flight,
+            cc.ssthresh(),
+            mss,
+            cc.governs_recovery(),
+        );
+        episode.ecn = true;
+        self.episode = Some(episode);
+        true
     }
 
     /// F-RTO (RFC 5682 §2.1) steps 2 and 3.
@@ -717,6 +778,7 @@ impl Recovery {
                 cc.on_congestion_event(&CongestionEvent {
                     now: input.now,
                     in_flight: self.board.in_flight(),
+                    cause: CongestionCause::Loss,
                 });
                 cc.on_recovery_end(input.now);
             }

@@ -39,7 +39,10 @@ impl CongestionControl for Recorder {
     }
     fn on_congestion_event(&mut self, e: &CongestionEvent) {
         self.ssthresh = e.in_flight / 2;
-        self.calls.push("congestion");
+        self.calls.push(match e.cause {
+            CongestionCause::Loss => "congestion",
+            CongestionCause::Ecn => "ecn",
+        });
     }
     fn on_recovery_end(&mut self, _: Instant) {
         self.calls.push("recovery_end");
@@ -622,4 +625,70 @@ fn app_limited_marks_reach_the_samples() {
     assert!(r.next_retransmission().is_some());
     r.on_app_limited();
     assert!(!r.rate.is_app_limited());
+}
+
+#[test]
+fn an_ecn_echo_reduces_once_without_resending_or_growing() {
+    let mut r = sent(false, 10);
+    let mut cc = Recorder::default();
+    assert!(r.on_ecn_echo(ms(100), s(10), 10 * MSS, MSS, &mut cc));
+    assert_eq!(cc.calls, ["ecn"]);
+    // Another echo in the same episode is not a second response.
+    assert!(!r.on_ecn_echo(ms(101), s(10), 10 * MSS, MSS, &mut cc));
+    // ACKs below the recovery point: nothing is resent (a partial ACK
+    // is no loss here), the window does not grow, PRR paces the sending.
+    r.on_ack(&ack(102, s(3), s(0), s(10), &[]), &mut est(), &mut cc);
+    assert_eq!(r.next_retransmission(), None);
+    assert_eq!(cc.calls, ["ecn"]);
+    // ssthresh 5000, RecoverFS 10 000, 3000 delivered: 1500 may go.
+    assert_eq!(r.send_quota(10 * MSS, MSS), 1500);
+    // The ACK of everything ends it as a fast recovery ends.
+    r.on_ack(&ack(200, s(10), s(3), s(10), &[]), &mut est(), &mut cc);
+    assert!(r.episode.is_none());
+    assert_eq!(cc.calls, ["ecn", "recovery_end"]);
+    assert_eq!(r.stats().fast_recoveries, 0);
+}
+
+#[test]
+fn a_loss_during_an_ecn_reduction_is_repaired_without_a_second_reduction() {
+    let mut r = sent(false, 10);
+    let mut cc = Recorder::default();
+    assert!(r.on_ecn_echo(ms(100), s(10), 10 * MSS, MSS, &mut cc));
+    for t in 0..3 {
+        r.on_ack(&ack(101 + t, s(0), s(0), s(10), &[]), &mut est(), &mut cc);
+    }
+    assert_eq!(r.next_retransmission().map(|x| x.start), Some(s(0)));
+    r.on_sent(ms(104), s(0), s(1), false, true);
+    // Now a fast recovery: a partial ACK resends the next hole.
+    r.on_ack(&ack(200, s(3), s(0), s(10), &[]), &mut est(), &mut cc);
+    assert_eq!(r.next_retransmission().map(|x| x.start), Some(s(3)));
+    assert_eq!(cc.calls, ["ecn"]);
+}
+
+#[test]
+fn no_ecn_response_while_a_loss_is_being_recovered() {
+    let mut r = sent(true, 10);
+    let mut cc = Recorder::default();
+    r.on_ack(
+        &ack(105, s(0), s(0), s(10), &[block(1, 4)]),
+        &mut est(),
+        &mut cc,
+    );
+    assert!(r.episode.is_some());
+    assert!(!r.on_ecn_echo(ms(106), s(10), 9 * MSS, MSS, &mut cc));
+    assert_eq!(cc.calls, ["congestion"]);
+}
+
+#[test]
+fn an_ecn_reduction_keeps_racks_reordering_window() {
+    // As `reordering_within_the_window_is_not_loss`, during an ECN
+    // reduction: one SACKed segment is reordering to be waited out
+    // (reo_wnd = min_RTT/4), not a loss at once as in loss recovery.
+    let mut r = sent(true, 10);
+    let mut cc = Recorder::default();
+    assert!(r.on_ecn_echo(ms(100), s(10), 10 * MSS, MSS, &mut cc));
+    let blocks = [block(1, 2)];
+    let out = r.on_ack(&ack(101, s(0), s(0), s(10), &blocks), &mut est(), &mut cc);
+    assert_eq!(r.next_retransmission(), None);
+    assert_eq!(out.reorder_deadline, Some(ms(125)), "0 + RTT 100 + 25");
 }

@@ -99,6 +99,14 @@ impl IpRepr {
         }
     }
 
+    /// The ECN field (RFC 3168 §5).
+    pub fn ecn(&self) -> super::EcnCodepoint {
+        super::EcnCodepoint::from_bits(match self {
+            IpRepr::V4(r) => r.dscp_ecn,
+            IpRepr::V6(r) => r.traffic_class,
+        })
+    }
+
     /// Length of the upper-layer payload as the header declares it.
     pub fn payload_len(&self) -> usize {
         match self {

@@ -13,12 +13,14 @@
 //! buffer that is too small is an error too.
 
 mod checksum;
+mod ecn;
 mod ip;
 mod ipv4;
 mod ipv6;
 mod tcp;
 
 pub use checksum::{Checksum, internet_checksum};
+pub use ecn::EcnCodepoint;
 pub use ip::{
     IpAddrPair, IpRepr, TcpInIp, Truncation, emit_tcp_in_ip, locate_tcp, parse_tcp_in_ip,
 };

@@ -10,6 +10,7 @@ mod harness;
 
 mod close;
 mod data;
+mod ecn;
 mod handshake;
 mod liveness;
 mod recovery;

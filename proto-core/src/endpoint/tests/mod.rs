@@ -10,6 +10,7 @@
 mod harness;
 
 mod cookies;
+mod ecn;
 mod lifecycle;
 mod limits;
 mod options;
