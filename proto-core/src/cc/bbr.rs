@@ -4,8 +4,9 @@
 //! RTT recently measured), and sends at that bandwidth — pacing is its
 //! main control — with a window of about one or two bandwidth-delay
 //! products as a cap. It reacts to loss only when loss shows that it
-//! sent too much (above 2 % of what was in flight), so random loss that
-//! is no sign of congestion does not throttle it.
+//! sent too much (above 2 % of what was in flight, or any loss over a
+//! queue that stood all round), so random loss that is no sign of
+//! congestion does not throttle it.
 //!
 //! The states and their gains (pacing gain × bandwidth is the sending
 //! rate; cwnd gain × BDP caps what is in flight):
