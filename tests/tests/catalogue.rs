@@ -89,7 +89,7 @@ fn bbr_deep_buffer() {
 }
 
 #[test]
-#[ignore = "slow: 60 virtual seconds at 100 Mbit/s; short of its target (CUBIC ~28 % of 30 %), so .ci/run leaves it out"]
+#[ignore = "slow: 60 virtual seconds at 100 Mbit/s; runs in release from .ci/run"]
 fn bbr_vs_cubic() {
     check("bbr-vs-cubic");
 }

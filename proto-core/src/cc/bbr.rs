@@ -4,8 +4,9 @@
 //! RTT recently measured), and sends at that bandwidth — pacing is its
 //! main control — with a window of about one or two bandwidth-delay
 //! products as a cap. It reacts to loss only when loss shows that it
-//! sent too much (above 2 % of what was in flight), so random loss that
-//! is no sign of congestion does not throttle it.
+//! sent too much (above 2 % of what was in flight, or any loss over a
+//! queue that stood all round), so random loss that is no sign of
+//! congestion does not throttle it.
 //!
 //! The states and their gains (pacing gain × bandwidth is the sending
 //! rate; cwnd gain × BDP caps what is in flight):
@@ -31,6 +32,11 @@
 //! judging whole rounds against the threshold is where synack departs
 //! from it, so that random loss does not wear the estimate down (see
 //! [`Bbr::congestion_in_round`] and [`Bbr::is_inflight_too_high`]).
+//! Loss below the threshold still counts when it comes over a standing
+//! queue: a round in Cruise that loses data while even its lowest RTT lay
+//! half the minimum RTT above it lowers `inflight_hi` to the flight, so
+//! BBR leaves room to a loss-based flow that keeps the queue full (see
+//! [`Bbr::is_congested_between_probes`]).
 //!
 //! The model runs on [`CongestionControl::on_rate_sample`], once per ACK;
 //! the window is BBR's own during fast recovery too
@@ -56,6 +62,9 @@ const PACING_MARGIN_PERCENT: u64 = 1;
 /// A round whose losses exceed this share of the data in flight shows
 /// the flight was too large (`BBRLossThresh`, 2 %).
 const LOSS_THRESH_PERCENT: u64 = 2;
+/// A round whose lowest RTT lay this share (50 %) of the minimum RTT above
+/// it had a queue of at least half a BDP standing all through it.
+const STANDING_QUEUE_PERCENT: u64 = 50;
 /// The multiplicative cut of the lower bounds on loss (`BBRBeta`, 0.7).
 const BETA_PERCENT: u64 = 70;
 /// Room left below `inflight_hi` for other flows (`BBRHeadroom`, 0.15).
@@ -204,6 +213,11 @@ pub struct Bbr {
     /// and in how many loss events.
     last_round_congested: bool,
     last_round_loss_events: u32,
+    /// The lowest RTT sampled in the current loss round.
+    round_min_rtt: Option<Duration>,
+    /// The last loss round lost data while a queue stood all through it
+    /// (see [`Bbr::queue_stood_in_round`]).
+    last_round_queued_loss: bool,
 
     // Round counting.
     delivered: u64,
@@ -281,6 +295,8 @@ impl Bbr {
             loss_events_in_round: 0,
             last_round_congested: false,
             last_round_loss_events: 0,
+            round_min_rtt: None,
+            last_round_queued_loss: false,
             delivered: 0,
             next_round_delivered: 0,
             round_count: 0,
@@ -455,10 +471,15 @@ impl Bbr {
             self.lost_in_round = self.lost_in_round.saturating_add(rs.newly_lost);
             self.loss_events_in_round = self.loss_events_in_round.saturating_add(1);
         }
+        if let Some(rtt) = rs.rtt {
+            self.round_min_rtt = Some(self.round_min_rtt.map_or(rtt, |m| m.min(rtt)));
+        }
         if !self.loss_round_start {
             return;
         }
         self.last_round_congested = self.congestion_in_round();
+        self.last_round_queued_loss = self.lost_in_round > 0 && self.queue_stood_in_round();
+        self.round_min_rtt = None;
         self.last_round_loss_events = self.loss_events_in_round;
         self.adapt_lower_bounds_from_congestion();
         self.lost_in_round = 0;
@@ -483,6 +504,22 @@ impl Bbr {
         let sent = self.delivered_in_round.saturating_add(self.lost_in_round) as u64;
         self.lost_in_round > 0
             && self.lost_in_round as u128 * 100 > u128::from(sent) * u128::from(LOSS_THRESH_PERCENT)
+    }
+
+    /// Even the lowest RTT of the loss round lay more than
+    /// `STANDING_QUEUE_PERCENT` of the minimum RTT above it: a queue stood
+    /// at the bottleneck all round. Loss there is the queue overflowing;
+    /// random loss also strikes a path with no queue, so a round of loss
+    /// at the minimum RTT is not this signal (the distinction Linux's
+    /// Veno draws from the same backlog estimate).
+    fn queue_stood_in_round(&self) -> bool {
+        match (self.round_min_rtt, self.min_rtt) {
+            (Some(round), Some(min)) => {
+                u128::from(round.total_micros()) * 100
+                    > u128::from(min.total_micros()) * u128::from(100 + STANDING_QUEUE_PERCENT)
+            }
+            _ => false,
+        }
     }
 
     /// `BBRAdaptLowerBoundsFromCongestion`: a congested round (see
@@ -566,7 +603,32 @@ impl Bbr {
         }
     }
 
+    /// In Cruise (BBR's own queue drained in Down, the last probe's
+    /// samples in), a round that lost data over a standing queue shows the
+    /// flight BBR keeps is too large for the path it shares: the queue is
+    /// another flow's. `inflight_hi` falls to the flight then, as after a
+    /// probe that lost too much, and Cruise keeps its headroom below that.
+    ///
+    /// The draft lowers `inflight_hi` only from probing samples and leaves
+    /// such loss to the short-term bounds, which it cuts after any round
+    /// with a loss; judged against the loss threshold (see
+    /// [`Bbr::congestion_in_round`]) the few drops of a queue that a
+    /// loss-based flow fills pass unnoticed, and judged on any loss random
+    /// loss would wear the bounds down. A queue that stood all round tells
+    /// the two apart. Down is left out: the queue there may be the one
+    /// BBR's own probe built.
+    fn is_congested_between_probes(&self) -> bool {
+        self.loss_round_start
+            && self.last_round_queued_loss
+            && !self.bw_probe_samples
+            && self.state == BbrState::ProbeBwCruise
+    }
+
     fn check_inflight_too_high(&mut self, rs: &RateSample) -> bool {
+        if self.is_congested_between_probes() {
+            self.handle_inflight_too_high(rs, rs.now);
+            return true;
+        }
         if self.is_inflight_too_high() {
             // Only a round of data sent while probing up judges the probe.
             if self.bw_probe_samples && self.last_round_began >= self.probe_up_began {
@@ -1350,6 +1412,44 @@ mod tests {
         let lo = bbr.inflight_lo().expect("inflight_lo set");
         assert!(lo < before, "inflight_lo {lo} not below {before}");
         assert!(bbr.window() <= lo);
+    }
+
+    #[test]
+    fn loss_over_a_standing_queue_lowers_inflight_hi_in_cruise() {
+        let (mut path, mut bbr) = started();
+        path.until(&mut bbr, BbrState::ProbeBwCruise, 50).unwrap();
+        // 0.5 % loss at the minimum RTT: random, no bound.
+        path.loss_per_mille = 5;
+        for _ in 0..5 {
+            path.round(&mut bbr);
+        }
+        assert_eq!(bbr.inflight_hi(), None);
+        // Another flow's queue (30 ms, 75 % of the minimum RTT) without
+        // loss: no bound either.
+        path.loss_per_mille = 0;
+        path.base_rtt = RTT + Duration::from_millis(30);
+        for _ in 0..3 {
+            path.round(&mut bbr);
+        }
+        assert_eq!(bbr.inflight_hi(), None);
+        assert_eq!(bbr.min_rtt(), Some(RTT));
+        // The same queue overflowing: the flight becomes inflight_hi and
+        // Cruise keeps the headroom below it.
+        path.loss_per_mille = 5;
+        let states = (0..3)
+            .flat_map(|_| path.round(&mut bbr))
+            .collect::<Vec<_>>();
+        assert!(
+            states.iter().all(|s| matches!(s, BbrState::ProbeBwCruise)),
+            "{states:?}"
+        );
+        let hi = bbr.inflight_hi().expect("inflight_hi set");
+        assert!(hi <= 2 * BDP, "inflight_hi {hi}");
+        assert!(
+            bbr.window() <= hi - hi * 15 / 100,
+            "window {}",
+            bbr.window()
+        );
     }
 
     /// Found by the `congestion` fuzz target: the β cut of a huge
