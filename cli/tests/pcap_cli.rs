@@ -2,7 +2,6 @@
 //! styles, and every way of failing (which must be one line on stderr and
 //! exit status 2, never a panic). No tshark needed.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -245,22 +244,11 @@ fn help_documents_the_json_keys() {
 
 #[test]
 fn a_closed_stdout_is_not_a_panic() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_synack"))
-        .arg("pcap")
-        .arg(handshake())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = child.wait().unwrap();
+    let (status, stderr) = synack_testkit::run_with_closed_stdout(
+        Command::new(env!("CARGO_BIN_EXE_synack"))
+            .arg("pcap")
+            .arg(handshake()),
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(status.code(), Some(0), "{stderr}");
 }

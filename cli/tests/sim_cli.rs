@@ -2,9 +2,8 @@
 //! errors with status 2, the JSON summary's keys, captures that tshark
 //! reads, a plot, and output into a pipe whose reader went away.
 
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use synack_testkit::Need;
 
@@ -41,21 +40,9 @@ fn list_names_the_catalogue() {
 /// panicking in a print.
 #[test]
 fn a_closed_stdout_is_not_a_panic() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_synack"))
-        .args(["sim", "--list"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = child.wait().unwrap();
+    let (status, stderr) = synack_testkit::run_with_closed_stdout(
+        Command::new(env!("CARGO_BIN_EXE_synack")).args(["sim", "--list"]),
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(status.code(), Some(0), "{stderr}");
 }

@@ -4,7 +4,9 @@
 use std::vec::Vec;
 
 use super::super::output::STALE_DROPS_PER_CALL;
-use super::super::{ConnEntry, Endpoint, IDLE_VISITS_PER_CALL, timers::Owner};
+use super::super::{
+    ConnEntry, ConnectionHandle, Endpoint, EndpointConfig, IDLE_VISITS_PER_CALL, timers::Owner,
+};
 use super::harness::*;
 use crate::conn::{Connection, Keepalive};
 use crate::time::{Duration, Instant};
@@ -15,28 +17,41 @@ use core::net::SocketAddr;
 /// Under Miri, 100: the fewest the timer test below can count with.
 const N: usize = if cfg!(miri) { 100 } else { 10_000 };
 
-#[test]
-fn ten_thousand_idle_connections_are_small() {
-    let mut server = config(2);
-    server.syn_backlog = N;
-    server.accept_backlog = N;
-    server.conn.keepalive = Some(Keepalive {
-        idle: Duration::from_secs(600),
-        ..Keepalive::default()
-    });
-    let mut net = EndpointPair::new(config(1), server);
+/// `n` connections opened from the client to a listener on the server
+/// (whose configuration `server` adjusts; its backlogs take all `n`) and
+/// accepted: the net, the client's handles and the server's.
+fn established(
+    n: usize,
+    server: impl FnOnce(&mut EndpointConfig),
+) -> (EndpointPair, Vec<ConnectionHandle>, Vec<ConnectionHandle>) {
+    let mut server_config = config(2);
+    server_config.syn_backlog = n;
+    server_config.accept_backlog = n;
+    server(&mut server_config);
+    let mut net = EndpointPair::new(config(1), server_config);
     let addr = SocketAddr::new(SERVER_V4, 80);
     let l = net.server.listen(addr).unwrap();
-    let clients: Vec<_> = (0..N)
+    let clients: Vec<_> = (0..n)
         .map(|_| net.client.connect(CLIENT_V4, addr, net.now).unwrap())
         .collect();
     let mut accepted = Vec::new();
-    assert!(net.run_until(Duration::from_secs(10), |n| {
-        while let Some(h) = n.server.accept(l) {
+    assert!(net.run_until(Duration::from_secs(10), |net| {
+        while let Some(h) = net.server.accept(l) {
             accepted.push(h);
         }
-        accepted.len() == N
+        accepted.len() == n
     }));
+    (net, clients, accepted)
+}
+
+#[test]
+fn ten_thousand_idle_connections_are_small() {
+    let (mut net, clients, _) = established(N, |server| {
+        server.conn.keepalive = Some(Keepalive {
+            idle: Duration::from_secs(600),
+            ..Keepalive::default()
+        });
+    });
     net.run_for(Duration::from_secs(1));
     assert_eq!(clients.len(), N);
     for ep in [&net.client, &net.server] {
@@ -151,22 +166,7 @@ fn poll_transmit_looks_at_a_bounded_number_of_idle_connections() {
     } else {
         3 * IDLE_VISITS_PER_CALL + 10
     };
-    let mut server = config(2);
-    server.syn_backlog = n;
-    server.accept_backlog = n;
-    let mut net = EndpointPair::new(config(1), server);
-    let addr = SocketAddr::new(SERVER_V4, 80);
-    let l = net.server.listen(addr).unwrap();
-    let clients: Vec<_> = (0..n)
-        .map(|_| net.client.connect(CLIENT_V4, addr, net.now).unwrap())
-        .collect();
-    let mut accepted = 0;
-    assert!(net.run_until(Duration::from_secs(10), |net| {
-        while net.server.accept(l).is_some() {
-            accepted += 1;
-        }
-        accepted == n
-    }));
+    let (mut net, clients, _) = established(n, |_| {});
     net.run_for(Duration::from_secs(1));
     // Every client connection is looked at again; only the first has data.
     // The endpoint settles them last touched first, so it is queued last.
@@ -206,22 +206,7 @@ fn poll_transmit_looks_at_a_bounded_number_of_idle_connections() {
 #[test]
 fn memory_is_given_back_when_connections_go() {
     let n = if cfg!(miri) { 100 } else { 5000 };
-    let mut server = config(2);
-    server.syn_backlog = n;
-    server.accept_backlog = n;
-    let mut net = EndpointPair::new(config(1), server);
-    let addr = SocketAddr::new(SERVER_V4, 80);
-    let l = net.server.listen(addr).unwrap();
-    let clients: Vec<_> = (0..n)
-        .map(|_| net.client.connect(CLIENT_V4, addr, net.now).unwrap())
-        .collect();
-    let mut servers = Vec::new();
-    assert!(net.run_until(Duration::from_secs(10), |net| {
-        while let Some(h) = net.server.accept(l) {
-            servers.push(h);
-        }
-        servers.len() == n
-    }));
+    let (mut net, clients, servers) = established(n, |_| {});
     let peak = net.client.stats().table_memory;
     assert!(peak >= n * size_of::<Connection>(), "{peak}");
     let now = net.now;
