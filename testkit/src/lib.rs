@@ -229,6 +229,25 @@ pub fn pattern(id: u64, len: usize) -> Vec<u8> {
     bytes
 }
 
+/// Runs `command` with its stdout a pipe whose reader has already gone (as
+/// `command | head` once `head` has its lines): its exit status and what
+/// it wrote on stderr.
+pub fn run_with_closed_stdout(command: &mut Command) -> (std::process::ExitStatus, String) {
+    use std::io::Read;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    let status = child.wait().expect("the command ends");
+    (status, stderr)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,23 +271,4 @@ mod tests {
         assert_eq!(missing(&[]), None);
         assert!(require("nothing", &[]));
     }
-}
-
-/// Runs `command` with its stdout a pipe whose reader has already gone (as
-/// `command | head` once `head` has its lines): its exit status and what
-/// it wrote on stderr.
-pub fn run_with_closed_stdout(command: &mut Command) -> (std::process::ExitStatus, String) {
-    use std::io::Read;
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the command starts");
-    drop(child.stdout.take());
-    let mut stderr = String::new();
-    if let Some(mut pipe) = child.stderr.take() {
-        let _ = pipe.read_to_string(&mut stderr);
-    }
-    let status = child.wait().expect("the command ends");
-    (status, stderr)
 }
