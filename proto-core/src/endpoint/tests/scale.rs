@@ -160,12 +160,12 @@ fn handle_timeout_runs_at_most_its_budget_and_loses_nothing() {
 /// `IDLE_VISITS_PER_CALL` of them, says so through `poll_timeout`, and the
 /// calls that follow reach the one connection that has data.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "hundreds of connections are minutes under Miri; the endpoint's other tests drive the same code"
+)]
 fn poll_transmit_looks_at_a_bounded_number_of_idle_connections() {
-    let n = if cfg!(miri) {
-        2 * IDLE_VISITS_PER_CALL + 3
-    } else {
-        3 * IDLE_VISITS_PER_CALL + 10
-    };
+    let n = 3 * IDLE_VISITS_PER_CALL + 10;
     let (mut net, clients, _) = established(n, |_| {});
     net.run_for(Duration::from_secs(1));
     // Every client connection is looked at again; only the first has data.
@@ -224,11 +224,15 @@ fn memory_is_given_back_when_connections_go() {
     for ep in [&net.client, &net.server] {
         let s = ep.stats();
         assert_eq!((s.connections, s.time_wait), (0, 0));
-        assert!(
-            s.table_memory * 4 <= peak.max(1),
-            "{} bytes kept of {peak}",
-            s.table_memory
-        );
+        // Under Miri too few connections to fill more than the chunk that
+        // is always kept.
+        if !cfg!(miri) {
+            assert!(
+                s.table_memory * 4 <= peak.max(1),
+                "{} bytes kept of {peak}",
+                s.table_memory
+            );
+        }
     }
 }
 
@@ -243,7 +247,6 @@ fn stale_timers_are_dropped_a_bounded_number_per_call() {
     } else {
         3 * STALE_DROPS_PER_CALL + 5
     };
-    let per_call = STALE_DROPS_PER_CALL.min(n / 3);
     let mut ep = Endpoint::new(config(1)).unwrap();
     let t0 = Instant::from_secs(1);
     let remote = SocketAddr::new(SERVER_V4, 80);
@@ -269,7 +272,7 @@ fn stale_timers_are_dropped_a_bounded_number_per_call() {
         let ops = ep.timers.ops();
         let at = ep.poll_timeout();
         assert!(
-            ep.timers.ops() - ops <= per_call as u64,
+            ep.timers.ops() - ops <= STALE_DROPS_PER_CALL as u64,
             "one call dropped more"
         );
         let Some(at) = at else { break };
