@@ -75,42 +75,14 @@ impl Checksum {
     }
 }
 
-/// Below this many bytes [`sum_short`] is the faster loop (headers, ACKs,
-/// small writes); from it on [`sum_long`] (full segments).
-const SHORT_SUM_LIMIT: usize = 256;
-
 /// The one's-complement sum of `data` as native-order 16-bit words,
-/// unfolded: any value congruent to it modulo 2^16 - 1, folded by the
-/// caller.
+/// unfolded: the sum of its 32-bit halves (each two words). Per 8-byte
+/// load, four independent lanes keep a wrapping sum of the whole loads
+/// and a sum of their high halves; the low halves' sum is then the one
+/// less 2^32 times the other, exact because it stays below 2^64 (that
+/// takes 2^32 loads, far beyond any packet). One mask per load fewer
+/// than adding the halves apart.
 fn sum_native(data: &[u8]) -> u64 {
-    if data.len() < SHORT_SUM_LIMIT {
-        sum_short(data)
-    } else {
-        sum_long(data)
-    }
-}
-
-/// [`sum_native`] for short data: eight lanes of 32-bit loads widened to
-/// 64 bits, which need no carry handling (a lane would overflow only after
-/// 2^32 loads) and no wide arithmetic at the end.
-fn sum_short(data: &[u8]) -> u64 {
-    let mut lanes = [0u64; 8];
-    let mut blocks = data.chunks_exact(32);
-    for block in &mut blocks {
-        for (lane, word) in lanes.iter_mut().zip(block.chunks_exact(4)) {
-            *lane += u64::from(u32::from_ne_bytes(word.try_into().unwrap_or([0; 4])));
-        }
-    }
-    lanes.iter().sum::<u64>() + sum_tail(blocks.remainder())
-}
-
-/// [`sum_native`] for long data: the sum of its 32-bit halves (each two
-/// words). Per 8-byte load, four independent lanes keep a wrapping sum of
-/// the whole loads and a sum of their high halves; the low halves' sum is
-/// then the one less 2^32 times the other, exact because it stays below
-/// 2^64 (that takes 2^32 loads, far beyond any packet). One mask per load
-/// fewer than adding the halves apart.
-fn sum_long(data: &[u8]) -> u64 {
     let mut whole = [0u64; 4];
     let mut high = [0u64; 4];
     let mut blocks = data.chunks_exact(32);
@@ -121,33 +93,27 @@ fn sum_long(data: &[u8]) -> u64 {
             *h += x >> 32;
         }
     }
-    let sum = whole
+    let mut sum = whole
         .iter()
         .zip(&high)
         .map(|(&w, &h)| u128::from(w.wrapping_sub(h << 32)) + u128::from(h))
-        .sum::<u128>()
-        + u128::from(sum_tail(blocks.remainder()));
-    // Fold the (at most 2^70) total back into 64 bits: 2^64 ≡ 1 (mod 2^16 - 1).
-    let folded = (sum & u128::from(u64::MAX)) + (sum >> 64);
-    (folded & u128::from(u64::MAX)) as u64 + (folded >> 64) as u64
-}
-
-/// The sum of a tail of fewer than 32 bytes, in fixed-size 4-byte loads,
-/// the last 1–3 bytes padded with zeros, which gives an odd final byte the
-/// zero pad RFC 1071 asks for. Fixed sizes, not a copy of variable length:
-/// headers (20 to 60 bytes) are mostly tail.
-fn sum_tail(tail: &[u8]) -> u64 {
-    let mut words = tail.chunks_exact(4);
-    let mut sum = 0u64;
+        .sum::<u128>();
+    // The tail (fewer than 32 bytes) in fixed-size 4-byte loads, the last
+    // 1–3 bytes padded with zeros, which gives an odd final byte the zero
+    // pad RFC 1071 asks for. Fixed sizes, not a copy of variable length:
+    // headers (20 to 60 bytes) are mostly tail.
+    let mut words = blocks.remainder().chunks_exact(4);
     for word in &mut words {
-        sum += u64::from(u32::from_ne_bytes(word.try_into().unwrap_or([0; 4])));
+        sum += u128::from(u32::from_ne_bytes(word.try_into().unwrap_or([0; 4])));
     }
     let last = words.remainder();
     if !last.is_empty() {
         let byte = |i: usize| last.get(i).copied().unwrap_or(0);
-        sum += u64::from(u32::from_ne_bytes([byte(0), byte(1), byte(2), 0]));
+        sum += u128::from(u32::from_ne_bytes([byte(0), byte(1), byte(2), 0]));
     }
-    sum
+    // Fold the (at most 2^70) total back into 64 bits: 2^64 ≡ 1 (mod 2^16 - 1).
+    let folded = (sum & u128::from(u64::MAX)) + (sum >> 64);
+    (folded & u128::from(u64::MAX)) as u64 + (folded >> 64) as u64
 }
 
 /// Folds a one's-complement sum into 16 bits (end-around carries).
